@@ -32,8 +32,13 @@ export type Attribute =
   | { type: 'floats'; value: number[] }
   | { type: 'strings'; value: string[] }
   | { type: 'tensor'; value: Weight }
-  /** Sub-graphs (If, Loop, Scan bodies) are kept opaque: planning treats their node as one operator. */
-  | { type: 'graph'; value: unknown };
+  | { type: 'tensors'; value: Weight[] }
+  /**
+   * Sub-graphs (If, Loop, Scan bodies) are kept opaque: planning treats their node as one operator. The ONNX
+   * importer stores the decoded GraphProto here and the writer writes it back unchanged.
+   */
+  | { type: 'graph'; value: unknown }
+  | { type: 'graphs'; value: unknown[] };
 
 export interface Node {
   /** Unique within the graph; importers name unnamed nodes `<opType>_<index>`. */
@@ -62,6 +67,8 @@ export interface Graph {
   name: string;
   /** Opset of the default domain. */
   opset: number;
+  /** Opsets of the other domains the model imports (domain → version), when there are any. */
+  opsetImports?: Record<string, number>;
   inputs: ValueInfo[];
   outputs: ValueInfo[];
   initializers: Map<string, Weight>;

@@ -27,7 +27,10 @@ export interface ZooEntry {
   family: 'cnn' | 'transformer';
   /** The published configuration the graph follows. */
   source: string;
-  /** The published parameter count the built graph is checked against (docs/zoo.md). */
+  /**
+   * The exact published parameter count (torchvision's model table, the Hugging Face model's parameter total,
+   * darknet's weight file) the built graph is checked against; docs/zoo.md gives each source.
+   */
   publishedParams: number;
   defaults: ZooDefaults;
   build(options?: ZooBuildOptions): Graph;

@@ -49,7 +49,7 @@ export const resnet50 = cnnEntry(
     name: 'resnet50',
     title: 'ResNet-50',
     source: 'torchvision.models.resnet50 (Bottleneck [3, 4, 6, 3], v1.5 stride on the 3×3 conv)',
-    publishedParams: 25.6e6,
+    publishedParams: 25_557_032,
     image: [3, 224, 224],
   },
   buildResNet50,

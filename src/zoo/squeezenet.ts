@@ -45,7 +45,7 @@ export const squeezenet10 = cnnEntry(
     name: 'squeezenet1.0',
     title: 'SqueezeNet 1.0',
     source: 'torchvision.models.squeezenet1_0 (8 Fire modules, 1×1 conv classifier)',
-    publishedParams: 1.25e6,
+    publishedParams: 1_248_424,
     image: [3, 224, 224],
   },
   buildSqueezeNet10,

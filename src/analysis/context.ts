@@ -1,0 +1,33 @@
+import { fail } from '../errors.ts';
+import type { Node } from '../ir/graph.ts';
+import { Attrs } from './ops/attrs.ts';
+import type { OpContext, TensorMeta } from './ops/types.ts';
+import { describe } from './ops/util.ts';
+
+/** The view of a node's inputs that operator definitions see. */
+export function makeContext(node: Node, opset: number, known: Map<string, TensorMeta>): OpContext {
+  const lookup = (index: number): TensorMeta | undefined => {
+    const name = node.inputs[index];
+    if (name === undefined || name === '') return undefined;
+    const meta = known.get(name);
+    if (meta === undefined) fail(`${describe(node)}: input '${name}' has no known shape`, 'invalid-model');
+    return meta;
+  };
+  const ctx: OpContext = {
+    node,
+    opset,
+    attrs: new Attrs(node),
+    inputCount: node.inputs.length,
+    input: (index) => lookup(index) ?? fail(`${describe(node)} is missing required input ${index}`, 'invalid-model'),
+    optional: lookup,
+    values: (index) => {
+      const meta = ctx.input(index);
+      if (meta.value === undefined) {
+        fail(`cannot infer the output shape of ${describe(node)}: input ${index} '${meta.name}' is computed at run time, not a constant`, 'dynamic-shape');
+      }
+      return meta.value;
+    },
+    present: () => node.inputs.map((_, i) => lookup(i)).filter((m): m is TensorMeta => m !== undefined),
+  };
+  return ctx;
+}

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import { register as zoo } from './zoo.ts';
 
 /** Every CLI command registers itself on the program; the CLI is a thin layer over the library. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [];
+export const commands: RegisterCommand[] = [zoo];

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
+import { register as exportModel } from './export.ts';
 import { register as zoo } from './zoo.ts';
 
 /** Every CLI command registers itself on the program; the CLI is a thin layer over the library. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [zoo];
+export const commands: RegisterCommand[] = [zoo, exportModel];

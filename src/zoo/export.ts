@@ -1,0 +1,35 @@
+import { existsSync, rmSync, statSync } from 'node:fs';
+import { writeModelFile } from '../onnx/write.ts';
+import type { ZooBuildOptions } from './entry.ts';
+import { zooEntry } from './index.ts';
+import { countParams } from './params.ts';
+
+export interface ZooExport {
+  model: string;
+  path: string;
+  /** Size of the .onnx file. */
+  bytes: number;
+  /** The external-data side file and its size, when the weights went there. */
+  dataPath?: string;
+  dataBytes?: number;
+  params: number;
+}
+
+/**
+ * Builds a zoo model and writes it as an ONNX file with its seeded random weights. Weights go to
+ * `<path>.data` when `externalData` is set or when they are too large for one protobuf message.
+ */
+export function exportZooModel(name: string, path: string, options: ZooBuildOptions & { externalData?: boolean } = {}): ZooExport {
+  const { externalData, ...buildOptions } = options;
+  const graph = zooEntry(name).build(buildOptions);
+  const dataPath = `${path}.data`;
+  // A side file left by an earlier export of the same path would otherwise be mistaken for this one's.
+  rmSync(dataPath, { force: true });
+  writeModelFile(graph, path, { externalData: externalData ? 'always' : 'auto' });
+  const result: ZooExport = { model: name, path, bytes: statSync(path).size, params: countParams(graph) };
+  if (existsSync(dataPath)) {
+    result.dataPath = dataPath;
+    result.dataBytes = statSync(dataPath).size;
+  }
+  return result;
+}

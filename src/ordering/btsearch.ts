@@ -1,0 +1,215 @@
+import type { MemoryGraph } from '../memory/graph.ts';
+import { checkOrder } from '../memory/model.ts';
+import { MemoryIndex, MemoryState } from '../memory/state.ts';
+import { greedyOrder } from './baselines.ts';
+import { segmentLowerBound } from './bounds.ts';
+import { segmentsOf } from './segments.ts';
+
+export interface BTSearchOptions {
+  /** Memory model switch (docs/memory.md); default true. */
+  inplace?: boolean;
+  /** Wall-clock budget in milliseconds; when it runs out the best order so far is returned, unproven. */
+  timeLimitMs?: number;
+  /** Complete orders to start from (the incumbents); the greedy order when none are given. */
+  incumbents?: number[][];
+  /** Failed search states remembered before the table is cleared (bounds memory; default 4 million). */
+  maxRememberedStates?: number;
+}
+
+export interface BTSearchResult {
+  order: number[];
+  /** Peak live activation bytes of `order` (activations only). */
+  peakBytes: number;
+  /** True when no order has a lower peak: peakBytes equals lowerBoundBytes. */
+  optimal: boolean;
+  /** Proven: no topological order has a lower peak. */
+  lowerBoundBytes: number;
+  /** Search states expanded (every state counted each time it is expanded, over all budget probes). */
+  statesVisited: number;
+  timeMs: number;
+  /** Segments between cut operators, and how many of them needed a search. */
+  segments: number;
+  searchedSegments: number;
+}
+
+/**
+ * BTSearch (docs/ordering.md): the topological order with the least peak memory. The graph is cut into
+ * segments every order runs one after another; each segment whose best known peak is above the global lower
+ * bound is searched by budget probes ("is there an order of this segment with every step ≤ B?"), each a
+ * depth-first backtracking over the set of operators run, with failed states remembered, memory-freeing
+ * operators run eagerly, and a bisection on B between the segment's proven lower bound and its incumbent.
+ */
+export function btsearch(graph: MemoryGraph, options: BTSearchOptions = {}): BTSearchResult {
+  const started = performance.now();
+  const deadline = started + (options.timeLimitMs ?? Number.POSITIVE_INFINITY);
+  const index = new MemoryIndex(graph, options.inplace ?? true);
+  const incumbents = options.incumbents !== undefined && options.incumbents.length > 0 ? options.incumbents : [greedyOrder(graph, index)];
+  for (const order of incumbents) checkOrder(graph, order, index);
+  const segments = segmentsOf(index, incumbents[0]!);
+  const segmentOf = new Int32Array(index.opCount);
+  segments.forEach((segment, k) => segment.forEach((op) => (segmentOf[op] = k)));
+
+  // Each segment starts from the incumbent whose own run through that segment peaks lowest.
+  const upper = new Array<number>(segments.length).fill(Number.POSITIVE_INFINITY);
+  const chosen = new Array<number[]>(segments.length);
+  for (const order of incumbents) {
+    const peaks = new Array<number>(segments.length).fill(0);
+    const state = new MemoryState(index);
+    for (const op of order) peaks[segmentOf[op]!] = Math.max(peaks[segmentOf[op]!]!, state.apply(op));
+    segments.forEach((_, k) => {
+      if (peaks[k]! < upper[k]!) {
+        upper[k] = peaks[k]!;
+        chosen[k] = order.filter((op) => segmentOf[op] === k);
+      }
+    });
+  }
+  const lower = new Array<number>(segments.length).fill(0);
+  {
+    const state = new MemoryState(index);
+    segments.forEach((segment, k) => {
+      lower[k] = segment.length === 1 ? upper[k]! : segmentLowerBound(index, state, segment);
+      for (const op of chosen[k]!) state.apply(op);
+    });
+  }
+  let globalLower = Math.max(index.initialResident, ...lower);
+  let statesVisited = 0;
+  let searchedSegments = 0;
+
+  const open = segments.map((_, k) => k).filter((k) => upper[k]! > globalLower).sort((a, b) => upper[b]! - upper[a]! || a - b);
+  for (const k of open) {
+    if (upper[k]! <= globalLower || performance.now() > deadline) continue;
+    searchedSegments++;
+    const state = new MemoryState(index);
+    for (let j = 0; j < k; j++) for (const op of chosen[j]!) state.apply(op);
+    const search = new SegmentSearch(state, segments[k]!, deadline, options.maxRememberedStates ?? 4_000_000);
+    while (lower[k]! < upper[k]! && upper[k]! > globalLower) {
+      const low = Math.max(lower[k]!, globalLower);
+      const budget = low + Math.floor((upper[k]! - 1 - low) / 2);
+      const found = search.probe(budget);
+      if (found === 'timeout') break;
+      if (found === 'infeasible') {
+        lower[k] = budget + 1;
+        globalLower = Math.max(globalLower, lower[k]!);
+      } else {
+        chosen[k] = found.order;
+        upper[k] = found.peak;
+      }
+    }
+    statesVisited += search.statesVisited;
+  }
+
+  const order = chosen.flat();
+  const peakBytes = Math.max(index.initialResident, ...upper);
+  return {
+    order,
+    peakBytes,
+    optimal: peakBytes <= globalLower,
+    lowerBoundBytes: Math.min(globalLower, peakBytes),
+    statesVisited,
+    timeMs: performance.now() - started,
+    segments: segments.length,
+    searchedSegments,
+  };
+}
+
+/** The budget probes of one segment, sharing the table of states proven infeasible. */
+class SegmentSearch {
+  statesVisited = 0;
+  /** State key → the largest budget under which no completion from it exists. */
+  private readonly failed = new Map<string, number>();
+  private readonly bits: Uint16Array;
+  private readonly local: Map<number, number>;
+
+  constructor(
+    private readonly state: MemoryState,
+    private readonly segment: number[],
+    private readonly deadline: number,
+    private readonly maxRemembered: number,
+  ) {
+    this.bits = new Uint16Array(Math.ceil(segment.length / 16));
+    this.local = new Map(segment.map((op, i) => [op, i]));
+  }
+
+  private key(): string {
+    return String.fromCharCode(...this.bits);
+  }
+
+  private toggle(op: number): void {
+    const i = this.local.get(op)!;
+    this.bits[i >>> 4]! ^= 1 << (i & 15);
+  }
+
+  /**
+   * The operators worth trying next under `budget`. If a ready operator does not raise resident memory and
+   * fits the budget, running it first never hurts (docs/ordering.md, eager rule), so it is the only choice.
+   */
+  private choices(budget: number): number[] {
+    const { state } = this;
+    const fitting: { op: number; delta: number; step: number }[] = [];
+    for (const op of this.segment) {
+      if (!state.isReady(op)) continue;
+      const step = state.stepBytes(op);
+      if (step > budget) continue;
+      const delta = state.residentDelta(op);
+      if (delta <= 0) return [op];
+      fitting.push({ op, delta, step });
+    }
+    fitting.sort((a, b) => a.delta - b.delta || a.step - b.step || a.op - b.op);
+    return fitting.map((c) => c.op);
+  }
+
+  /** An order of the segment with every step ≤ budget, or proof that none exists, or 'timeout'. */
+  probe(budget: number): { order: number[]; peak: number } | 'infeasible' | 'timeout' {
+    const { state, segment } = this;
+    const path: number[] = [];
+    const steps: number[] = [];
+    const frames: { choices: number[]; next: number; key: string }[] = [];
+    const unwind = () => {
+      while (path.length > 0) retreat();
+    };
+    const enter = (): boolean => {
+      const key = this.key();
+      if ((this.failed.get(key) ?? -1) >= budget) return false;
+      this.statesVisited++;
+      frames.push({ choices: this.choices(budget), next: 0, key });
+      return true;
+    };
+    const retreat = () => {
+      const op = path.pop()!;
+      steps.pop();
+      state.undo(op);
+      this.toggle(op);
+    };
+    enter();
+    let sinceClockCheck = 0;
+    for (;;) {
+      if (path.length === segment.length) {
+        const order = [...path];
+        const peak = steps.reduce((a, b) => Math.max(a, b), 0);
+        unwind();
+        return { order, peak };
+      }
+      if (++sinceClockCheck === 4096) {
+        sinceClockCheck = 0;
+        if (performance.now() > this.deadline) {
+          unwind();
+          return 'timeout';
+        }
+      }
+      const frame = frames[frames.length - 1]!;
+      if (frame.next < frame.choices.length) {
+        const op = frame.choices[frame.next++]!;
+        steps.push(state.apply(op));
+        this.toggle(op);
+        path.push(op);
+        if (!enter()) retreat();
+        continue;
+      }
+      if (this.failed.size >= this.maxRemembered) this.failed.clear();
+      this.failed.set(frame.key, budget);
+      frames.pop();
+      if (frames.length === 0) return 'infeasible';
+      retreat();
+    }
+  }
+}

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { analyzeGraph } from '../analysis/analyze.ts';
 import { MemoriaNovaError } from '../errors.ts';
 import { GraphBuilder } from '../ir/builder.ts';
 import { validateGraph } from '../ir/validate.ts';
@@ -103,6 +104,47 @@ describe('model zoo', () => {
     assert.throws(() => zooEntry('gpt2').build({ seqLen: 1025 }), /model 'gpt2': sequence length 1025 exceeds its 1024 positions/);
     assert.throws(() => zooEntry('bert-base').build({ batch: 0 }), /model 'bert-base': batch must be a positive integer, got 0/);
     assert.throws(() => zooEntry('qwen2-0.5b').build({ layers: 1.5 }), /layers must be a positive integer, got 1.5/);
+  });
+});
+
+/**
+ * Published compute, in multiply-accumulates of the convolutions and fully connected layers at the default
+ * input, with the precision it is stated at: torchvision's model tables (GFLOPS column, which counts MACs)
+ * and darknet's YOLO page (62.94 Bn FLOPs for YOLOv2 608×608, which counts 2 per MAC).
+ */
+const PUBLISHED_GMACS: Record<string, { gmacs: number; unit: number }> = {
+  vgg13: { gmacs: 11.31, unit: 0.01 },
+  resnet50: { gmacs: 4.09, unit: 0.01 },
+  inceptionv3: { gmacs: 5.71, unit: 0.01 },
+  'mobilenetv3-large': { gmacs: 0.22, unit: 0.01 },
+  'squeezenet1.0': { gmacs: 0.82, unit: 0.01 },
+  googlenet: { gmacs: 1.5, unit: 0.01 },
+  'regnety-400mf': { gmacs: 0.4, unit: 0.01 },
+  yolov2: { gmacs: 62.94 / 2, unit: 0.005 },
+};
+
+describe('zoo analysis', () => {
+  const models = new Map(ZOO.map((e) => [e.name, analyzeGraph(e.build(), { name: e.name })]));
+
+  it('analyses every model at its default input with static shapes and no warnings', () => {
+    for (const [name, model] of models) {
+      assert.deepEqual(model.warnings, [], name);
+      for (const tensor of model.tensors.values()) assert.ok(tensor.shape.every((d) => Number.isInteger(d) && d >= 0), `${name}: ${tensor.name}`);
+    }
+  });
+
+  it('ResNet50 costs about 2 × 4.1 G FLOPs at 224×224', () => {
+    const flops = models.get('resnet50')!.ops.reduce((sum, op) => sum + op.cost.flops, 0);
+    assert.ok(Math.abs(flops - 2 * 4.1e9) <= 0.01 * 2 * 4.1e9, `${flops}`);
+  });
+
+  it('matches the published multiply-accumulates of the CNNs at their stated precision', () => {
+    for (const [name, published] of Object.entries(PUBLISHED_GMACS)) {
+      const macs = models.get(name)!.ops
+        .filter((op) => ['Conv', 'Gemm', 'MatMul'].includes(op.node.opType))
+        .reduce((sum, op) => sum + op.cost.flops / 2, 0);
+      assert.ok(Math.abs(macs / 1e9 - published.gmacs) <= published.unit / 2, `${name}: ${macs / 1e9} vs ${published.gmacs}`);
+    }
   });
 });
 

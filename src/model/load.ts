@@ -1,0 +1,41 @@
+import { existsSync, statSync } from 'node:fs';
+import { analyzeGraph, type ShapeBindings } from '../analysis/analyze.ts';
+import { fail } from '../errors.ts';
+import type { Graph, Model } from '../ir/graph.ts';
+import { readModelFile } from '../onnx/read.ts';
+import { zooEntry } from '../zoo/index.ts';
+
+export interface LoadOptions {
+  bindings?: ShapeBindings;
+  /** Zoo models only: batch size, sequence length and a layer-count override (transformers). */
+  batch?: number;
+  seqLen?: number;
+  layers?: number;
+}
+
+/** True when the spec names a file rather than a built-in model. */
+export function isModelFile(spec: string): boolean {
+  return spec.endsWith('.onnx') || spec.includes('/') || existsSync(spec);
+}
+
+/** The raw graph behind a model spec: a built-in zoo name or a path to an .onnx file. */
+export function loadGraph(spec: string, options: LoadOptions = {}): Graph {
+  if (isModelFile(spec)) {
+    if (!existsSync(spec)) fail(`model file '${spec}' does not exist`);
+    if (!statSync(spec).isFile()) fail(`model path '${spec}' is not a file`);
+    return readModelFile(spec);
+  }
+  const entry = zooEntry(spec);
+  const buildOptions: { batch?: number; seqLen?: number; layers?: number } = {};
+  if (options.batch !== undefined) buildOptions.batch = options.batch;
+  if (options.seqLen !== undefined) buildOptions.seqLen = options.seqLen;
+  if (options.layers !== undefined) buildOptions.layers = options.layers;
+  return entry.build(buildOptions);
+}
+
+/** Loads and analyses a model: folded graph, static shapes, per-operator costs. */
+export function loadModel(spec: string, options: LoadOptions = {}): Model {
+  const graph = loadGraph(spec, options);
+  const name = isModelFile(spec) ? graph.name || spec : spec;
+  return analyzeGraph(graph, options.bindings === undefined ? { name } : { name, bindings: options.bindings });
+}

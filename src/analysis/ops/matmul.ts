@@ -43,29 +43,40 @@ function gemmDims(ctx: OpContext): { m: number; n: number; k: number } {
   return { m, n, k };
 }
 
-/** Einsum's letters with their extents, checked across operands; ellipsis dims are not supported. */
+/** Placeholder index names for the dimensions an ellipsis stands for (digits never clash with letters). */
+const ELLIPSIS = '0123456789';
+
+/**
+ * Einsum's indices with their extents, checked across operands (size-1 dims broadcast). An ellipsis becomes
+ * placeholder indices, right-aligned across operands as numpy broadcasts them.
+ */
 function einsumExtents(ctx: OpContext): { inputs: string[]; output: string; extents: Map<string, number> } {
   const equation = ctx.attrs.string('equation', '').replace(/\s+/g, '');
-  if (equation.includes('...')) fail(`${describe(ctx.node)}: Einsum with '...' is not supported`, 'unsupported-operator');
   const [lhs, rhs] = equation.split('->') as [string, string | undefined];
-  const inputs = lhs.split(',');
   const operands = ctx.present();
-  if (inputs.length !== operands.length) fail(`${describe(ctx.node)}: equation '${equation}' names ${inputs.length} operands, node has ${operands.length}`, 'invalid-model');
+  const rawInputs = lhs.split(',');
+  if (rawInputs.length !== operands.length) fail(`${describe(ctx.node)}: equation '${equation}' names ${rawInputs.length} operands, node has ${operands.length}`, 'invalid-model');
+  const ellipsisRanks = rawInputs.map((term, i) => (term.includes('...') ? operands[i]!.shape.length - (term.length - 3) : 0));
+  const ellipsisRank = Math.max(0, ...ellipsisRanks);
+  const inputs = rawInputs.map((term, i) => term.replace('...', ELLIPSIS.slice(ellipsisRank - ellipsisRanks[i]!, ellipsisRank)));
   const extents = new Map<string, number>();
   const counts = new Map<string, number>();
   inputs.forEach((term, i) => {
     const shape = operands[i]!.shape;
-    if (term.length !== shape.length) fail(`${describe(ctx.node)}: term '${term}' does not match rank ${shape.length} of '${operands[i]!.name}'`, 'invalid-model');
-    [...term].forEach((letter, axis) => {
+    if (term.length !== shape.length) fail(`${describe(ctx.node)}: term '${rawInputs[i]}' does not match rank ${shape.length} of '${operands[i]!.name}'`, 'invalid-model');
+    [...term].forEach((index, axis) => {
       const d = shape[axis]!;
-      const known = extents.get(letter);
-      if (known !== undefined && known !== d && known !== 1 && d !== 1) fail(`${describe(ctx.node)}: index '${letter}' has sizes ${known} and ${d}`, 'invalid-model');
-      extents.set(letter, known === undefined || known === 1 ? d : known);
-      counts.set(letter, (counts.get(letter) ?? 0) + 1);
+      const known = extents.get(index);
+      if (known !== undefined && known !== d && known !== 1 && d !== 1) fail(`${describe(ctx.node)}: index '${index}' has sizes ${known} and ${d}`, 'invalid-model');
+      extents.set(index, known === undefined || known === 1 ? d : known);
+      counts.set(index, (counts.get(index) ?? 0) + 1);
     });
   });
-  // Implicit output: letters seen once, in alphabetical order.
-  const output = rhs ?? [...counts.keys()].filter((l) => counts.get(l) === 1).sort().join('');
+  const broadcast = ELLIPSIS.slice(0, ellipsisRank);
+  // Implicit output: the ellipsis dims, then the letters seen once, in alphabetical order.
+  const output = rhs === undefined
+    ? broadcast + [...counts.keys()].filter((l) => counts.get(l) === 1 && !ELLIPSIS.includes(l)).sort().join('')
+    : rhs.replace('...', broadcast);
   return { inputs, output, extents };
 }
 

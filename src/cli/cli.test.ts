@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { GraphBuilder } from '../ir/builder.ts';
+import type { Graph } from '../ir/graph.ts';
+import { writeModelBytes, writeModelFile } from '../onnx/write.ts';
+
+const bin = fileURLToPath(new URL('../../bin/memorianova.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'memorianova-cli-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function cli(...args: string[]) {
+  const result = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** A bad input must end in one `error:` line on stderr, exit code 1, and no stack trace. */
+function assertCleanError(args: string[], pattern: RegExp): void {
+  const { status, stderr, stdout } = cli(...args);
+  assert.equal(status, 1, `exit code for ${args.join(' ')}: stderr was ${stderr}`);
+  assert.equal(stdout, '');
+  const lines = stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `one line on stderr, got:\n${stderr}`);
+  assert.match(lines[0]!, /^error: /);
+  assert.match(lines[0]!, pattern);
+}
+
+function smallGraph(mutate?: (b: GraphBuilder, x: string) => string, inputShape: (number | string)[] = [1, 3, 8, 8]): Graph {
+  const b = new GraphBuilder('small');
+  const x = b.input('x', 'float32', inputShape);
+  const conv = b.op('Conv', [x, b.weight('w', [4, 3, 3, 3])], { pads: [1, 1, 1, 1] }, 'conv');
+  const y = mutate === undefined ? b.op('Relu', [conv], {}, 'relu') : mutate(b, conv);
+  b.output(y);
+  return b.build();
+}
+
+function modelFile(name: string, graph: Graph): string {
+  const path = join(dir, name);
+  writeFileSync(path, writeModelBytes(graph));
+  return path;
+}
+
+describe('CLI errors on bad input', () => {
+  it('garbage bytes', () => {
+    const path = join(dir, 'garbage.onnx');
+    writeFileSync(path, Buffer.from('this is not a protobuf at all \u00ff\u00fe'.repeat(20)));
+    assertCleanError(['inspect', path], /garbage\.onnx/);
+  });
+
+  it('a truncated model', () => {
+    const whole = readFileSync(modelFile('whole.onnx', smallGraph()));
+    const path = join(dir, 'truncated.onnx');
+    writeFileSync(path, whole.subarray(0, Math.floor(whole.length * 0.6)));
+    assertCleanError(['inspect', path], /truncated\.onnx/);
+  });
+
+  it('a cyclic graph', () => {
+    const graph = smallGraph();
+    // relu feeds back into conv: conv(x, w) → relu → conv's input.
+    graph.nodes[0]!.inputs[0] = graph.nodes[1]!.outputs[0]!;
+    graph.nodes[1]!.inputs[0] = graph.nodes[0]!.outputs[0]!;
+    graph.inputs = [];
+    assertCleanError(['inspect', modelFile('cycle.onnx', graph)], /cycle/);
+  });
+
+  it('a tensor nobody produces', () => {
+    const graph = smallGraph();
+    graph.nodes[1]!.inputs[0] = 'ghost';
+    assertCleanError(['inspect', modelFile('ghost.onnx', graph)], /'ghost'/);
+  });
+
+  it('an unsupported operator names the op type and node', () => {
+    const graph = smallGraph((b, x) => b.op('FrobnicateV2', [x], {}, 'mystery'));
+    assertCleanError(['inspect', modelFile('unknown-op.onnx', graph)], /FrobnicateV2.*mystery|mystery.*FrobnicateV2/);
+  });
+
+  it('a dynamic dimension without a binding names the input and dimension, and a binding fixes it', () => {
+    const path = modelFile('dynamic.onnx', smallGraph(undefined, ['batch', 3, 8, 8]));
+    assertCleanError(['inspect', path], /'x'.*'batch'/);
+    const bound = cli('inspect', path, '--dim', 'batch=2', '--json');
+    assert.equal(bound.status, 0, bound.stderr);
+    assert.deepEqual(JSON.parse(bound.stdout).tensors.conv_out, [2, 4, 8, 8]);
+  });
+
+  it('a missing external-data file', () => {
+    const path = join(dir, 'external.onnx');
+    writeModelFile(smallGraph(), path, { externalData: 'always' });
+    unlinkSync(`${path}.data`);
+    assertCleanError(['inspect', path], /external\.onnx\.data/);
+  });
+
+  it('an unknown zoo name lists the built-in models', () => {
+    assertCleanError(['inspect', 'resnet51'], /unknown model 'resnet51'.*resnet50/);
+  });
+
+  it('--debug adds the stack trace', () => {
+    const { status, stderr } = cli('inspect', 'resnet51', '--debug');
+    assert.equal(status, 1);
+    assert.match(stderr, /\n\s+at /);
+  });
+});
+
+describe('inspect', () => {
+  it('prints the JSON fields scripts rely on, with the numbers of a hand-computable model', () => {
+    const { status, stdout, stderr } = cli('inspect', modelFile('small.onnx', smallGraph()), '--json');
+    assert.equal(status, 0, stderr);
+    const json = JSON.parse(stdout);
+    assert.equal(json.operators, 2);
+    assert.equal(json.params, 4 * 3 * 3 * 3);
+    assert.equal(json.weightBytes, 4 * 3 * 3 * 3 * 4);
+    // Conv: 2·(4·8·8)·(3·3·3) = 13824 FLOPs; Relu: one per element = 256.
+    assert.equal(json.flops, 13824 + 256);
+    // x (768 B) and conv_out (1024 B) are live while conv runs; Relu runs in place on conv_out.
+    assert.equal(json.peakBytes, 3 * 64 * 4 + 4 * 64 * 4);
+    assert.deepEqual(json.tensors, { x: [1, 3, 8, 8], conv_out: [1, 4, 8, 8], relu_out: [1, 4, 8, 8] });
+  });
+});

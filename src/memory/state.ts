@@ -128,18 +128,21 @@ export class MemoryState {
     return this.remaining[buffer] === 1 && this.index.pinned[buffer] === 0;
   }
 
+  /** The input buffer `op` writes its output 0 into, in place, in the current state; -1 when none. */
+  inplaceSource(op: number): number {
+    const { index } = this;
+    const inplace = index.inplaceBytes[op]!;
+    if (inplace < 0) return -1;
+    for (const b of index.inputBuffers[op]!) if (this.diesAt(b) && index.bufferBytes[b] === inplace) return b;
+    return -1;
+  }
+
   /** Bytes newly allocated while `op` runs: its fresh outputs, less output 0 when written in place. */
   allocatedBy(op: number): number {
     const { index } = this;
     let bytes = 0;
     for (const t of index.freshOutputs[op]!) bytes += index.bufferBytes[t]!;
-    const inplace = index.inplaceBytes[op]!;
-    if (inplace >= 0) {
-      for (const b of index.inputBuffers[op]!) {
-        if (this.diesAt(b) && index.bufferBytes[b] === inplace) return bytes - inplace;
-      }
-    }
-    return bytes;
+    return this.inplaceSource(op) >= 0 ? bytes - index.inplaceBytes[op]! : bytes;
   }
 
   /** Live bytes while `op` runs: everything resident plus what it allocates. */

@@ -12,6 +12,11 @@ export interface BTSearchOptions {
   timeLimitMs?: number;
   /** Complete orders to start from (the incumbents); the greedy order when none are given. */
   incumbents?: number[][];
+  /**
+   * After the global peak is proven, also bring every other segment to its own least peak (default true):
+   * the partitioner places segments on different devices, where each one's own peak matters.
+   */
+  everySegment?: boolean;
   /** Failed search states remembered before the table is cleared (bounds memory; default 4 million). */
   maxRememberedStates?: number;
 }
@@ -30,6 +35,8 @@ export interface BTSearchResult {
   /** Segments between cut operators, and how many of them needed a search. */
   segments: number;
   searchedSegments: number;
+  /** Time when the global peak was settled (proven, or the search for it gave up). */
+  provenAtMs: number;
 }
 
 /**
@@ -75,15 +82,19 @@ export function btsearch(graph: MemoryGraph, options: BTSearchOptions = {}): BTS
   let statesVisited = 0;
   let searchedSegments = 0;
 
-  const open = segments.map((_, k) => k).filter((k) => upper[k]! > globalLower).sort((a, b) => upper[b]! - upper[a]! || a - b);
-  for (const k of open) {
-    if (upper[k]! <= globalLower || performance.now() > deadline) continue;
-    searchedSegments++;
-    const state = new MemoryState(index);
-    for (let j = 0; j < k; j++) for (const op of chosen[j]!) state.apply(op);
-    const search = new SegmentSearch(state, segments[k]!, deadline, options.maxRememberedStates ?? 4_000_000);
-    while (lower[k]! < upper[k]! && upper[k]! > globalLower) {
-      const low = Math.max(lower[k]!, globalLower);
+  const searches = new Map<number, SegmentSearch>();
+  // Bisects segment k's budget until its peak is proven optimal or no higher than `floor`.
+  const solve = (k: number, floor: () => number): void => {
+    let search = searches.get(k);
+    if (search === undefined) {
+      searchedSegments++;
+      const state = new MemoryState(index);
+      for (let j = 0; j < k; j++) for (const op of chosen[j]!) state.apply(op);
+      search = new SegmentSearch(state, segments[k]!, deadline, options.maxRememberedStates ?? 4_000_000);
+      searches.set(k, search);
+    }
+    while (lower[k]! < upper[k]! && upper[k]! > floor() && performance.now() <= deadline) {
+      const low = Math.max(lower[k]!, floor());
       const budget = low + Math.floor((upper[k]! - 1 - low) / 2);
       const found = search.probe(budget);
       if (found === 'timeout') break;
@@ -95,8 +106,14 @@ export function btsearch(graph: MemoryGraph, options: BTSearchOptions = {}): BTS
         upper[k] = found.peak;
       }
     }
-    statesVisited += search.statesVisited;
-  }
+  };
+  const byUpper = segments.map((_, k) => k).sort((a, b) => upper[b]! - upper[a]! || a - b);
+  // First the global peak: only segments above the global lower bound matter for it.
+  for (const k of byUpper) if (upper[k]! > globalLower) solve(k, () => globalLower);
+  const provenAtMs = performance.now() - started;
+  // Then, with time left, every segment to its own optimum, so the order is least-memory everywhere.
+  if (options.everySegment ?? true) for (const k of byUpper) if (lower[k]! < upper[k]!) solve(k, () => 0);
+  for (const search of searches.values()) statesVisited += search.statesVisited;
 
   const order = chosen.flat();
   const peakBytes = Math.max(index.initialResident, ...upper);
@@ -109,6 +126,7 @@ export function btsearch(graph: MemoryGraph, options: BTSearchOptions = {}): BTS
     timeMs: performance.now() - started,
     segments: segments.length,
     searchedSegments,
+    provenAtMs,
   };
 }
 

@@ -11,6 +11,13 @@ import type { Long } from 'protobufjs';
 
 export type Int64 = number | Long;
 
+/** A bytes field: a Uint8Array when present, protobufjs's shared empty array when unset. */
+export type ProtoBytes = Uint8Array | number[];
+
+export function asBytes(field: ProtoBytes): Uint8Array {
+  return field instanceof Uint8Array ? new Uint8Array(field.buffer, field.byteOffset, field.byteLength) : Uint8Array.from(field);
+}
+
 export interface StringStringEntryProto {
   key: string;
   value: string;
@@ -22,11 +29,11 @@ export interface TensorProto {
   segment?: { begin: Int64; end: Int64 } | null;
   float_data: number[];
   int32_data: number[];
-  string_data: Uint8Array[];
+  string_data: ProtoBytes[];
   int64_data: Int64[];
   name: string;
   doc_string: string;
-  raw_data: Uint8Array;
+  raw_data: ProtoBytes;
   external_data: StringStringEntryProto[];
   data_location: number;
   double_data: number[];
@@ -66,14 +73,14 @@ export interface AttributeProto {
   type: number;
   f: number;
   i: Int64;
-  s: Uint8Array;
+  s: ProtoBytes;
   t?: TensorProto | null;
   g?: GraphProto | null;
   sparse_tensor?: SparseTensorProto | null;
   tp?: TypeProto | null;
   floats: number[];
   ints: Int64[];
-  strings: Uint8Array[];
+  strings: ProtoBytes[];
   tensors: TensorProto[];
   graphs: GraphProto[];
   sparse_tensors: SparseTensorProto[];

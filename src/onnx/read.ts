@@ -4,7 +4,7 @@ import { fail, MemoriaNovaError } from '../errors.ts';
 import type { Attribute, Dim, Graph, Node, ValueInfo, Weight } from '../ir/graph.ts';
 import { validateGraph } from '../ir/validate.ts';
 import { exactInt, looseInt } from './int64.ts';
-import { ATTRIBUTE_TYPE, onnxTypes, type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type TypeProto, type ValueInfoProto } from './proto.ts';
+import { asBytes, ATTRIBUTE_TYPE, onnxTypes, type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type TypeProto, type ValueInfoProto } from './proto.ts';
 import { tensorDType, weightFromSparseProto, weightFromTensorProto, type TensorContext } from './tensor-proto.ts';
 
 const utf8 = new TextDecoder();
@@ -32,11 +32,33 @@ export function readModelFile(path: string): Graph {
  * locations are relative to; `label` names the model in error messages.
  */
 export function readModelBytes(bytes: Uint8Array, baseDir: string, label = 'model'): Graph {
-  if (bytes.length === 0) fail(`'${label}' is empty, not an ONNX model`, 'invalid-model');
-  const model = decodeModel(bytes, label);
-  const graph = importModel(model, label, { baseDir, fileSizes: new Map() });
-  validateGraph(graph);
-  return graph;
+  return withPrintableErrors(() => {
+    if (bytes.length === 0) fail(`'${label}' is empty, not an ONNX model`, 'invalid-model');
+    const model = decodeModel(bytes, label);
+    const graph = importModel(model, label, { baseDir, fileSizes: new Map() });
+    validateGraph(graph);
+    return graph;
+  });
+}
+
+/**
+ * Names in a file may hold any character; error messages quote them and must stay on one line, so control
+ * characters in a message are escaped (\n, \x00, ...).
+ */
+export function withPrintableErrors<T>(action: () => T): T {
+  try {
+    return action();
+  } catch (error) {
+    if (error instanceof MemoriaNovaError && /[\x00-\x1f\x7f]/.test(error.message)) {
+      throw new MemoriaNovaError(error.message.replace(/[\x00-\x1f\x7f]/g, escapeControl), error.code);
+    }
+    throw error;
+  }
+}
+
+function escapeControl(c: string): string {
+  const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+  return named[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
 }
 
 function decodeModel(bytes: Uint8Array, label: string): ModelProto {
@@ -131,7 +153,13 @@ class GraphImporter {
     const attributes: Record<string, Attribute> = {};
     for (const attribute of proto.attribute) {
       if (Object.hasOwn(attributes, attribute.name)) fail(`node '${name}' (${proto.op_type}) has attribute '${attribute.name}' twice`, 'invalid-model');
-      attributes[attribute.name] = this.attribute(attribute, `attribute '${attribute.name}' of node '${name}' (${proto.op_type})`);
+      // defineProperty, not assignment: a file may name an attribute '__proto__'.
+      Object.defineProperty(attributes, attribute.name, {
+        value: this.attribute(attribute, `attribute '${attribute.name}' of node '${name}' (${proto.op_type})`),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return { name, opType: proto.op_type, domain: proto.domain === 'ai.onnx' ? '' : proto.domain, inputs: [...proto.input], outputs: [...proto.output], attributes };
   }
@@ -143,10 +171,10 @@ class GraphImporter {
     switch (proto.type) {
       case ATTRIBUTE_TYPE.FLOAT: return { type: 'float', value: proto.f };
       case ATTRIBUTE_TYPE.INT: return { type: 'int', value: looseInt(proto.i) };
-      case ATTRIBUTE_TYPE.STRING: return { type: 'string', value: utf8.decode(proto.s) };
+      case ATTRIBUTE_TYPE.STRING: return { type: 'string', value: utf8.decode(asBytes(proto.s)) };
       case ATTRIBUTE_TYPE.FLOATS: return { type: 'floats', value: [...proto.floats] };
       case ATTRIBUTE_TYPE.INTS: return { type: 'ints', value: proto.ints.map(looseInt) };
-      case ATTRIBUTE_TYPE.STRINGS: return { type: 'strings', value: proto.strings.map((s) => utf8.decode(s)) };
+      case ATTRIBUTE_TYPE.STRINGS: return { type: 'strings', value: proto.strings.map((s) => utf8.decode(asBytes(s))) };
       case ATTRIBUTE_TYPE.TENSOR:
         if (!proto.t) fail(`${what} is a tensor attribute without a tensor`, 'invalid-model');
         return { type: 'tensor', value: tensor(proto.t) };

@@ -4,7 +4,7 @@ import { fail } from '../errors.ts';
 import { dtypeBits, dtypeFromOnnx, elementCount, tensorBytes, type DType } from '../ir/dtype.ts';
 import type { Weight, WeightData } from '../ir/graph.ts';
 import { exactInt } from './int64.ts';
-import { DATA_LOCATION_EXTERNAL, type Int64, type SparseTensorProto, type TensorProto } from './proto.ts';
+import { asBytes, DATA_LOCATION_EXTERNAL, type Int64, type SparseTensorProto, type TensorProto } from './proto.ts';
 
 /** Tensors above this many bytes are refused as corrupt: no edge model comes near it. */
 const MAX_TENSOR_BYTES = 2 ** 40;
@@ -103,7 +103,7 @@ function inlineBytes(tensor: TensorProto, dtype: DType, shape: number[], what: s
       fail(`${what} has ${tensor.raw_data.length} bytes of raw_data, expected ${expected} for ${dtype}[${shape.join(', ')}]`, 'invalid-model');
     }
     // A plain view, not a Buffer, so every inline weight has the same type whatever the source.
-    return new Uint8Array(tensor.raw_data.buffer, tensor.raw_data.byteOffset, tensor.raw_data.byteLength);
+    return asBytes(tensor.raw_data);
   }
   if (tensor.float_data.length > 0) {
     if (dtype !== 'float32' && dtype !== 'complex64') fail(`${what} is ${dtype} but stores float_data`, 'invalid-model');

@@ -3,7 +3,8 @@ import { dirname, resolve } from 'node:path';
 import { fail, MemoriaNovaError } from '../errors.ts';
 import { dtypeToOnnx, elementCount, type DType } from '../ir/dtype.ts';
 import { weightBytes } from '../ir/weights.ts';
-import { onnxTypes, type TensorProto } from './proto.ts';
+import { asBytes, onnxTypes, type TensorProto } from './proto.ts';
+import { withPrintableErrors } from './read.ts';
 import { tensorShape, weightFromTensorProto } from './tensor-proto.ts';
 
 export interface TensorFile {
@@ -18,6 +19,10 @@ export interface TensorFile {
 
 /** Reads a serialized TensorProto (the conformance data's test_data_set_N/input_K.pb and output_K.pb). */
 export function readTensorFile(path: string): TensorFile {
+  return withPrintableErrors(() => readTensor(path));
+}
+
+function readTensor(path: string): TensorFile {
   let stat;
   try {
     stat = statSync(path);
@@ -44,5 +49,5 @@ function stringTensor(tensor: TensorProto, what: string): TensorFile {
   const count = elementCount(shape);
   if (tensor.string_data.length !== count) fail(`${what} has ${tensor.string_data.length} strings, expected ${count} for shape [${shape.join(', ')}]`, 'invalid-model');
   const utf8 = new TextDecoder();
-  return { name: tensor.name, dtype: 'string', shape, bytes: new Uint8Array(0), strings: tensor.string_data.map((s) => utf8.decode(s)) };
+  return { name: tensor.name, dtype: 'string', shape, bytes: new Uint8Array(0), strings: tensor.string_data.map((s) => utf8.decode(asBytes(s))) };
 }

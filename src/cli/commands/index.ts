@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import { register as exportModel } from './export.ts';
 import { register as inspect } from './inspect.ts';
 import { register as zoo } from './zoo.ts';
+import { register as order } from './order.ts';
 
 /** Every CLI command registers itself on the program; the CLI is a thin layer over the library. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [inspect, zoo, exportModel];
+export const commands: RegisterCommand[] = [inspect, zoo, exportModel, order];

@@ -1,0 +1,113 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { memoryOverStepsChart } from '../../ordering/chart.ts';
+import { planOrder, type OrderPlan } from '../../ordering/plan.ts';
+import { renderChart } from '../../report/charts.ts';
+import { addModelOptions, formatTable, loadModelFromFlags, megabytes, positiveInteger, type ModelFlags } from '../options.ts';
+import { fail } from '../../errors.ts';
+
+interface OrderFlags extends ModelFlags {
+  timeLimit: string;
+  json?: boolean;
+  out?: string;
+  inplace: boolean;
+  includeWeights?: boolean;
+  plot?: string;
+  randomSamples?: number;
+  seed?: number;
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) fail(`--time-limit must be a number of seconds ≥ 0, got '${value}'`, 'usage');
+  return n;
+}
+
+/** What `--out` saves: enough for later stages to reuse the order and check it belongs to their model. */
+export function savedOrder(plan: OrderPlan) {
+  return {
+    model: plan.model,
+    fingerprint: plan.fingerprint,
+    order: plan.orderNames,
+    peakBytes: plan.peakBytes,
+    optimal: plan.optimal,
+    lowerBoundBytes: plan.lowerBoundBytes,
+    arenaBytes: plan.arenaBytes,
+    inplace: plan.inplace,
+    includeWeights: plan.includeWeights,
+  };
+}
+
+function table(plan: OrderPlan): string {
+  const mean = plan.baselines.find((b) => b.method === 'random-mean')!.peakBytes;
+  const change = (peak: number) => `${peak <= mean ? '' : '+'}${(((peak - mean) / mean) * 100).toFixed(1)}%`;
+  const rows: (string | number)[][] = [
+    ['btsearch', megabytes(plan.peakBytes), change(plan.peakBytes), `${(plan.timeMs / 1000).toFixed(2)} s`, plan.statesVisited, plan.optimal ? 'yes' : 'no'],
+    ...plan.baselines.map((b) => [b.method, megabytes(b.peakBytes), change(b.peakBytes), '', '', '']),
+  ];
+  const header = `${plan.model}: ${plan.operators} operators, ${plan.segments} segments (${plan.searchedSegments} searched), ` +
+    `${plan.includeWeights ? 'weights included' : `activations only (weights ${megabytes(plan.weightBytes)} apart)`}${plan.inplace ? '' : ', no in-place'}`;
+  const bound = plan.optimal ? 'proven optimal' : `not proven: lower bound ${megabytes(plan.lowerBoundBytes)}`;
+  const arena = `arena for the btsearch order: ${megabytes(plan.arenaBytes)} (${plan.arenaMethod}; greedy by size ${megabytes(plan.arenaGreedyBytes)})`;
+  return `${header}\n${formatTable(['method', 'peak', 'vs random mean', 'search time', 'states', 'optimal'], rows)}\n${bound}; ${arena}\n`;
+}
+
+export function register(program: Command): void {
+  const command = program
+    .command('order')
+    .description('BTSearch: the operator order with the least peak activation memory, against baseline orders')
+    .argument('<model>', 'built-in model name (see `memorianova zoo`) or a path to an .onnx file');
+  addModelOptions(command)
+    .option('--time-limit <seconds>', 'search budget; past it the best order so far and a proven lower bound are reported', '60')
+    .option('--no-inplace', 'do not let element-wise operators reuse a dying input buffer')
+    .option('--include-weights', 'count the weights as resident memory in every peak')
+    .option('--random-samples <n>', 'random topological orders sampled for the random baseline (default 100)', positiveInteger('--random-samples'))
+    .option('--seed <n>', 'seed of the first random order (default 1)', positiveInteger('--seed'))
+    .option('--out <order.json>', 'save the order (operator names), its peak and the model fingerprint')
+    .option('--plot <dir>', 'write order-memory.svg and order-memory.png (live memory per step) into this folder')
+    .option('--json', 'print one JSON object')
+    .action(async (spec: string, flags: OrderFlags) => {
+      const timeLimitMs = seconds(flags.timeLimit) * 1000;
+      const model = loadModelFromFlags(spec, flags);
+      const plan = planOrder(model, {
+        inplace: flags.inplace,
+        includeWeights: flags.includeWeights ?? false,
+        timeLimitMs,
+        ...(flags.randomSamples === undefined ? {} : { randomSamples: flags.randomSamples }),
+        ...(flags.seed === undefined ? {} : { seed: flags.seed }),
+      });
+      if (flags.out !== undefined) writeFileSync(flags.out, `${JSON.stringify(savedOrder(plan), null, 1)}\n`);
+      if (flags.plot !== undefined) {
+        mkdirSync(flags.plot, { recursive: true });
+        const { svg, png } = await renderChart(memoryOverStepsChart(plan));
+        writeFileSync(join(flags.plot, 'order-memory.svg'), svg);
+        writeFileSync(join(flags.plot, 'order-memory.png'), png);
+      }
+      if (flags.json) {
+        const json = {
+          model: plan.model,
+          fingerprint: plan.fingerprint,
+          operators: plan.operators,
+          peakBytes: plan.peakBytes,
+          optimal: plan.optimal,
+          lowerBoundBytes: plan.lowerBoundBytes,
+          timeMs: Math.round(plan.timeMs * 1000) / 1000,
+          statesVisited: plan.statesVisited,
+          segments: plan.segments,
+          searchedSegments: plan.searchedSegments,
+          order: plan.orderNames,
+          baselines: plan.baselines.map((b) => ({ method: b.method, peakBytes: b.peakBytes })),
+          arenaBytes: plan.arenaBytes,
+          arenaMethod: plan.arenaMethod,
+          arenaGreedyBytes: plan.arenaGreedyBytes,
+          weightBytes: plan.weightBytes,
+          includeWeights: plan.includeWeights,
+          inplace: plan.inplace,
+        };
+        process.stdout.write(`${JSON.stringify(json)}\n`);
+        return;
+      }
+      process.stdout.write(table(plan));
+    });
+}

@@ -1,0 +1,69 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { fail } from '../errors.ts';
+import { PRESET_NAMES, presetCluster } from './presets.ts';
+import { clusterSchema, describeIssue, profileSchema } from './schema.ts';
+import type { Cluster, DeviceProfile } from './types.ts';
+
+/** A preset name (`homo4`, `hetero4`, ...) or a YAML/JSON cluster file. */
+export function loadCluster(presetOrPath: string): Cluster {
+  const preset = presetCluster(presetOrPath);
+  if (preset !== undefined) return preset;
+  if (!existsSync(presetOrPath)) {
+    fail(`cluster '${presetOrPath}' is neither a preset (${PRESET_NAMES.join(', ')}) nor an existing file`, 'invalid-cluster');
+  }
+  let text: string;
+  try {
+    text = readFileSync(presetOrPath, 'utf8');
+  } catch (error) {
+    fail(`cluster file ${presetOrPath}: cannot be read (${(error as Error).message.split('\n')[0]})`, 'invalid-cluster');
+  }
+  return parseCluster(text, presetOrPath, dirname(resolve(presetOrPath)));
+}
+
+/**
+ * Parses and validates a cluster description (YAML, of which JSON is a subset). `source` names it in errors;
+ * profile paths are resolved against `baseDir`.
+ */
+export function parseCluster(text: string, source: string, baseDir = process.cwd()): Cluster {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (error) {
+    fail(`cluster file ${source}: not valid YAML/JSON (${(error as Error).message.split('\n')[0]})`, 'invalid-cluster');
+  }
+  return validateCluster(raw, `cluster file ${source}`, baseDir);
+}
+
+/** Checks an already parsed cluster object (a plan's inlined cluster, a parsed file). `where` prefixes errors. */
+export function validateCluster(raw: unknown, where: string, baseDir = process.cwd()): Cluster {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail(`${where}: must be a mapping with 'name', 'devices' and optionally 'router'`, 'invalid-cluster');
+  const parsed = clusterSchema.safeParse(raw);
+  if (!parsed.success) fail(`${where}: ${describeIssue(parsed.error)}`, 'invalid-cluster');
+  const seen = new Set<string>();
+  const devices = parsed.data.devices.map((device, i) => {
+    if (seen.has(device.name)) fail(`${where}: devices[${i}].name: '${device.name}' is used by two devices`, 'invalid-cluster');
+    seen.add(device.name);
+    const { profile, efficiency, ...rest } = device;
+    return {
+      ...rest,
+      ...(efficiency === undefined ? {} : { efficiency }),
+      ...(profile === undefined ? {} : { profile: typeof profile === 'string' ? loadProfile(resolve(baseDir, profile), `${where}: devices[${i}].profile`) : (profile as DeviceProfile) }),
+    };
+  });
+  const { forwardingMbps, ...router } = parsed.data.router;
+  return { name: parsed.data.name, devices, router: forwardingMbps === undefined ? router : { ...router, forwardingMbps } };
+}
+
+export function loadProfile(path: string, where = `profile ${path}`): DeviceProfile {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    fail(`${where}: cannot read profile '${path}' (${(error as Error).message.split('\n')[0]})`, 'invalid-cluster');
+  }
+  const parsed = profileSchema.safeParse(raw);
+  if (!parsed.success) fail(`${where}: ${describeIssue(parsed.error)}`, 'invalid-cluster');
+  return parsed.data as DeviceProfile;
+}

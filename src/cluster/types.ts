@@ -1,0 +1,65 @@
+/**
+ * An edge cluster in the router–edge-device architecture: a star whose centre (the router, or gateway) holds the
+ * model input, forwards every tensor between devices and collects the output. Definitions: docs/cluster.md.
+ */
+
+/**
+ * Measured operator times for one machine, written by `memorianova profile` and referenced from a cluster file.
+ * Two kinds of entries, used in this order of preference by the latency model (docs/latency.md):
+ * - `ops`: milliseconds of whole operators of one model, by operator name; used only for the model whose
+ *   fingerprint matches `model.fingerprint` (slices are scaled by their share of the operator's FLOPs);
+ * - `opTypes`: effective GFLOP/s per operator type; used for any model.
+ */
+export interface DeviceProfile {
+  format: 'memorianova-profile';
+  version: 1;
+  /** Free text naming the machine and runtime that measured it. */
+  measuredOn?: string;
+  model?: { name: string; fingerprint: string };
+  ops?: Record<string, number>;
+  opTypes?: Record<string, number>;
+}
+
+export interface Device {
+  name: string;
+  /** Effective compute throughput in GFLOP/s (1e9 FLOPs per second, a multiply-add counting as 2). */
+  gflops: number;
+  /** Per operator type multiplier of `gflops` (default 1): how well this device runs that operator. */
+  efficiency?: Record<string, number>;
+  /** Measured operator times (inlined: a cluster file may give a path, the loader reads it). */
+  profile?: DeviceProfile;
+  /** Memory available for the model's weights and activations, in MiB (1 MiB = 2^20 bytes). */
+  memoryMB: number;
+  /** Link device → router, Mbit/s (1e6 bits per second). */
+  uplinkMbps: number;
+  /** Link router → device, Mbit/s. */
+  downlinkMbps: number;
+  /** Fixed cost of one message on this device's link, per hop (up or down), in milliseconds. */
+  latencyMs: number;
+}
+
+export interface Router {
+  name: string;
+  /**
+   * Rate at which the router forwards payload, Mbit/s; messages are forwarded one at a time (serialised).
+   * Undefined: forwarding is not a bottleneck (only `latencyMs` per message is charged).
+   */
+  forwardingMbps?: number;
+  /** Fixed processing cost per forwarded message, milliseconds. */
+  latencyMs: number;
+  /** True: a tensor piece several devices need is uploaded once and delivered to each of them. */
+  broadcast: boolean;
+}
+
+export interface Cluster {
+  name: string;
+  devices: Device[];
+  router: Router;
+}
+
+/** Bytes in one MiB: memory limits are given in MiB. */
+export const BYTES_PER_MB = 1024 * 1024;
+
+export function deviceMemoryBytes(device: Device): number {
+  return Math.floor(device.memoryMB * BYTES_PER_MB);
+}

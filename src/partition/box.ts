@@ -1,0 +1,84 @@
+import type { Box } from './types.ts';
+
+export function fullBox(shape: readonly number[]): Box {
+  return shape.map((s) => [0, s] as [number, number]);
+}
+
+export function isEmpty(box: Box): boolean {
+  for (const [a, b] of box) if (b <= a) return true;
+  return false;
+}
+
+export function boxVolume(box: Box): number {
+  let v = 1;
+  for (const [a, b] of box) {
+    if (b <= a) return 0;
+    v *= b - a;
+  }
+  return v;
+}
+
+export function boxShape(box: Box): number[] {
+  return box.map(([a, b]) => Math.max(0, b - a));
+}
+
+export function intersect(a: Box, b: Box): Box {
+  return a.map(([s, e], i) => [Math.max(s, b[i]![0]), Math.min(e, b[i]![1])] as [number, number]);
+}
+
+/** The smallest box containing both (an empty operand is ignored). */
+export function hull(a: Box | null, b: Box | null): Box | null {
+  if (a === null || isEmpty(a)) return b === null || isEmpty(b) ? null : b;
+  if (b === null || isEmpty(b)) return a;
+  return a.map(([s, e], i) => [Math.min(s, b[i]![0]), Math.max(e, b[i]![1])] as [number, number]);
+}
+
+export function sameBox(a: Box, b: Box): boolean {
+  return a.length === b.length && a.every(([s, e], i) => s === b[i]![0] && e === b[i]![1]);
+}
+
+export function containsBox(outer: Box, inner: Box): boolean {
+  return isEmpty(inner) || inner.every(([s, e], i) => s >= outer[i]![0] && e <= outer[i]![1]);
+}
+
+/** The box with one axis replaced by [start, end). */
+export function withAxis(box: Box, axis: number, start: number, end: number): Box {
+  const copy = box.map((r) => [r[0], r[1]] as [number, number]);
+  copy[axis] = [start, end];
+  return copy;
+}
+
+/**
+ * Elements covered by the union of boxes (overlaps counted once). Axes on which all boxes agree factor out;
+ * the rest are swept by coordinate compression, which is cheap because pieces of one tensor differ on one or
+ * two axes.
+ */
+export function unionVolume(boxes: readonly Box[]): number {
+  const live = boxes.filter((b) => !isEmpty(b));
+  if (live.length === 0) return 0;
+  if (live.length === 1) return boxVolume(live[0]!);
+  const rank = live[0]!.length;
+  let common = 1;
+  const varying: number[] = [];
+  for (let axis = 0; axis < rank; axis++) {
+    const [s, e] = live[0]![axis]!;
+    if (live.every((b) => b[axis]![0] === s && b[axis]![1] === e)) common *= e - s;
+    else varying.push(axis);
+  }
+  return common * sweep(live, varying, 0);
+}
+
+function sweep(boxes: readonly Box[], axes: readonly number[], depth: number): number {
+  if (boxes.length === 0) return 0;
+  if (depth === axes.length) return 1;
+  const axis = axes[depth]!;
+  const cuts = [...new Set(boxes.flatMap((b) => [b[axis]![0], b[axis]![1]]))].sort((x, y) => x - y);
+  let total = 0;
+  for (let i = 0; i + 1 < cuts.length; i++) {
+    const lo = cuts[i]!;
+    const hi = cuts[i + 1]!;
+    const covering = boxes.filter((b) => b[axis]![0] <= lo && b[axis]![1] >= hi);
+    if (covering.length > 0) total += (hi - lo) * sweep(covering, axes, depth + 1);
+  }
+  return total;
+}

@@ -1,0 +1,411 @@
+import { Attrs } from '../analysis/ops/attrs.ts';
+import type { AnalyzedOp, Model } from '../ir/graph.ts';
+import type { SplitDim } from '../plan/types.ts';
+import { fullBox, isEmpty, sameBox } from './box.ts';
+import type { Box, SliceOverrides, SplitOption } from './types.ts';
+
+/**
+ * How one operator's output regions relate to its input regions. Every rule is exact: running the operator on
+ * exactly the input regions `inputs(out)` returns (with the overrides applied) exactly the output regions `out`,
+ * provided `out` is what `widen` returns (docs/partition.md).
+ */
+export interface OpGeometry {
+  outputShapes: number[][];
+  /** null for an omitted optional input. */
+  inputShapes: Array<number[] | null>;
+  options: SplitOption[];
+  /** The smallest computable regions containing `out` (identity except for shape ops and unsplittable ops). */
+  widen(out: Box[]): Box[];
+  /** The input regions `out` needs. */
+  inputs(out: Box[]): { inputs: Array<Box | null>; overrides?: SliceOverrides };
+}
+
+/** Axis names by layout (docs/partition.md): CNNs name NCHW axes, sequence models [B,T,C] and attention axes. */
+export type Layout = { kind: 'cnn' } | { kind: 'sequence'; tokens: number | undefined };
+
+export function modelLayout(model: Model): Layout {
+  if (model.ops.some((op) => op.node.opType === 'Conv')) return { kind: 'cnn' };
+  const ids = model.graph.inputs.find((input) => input.shape?.length === 2);
+  const tokens = ids?.shape?.[1];
+  return { kind: 'sequence', tokens: typeof tokens === 'number' ? tokens : undefined };
+}
+
+function axisNames(layout: Layout, shape: readonly number[]): Array<{ dim: SplitDim; axis: number }> {
+  const rank = shape.length;
+  if (rank === 2) return [{ dim: 'tokens', axis: 0 }, { dim: 'channels', axis: 1 }];
+  if (rank === 3) return [{ dim: 'tokens', axis: 1 }, { dim: 'channels', axis: 2 }];
+  if (rank !== 4) return [];
+  if (layout.kind === 'cnn') return [{ dim: 'channels', axis: 1 }, { dim: 'rows', axis: 2 }];
+  // [B,T,heads,d] (before the transpose into attention layout) or [B,heads,T,x].
+  if (layout.tokens !== undefined && shape[1] === layout.tokens && shape[2] !== layout.tokens) {
+    return [{ dim: 'tokens', axis: 1 }, { dim: 'heads', axis: 2 }, { dim: 'channels', axis: 3 }];
+  }
+  return [{ dim: 'heads', axis: 1 }, { dim: 'tokens', axis: 2 }, { dim: 'channels', axis: 3 }];
+}
+
+function optionsFor(layout: Layout, shape: readonly number[], keep: (axis: number, dim: SplitDim) => boolean): SplitOption[] {
+  return axisNames(layout, shape)
+    .filter(({ axis, dim }) => shape[axis]! >= 2 && keep(axis, dim))
+    .map(({ dim, axis }) => ({ dim, axis, extent: shape[axis]! }));
+}
+
+const UNARY = new Set([
+  'Relu', 'Sigmoid', 'Tanh', 'HardSigmoid', 'HardSwish', 'LeakyRelu', 'Elu', 'Selu', 'Gelu', 'Erf', 'Exp', 'Log', 'Sqrt',
+  'Reciprocal', 'Neg', 'Abs', 'Identity', 'Dropout', 'Cast', 'Softplus', 'Softsign', 'Mish', 'Floor', 'Ceil', 'Round', 'Sign', 'Not', 'Clip',
+]);
+const BINARY = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Where', 'PRelu', 'Equal', 'Less', 'Greater', 'And', 'Or', 'Sum', 'Mean']);
+const WINDOW = new Set(['Conv', 'MaxPool', 'AveragePool']);
+
+export function opGeometry(model: Model, op: AnalyzedOp, layout: Layout): OpGeometry {
+  const node = op.node;
+  const shapeOf = (name: string): number[] | null => (name === '' ? null : model.tensors.get(name)?.shape ?? null);
+  const inputShapes = node.inputs.map(shapeOf);
+  const outputShapes = node.outputs.map((name) => shapeOf(name) ?? []);
+  const base = { inputShapes, outputShapes };
+  const out0 = outputShapes[0]!;
+  const singleOutput = node.outputs.length === 1 && inputShapes[0] != null;
+  const type = node.opType;
+  if (singleOutput && node.domain === '') {
+    if (WINDOW.has(type) && out0.length >= 3) return windowGeometry(op, layout, base);
+    if (UNARY.has(type) || BINARY.has(type) || type === 'BatchNormalization') return broadcastGeometry(type, layout, base);
+    if (type === 'GlobalAveragePool' || type === 'GlobalMaxPool') return globalPoolGeometry(layout, base);
+    if (type === 'Softmax' || type === 'LogSoftmax' || type === 'LayerNormalization') return normalizeGeometry(op, layout, base);
+    if (type === 'MatMul' && inputShapes[0]!.length >= 2 && (inputShapes[1]?.length ?? 0) >= 2) return matmulGeometry(layout, base);
+    if (type === 'Gemm') return gemmGeometry(op, layout, base);
+    if (type === 'Concat') return concatGeometry(op, layout, base);
+    if (type === 'Transpose') return transposeGeometry(op, layout, base);
+    if (type === 'Reshape' || type === 'Flatten') return reshapeGeometry(layout, base);
+  }
+  return wholeGeometry(base);
+}
+
+type Base = { inputShapes: Array<number[] | null>; outputShapes: number[][] };
+
+/** Operators computed whole: any requested region widens to the full outputs, which need the full inputs. */
+function wholeGeometry(base: Base): OpGeometry {
+  return {
+    ...base,
+    options: [],
+    widen: () => base.outputShapes.map(fullBox),
+    inputs: () => ({ inputs: base.inputShapes.map((s) => (s === null ? null : fullBox(s))) }),
+  };
+}
+
+/** Numpy broadcasting: the region of an input that a region of the output reads. */
+function broadcastBox(inputShape: readonly number[], out: Box): Box {
+  const offset = out.length - inputShape.length;
+  return inputShape.map((size, i) => (size === 1 && out[i + offset]![1] - out[i + offset]![0] >= 1 ? [0, 1] : [out[i + offset]![0], out[i + offset]![1]]) as [number, number]);
+}
+
+function broadcastGeometry(type: string, layout: Layout, base: Base): OpGeometry {
+  const out0 = base.outputShapes[0]!;
+  return {
+    ...base,
+    options: type === 'BatchNormalization' && layout.kind !== 'cnn' ? [] : optionsFor(layout, out0, () => true),
+    widen: (out) => out,
+    inputs: ([out]) => ({
+      inputs: base.inputShapes.map((shape, i) => {
+        if (shape === null) return null;
+        // BatchNormalization's scale, bias, mean and variance are per channel (axis 1).
+        if (type === 'BatchNormalization' && i > 0) return [[out![1]![0], out![1]![1]]];
+        return broadcastBox(shape, out!);
+      }),
+    }),
+  };
+}
+
+function globalPoolGeometry(layout: Layout, base: Base): OpGeometry {
+  const inShape = base.inputShapes[0]!;
+  return {
+    ...base,
+    options: layout.kind === 'cnn' ? optionsFor(layout, base.outputShapes[0]!, (_, dim) => dim === 'channels') : [],
+    widen: (out) => out,
+    inputs: ([out]) => ({ inputs: [inShape.map((size, axis) => (axis < 2 ? [out![axis]![0], out![axis]![1]] : [0, size]) as [number, number])] }),
+  };
+}
+
+function normalizeGeometry(op: AnalyzedOp, layout: Layout, base: Base): OpGeometry {
+  const shape = base.inputShapes[0]!;
+  const attrs = new Attrs(op.node);
+  let axis = attrs.int('axis', -1);
+  if (axis < 0) axis += shape.length;
+  return {
+    ...base,
+    options: optionsFor(layout, base.outputShapes[0]!, (a) => a < axis),
+    widen: (out) => out.map((box) => box.map((range, a) => (a >= axis ? [0, shape[a]!] : range) as [number, number])),
+    inputs: ([out]) => ({
+      inputs: base.inputShapes.map((s, i) => (s === null ? null : i === 0 ? out!.map((r) => [r[0], r[1]] as [number, number]) : fullBox(s))),
+    }),
+  };
+}
+
+function windowGeometry(op: AnalyzedOp, layout: Layout, base: Base): OpGeometry {
+  const node = op.node;
+  const attrs = new Attrs(node);
+  const isConv = node.opType === 'Conv';
+  const inShape = base.inputShapes[0]!;
+  const outShape = base.outputShapes[0]!;
+  const spatial = inShape.length - 2;
+  const kernel = isConv ? base.inputShapes[1]!.slice(2) : attrs.ints('kernel_shape')!;
+  const strides = attrs.ints('strides') ?? new Array<number>(spatial).fill(1);
+  const dilations = attrs.ints('dilations') ?? new Array<number>(spatial).fill(1);
+  const pads = resolvePads(attrs, inShape.slice(2), outShape.slice(2), kernel, strides, dilations);
+  const group = isConv ? attrs.int('group', 1) : 1;
+  const inChannels = inShape[1]!;
+  const outChannels = outShape[1]!;
+  // AveragePool counting pads with a ceil-mode window that overhangs the end pad cannot be re-expressed with pads.
+  const overhang = (i: number) => (outShape[i + 2]! - 1) * strides[i]! - pads[i]! + (kernel[i]! - 1) * dilations[i]! + 1 > inShape[i + 2]! + pads[i + spatial]!;
+  const rowsExact = !(node.opType === 'AveragePool' && attrs.int('count_include_pad', 0) === 1 && attrs.int('ceil_mode', 0) === 1 && overhang(0));
+  return {
+    ...base,
+    options: layout.kind === 'cnn' ? optionsFor(layout, outShape, (_, dim) => dim !== 'rows' || rowsExact) : [],
+    widen: (out) => out,
+    inputs: ([out]) => {
+      const box = out!;
+      const input: Box = [[box[0]![0], box[0]![1]]];
+      if (isConv && group === 1) input.push([0, inChannels]);
+      else if (isConv) {
+        const perGroupOut = outChannels / group;
+        const perGroupIn = inChannels / group;
+        input.push([Math.floor(box[1]![0] / perGroupOut) * perGroupIn, Math.ceil(box[1]![1] / perGroupOut) * perGroupIn]);
+      } else input.push([box[1]![0], box[1]![1]]);
+      const slicePads = new Array<number>(2 * spatial).fill(0);
+      for (let i = 0; i < spatial; i++) {
+        const [o0, o1] = box[i + 2]!;
+        const size = inShape[i + 2]!;
+        const start = o0 * strides[i]! - pads[i]!;
+        const end = (o1 - 1) * strides[i]! - pads[i]! + (kernel[i]! - 1) * dilations[i]! + 1;
+        input.push([Math.max(0, start), Math.min(size, end)]);
+        slicePads[i] = Math.max(0, -start);
+        slicePads[i + spatial] = Math.max(0, end - size);
+      }
+      const inputs: Array<Box | null> = [input];
+      if (isConv) {
+        const weightShape = base.inputShapes[1]!;
+        inputs.push(weightShape.map((s, a) => (a === 0 ? [box[1]![0], box[1]![1]] : [0, s]) as [number, number]));
+        if (base.inputShapes[2] != null) inputs.push([[box[1]![0], box[1]![1]]]);
+      }
+      const overrides: SliceOverrides = { pads: slicePads };
+      if (!isConv && attrs.int('ceil_mode', 0) === 1) overrides.ceilMode = 0;
+      return { inputs, overrides };
+    },
+  };
+}
+
+/** Explicit begin/end pads, resolving auto_pad the way ONNX does. */
+function resolvePads(attrs: Attrs, input: number[], output: number[], kernel: number[], strides: number[], dilations: number[]): number[] {
+  const n = input.length;
+  const autoPad = attrs.string('auto_pad', 'NOTSET');
+  if (autoPad === 'NOTSET') return attrs.ints('pads') ?? new Array<number>(2 * n).fill(0);
+  const pads = new Array<number>(2 * n).fill(0);
+  if (autoPad === 'VALID') return pads;
+  for (let i = 0; i < n; i++) {
+    const total = Math.max(0, (output[i]! - 1) * strides[i]! + (kernel[i]! - 1) * dilations[i]! + 1 - input[i]!);
+    const small = Math.floor(total / 2);
+    pads[i] = autoPad === 'SAME_UPPER' ? small : total - small;
+    pads[i + n] = total - pads[i]!;
+  }
+  return pads;
+}
+
+function matmulGeometry(layout: Layout, base: Base): OpGeometry {
+  const [a, b] = [base.inputShapes[0]!, base.inputShapes[1]!];
+  const out0 = base.outputShapes[0]!;
+  const rank = out0.length;
+  const operand = (shape: number[], out: Box, keepRows: boolean): Box => {
+    const batch = broadcastBox(shape.slice(0, -2), out.slice(0, rank - 2));
+    const last2: Box = keepRows
+      ? [[out[rank - 2]![0], out[rank - 2]![1]], [0, shape[shape.length - 1]!]]
+      : [[0, shape[shape.length - 2]!], [out[rank - 1]![0], out[rank - 1]![1]]];
+    return [...batch, ...last2];
+  };
+  return {
+    ...base,
+    options: optionsFor(layout, out0, () => true),
+    widen: (out) => out,
+    inputs: ([out]) => ({ inputs: [operand(a, out!, true), operand(b, out!, false)] }),
+  };
+}
+
+function gemmGeometry(op: AnalyzedOp, layout: Layout, base: Base): OpGeometry {
+  const attrs = new Attrs(op.node);
+  const transA = attrs.int('transA', 0) === 1;
+  const transB = attrs.int('transB', 0) === 1;
+  const k = transA ? base.inputShapes[0]![0]! : base.inputShapes[0]![1]!;
+  return {
+    ...base,
+    options: optionsFor(layout, base.outputShapes[0]!, () => true),
+    widen: (out) => out,
+    inputs: ([out]) => {
+      const [m, n] = [out![0]!, out![1]!];
+      const inputs: Array<Box | null> = [
+        transA ? [[0, k], [m[0], m[1]]] : [[m[0], m[1]], [0, k]],
+        transB ? [[n[0], n[1]], [0, k]] : [[0, k], [n[0], n[1]]],
+      ];
+      const c = base.inputShapes[2];
+      if (c != null) inputs.push(broadcastBox(c, out!));
+      return { inputs };
+    },
+  };
+}
+
+function concatGeometry(op: AnalyzedOp, layout: Layout, base: Base): OpGeometry {
+  const out0 = base.outputShapes[0]!;
+  let axis = new Attrs(op.node).int('axis', 0);
+  if (axis < 0) axis += out0.length;
+  const offsets: number[] = [];
+  let offset = 0;
+  for (const shape of base.inputShapes) {
+    offsets.push(offset);
+    offset += shape![axis]!;
+  }
+  return {
+    ...base,
+    options: optionsFor(layout, out0, () => true),
+    widen: (out) => out,
+    inputs: ([out]) => ({
+      inputs: base.inputShapes.map((shape, i) => {
+        const start = Math.max(out![axis]![0], offsets[i]!) - offsets[i]!;
+        const end = Math.min(out![axis]![1], offsets[i]! + shape![axis]!) - offsets[i]!;
+        if (end <= start) return null;
+        return out!.map((r, a) => (a === axis ? [start, end] : [r[0], r[1]]) as [number, number]);
+      }),
+    }),
+  };
+}
+
+function transposeGeometry(op: AnalyzedOp, layout: Layout, base: Base): OpGeometry {
+  const rank = base.inputShapes[0]!.length;
+  const perm = new Attrs(op.node).ints('perm') ?? Array.from({ length: rank }, (_, i) => rank - 1 - i);
+  return {
+    ...base,
+    options: optionsFor(layout, base.outputShapes[0]!, () => true),
+    widen: (out) => out,
+    inputs: ([out]) => {
+      const input: Box = new Array(rank);
+      perm.forEach((from, to) => (input[from] = [out![to]![0], out![to]![1]]));
+      return { inputs: [input, ...base.inputShapes.slice(1).map((s) => (s === null ? null : fullBox(s)))] };
+    },
+  };
+}
+
+/** Runs of input axes and output axes with equal element counts (trailing size-1 axes join the last run). */
+interface AxisGroup {
+  inAxes: number[];
+  outAxes: number[];
+}
+
+function axisGroups(inShape: readonly number[], outShape: readonly number[]): AxisGroup[] {
+  const groups: AxisGroup[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < inShape.length && j < outShape.length) {
+    const group: AxisGroup = { inAxes: [i], outAxes: [j] };
+    let pin = inShape[i++]!;
+    let pout = outShape[j++]!;
+    while (pin !== pout) {
+      if (pin < pout) {
+        group.inAxes.push(i);
+        pin *= inShape[i++]!;
+      } else {
+        group.outAxes.push(j);
+        pout *= outShape[j++]!;
+      }
+    }
+    groups.push(group);
+  }
+  if (groups.length === 0) groups.push({ inAxes: [], outAxes: [] });
+  // Only size-1 axes can remain on one side: they join the last group.
+  const last = groups[groups.length - 1]!;
+  while (i < inShape.length) last.inAxes.push(i++);
+  while (j < outShape.length) last.outAxes.push(j++);
+  return groups;
+}
+
+/** A flat index range of a group's elements as a box over `axes`, or null when it is not a box. */
+function flatToBox(shape: readonly number[], axes: readonly number[], f0: number, f1: number): Box | null {
+  for (let k = axes.length - 1; k >= 0; k--) {
+    let inner = 1;
+    for (let t = k + 1; t < axes.length; t++) inner *= shape[axes[t]!]!;
+    const size = shape[axes[k]!]!;
+    if (f0 % inner !== 0 || f1 % inner !== 0) continue;
+    const outer = inner * size;
+    if (Math.floor(f0 / outer) !== Math.floor((f1 - 1) / outer)) continue;
+    const box: Box = [];
+    let rest = Math.floor(f0 / outer);
+    for (let t = k - 1; t >= 0; t--) {
+      const s = shape[axes[t]!]!;
+      box.unshift([rest % s, (rest % s) + 1]);
+      rest = Math.floor(rest / s);
+    }
+    box.push([(f0 / inner) % size, (f0 / inner) % size + (f1 - f0) / inner]);
+    for (let t = k + 1; t < axes.length; t++) box.push([0, shape[axes[t]!]!]);
+    return box;
+  }
+  return null;
+}
+
+/**
+ * The flat range a box covers over `axes`, or null when it is not contiguous: axes after the last partial axis
+ * must be full and axes before it must hold a single index.
+ */
+function boxToFlat(shape: readonly number[], axes: readonly number[], box: Box): [number, number] | null {
+  let k = axes.length - 1;
+  while (k > 0 && box[axes[k]!]![0] === 0 && box[axes[k]!]![1] === shape[axes[k]!]!) k--;
+  let stride = 1;
+  for (let t = axes.length - 1; t > k; t--) stride *= shape[axes[t]!]!;
+  let start = box[axes[k]!]![0] * stride;
+  const count = (box[axes[k]!]![1] - box[axes[k]!]![0]) * stride;
+  stride *= shape[axes[k]!]!;
+  for (let t = k - 1; t >= 0; t--) {
+    const [s, e] = box[axes[t]!]!;
+    if (e - s !== 1) return null;
+    start += s * stride;
+    stride *= shape[axes[t]!]!;
+  }
+  return [start, start + count];
+}
+
+function reshapeGeometry(layout: Layout, base: Base): OpGeometry {
+  const inShape = base.inputShapes[0]!;
+  const outShape = base.outputShapes[0]!;
+  const groups = axisGroups(inShape, outShape);
+  const mapGroup = (group: AxisGroup, out: Box): Box | null => {
+    if (group.inAxes.length === 0 || group.outAxes.length === 0) return [];
+    const flat = boxToFlat(outShape, group.outAxes, out);
+    return flat === null ? null : flatToBox(inShape, group.inAxes, flat[0], flat[1]);
+  };
+  const widenBox = (out: Box): Box => {
+    const wide = out.map((r) => [r[0], r[1]] as [number, number]);
+    for (const group of groups) {
+      if (mapGroup(group, out) === null) for (const a of group.outAxes) wide[a] = [0, outShape[a]!];
+    }
+    return wide;
+  };
+  const splittable = (axis: number): boolean => {
+    // Exact for every range on `axis` iff the unit ranges map (the flat stride divides evenly).
+    const full = fullBox(outShape);
+    const probe = (start: number, end: number) => {
+      const box = full.map((r, a) => (a === axis ? [start, end] : r) as [number, number]);
+      return sameBox(widenBox(box), box);
+    };
+    return probe(0, 1) && probe(outShape[axis]! - 1, outShape[axis]!) && probe(1, outShape[axis]! - 1);
+  };
+  return {
+    ...base,
+    options: optionsFor(layout, outShape, (axis) => splittable(axis)),
+    widen: (out) => out.map(widenBox),
+    inputs: ([out]) => {
+      const input: Box = fullBox(inShape);
+      for (const group of groups) {
+        const mapped = isEmpty(out!) ? null : mapGroup(group, out!);
+        if (mapped === null) continue;
+        group.inAxes.forEach((a, t) => (input[a] = mapped[t]!));
+      }
+      return {
+        inputs: [input, ...base.inputShapes.slice(1).map((s) => (s === null ? null : fullBox(s)))],
+        overrides: { shape: out!.map(([s, e]) => e - s) },
+      };
+    },
+  };
+}

@@ -1,0 +1,103 @@
+import { fail } from '../errors.ts';
+import type { OpDecision, Placement } from '../plan/types.ts';
+import { boxVolume, fullBox, hull, isEmpty, withAxis } from './box.ts';
+import type { PartitionContext } from './context.ts';
+import { ratiosToRanges } from './ranges.ts';
+import type { Box, OpSlice, PlanSlices } from './types.ts';
+
+export function samePlacement(a: Placement, b: Placement): boolean {
+  if ('device' in a || 'device' in b) return 'device' in a && 'device' in b && a.device === b.device;
+  return a.dim === b.dim && a.ratios.length === b.ratios.length && a.ratios.every((r, i) => r === b.ratios[i]);
+}
+
+/**
+ * Why the operator at `position` cannot be fused into its consumers (sync: false), or null when it can: it must
+ * feed at least one operator, produce no graph output, and every consumer must be placed exactly like it.
+ */
+export function fusionBlocker(ctx: PartitionContext, decisions: readonly OpDecision[], position: number): string | null {
+  if (ctx.isGraphOutput[position]!.some(Boolean)) return 'it produces a graph output';
+  const uses = ctx.consumers[position]!.flat();
+  if (uses.length === 0) return 'no operator reads its output';
+  const own = decisions[position]!.placement;
+  const other = uses.find((use) => !samePlacement(decisions[use.position]!.placement, own));
+  return other === undefined ? null : `its consumer '${ctx.order[other.position]}' is placed differently`;
+}
+
+/** Checks decisions against the context and a cluster of `deviceCount` devices; errors name the operator. */
+export function checkDecisions(ctx: PartitionContext, decisions: readonly OpDecision[], deviceCount: number): void {
+  if (decisions.length !== ctx.order.length) fail(`plan has ${decisions.length} operator decisions, the model has ${ctx.order.length} operators`, 'invalid-plan');
+  decisions.forEach((decision, p) => {
+    const name = ctx.order[p]!;
+    if (decision.op !== name) fail(`plan decision ${p} is for '${decision.op}', but operator ${p} of the order is '${name}'`, 'invalid-plan');
+    const where = `operator '${name}' (${ctx.space[p]!.opType})`;
+    const placement = decision.placement;
+    if ('device' in placement) {
+      if (!Number.isInteger(placement.device) || placement.device < 0 || placement.device >= deviceCount) {
+        fail(`${where}: device ${placement.device} does not exist (the cluster has devices 0..${deviceCount - 1})`, 'invalid-plan');
+      }
+    } else {
+      const options = ctx.space[p]!.options;
+      if (!options.some((o) => o.dim === placement.dim)) {
+        fail(`${where} cannot be split by ${placement.dim}${options.length === 0 ? ': it runs whole on one device' : `; it can be split by ${options.map((o) => o.dim).join(', ')}`}`, 'invalid-plan');
+      }
+      if (placement.ratios.length !== deviceCount) fail(`${where}: ${placement.ratios.length} split ratios for ${deviceCount} devices`, 'invalid-plan');
+      if (placement.ratios.some((r) => !(r >= 0) || !Number.isFinite(r))) fail(`${where}: split ratios must be finite and >= 0, got [${placement.ratios.join(', ')}]`, 'invalid-plan');
+      if (!placement.ratios.some((r) => r > 0)) fail(`${where}: split ratios are all 0`, 'invalid-plan');
+    }
+    if (!decision.sync) {
+      const blocker = fusionBlocker(ctx, decisions, p);
+      if (blocker !== null) fail(`${where} cannot skip synchronisation: ${blocker}`, 'invalid-plan');
+    }
+  });
+}
+
+/** The same decisions with `sync` turned on wherever fusion is not allowed (what search operators call after mutation). */
+export function repairDecisions(ctx: PartitionContext, decisions: readonly OpDecision[]): OpDecision[] {
+  return decisions.map((d, p) => (d.sync || fusionBlocker(ctx, decisions, p) === null ? d : { ...d, sync: true }));
+}
+
+/** The output region a device owns under a placement (null: none), before widening. */
+function ownedRegion(ctx: PartitionContext, position: number, placement: Placement, device: number): Box | null {
+  const shape = ctx.geometry[position]!.outputShapes[0]!;
+  if ('device' in placement) return placement.device === device ? fullBox(shape) : null;
+  const option = ctx.space[position]!.options.find((o) => o.dim === placement.dim)!;
+  const [start, end] = ratiosToRanges(option.extent, placement.ratios)[device]!;
+  return end > start ? withAxis(fullBox(shape), option.axis, start, end) : null;
+}
+
+/**
+ * Every device's slice of every operator (docs/partition.md). Walks the order backwards: a synchronised operator
+ * computes the region its placement gives the device; a fused one computes the hull of what the device's
+ * consumers read of it (its halo grows with each fused operator after it). Decisions must pass checkDecisions.
+ */
+export function planSlices(ctx: PartitionContext, decisions: readonly OpDecision[], deviceCount: number): PlanSlices {
+  const n = ctx.order.length;
+  const slices: Array<Array<OpSlice | null>> = new Array(n);
+  for (let p = n - 1; p >= 0; p--) {
+    const geometry = ctx.geometry[p]!;
+    const decision = decisions[p]!;
+    const op = ctx.model.ops[ctx.opIndex[p]!]!;
+    const fullVolume = boxVolume(fullBox(geometry.outputShapes[0]!));
+    const row: Array<OpSlice | null> = new Array(deviceCount).fill(null);
+    for (let d = 0; d < deviceCount; d++) {
+      let outputs: Array<Box | null>;
+      if (decision.sync) {
+        const owned = ownedRegion(ctx, p, decision.placement, d);
+        outputs = geometry.outputShapes.map((_, k) => (k === 0 ? owned : null));
+      } else {
+        outputs = ctx.consumers[p]!.map((uses) => {
+          let region: Box | null = null;
+          for (const use of uses) region = hull(region, slices[use.position]![d]?.inputs[use.input] ?? null);
+          return region;
+        });
+      }
+      if (outputs.every((box) => box === null || isEmpty(box))) continue;
+      const wide = geometry.widen(outputs.map((box, k) => box ?? withAxis(fullBox(geometry.outputShapes[k]!), 0, 0, 0)));
+      const { inputs, overrides } = geometry.inputs(wide);
+      const flops = fullVolume === 0 ? 0 : (op.cost.flops * boxVolume(wide[0]!)) / fullVolume;
+      row[d] = overrides === undefined ? { device: d, outputs: wide, inputs, flops } : { device: d, outputs: wide, inputs, flops, overrides };
+    }
+    slices[p] = row;
+  }
+  return { ops: slices.map((row, p) => ({ op: ctx.order[p]!, index: ctx.opIndex[p]!, sync: decisions[p]!.sync, slices: row })) };
+}

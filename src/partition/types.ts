@@ -1,0 +1,63 @@
+import type { SplitDim } from '../plan/types.ts';
+
+/**
+ * A rectangular region of a tensor: one half-open range [start, end) per axis. The full tensor of shape s is
+ * [[0, s0], [0, s1], ...]. An empty region has some end <= start.
+ */
+export type Box = Array<[number, number]>;
+
+/** One way an operator can be split: `dim` names it, `axis` is the output axis it cuts, `extent` that axis' size. */
+export interface SplitOption {
+  dim: SplitDim;
+  axis: number;
+  extent: number;
+}
+
+/** The partition space of one operator (index = position in `model.ops`). */
+export interface OpSpace {
+  op: string;
+  index: number;
+  opType: string;
+  /** Empty when the operator runs whole on one device. */
+  options: SplitOption[];
+}
+
+/**
+ * Attribute changes a device's slice needs so that running the operator on exactly its input regions yields
+ * exactly its output region (the runtime applies them to the sub-model):
+ * - `pads`: ONNX `pads` for Conv/MaxPool/AveragePool ([begin..., end...] over spatial axes), adjusted at region
+ *   borders; pooling slices also run with `ceil_mode` 0 (the end pad then covers what ceil mode added);
+ * - `shape`: the target shape of Reshape/Flatten (the output region's extents).
+ */
+export interface SliceOverrides {
+  pads?: number[];
+  ceilMode?: 0;
+  shape?: number[];
+}
+
+/** What one device computes for one operator. */
+export interface OpSlice {
+  device: number;
+  /** Region of each output the device computes (same order as node.outputs). */
+  outputs: Box[];
+  /**
+   * Region of each input it reads (same order as node.inputs; null for an omitted optional input or an input
+   * the slice does not need, e.g. a Concat part outside the region). Weight inputs' regions are weight slices.
+   */
+  inputs: Array<Box | null>;
+  /** FLOPs of the slice: the operator's FLOPs × (output elements of the slice / output elements of the operator). */
+  flops: number;
+  overrides?: SliceOverrides;
+}
+
+/** Per-operator, per-device slices of a whole plan, in plan order. */
+export interface PlanSlices {
+  ops: Array<{
+    op: string;
+    /** Index into model.ops. */
+    index: number;
+    sync: boolean;
+    /** One entry per device; null where the device does not take part. */
+    slices: Array<OpSlice | null>;
+  }>;
+}

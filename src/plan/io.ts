@@ -1,0 +1,77 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { validateCluster } from '../cluster/load.ts';
+import { describeIssue } from '../cluster/schema.ts';
+import { fail } from '../errors.ts';
+import type { Model } from '../ir/graph.ts';
+import { partitionContext } from '../partition/context.ts';
+import { checkDecisions } from '../partition/slices.ts';
+import { modelFingerprint } from './fingerprint.ts';
+import { PLAN_FORMAT, PLAN_VERSION, SPLIT_DIMS, type Plan } from './types.ts';
+
+const placementSchema = z.union(
+  [
+    z.strictObject({ device: z.number().int({ error: 'must be an integer' }) }),
+    z.strictObject({
+      dim: z.enum(SPLIT_DIMS as [string, ...string[]], { error: `must be one of ${SPLIT_DIMS.join(', ')}` }),
+      ratios: z.array(z.number({ error: 'must be a number' }), { error: 'must be a list of numbers' }),
+    }),
+  ],
+  { error: 'must be {"device": index} or {"dim": ..., "ratios": [...]}' },
+);
+
+const planSchema = z.strictObject({
+  format: z.literal(PLAN_FORMAT, { error: `must be '${PLAN_FORMAT}'` }),
+  version: z.literal(PLAN_VERSION, { error: `must be ${PLAN_VERSION} (this build reads plan version ${PLAN_VERSION})` }),
+  method: z.string({ error: 'must be a string' }),
+  model: z.strictObject({ name: z.string({ error: 'must be a string' }), fingerprint: z.string({ error: 'must be a string' }) }),
+  cluster: z.unknown(),
+  order: z.array(z.string({ error: 'must be a string' }), { error: 'must be a list of operator names' }),
+  ops: z.array(z.strictObject({ op: z.string({ error: 'must be a string' }), placement: placementSchema, sync: z.boolean({ error: 'must be true or false' }) }), {
+    error: 'must be a list of operator decisions',
+  }),
+});
+
+/** Checks a parsed plan object against the model; `where` prefixes every error (one line each). */
+export function validatePlan(raw: unknown, model: Model, where: string, baseDir = process.cwd()): Plan {
+  const parsed = planSchema.safeParse(raw);
+  if (!parsed.success) fail(`${where}: ${describeIssue(parsed.error)}`, 'invalid-plan');
+  const data = parsed.data;
+  const fingerprint = modelFingerprint(model);
+  if (data.model.fingerprint !== fingerprint) {
+    fail(`${where} was made for model '${data.model.name}' (fingerprint ${data.model.fingerprint}), not for '${model.name}' (fingerprint ${fingerprint})`, 'invalid-plan');
+  }
+  const cluster = validateCluster(data.cluster, `${where}: cluster`, baseDir);
+  const plan = { ...data, cluster } as Plan;
+  try {
+    checkDecisions(partitionContext(model, plan.order), plan.ops, cluster.devices.length);
+  } catch (error) {
+    if (error instanceof Error) error.message = `${where}: ${error.message}`;
+    throw error;
+  }
+  return plan;
+}
+
+/** Reads a plan file and validates it against the model (fingerprint, operator names, ratios, fusion rules). */
+export function readPlan(path: string, model: Model): Plan {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    fail(`plan file ${path}: cannot be read as JSON (${(error as Error).message.split('\n')[0]})`, 'invalid-plan');
+  }
+  return validatePlan(raw, model, `plan file ${path}`, dirname(resolve(path)));
+}
+
+/** The plan as JSON text: two-space indented, one operator decision per line. */
+export function formatPlan(plan: Plan): string {
+  const { ops, ...head } = plan;
+  const headText = JSON.stringify(head, null, 2);
+  const opsText = ops.map((op) => `    ${JSON.stringify(op)}`).join(',\n');
+  return `${headText.slice(0, -2)},\n  "ops": [\n${opsText}\n  ]\n}\n`;
+}
+
+export function writePlan(path: string, plan: Plan): void {
+  writeFileSync(path, formatPlan(plan));
+}

@@ -1,0 +1,107 @@
+import type { Cluster } from '../cluster/types.ts';
+import { elementCount } from '../ir/dtype.ts';
+import { boxVolume, hull, intersect, isEmpty, unionVolume } from '../partition/box.ts';
+import type { PartitionContext, TensorUse } from '../partition/context.ts';
+import type { Box, PlanSlices } from '../partition/types.ts';
+
+/** The router as a message end (source of graph inputs, destination of graph outputs). */
+export const ROUTER = -1;
+
+export interface Delivery {
+  /** Receiving device, or ROUTER. */
+  device: number;
+  /** The piece delivered (a region of the tensor) and its bytes. */
+  box: Box;
+  bytes: number;
+}
+
+/**
+ * One tensor piece leaving one holder. With a broadcasting router the holder uploads the union of the pieces
+ * once and the router delivers each receiver its piece; otherwise every delivery is a message of its own.
+ */
+export interface Message {
+  tensor: string;
+  /** Holding device, or ROUTER for a graph input. */
+  source: number;
+  /** Position in the order of the operator whose slice it is (-1 for graph inputs): the upload waits for it. */
+  producer: number;
+  /** Bytes sent over the source's uplink (0 when the router is the source). */
+  uploadBytes: number;
+  deliveries: Delivery[];
+}
+
+export interface Communication {
+  messages: Message[];
+  /** [device][position]: the (message, delivery) pairs the device's slice at that position waits for. */
+  waits: Array<Array<Array<[number, number]>>>;
+  /** [device]: tensor → the region assembled there from remote pieces (plus its own slice, if any). */
+  assembled: Array<Map<string, Box>>;
+}
+
+function elementBytes(ctx: PartitionContext, tensor: string): number {
+  const info = ctx.model.tensors.get(tensor)!;
+  const n = elementCount(info.shape);
+  return n === 0 ? 0 : info.bytes / n;
+}
+
+/**
+ * Every message a plan needs (docs/latency.md, "Communication"): for each materialised tensor (a synchronised
+ * operator's output, or a graph input at the router) and each device reading it, the device receives from each
+ * holder the part of its need (the hull of what its slices read) that the holder has and it does not.
+ * Graph outputs go to the router.
+ */
+export function communication(ctx: PartitionContext, slices: PlanSlices, cluster: Cluster): Communication {
+  const deviceCount = cluster.devices.length;
+  const messages: Message[] = [];
+  const waits: Array<Array<Array<[number, number]>>> = Array.from({ length: deviceCount }, () => ctx.order.map(() => []));
+  const assembled: Array<Map<string, Box>> = Array.from({ length: deviceCount }, () => new Map());
+
+  const route = (tensor: string, producer: number, holders: Array<{ device: number; box: Box }>, uses: TensorUse[], toRouter: boolean) => {
+    const eb = elementBytes(ctx, tensor);
+    const needs: Array<Box | null> = new Array(deviceCount).fill(null);
+    for (const use of uses) {
+      for (let d = 0; d < deviceCount; d++) needs[d] = hull(needs[d]!, slices.ops[use.position]!.slices[d]?.inputs[use.input] ?? null);
+    }
+    for (const holder of holders) {
+      const deliveries: Delivery[] = [];
+      for (let e = 0; e < deviceCount; e++) {
+        const need = needs[e];
+        if (need == null || e === holder.device) continue;
+        const piece = intersect(need, holder.box);
+        if (!isEmpty(piece)) deliveries.push({ device: e, box: piece, bytes: boxVolume(piece) * eb });
+      }
+      if (toRouter) deliveries.push({ device: ROUTER, box: holder.box, bytes: boxVolume(holder.box) * eb });
+      if (deliveries.length === 0) continue;
+      const groups = cluster.router.broadcast ? [deliveries] : deliveries.map((d) => [d]);
+      for (const group of groups) {
+        const uploadBytes = holder.device === ROUTER ? 0 : unionVolume(group.map((d) => d.box)) * eb;
+        const id = messages.push({ tensor, source: holder.device, producer, uploadBytes, deliveries: group }) - 1;
+        group.forEach((delivery, k) => {
+          if (delivery.device === ROUTER) return;
+          for (const use of uses) if (slices.ops[use.position]!.slices[delivery.device] !== null) waits[delivery.device]![use.position]!.push([id, k]);
+        });
+      }
+    }
+    for (let e = 0; e < deviceCount; e++) {
+      const need = needs[e];
+      if (need == null || !holders.some((h) => h.device !== e && !isEmpty(intersect(need, h.box)))) continue;
+      assembled[e]!.set(tensor, hull(need, holders.find((h) => h.device === e)?.box ?? null)!);
+    }
+  };
+
+  for (const [tensor, uses] of ctx.graphInputUses) {
+    route(tensor, -1, [{ device: ROUTER, box: ctx.model.tensors.get(tensor)!.shape.map((s) => [0, s] as [number, number]) }], uses, false);
+  }
+  slices.ops.forEach((entry, p) => {
+    if (!entry.sync) return;
+    ctx.consumers[p]!.forEach((uses, k) => {
+      const holders: Array<{ device: number; box: Box }> = [];
+      entry.slices.forEach((slice, d) => {
+        const box = slice?.outputs[k];
+        if (box !== undefined && !isEmpty(box)) holders.push({ device: d, box });
+      });
+      route(ctx.model.ops[entry.index]!.node.outputs[k]!, p, holders, uses, ctx.isGraphOutput[p]![k]!);
+    });
+  });
+  return { messages, waits, assembled };
+}

@@ -1,0 +1,277 @@
+import type { Cluster } from '../cluster/types.ts';
+import { deviceMemoryBytes } from '../cluster/types.ts';
+import { fail } from '../errors.ts';
+import type { Model } from '../ir/graph.ts';
+import { boxVolume, fullBox, unionVolume } from '../partition/box.ts';
+import { partitionContext, type PartitionContext } from '../partition/context.ts';
+import { checkDecisions, planSlices } from '../partition/slices.ts';
+import type { PlanSlices } from '../partition/types.ts';
+import { modelFingerprint } from '../plan/fingerprint.ts';
+import type { OpDecision, Plan } from '../plan/types.ts';
+import { lowerBound, lowerBoundMs } from './bound.ts';
+import { communication, ROUTER, type Communication } from './comm.ts';
+import { EventQueue } from './events.ts';
+import { downloadMs, forwardMs, opTimeTable, uploadMs } from './latency.ts';
+import { deviceMemory, sendPositions } from './memory.ts';
+import type { DeviceBreakdown, LowerBound, SimulateOptions, SimulationResult, TimelineEvent } from './types.ts';
+
+/**
+ * A simulator bound to one (model, cluster, order): the partition context, the whole-operator time table and the
+ * lower bound are computed once, so `run` costs only what depends on the decisions. What search loops use.
+ */
+export interface Simulator {
+  readonly context: PartitionContext;
+  readonly cluster: Cluster;
+  readonly fingerprint: string;
+  /** ms of each whole operator on each device: [device][model op index]. */
+  readonly opMs: number[][];
+  readonly lowerBound: LowerBound;
+  readonly lowerBoundMs: number;
+  /** Simulates decisions (one per operator, in order). Checks them first unless `trusted`. */
+  run(decisions: readonly OpDecision[], options?: SimulateOptions & { trusted?: boolean }): SimulationResult;
+  /** The per-device slices of decisions (what the runtime builds sub-models from). */
+  slices(decisions: readonly OpDecision[]): PlanSlices;
+}
+
+export function createSimulator(model: Model, cluster: Cluster, order: readonly string[]): Simulator {
+  const context = partitionContext(model, order);
+  const fingerprint = modelFingerprint(model);
+  const opMs = opTimeTable(cluster.devices, model, fingerprint);
+  const bound = lowerBound(context, cluster, opMs);
+  const boundMs = lowerBoundMs(bound);
+  const deviceCount = cluster.devices.length;
+  return {
+    context,
+    cluster,
+    fingerprint,
+    opMs,
+    lowerBound: bound,
+    lowerBoundMs: boundMs,
+    slices(decisions) {
+      checkDecisions(context, decisions, deviceCount);
+      return planSlices(context, decisions, deviceCount);
+    },
+    run(decisions, options = {}) {
+      if (options.trusted !== true) checkDecisions(context, decisions, deviceCount);
+      const slices = planSlices(context, decisions, deviceCount);
+      const comm = communication(context, slices, cluster);
+      const result = runEvents(context, cluster, opMs, slices, comm, options.timeline ?? true);
+      return { ...result, lowerBoundMs: boundMs, lowerBound: bound };
+    },
+  };
+}
+
+/** Simulates a plan on a cluster (by default the plan's own). The plan must match the model (see readPlan). */
+export function simulate(model: Model, cluster: Cluster, plan: Plan, options: SimulateOptions = {}): SimulationResult {
+  if (cluster.devices.length !== plan.cluster.devices.length) {
+    fail(`plan is for ${plan.cluster.devices.length} devices, cluster '${cluster.name}' has ${cluster.devices.length}`, 'invalid-plan');
+  }
+  return createSimulator(model, cluster, plan.order).run(plan.ops, options);
+}
+
+type Event =
+  | { kind: 'compute'; device: number; task: number }
+  | { kind: 'upload'; device: number; message: number }
+  | { kind: 'forward'; message: number }
+  | { kind: 'download'; device: number; message: number; delivery: number };
+
+function runEvents(
+  ctx: PartitionContext,
+  cluster: Cluster,
+  opMs: number[][],
+  slices: PlanSlices,
+  comm: Communication,
+  keepTimeline: boolean,
+): Omit<SimulationResult, 'lowerBoundMs' | 'lowerBound'> {
+  const devices = cluster.devices;
+  const n = devices.length;
+  const { messages } = comm;
+  // Per device: its slices in order, with their duration and how many deliveries each still waits for.
+  const tasks: number[][] = Array.from({ length: n }, () => []);
+  const duration: number[][] = Array.from({ length: n }, () => []);
+  const pending: number[][] = Array.from({ length: n }, () => []);
+  const waiters = new Map<number, Array<[number, number]>>();
+  const breakdown: DeviceBreakdown[] = devices.map((d) => ({
+    device: d.name, computeMs: 0, sendMs: 0, receiveMs: 0, idleMs: 0, flops: 0, bytesSent: 0, bytesReceived: 0, weightBytes: 0, activationPeakBytes: 0,
+  }));
+  slices.ops.forEach((entry, p) => {
+    const full = boxVolume(fullBox(ctx.geometry[p]!.outputShapes[0]!));
+    entry.slices.forEach((slice, d) => {
+      if (slice === null) return;
+      const t = tasks[d]!.push(p) - 1;
+      const fraction = full === 0 ? 1 : boxVolume(slice.outputs[0]!) / full;
+      duration[d]!.push(opMs[d]![entry.index]! * fraction);
+      breakdown[d]!.flops += slice.flops;
+      const waits = comm.waits[d]![p]!;
+      pending[d]!.push(waits.length);
+      for (const [m, k] of waits) {
+        const key = m * 65536 + k;
+        const list = waiters.get(key);
+        if (list === undefined) waiters.set(key, [[d, t]]);
+        else list.push([d, t]);
+      }
+    });
+  });
+  const forwardBytes = messages.map((m) => {
+    const toDevices = m.deliveries.filter((d) => d.device !== ROUTER);
+    if (toDevices.length === 0) return 0;
+    const eb = m.deliveries[0]!.bytes / Math.max(1, boxVolume(m.deliveries[0]!.box));
+    return unionVolume(toDevices.map((d) => d.box)) * eb;
+  });
+  const outbox: number[][] = Array.from({ length: n }, () => []);
+  messages.forEach((m, id) => m.source !== ROUTER && outbox[m.source]!.push(id));
+  const outboxCursor = new Array<number>(n).fill(0);
+
+  const timeline: TimelineEvent[] = [];
+  const record = (event: TimelineEvent) => keepTimeline && timeline.push(event);
+  const queue = new EventQueue<Event>();
+  const next = new Array<number>(n).fill(0);
+  const computeBusy = new Array<boolean>(n).fill(false);
+  const uplinkQueue: number[][] = Array.from({ length: n }, () => []);
+  const uplinkBusy = new Array<boolean>(n).fill(false);
+  const downlinkQueue: Array<Array<[number, number]>> = Array.from({ length: n }, () => []);
+  const downlinkBusy = new Array<boolean>(n).fill(false);
+  const routerQueue: number[] = [];
+  let routerBusy = false;
+  let latencyMs = 0;
+  let bytesMoved = 0;
+  let deliveries = 0;
+
+  const tryCompute = (d: number, now: number) => {
+    const t = next[d]!;
+    if (computeBusy[d] || t >= tasks[d]!.length || pending[d]![t]! > 0) return;
+    computeBusy[d] = true;
+    const end = now + duration[d]![t]!;
+    breakdown[d]!.computeMs += duration[d]![t]!;
+    record({ device: d, lane: devices[d]!.name, kind: 'compute', startMs: now, endMs: end, op: ctx.order[tasks[d]![t]!]! });
+    queue.push(end, { kind: 'compute', device: d, task: t });
+  };
+  const tryUplink = (d: number, now: number) => {
+    if (uplinkBusy[d] || uplinkQueue[d]!.length === 0) return;
+    const id = uplinkQueue[d]!.shift()!;
+    const m = messages[id]!;
+    const time = uploadMs(devices[d]!, m.uploadBytes);
+    uplinkBusy[d] = true;
+    breakdown[d]!.sendMs += time;
+    breakdown[d]!.bytesSent += m.uploadBytes;
+    record({ device: d, lane: devices[d]!.name, kind: 'send', startMs: now, endMs: now + time, tensor: m.tensor, bytes: m.uploadBytes, peer: cluster.router.name });
+    queue.push(now + time, { kind: 'upload', device: d, message: id });
+  };
+  const tryRouter = (now: number) => {
+    if (routerBusy || routerQueue.length === 0) return;
+    const id = routerQueue.shift()!;
+    const time = forwardMs(cluster.router, forwardBytes[id]!);
+    routerBusy = true;
+    record({ device: -1, lane: cluster.router.name, kind: 'forward', startMs: now, endMs: now + time, tensor: messages[id]!.tensor, bytes: forwardBytes[id]! });
+    queue.push(now + time, { kind: 'forward', message: id });
+  };
+  const tryDownlink = (e: number, now: number) => {
+    if (downlinkBusy[e] || downlinkQueue[e]!.length === 0) return;
+    const [id, k] = downlinkQueue[e]!.shift()!;
+    const m = messages[id]!;
+    const delivery = m.deliveries[k]!;
+    const time = downloadMs(devices[e]!, delivery.bytes);
+    downlinkBusy[e] = true;
+    breakdown[e]!.receiveMs += time;
+    breakdown[e]!.bytesReceived += delivery.bytes;
+    const peer = m.source === ROUTER ? cluster.router.name : devices[m.source]!.name;
+    record({ device: e, lane: devices[e]!.name, kind: 'receive', startMs: now, endMs: now + time, tensor: m.tensor, bytes: delivery.bytes, peer });
+    queue.push(now + time, { kind: 'download', device: e, message: id, delivery: k });
+  };
+
+  messages.forEach((m, id) => m.source === ROUTER && routerQueue.push(id));
+  tryRouter(0);
+  for (let d = 0; d < n; d++) tryCompute(d, 0);
+  while (queue.size > 0) {
+    const { time, item } = queue.pop();
+    switch (item.kind) {
+      case 'compute': {
+        const d = item.device;
+        const p = tasks[d]![item.task]!;
+        computeBusy[d] = false;
+        next[d]!++;
+        const box = outbox[d]!;
+        let cursor = outboxCursor[d]!;
+        while (cursor < box.length && messages[box[cursor]!]!.producer === p) uplinkQueue[d]!.push(box[cursor++]!);
+        outboxCursor[d] = cursor;
+        latencyMs = Math.max(latencyMs, time);
+        tryUplink(d, time);
+        tryCompute(d, time);
+        break;
+      }
+      case 'upload': {
+        uplinkBusy[item.device] = false;
+        const m = messages[item.message]!;
+        for (const delivery of m.deliveries) {
+          if (delivery.device !== ROUTER) continue;
+          latencyMs = Math.max(latencyMs, time);
+          bytesMoved += delivery.bytes;
+          deliveries++;
+        }
+        if (m.deliveries.some((d) => d.device !== ROUTER)) {
+          routerQueue.push(item.message);
+          tryRouter(time);
+        }
+        tryUplink(item.device, time);
+        break;
+      }
+      case 'forward': {
+        routerBusy = false;
+        messages[item.message]!.deliveries.forEach((delivery, k) => {
+          if (delivery.device === ROUTER) return;
+          downlinkQueue[delivery.device]!.push([item.message, k]);
+          tryDownlink(delivery.device, time);
+        });
+        tryRouter(time);
+        break;
+      }
+      case 'download': {
+        const e = item.device;
+        downlinkBusy[e] = false;
+        bytesMoved += messages[item.message]!.deliveries[item.delivery]!.bytes;
+        deliveries++;
+        for (const [d, t] of waiters.get(item.message * 65536 + item.delivery) ?? []) pending[d]![t]!--;
+        tryDownlink(e, time);
+        tryCompute(e, time);
+        break;
+      }
+    }
+  }
+  for (let d = 0; d < n; d++) {
+    if (next[d]! < tasks[d]!.length) throw new Error(`simulation stalled: device ${devices[d]!.name} never ran '${ctx.order[tasks[d]![next[d]!]!]}'`);
+  }
+  const devicePeakBytes: number[] = [];
+  const violations: SimulationResult['violations'] = [];
+  for (let d = 0; d < n; d++) {
+    const memory = deviceMemory(ctx, slices, comm, d, sendPositions(comm, d));
+    const b = breakdown[d]!;
+    b.weightBytes = memory.weightBytes;
+    b.activationPeakBytes = memory.activationPeakBytes;
+    b.idleMs = latencyMs - b.computeMs;
+    const peak = memory.weightBytes + memory.activationPeakBytes;
+    devicePeakBytes.push(peak);
+    const limit = deviceMemoryBytes(devices[d]!);
+    if (peak > limit) violations.push({ device: d, deviceName: devices[d]!.name, peakBytes: peak, limitBytes: limit });
+  }
+  if (keepTimeline) {
+    for (let d = 0; d < n; d++) {
+      const busy = timeline.filter((e) => e.device === d && e.kind === 'compute').sort((a, b) => a.startMs - b.startMs);
+      let at = 0;
+      for (const e of [...busy, { startMs: latencyMs, endMs: latencyMs }]) {
+        if (e.startMs > at) timeline.push({ device: d, lane: devices[d]!.name, kind: 'idle', startMs: at, endMs: e.startMs });
+        at = Math.max(at, e.endMs);
+      }
+    }
+  }
+  const result: Omit<SimulationResult, 'lowerBoundMs' | 'lowerBound'> = {
+    latencyMs,
+    feasible: violations.length === 0,
+    devicePeakBytes,
+    violations,
+    devices: breakdown,
+    bytesMoved,
+    messages: deliveries,
+  };
+  if (keepTimeline) result.timeline = timeline;
+  return result;
+}

@@ -20,7 +20,9 @@ export function readModelFile(path: string): Graph {
   if (!stat.isFile()) fail(`model path '${path}' is not a file`);
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(path);
+    const buffer = readFileSync(path);
+    // Decoded from a plain Uint8Array, every bytes field (also inside sub-graphs) is a plain view too.
+    bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   } catch (error) {
     fail(`cannot read model file '${path}': ${(error as Error).message}`);
   }

@@ -28,6 +28,32 @@ function rangeCount(ctx: OpContext): number {
   return Math.max(0, Math.ceil((limit - start) / delta));
 }
 
+/** The output type attribute (`dtype` or `output_datatype`) of a generator, defaulting to `fallback`. */
+function generatedType(ctx: OpContext, attribute: string, fallback: DType): DType {
+  const code = ctx.attrs.int(attribute, -1);
+  if (code === -1) return fallback;
+  return dtypeFromOnnx(code) ?? fail(`${describe(ctx.node)}: unknown ${attribute} ${code}`, 'invalid-model');
+}
+
+/** Random tensors shaped like input 0 (0 FLOPs: generation is not arithmetic on data). */
+function randomLike(): OpTable[string] {
+  return { infer: (ctx) => [{ dtype: generatedType(ctx, 'dtype', ctx.input(0).dtype), shape: [...ctx.input(0).shape] }] };
+}
+
+/** Random tensors of the `shape` attribute. */
+function randomOfShape(): OpTable[string] {
+  return { infer: (ctx) => [{ dtype: generatedType(ctx, 'dtype', 'float32'), shape: ctx.attrs.ints('shape') ?? [] }] };
+}
+
+/** Window functions: a cosine series per element, 3 FLOPs each. */
+function windowFunction(): OpTable[string] {
+  return {
+    infer: (ctx) => [{ dtype: generatedType(ctx, 'output_datatype', 'float32'), shape: [ctx.values(0)[0]!] }],
+    flops: (_ctx, outputs) => 3 * elements(outputs),
+    valueInputs: [0],
+  };
+}
+
 export const generateOps: OpTable = {
   /** Shape and Size need only the input's static shape: they always fold. */
   Shape: {
@@ -52,14 +78,15 @@ export const generateOps: OpTable = {
     },
     valueInputs: [0, 1, 2],
   },
-  EyeLike: {
-    infer: (ctx) => {
-      const x = ctx.input(0);
-      const code = ctx.attrs.int('dtype', -1);
-      const dtype = code === -1 ? x.dtype : dtypeFromOnnx(code) ?? fail(`${describe(ctx.node)}: unknown dtype ${code}`, 'invalid-model');
-      return [{ dtype, shape: [...x.shape] }];
-    },
-  },
+  EyeLike: randomLike(),
+  RandomUniformLike: randomLike(),
+  RandomNormalLike: randomLike(),
+  Bernoulli: randomLike(),
+  RandomUniform: randomOfShape(),
+  RandomNormal: randomOfShape(),
+  HannWindow: windowFunction(),
+  HammingWindow: windowFunction(),
+  BlackmanWindow: windowFunction(),
 };
 
 /** Ops whose folding needs only their inputs' static shapes, not their values. */

@@ -81,6 +81,15 @@ function einsumExtents(ctx: OpContext): { inputs: string[]; output: string; exte
 }
 
 export const matmulOps: OpTable = {
+  /** Determinants of the trailing n×n matrices by LU decomposition: ⌈2n³/3⌉ FLOPs each. */
+  Det: {
+    infer: (ctx) => [{ dtype: ctx.input(0).dtype, shape: ctx.input(0).shape.slice(0, -2) }],
+    flops: (ctx) => {
+      const shape = ctx.input(0).shape;
+      const n = shape.at(-1)!;
+      return product(shape.slice(0, -2)) * Math.ceil((2 * n ** 3) / 3);
+    },
+  },
   MatMul: matmul(0, 1),
   MatMulInteger: matmul(0, 1, () => 'int32'),
   // QLinearMatMul(a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp)

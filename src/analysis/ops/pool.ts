@@ -34,7 +34,20 @@ function globalPool(perTap: number): OpDef {
   };
 }
 
+/** MaxUnpool scatters back to output_shape (input 2) or to (in−1)·stride + kernel − pads: data movement. */
+function maxUnpoolShape(ctx: OpContext): OutputType[] {
+  const x = ctx.input(0);
+  if (ctx.optional(2) !== undefined) return [{ dtype: x.dtype, shape: ctx.values(2) }];
+  const kernel = ctx.attrs.ints('kernel_shape') ?? fail(`${describe(ctx.node)} has no kernel_shape`, 'invalid-model');
+  const spatial = x.shape.slice(2);
+  const n = spatial.length;
+  const strides = ctx.attrs.ints('strides') ?? new Array<number>(n).fill(1);
+  const pads = ctx.attrs.ints('pads') ?? new Array<number>(2 * n).fill(0);
+  return [{ dtype: x.dtype, shape: [...x.shape.slice(0, 2), ...spatial.map((d, i) => (d - 1) * strides[i]! + kernel[i]! - pads[i]! - pads[i + n]!)] }];
+}
+
 export const poolOps: OpTable = {
+  MaxUnpool: { infer: maxUnpoolShape, valueInputs: [2] },
   MaxPool: pool(1),
   AveragePool: pool(1),
   LpPool: pool(2),

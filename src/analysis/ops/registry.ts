@@ -2,12 +2,17 @@ import type { Node } from '../../ir/graph.ts';
 import { convOps } from './conv.ts';
 import { elementwiseOps } from './elementwise.ts';
 import { generateOps } from './generate.ts';
+import { lossOps } from './loss.ts';
 import { matmulOps } from './matmul.ts';
 import { movementOps } from './movement.ts';
 import { normalizationOps, softmaxOps } from './normalization.ts';
 import { poolOps } from './pool.ts';
+import { quantizeOps } from './quantize.ts';
+import { recurrentOps } from './recurrent.ts';
 import { reduceOps } from './reduce.ts';
 import { reshapeOps } from './reshape.ts';
+import { samplingOps } from './sampling.ts';
+import { selectOps } from './select.ts';
 import type { OpDef } from './types.ts';
 
 const REGISTRY = new Map<string, OpDef>(
@@ -22,6 +27,11 @@ const REGISTRY = new Map<string, OpDef>(
     ...reshapeOps,
     ...movementOps,
     ...generateOps,
+    ...quantizeOps,
+    ...recurrentOps,
+    ...lossOps,
+    ...samplingOps,
+    ...selectOps,
   }),
 );
 

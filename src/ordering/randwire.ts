@@ -40,6 +40,8 @@ export interface RandWireOptions {
   channels?: number;
   stages?: number;
   resolution?: number;
+  /** Only the random stages: the input is the stage-1 input (C × resolution/4²), the output the last stage's. */
+  stagesOnly?: boolean;
 }
 
 /**
@@ -58,9 +60,14 @@ export function randWireGraph(options: RandWireOptions = {}): Graph {
   const stages = options.stages ?? 3;
   const resolution = options.resolution ?? 224;
   const b = new GraphBuilder(`randwire-ws-${n}-${k}-${p}`, { seed });
-  let x = b.input('input', 'float32', [1, 3, resolution, resolution]);
-  x = relu(b, 'conv1.relu', batchNorm(b, 'conv1.bn', conv(b, 'conv1', x, 3, channels / 2, { kernel: 3, stride: 2, pad: 1 }), channels / 2, 1e-5));
-  x = batchNorm(b, 'conv2.bn', conv(b, 'conv2', relu(b, 'conv2.relu', x), channels / 2, channels, { kernel: 3, stride: 2, pad: 1 }), channels, 1e-5);
+  const stagesOnly = options.stagesOnly ?? false;
+  let x = stagesOnly
+    ? b.input('input', 'float32', [1, channels, resolution / 4, resolution / 4])
+    : b.input('input', 'float32', [1, 3, resolution, resolution]);
+  if (!stagesOnly) {
+    x = relu(b, 'conv1.relu', batchNorm(b, 'conv1.bn', conv(b, 'conv1', x, 3, channels / 2, { kernel: 3, stride: 2, pad: 1 }), channels / 2, 1e-5));
+    x = batchNorm(b, 'conv2.bn', conv(b, 'conv2', relu(b, 'conv2.relu', x), channels / 2, channels, { kernel: 3, stride: 2, pad: 1 }), channels, 1e-5);
+  }
   let inChannels = channels;
   for (let s = 0; s < stages; s++) {
     const outChannels = channels * 2 ** s;
@@ -86,6 +93,10 @@ export function randWireGraph(options: RandWireOptions = {}): Graph {
     const sinks = outputs.filter((_, v) => !hasSuccessor[v]);
     x = sinks.length === 1 ? sinks[0]! : b.op('Sum', sinks, {}, `stage${s + 1}.output`);
     inChannels = outChannels;
+  }
+  if (stagesOnly) {
+    b.output(x);
+    return b.build();
   }
   x = relu(b, 'head.relu', batchNorm(b, 'head.bn', conv(b, 'head.conv', x, inChannels, 1280, { kernel: 1 }), 1280, 1e-5));
   classifierOutput(b, gemm(b, 'fc', poolAndFlatten(b, x), 1280, 1000), 1, 1000);

@@ -1,8 +1,8 @@
 // ONNX operator conformance of shape inference (npm run conformance). See docs/costs.md.
 import { existsSync } from 'node:fs';
-import { ONNX_NODE_TESTS, runConformance } from '../src/analysis/conformance.ts';
+import { ONNX_TESTDATA, runConformance } from '../src/analysis/conformance.ts';
 
-const root = process.argv.slice(2).find((a) => !a.startsWith('--')) ?? ONNX_NODE_TESTS;
+const root = process.argv.slice(2).find((a) => !a.startsWith('--')) ?? ONNX_TESTDATA;
 if (!existsSync(root)) {
   console.log(`skipped: ${root} is absent (install the Debian package libonnx-testdata to run the conformance check)`);
   process.exit(0);

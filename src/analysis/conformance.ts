@@ -7,8 +7,14 @@ import { readTensorFile, type TensorFile } from '../onnx/tensor.ts';
 import { analyzeGraph } from './analyze.ts';
 import { opDefinition, supportedOperators } from './ops/registry.ts';
 
-/** Where Debian's libonnx-testdata puts ONNX's per-operator conformance tests. */
-export const ONNX_NODE_TESTS = '/usr/share/libonnx-testdata/data/node';
+/** Where Debian's libonnx-testdata puts ONNX's conformance tests. */
+export const ONNX_TESTDATA = '/usr/share/libonnx-testdata/data';
+
+/**
+ * Its folders of one-model tests with input and expected output tensors: the per-operator node tests, and the
+ * PyTorch-exported operator and module tests (opsets 6 to 9, legacy broadcasting).
+ */
+export const TEST_FOLDERS = ['node', 'pytorch-converted', 'pytorch-operator', 'simple'];
 
 export interface ConformanceResult {
   /** Operator types the analysis supports. */
@@ -93,9 +99,11 @@ function checkTest(folder: string, graph: Graph): string | undefined {
  * ONNX's operator conformance tests as a check of shape inference: for every test whose operators are all
  * supported, the inferred output shapes must equal the shapes of the expected output tensors.
  */
-export function runConformance(root = ONNX_NODE_TESTS, filter?: (test: string) => boolean): ConformanceResult {
+export function runConformance(root = ONNX_TESTDATA): ConformanceResult {
   const result: ConformanceResult = { operators: supportedOperators().length, passed: [], failed: [], skipped: [], notImportable: [] };
-  const tests = readdirSync(root, { withFileTypes: true }).filter((e) => e.isDirectory() && (filter?.(e.name) ?? true)).map((e) => e.name).sort();
+  const tests = TEST_FOLDERS.filter((f) => existsSync(join(root, f))).flatMap((f) =>
+    readdirSync(join(root, f), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => `${f}/${e.name}`).sort(),
+  );
   for (const test of tests) {
     const folder = join(root, test);
     let graph: Graph;

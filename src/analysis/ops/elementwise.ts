@@ -1,7 +1,7 @@
 import { fail } from '../../errors.ts';
 import { dtypeFromOnnx, isFloatType, type DType } from '../../ir/dtype.ts';
 import type { OpContext, OpDef, OpTable, OutputType } from './types.ts';
-import { broadcastIndexer, broadcastShapes, describe, elements, sameAsInput } from './util.ts';
+import { broadcastIndexer, broadcastShapes, describe, elements, normalizeAxis, sameAsInput } from './util.ts';
 
 /** Rounds a folded value to what an element of `dtype` can hold. */
 export function castValue(value: number, dtype: DType): number {
@@ -30,10 +30,23 @@ function unary(cost: number, fn?: Unary): OpDef {
   return def;
 }
 
+/**
+ * The operand shapes broadcasting works on. Before opset 7, a binary operator with broadcast=1 aligns B with A
+ * at `axis` (a suffix by default), so B gets trailing 1s; from opset 7 on, numpy rules apply unchanged.
+ */
+function operandShapes(ctx: OpContext): number[][] {
+  const shapes = ctx.present().map((t) => t.shape);
+  if (ctx.opset >= 7 || shapes.length !== 2 || ctx.attrs.int('broadcast', 0) !== 1) return shapes;
+  const [a, b] = shapes as [number[], number[]];
+  const axis = ctx.attrs.has('axis') ? normalizeAxis(ctx.node, ctx.attrs.int('axis', 0), a.length) : a.length - b.length;
+  return [a, [...b, ...new Array<number>(Math.max(0, a.length - axis - b.length)).fill(1)]];
+}
+
 function broadcastEvaluate(ctx: OpContext, outputs: OutputType[], fn: (values: number[]) => number): number[][] {
   const out = outputs[0]!;
   const inputs = ctx.present();
-  const indexers = inputs.map((t) => broadcastIndexer(t.shape, out.shape));
+  const shapes = operandShapes(ctx);
+  const indexers = shapes.map((shape) => broadcastIndexer(shape, out.shape));
   const total = elements(outputs);
   const result = new Array<number>(total);
   for (let i = 0; i < total; i++) result[i] = castValue(fn(inputs.map((t, k) => t.value![indexers[k]!(i)]!)), out.dtype);
@@ -47,7 +60,7 @@ function broadcasting(options: { flopsPerElement: (inputs: number) => number; fn
       const inputs = ctx.present();
       if (inputs.length < (options.minInputs ?? 1)) fail(`${describe(ctx.node)} needs at least ${options.minInputs ?? 1} input(s)`, 'invalid-model');
       const dtype = options.resultType ?? inputs[0]!.dtype;
-      return [{ dtype, shape: broadcastShapes(ctx.node, inputs.map((t) => t.shape)) }];
+      return [{ dtype, shape: broadcastShapes(ctx.node, operandShapes(ctx)) }];
     },
     flops: (ctx, outputs) => options.flopsPerElement(ctx.present().length) * elements(outputs),
     memory: 'elementwise',
@@ -80,6 +93,8 @@ const erf = (x: number): number => {
   const y = 1 - (((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t) * Math.exp(-x * x);
   return x >= 0 ? y : -y;
 };
+
+const prelu = binary((x, slope) => (x < 0 ? slope * x : x));
 
 export const elementwiseOps: OpTable = {
   // Unary arithmetic and transcendental functions: 1 FLOP per element.
@@ -152,7 +167,12 @@ export const elementwiseOps: OpTable = {
   BitwiseAnd: binary(),
   BitwiseOr: binary(),
   BitwiseXor: binary(),
-  PRelu: { ...binary((x, slope) => (x < 0 ? slope * x : x)), flops: (_ctx, outputs) => 2 * elements(outputs) },
+  PRelu: {
+    ...prelu,
+    // Before opset 7 the slope is per channel (axis 1) or shared, whatever its rank: the output is X's shape.
+    infer: (ctx) => (ctx.opset < 7 ? sameAsInput(ctx) : prelu.infer(ctx)),
+    flops: (_ctx, outputs) => 2 * elements(outputs),
+  },
   Equal: binary((a, b) => (a === b ? 1 : 0), 'bool'),
   Less: binary((a, b) => (a < b ? 1 : 0), 'bool'),
   Greater: binary((a, b) => (a > b ? 1 : 0), 'bool'),

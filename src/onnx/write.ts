@@ -13,6 +13,12 @@ export interface WriteOptions {
    * 'auto' (default) into `<file>.data` only when they total more than AUTO_EXTERNAL_BYTES.
    */
   externalData?: 'auto' | 'always' | 'never';
+  /**
+   * With external data, weights smaller than this many bytes stay inline (default 0: none). onnxruntime must
+   * read small constants such as Reshape shapes during shape inference and cannot from external data; onnx's
+   * own `convert_model_to_external_data` keeps tensors under 1024 bytes inline for that reason.
+   */
+  inlineBelowBytes?: number;
 }
 
 /** Weights above this total go to external data under 'auto': protobuf refuses messages over 2 GB. */
@@ -30,7 +36,7 @@ export function writeModelFile(graph: Graph, path: string, options: WriteOptions
   const dataPath = `${path}.data`;
   // Both files are written under temporary names and renamed at the end: the graph's own external weights
   // may live in the very files being replaced.
-  const locations = external ? writeDataFile(graph, `${dataPath}.tmp-${process.pid}`, basename(dataPath)) : undefined;
+  const locations = external ? writeDataFile(graph, `${dataPath}.tmp-${process.pid}`, basename(dataPath), options.inlineBelowBytes ?? 0) : undefined;
   const tmp = `${path}.tmp-${process.pid}`;
   const fd = openSync(tmp, 'w');
   try {
@@ -70,12 +76,13 @@ interface ExternalLocation {
   length: number;
 }
 
-function writeDataFile(graph: Graph, path: string, location: string): Map<string, ExternalLocation> {
+function writeDataFile(graph: Graph, path: string, location: string, inlineBelowBytes: number): Map<string, ExternalLocation> {
   const locations = new Map<string, ExternalLocation>();
   const fd = openSync(path, 'w');
   try {
     let offset = 0;
     for (const weight of graph.initializers.values()) {
+      if (tensorBytes(weight.dtype, weight.shape) < inlineBelowBytes) continue;
       offset = Math.ceil(offset / EXTERNAL_ALIGNMENT) * EXTERNAL_ALIGNMENT;
       const bytes = checkedBytes(weight);
       let done = 0;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { readModelFile } from '../onnx/read.ts';
 import { exportZooModel } from './export.ts';
-import { countParams, ZOO } from './index.ts';
+import { countParams, ZOO, zooEntry } from './index.ts';
 import { compareImport, runExported } from './verify.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'memorianova-zoo-'));
@@ -34,4 +34,17 @@ describe('zoo export', () => {
       rmSync(path, { force: true });
     });
   }
+
+  it('with external data, keeps small constants inline so onnxruntime can run the file', async () => {
+    const path = join(dir, 'gpt2-external.onnx');
+    const options = { layers: 1, seqLen: 4 };
+    const written = exportZooModel('gpt2', path, { ...options, externalData: true });
+    assert.equal(written.dataPath, `${path}.data`);
+    const imported = readModelFile(path);
+    const inline = [...imported.initializers.values()].filter((w) => w.data.kind === 'inline').map((w) => w.name);
+    assert.ok(inline.includes('const_1_4_12_64'), 'the Reshape shape is inline');
+    assert.equal(imported.initializers.get('wte.weight')!.data.kind, 'external');
+    const run = await runExported(path, zooEntry('gpt2').build(options));
+    assert.ok(run.outputs.every((o) => o.finite));
+  });
 });

@@ -4,6 +4,9 @@ import type { ZooBuildOptions } from './entry.ts';
 import { zooEntry } from './index.ts';
 import { countParams } from './params.ts';
 
+/** onnx's own threshold (`convert_model_to_external_data(size_threshold=1024)`). */
+const INLINE_BELOW_BYTES = 1024;
+
 export interface ZooExport {
   model: string;
   path: string;
@@ -25,7 +28,8 @@ export function exportZooModel(name: string, path: string, options: ZooBuildOpti
   const dataPath = `${path}.data`;
   // A side file left by an earlier export of the same path would otherwise be mistaken for this one's.
   rmSync(dataPath, { force: true });
-  writeModelFile(graph, path, { externalData: externalData ? 'always' : 'auto' });
+  // Small constants (Reshape shapes, axes) stay inline: onnxruntime reads them during shape inference.
+  writeModelFile(graph, path, { externalData: externalData ? 'always' : 'auto', inlineBelowBytes: INLINE_BELOW_BYTES });
   const result: ZooExport = { model: name, path, bytes: statSync(path).size, params: countParams(graph) };
   if (existsSync(dataPath)) {
     result.dataPath = dataPath;

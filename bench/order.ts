@@ -1,0 +1,65 @@
+// npm run bench:order [-- --time-limit S] [--random-samples N] [model ...]
+// Every zoo model plus the irregularly wired graphs: BTSearch against the baseline orders (docs/ordering.md).
+import { analyzeGraph } from '../src/analysis/analyze.ts';
+import { formatTable } from '../src/cli/options.ts';
+import type { Graph } from '../src/ir/graph.ts';
+import { memoryGraphOf } from '../src/memory/graph.ts';
+import { loadModel } from '../src/model/load.ts';
+import { baselines } from '../src/ordering/baselines.ts';
+import { btsearch } from '../src/ordering/btsearch.ts';
+import { dartsGraph } from '../src/ordering/darts.ts';
+import { randWireGraph } from '../src/ordering/randwire.ts';
+import { ZOO } from '../src/zoo/index.ts';
+
+const args = process.argv.slice(2);
+const flag = (name: string, fallback: number) => {
+  const i = args.indexOf(name);
+  if (i < 0) return fallback;
+  const value = Number(args.splice(i, 2)[1]);
+  return value;
+};
+const timeLimitMs = flag('--time-limit', 60) * 1000;
+const randomSamples = flag('--random-samples', 100);
+
+const irregular: [string, () => Graph][] = [
+  ['randwire-ws-32 (3 stages)', () => randWireGraph({ stagesOnly: true })],
+  ['randwire-ws-32 (network)', () => randWireGraph()],
+  ['darts-v2 (8 cells)', () => dartsGraph()],
+];
+const wanted = args.length > 0 ? new Set(args) : undefined;
+const cases: [string, () => ReturnType<typeof loadModel>][] = [
+  ...ZOO.map((entry) => [entry.name, () => loadModel(entry.name)] as [string, () => ReturnType<typeof loadModel>]),
+  ...irregular.map(([name, build]) => [name, () => analyzeGraph(build(), { name })] as [string, () => ReturnType<typeof loadModel>]),
+].filter(([name]) => wanted === undefined || wanted.has(name) || [...wanted].some((w) => name.startsWith(w)));
+
+const mb = (bytes: number) => (bytes / 1e6).toFixed(3);
+const pct = (peak: number, reference: number) => `${(((peak - reference) / reference) * 100).toFixed(1)}%`;
+const rows: (string | number)[][] = [];
+for (const [name, load] of cases) {
+  const model = load();
+  const graph = memoryGraphOf(model);
+  const base = Object.fromEntries(baselines(graph, { randomSamples }).map((b) => [b.method, b]));
+  const result = btsearch(graph, { timeLimitMs, incumbents: Object.values(base).filter((b) => b.order !== undefined).map((b) => b.order!) });
+  const row = [
+    name,
+    graph.ops.length,
+    result.segments,
+    result.optimal ? 'yes' : `no (gap ${pct(result.peakBytes, result.lowerBoundBytes)})`,
+    (result.provenAtMs / 1000).toFixed(2),
+    (result.timeMs / 1000).toFixed(2),
+    result.statesVisited,
+    mb(result.peakBytes),
+    mb(base['random-mean']!.peakBytes),
+    pct(result.peakBytes, base['random-mean']!.peakBytes),
+    pct(result.peakBytes, base.file!.peakBytes),
+    pct(result.peakBytes, base.dfs!.peakBytes),
+    pct(result.peakBytes, base.greedy!.peakBytes),
+    pct(base['random-worst']!.peakBytes, base['random-mean']!.peakBytes),
+  ];
+  rows.push(row);
+  process.stderr.write(`${row.join('  ')}\n`);
+}
+const headers = ['model', 'ops', 'segments', 'proven optimal', 'proof s', 'all segments s', 'states', 'peak MB', 'random mean MB',
+  'vs random mean', 'vs file', 'vs dfs', 'vs greedy', 'random worst vs mean'];
+process.stdout.write(`BTSearch vs baselines (activations only, in place on; time limit ${timeLimitMs / 1000} s; ${randomSamples} random orders)\n`);
+process.stdout.write(`${formatTable(headers, rows)}\n`);

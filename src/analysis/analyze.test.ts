@@ -160,3 +160,27 @@ test('Range, ConstantOfShape and Where fold on constants', () => {
   assert.deepEqual(weightValues(folded, 10), [-1, 4]);
   assert.deepEqual(model.graph.outputs[0]!.shape, [4, 4]);
 });
+
+test('a PyTorch dynamic-axes embedding + head split folds to static shapes under --dim bindings', () => {
+  const b = new GraphBuilder('dynamic-embedding', { opset: 17 });
+  const ids = b.input('input_ids', 'int64', ['batch', 'sequence']);
+  const scalar = (name: string, v: number) => b.weight(name, [], { dtype: 'int64', data: { kind: 'inline', bytes: encodeValues('int64', [], [v]) } });
+  const shape = b.op('Shape', [ids]);
+  const batch = b.op('Gather', [shape, scalar('i0', 0)], { axis: 0 });
+  const seq = b.op('Gather', [shape, scalar('i1', 1)], { axis: 0 });
+  const positions = b.op('Range', [scalar('zero', 0), seq, scalar('one', 1)]);
+  const positionIds = b.op('Expand', [b.op('Unsqueeze', [positions, b.int64('ax0', [0])]), b.op('Shape', [ids])]);
+  const tokens = b.op('Gather', [b.weight('wte', [100, 16]), ids]);
+  const placed = b.op('Gather', [b.weight('wpe', [32, 16]), positionIds]);
+  const hidden = b.op('Add', [tokens, placed]);
+  const unsq = (t: string) => b.op('Unsqueeze', [t, b.int64('ax', [0])]);
+  const target = b.op('Concat', [unsq(batch), unsq(seq), b.int64('heads', [4, 4])], { axis: 0 });
+  b.output(b.op('Reshape', [hidden, target]));
+  const model = analyzeGraph(b.build(), { bindings: { dims: { batch: 2, sequence: 8 } } });
+  assert.deepEqual(model.ops.map((op) => op.node.opType), ['Gather', 'Gather', 'Add', 'Reshape']);
+  const positionWeight = model.graph.initializers.get(model.graph.nodes[1]!.inputs[1]!)!;
+  assert.deepEqual(positionWeight.shape, [2, 8]);
+  assert.deepEqual(weightValues(positionWeight, 100), [0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7]);
+  assert.deepEqual(model.graph.outputs[0]!.shape, [2, 8, 4, 4]);
+  for (const t of model.tensors.values()) assert.ok(t.shape.every((d) => Number.isInteger(d)), t.name);
+});

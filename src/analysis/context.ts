@@ -17,7 +17,6 @@ export function makeContext(node: Node, opset: number, known: Map<string, Tensor
     node,
     opset,
     attrs: new Attrs(node),
-    inputCount: node.inputs.length,
     input: (index) => lookup(index) ?? fail(`${describe(node)} is missing required input ${index}`, 'invalid-model'),
     optional: lookup,
     values: (index) => {

@@ -1,12 +1,12 @@
-import { elementCount, isFloatType } from '../ir/dtype.ts';
 import type { Model, TensorInfo } from '../ir/graph.ts';
+import { countParams } from '../ir/params.ts';
 
 export interface ModelSummary {
   /** Operators in the folded graph. */
   operators: number;
   /** Operator type → count, most frequent first. */
   opsByType: Record<string, number>;
-  /** Elements of the float-typed weights (folded integer constants such as shapes are not parameters). */
+  /** countParams of the folded graph: float weights, BatchNorm running statistics and integer constants excluded. */
   params: number;
   /** Bytes of all weights of the folded graph, whatever their type. */
   weightBytes: number;
@@ -22,19 +22,14 @@ export function summarize(model: Model, options: { largest?: number } = {}): Mod
   const counts = new Map<string, number>();
   for (const op of model.ops) counts.set(op.node.opType, (counts.get(op.node.opType) ?? 0) + 1);
   const opsByType = Object.fromEntries([...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));
-  let params = 0;
   let weightBytes = 0;
-  for (const tensor of model.tensors.values()) {
-    if (tensor.kind !== 'weight') continue;
-    weightBytes += tensor.bytes;
-    if (isFloatType(tensor.dtype)) params += elementCount(tensor.shape);
-  }
+  for (const tensor of model.tensors.values()) if (tensor.kind === 'weight') weightBytes += tensor.bytes;
   const activations = [...model.tensors.values()].filter((t) => t.kind === 'activation');
   activations.sort((a, b) => b.bytes - a.bytes || a.name.localeCompare(b.name));
   return {
     operators: model.ops.length,
     opsByType,
-    params,
+    params: countParams(model.graph),
     weightBytes,
     flops: model.ops.reduce((sum, op) => sum + op.cost.flops, 0),
     largestActivations: activations.slice(0, options.largest ?? 5),

@@ -21,8 +21,6 @@ export interface OpContext {
   node: Node;
   opset: number;
   attrs: Attrs;
-  /** Number of inputs the node lists, omitted optional ones ('') included. */
-  inputCount: number;
   /** A required input: fails naming the node when it is absent. */
   input(index: number): TensorMeta;
   /** An optional input: undefined when omitted or beyond the node's input list. */

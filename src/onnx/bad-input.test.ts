@@ -49,6 +49,11 @@ describe('bad model input', () => {
     rejects(() => readModelFile(file('tensor.onnx', tensor)), /tensor\.onnx' is not (a valid ONNX model|an ONNX model)/);
   });
 
+  it('a protobuf without a graph or an ir_version', () => {
+    rejects(() => readModelBytes(bytesOf({ ir_version: 8 }), dir, 'nograph.onnx'), /'nograph\.onnx' is not an ONNX model: it has no graph/);
+    rejects(() => readModelBytes(bytesOf(tinyModel({}, { ir_version: 0 })), dir, 'noir.onnx'), /'noir\.onnx' is not an ONNX model: it has no ir_version/);
+  });
+
   it('an empty file', () => {
     rejects(() => readModelFile(file('empty.onnx', new Uint8Array(0))), /empty\.onnx' is empty, not an ONNX model/);
   });

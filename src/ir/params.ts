@@ -1,5 +1,5 @@
-import { elementCount, isFloatType } from '../ir/dtype.ts';
-import type { Graph } from '../ir/graph.ts';
+import { elementCount, isFloatType } from './dtype.ts';
+import type { Graph } from './graph.ts';
 
 /**
  * Initializers that are statistics rather than learned parameters: BatchNormalization's running mean and
@@ -16,7 +16,7 @@ function batchNormStatistics(graph: Graph): Set<string> {
 
 /**
  * Parameters of a graph: the elements of its floating-point initializers, BatchNormalization running
- * statistics excluded (docs/zoo.md). A weight shared by several operators (tied embeddings) is one
+ * statistics excluded (docs/zoo.md, "Parameters"). A weight shared by several operators (tied embeddings) is one
  * initializer and so is counted once.
  */
 export function countParams(graph: Graph): number {

@@ -2,7 +2,7 @@ import { existsSync, rmSync, statSync } from 'node:fs';
 import { writeModelFile } from '../onnx/write.ts';
 import type { ZooBuildOptions } from './entry.ts';
 import { zooEntry } from './index.ts';
-import { countParams } from './params.ts';
+import { countParams } from '../ir/params.ts';
 
 /** onnx's own threshold (`convert_model_to_external_data(size_threshold=1024)`). */
 const INLINE_BELOW_BYTES = 1024;

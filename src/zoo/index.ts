@@ -13,7 +13,7 @@ import { vgg13 } from './vgg.ts';
 import { yolov2 } from './yolo.ts';
 
 export type { ZooBuildOptions, ZooDefaults, ZooEntry } from './entry.ts';
-export { countParams } from './params.ts';
+export { countParams } from '../ir/params.ts';
 
 /** The built-in models, in the order the paper lists them. */
 export const ZOO: ZooEntry[] = [vgg13, resnet50, inceptionv3, mobilenetv3Large, squeezenet10, googlenet, regnety400mf, bertBase, gpt2, qwen2, yolov2];

@@ -1,7 +1,7 @@
 import { analyzeGraph } from '../analysis/analyze.ts';
 import type { Dim } from '../ir/graph.ts';
 import type { ZooEntry } from './entry.ts';
-import { countParams } from './params.ts';
+import { countParams } from '../ir/params.ts';
 import { ZOO } from './index.ts';
 
 /** One line of `memorianova zoo`: a built-in model at its default input. */

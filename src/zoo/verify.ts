@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { analyzeGraph } from '../analysis/analyze.ts';
 import type { Graph, Model } from '../ir/graph.ts';
-import { countParams } from './params.ts';
+import { countParams } from '../ir/params.ts';
 
 /**
  * Deterministic inputs for a zoo graph: images from a sine wave, token ids spread over the first 30000 ids

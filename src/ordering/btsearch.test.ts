@@ -29,9 +29,9 @@ describe('BTSearch', () => {
     assert.deepEqual(result.order, orderByNames(branches, ['C', 'D', 'A', 'B', 'E']));
   });
 
-  it('equals the brute-force minimum over all topological orders on random DAGs (≤ 10 operators)', () => {
+  it('equals the brute-force minimum over all topological orders on random DAGs (6–12 operators)', () => {
     fc.assert(
-      fc.property(arbitraryMemoryGraph(10), fc.boolean(), (graph, inplace) => {
+      fc.property(arbitraryMemoryGraph(12), fc.boolean(), (graph, inplace) => {
         const result = btsearch(graph, { inplace, incumbents: [fileOrder(graph)] });
         checkOrder(graph, result.order);
         assert.equal(result.peakBytes, evaluateOrder(graph, result.order, { inplace }).peakBytes);
@@ -39,7 +39,7 @@ describe('BTSearch', () => {
         assert.equal(result.optimal, true);
         assert.equal(result.lowerBoundBytes, result.peakBytes);
       }),
-      { seed: 20261123, numRuns: 300 },
+      { seed: 20261123, numRuns: 150 },
     );
   });
 

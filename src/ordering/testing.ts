@@ -20,7 +20,7 @@ export function arbitraryMemoryGraph(maxOps: number): fc.Arbitrary<MemoryGraph> 
   return fc
     .record({
       inputs: fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 2 }),
-      ops: fc.array(op, { minLength: 1, maxLength: maxOps }),
+      ops: fc.array(op, { minLength: Math.min(maxOps, 6), maxLength: maxOps }),
     })
     .map(({ inputs, ops }) => {
       const tensorNames: string[] = [];

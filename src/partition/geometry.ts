@@ -43,10 +43,10 @@ function axisNames(layout: Layout, shape: readonly number[]): Array<{ dim: Split
   return [{ dim: 'heads', axis: 1 }, { dim: 'tokens', axis: 2 }, { dim: 'channels', axis: 3 }];
 }
 
-function optionsFor(layout: Layout, shape: readonly number[], keep: (axis: number, dim: SplitDim) => boolean): SplitOption[] {
+function optionsFor(layout: Layout, shape: readonly number[], keep: (axis: number, dim: SplitDim) => boolean, granule: (axis: number) => number = () => 1): SplitOption[] {
   return axisNames(layout, shape)
-    .filter(({ axis, dim }) => shape[axis]! >= 2 && keep(axis, dim))
-    .map(({ dim, axis }) => ({ dim, axis, extent: shape[axis]! }));
+    .filter(({ axis, dim }) => shape[axis]! >= 2 * granule(axis) && keep(axis, dim))
+    .map(({ dim, axis }) => ({ dim, axis, extent: shape[axis]!, granule: granule(axis) }));
 }
 
 const UNARY = new Set([
@@ -74,7 +74,7 @@ export function opGeometry(model: Model, op: AnalyzedOp, layout: Layout): OpGeom
     if (type === 'Gemm') return gemmGeometry(op, layout, base);
     if (type === 'Concat') return concatGeometry(op, layout, base);
     if (type === 'Transpose') return transposeGeometry(op, layout, base);
-    if (type === 'Reshape' || type === 'Flatten') return reshapeGeometry(layout, base);
+    if (type === 'Reshape' || type === 'Flatten') return reshapeGeometry(type, layout, base);
   }
   return wholeGeometry(base);
 }
@@ -153,21 +153,21 @@ function windowGeometry(op: AnalyzedOp, layout: Layout, base: Base): OpGeometry 
   const group = isConv ? attrs.int('group', 1) : 1;
   const inChannels = inShape[1]!;
   const outChannels = outShape[1]!;
-  // AveragePool counting pads with a ceil-mode window that overhangs the end pad cannot be re-expressed with pads.
-  const overhang = (i: number) => (outShape[i + 2]! - 1) * strides[i]! - pads[i]! + (kernel[i]! - 1) * dilations[i]! + 1 > inShape[i + 2]! + pads[i + spatial]!;
-  const rowsExact = !(node.opType === 'AveragePool' && attrs.int('count_include_pad', 0) === 1 && attrs.int('ceil_mode', 0) === 1 && overhang(0));
+  // A slice of a grouped convolution holds whole groups.
+  const perGroupOut = outChannels / group;
+  const alignGroups = (box: Box): Box =>
+    box.map((r, a) => (a === 1 ? [Math.floor(r[0] / perGroupOut) * perGroupOut, Math.ceil(r[1] / perGroupOut) * perGroupOut] : r) as [number, number]);
   return {
     ...base,
-    options: layout.kind === 'cnn' ? optionsFor(layout, outShape, (_, dim) => dim !== 'rows' || rowsExact) : [],
-    widen: (out) => out,
+    options: layout.kind === 'cnn' ? optionsFor(layout, outShape, () => true, (axis) => (axis === 1 ? perGroupOut : 1)) : [],
+    widen: (out) => (group === 1 ? out : [alignGroups(out[0]!), ...out.slice(1)]),
     inputs: ([out]) => {
       const box = out!;
       const input: Box = [[box[0]![0], box[0]![1]]];
       if (isConv && group === 1) input.push([0, inChannels]);
       else if (isConv) {
-        const perGroupOut = outChannels / group;
         const perGroupIn = inChannels / group;
-        input.push([Math.floor(box[1]![0] / perGroupOut) * perGroupIn, Math.ceil(box[1]![1] / perGroupOut) * perGroupIn]);
+        input.push([(box[1]![0] / perGroupOut) * perGroupIn, (box[1]![1] / perGroupOut) * perGroupIn]);
       } else input.push([box[1]![0], box[1]![1]]);
       const slicePads = new Array<number>(2 * spatial).fill(0);
       for (let i = 0; i < spatial; i++) {
@@ -177,7 +177,9 @@ function windowGeometry(op: AnalyzedOp, layout: Layout, base: Base): OpGeometry 
         const end = (o1 - 1) * strides[i]! - pads[i]! + (kernel[i]! - 1) * dilations[i]! + 1;
         input.push([Math.max(0, start), Math.min(size, end)]);
         slicePads[i] = Math.max(0, -start);
-        slicePads[i + spatial] = Math.max(0, end - size);
+        // Past the input's end only the operator's own end pad exists; with ceil_mode the last window may overhang
+        // it, and keeping ceil_mode with that pad reproduces the operator's own border behaviour.
+        slicePads[i + spatial] = Math.min(Math.max(0, end - size), pads[i + spatial]!);
       }
       const inputs: Array<Box | null> = [input];
       if (isConv) {
@@ -186,7 +188,7 @@ function windowGeometry(op: AnalyzedOp, layout: Layout, base: Base): OpGeometry 
         if (base.inputShapes[2] != null) inputs.push([[box[1]![0], box[1]![1]]]);
       }
       const overrides: SliceOverrides = { pads: slicePads };
-      if (!isConv && attrs.int('ceil_mode', 0) === 1) overrides.ceilMode = 0;
+      if (group !== 1) overrides.group = (box[1]![1] - box[1]![0]) / perGroupOut;
       return { inputs, overrides };
     },
   };
@@ -366,7 +368,7 @@ function boxToFlat(shape: readonly number[], axes: readonly number[], box: Box):
   return [start, start + count];
 }
 
-function reshapeGeometry(layout: Layout, base: Base): OpGeometry {
+function reshapeGeometry(type: string, layout: Layout, base: Base): OpGeometry {
   const inShape = base.inputShapes[0]!;
   const outShape = base.outputShapes[0]!;
   const groups = axisGroups(inShape, outShape);
@@ -402,10 +404,9 @@ function reshapeGeometry(layout: Layout, base: Base): OpGeometry {
         if (mapped === null) continue;
         group.inAxes.forEach((a, t) => (input[a] = mapped[t]!));
       }
-      return {
-        inputs: [input, ...base.inputShapes.slice(1).map((s) => (s === null ? null : fullBox(s)))],
-        overrides: { shape: out!.map(([s, e]) => e - s) },
-      };
+      const inputs = [input, ...base.inputShapes.slice(1).map((s) => (s === null ? null : fullBox(s)))];
+      // Flatten's axis already gives the slice's shape; Reshape needs the slice's own target shape.
+      return type === 'Reshape' ? { inputs, overrides: { shape: out!.map(([s, e]) => e - s) } } : { inputs };
     },
   };
 }

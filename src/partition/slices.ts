@@ -61,7 +61,7 @@ function ownedRegion(ctx: PartitionContext, position: number, placement: Placeme
   const shape = ctx.geometry[position]!.outputShapes[0]!;
   if ('device' in placement) return placement.device === device ? fullBox(shape) : null;
   const option = ctx.space[position]!.options.find((o) => o.dim === placement.dim)!;
-  const [start, end] = ratiosToRanges(option.extent, placement.ratios)[device]!;
+  const [start, end] = ratiosToRanges(option.extent, placement.ratios, option.granule)[device]!;
   return end > start ? withAxis(fullBox(shape), option.axis, start, end) : null;
 }
 

@@ -6,11 +6,15 @@ import type { SplitDim } from '../plan/types.ts';
  */
 export type Box = Array<[number, number]>;
 
-/** One way an operator can be split: `dim` names it, `axis` is the output axis it cuts, `extent` that axis' size. */
+/**
+ * One way an operator can be split: `dim` names it, `axis` is the output axis it cuts, `extent` that axis' size.
+ * Ranges are whole multiples of `granule` (the output channels per group of a grouped convolution, else 1).
+ */
 export interface SplitOption {
   dim: SplitDim;
   axis: number;
   extent: number;
+  granule: number;
 }
 
 /** The partition space of one operator (index = position in `model.ops`). */
@@ -25,13 +29,14 @@ export interface OpSpace {
 /**
  * Attribute changes a device's slice needs so that running the operator on exactly its input regions yields
  * exactly its output region (the runtime applies them to the sub-model):
- * - `pads`: ONNX `pads` for Conv/MaxPool/AveragePool ([begin..., end...] over spatial axes), adjusted at region
- *   borders; pooling slices also run with `ceil_mode` 0 (the end pad then covers what ceil mode added);
- * - `shape`: the target shape of Reshape/Flatten (the output region's extents).
+ * - `pads`: ONNX `pads` for Conv/MaxPool/AveragePool ([begin..., end...] over spatial axes): the operator's own
+ *   pads where the region touches the input's border, 0 inside (all other attributes, ceil_mode too, stay);
+ * - `group`: Conv's `group` for a slice of a grouped convolution (the groups its channels span);
+ * - `shape`: the target shape of Reshape (the output region's extents).
  */
 export interface SliceOverrides {
   pads?: number[];
-  ceilMode?: 0;
+  group?: number;
   shape?: number[];
 }
 

@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { GraphBuilder } from '../ir/builder.ts';
+import type { OpDecision, Placement } from '../plan/types.ts';
+import type { PartitionContext } from './context.ts';
+import { repairDecisions } from './slices.ts';
+import { checkSliceExactness } from './testing.ts';
+
+function values(seed: number): (size: number) => Float32Array {
+  return (size) => {
+    let s = seed >>> 0;
+    return Float32Array.from({ length: size }, () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return s / 2 ** 32 - 0.5;
+    });
+  };
+}
+
+const layerArb = fc.record({
+  kind: fc.constantFrom('conv', 'conv', 'depthwise', 'maxpool', 'avgpool', 'relu'),
+  kernel: fc.integer({ min: 1, max: 3 }),
+  stride: fc.integer({ min: 1, max: 2 }),
+  pad: fc.integer({ min: 0, max: 1 }),
+  dilation: fc.integer({ min: 1, max: 2 }),
+  outChannels: fc.integer({ min: 1, max: 4 }),
+  ceil: fc.boolean(),
+  countPad: fc.boolean(),
+});
+
+/** A chain of conv / pool / relu layers on [1, C, H, W]; layers that would leave no output become Relu. */
+type Layer = typeof layerArb extends fc.Arbitrary<infer T> ? T : never;
+
+function buildStack(channels: number, height: number, width: number, layers: Layer[]) {
+  const b = new GraphBuilder('stack', { seed: 7 });
+  let x = b.input('x', 'float32', [1, channels, height, width]);
+  let [c, h, w] = [channels, height, width];
+  for (const layer of layers) {
+    const isPool = layer.kind === 'maxpool' || layer.kind === 'avgpool';
+    const kernel = isPool ? Math.max(2, layer.kernel) : layer.kernel;
+    const dilation = isPool ? 1 : layer.dilation;
+    const pad = Math.min(layer.pad, Math.floor(kernel / 2));
+    const span = (kernel - 1) * dilation + 1;
+    const size = (n: number) => (layer.ceil && isPool ? Math.ceil : Math.floor)((n + 2 * pad - span) / layer.stride) + 1;
+    if (layer.kind === 'relu' || size(h) < 1 || size(w) < 1 || h + 2 * pad < span || w + 2 * pad < span) {
+      x = b.op('Relu', [x]);
+      continue;
+    }
+    const attrs = { kernel_shape: [kernel, kernel], strides: [layer.stride, layer.stride], pads: [pad, pad, pad, pad] };
+    if (layer.kind === 'conv' || layer.kind === 'depthwise') {
+      const out = layer.kind === 'depthwise' ? c : layer.outChannels;
+      const group = layer.kind === 'depthwise' ? c : 1;
+      const weight = b.weight('w', [out, c / group, kernel, kernel]);
+      const bias = b.weight('bias', [out]);
+      x = b.op('Conv', [x, weight, bias], { ...attrs, dilations: [dilation, dilation], group });
+      c = out;
+    } else if (layer.kind === 'maxpool') {
+      x = b.op('MaxPool', [x], { ...attrs, ceil_mode: layer.ceil ? 1 : 0 });
+    } else {
+      x = b.op('AveragePool', [x], { ...attrs, ceil_mode: layer.ceil ? 1 : 0, count_include_pad: layer.countPad ? 1 : 0 });
+    }
+    [h, w] = [size(h), size(w)];
+  }
+  b.output(x);
+  return b.build();
+}
+
+/** Random decisions: often one placement for every operator (so stretches fuse), otherwise one per operator. */
+function randomDecisions(ctx: PartitionContext, devices: number, pick: () => number): OpDecision[] {
+  const placementFor = (p: number): Placement => {
+    const options = ctx.space[p]!.options;
+    const choice = pick() % (options.length + 1);
+    if (choice === options.length) return { device: pick() % devices };
+    const ratios: number[] = Array.from({ length: devices }, () => pick() % 4);
+    if (!ratios.some((r) => r > 0)) ratios[pick() % devices] = 1;
+    return { dim: options[choice]!.dim, ratios };
+  };
+  const shared = pick() % 10 < 7 ? placementFor(0) : undefined;
+  const decisions = ctx.order.map((op, p): OpDecision => {
+    const ownOptions = ctx.space[p]!.options;
+    const usable = shared !== undefined && ('device' in shared || ownOptions.some((o) => o.dim === shared.dim));
+    return { op, placement: usable ? shared : placementFor(p), sync: pick() % 3 === 0 };
+  });
+  return repairDecisions(ctx, decisions);
+}
+
+test('conv/pool stacks: every device slice computed from only its input region equals that region of the full output', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 3 }),
+      fc.integer({ min: 5, max: 13 }),
+      fc.integer({ min: 5, max: 9 }),
+      fc.array(layerArb, { minLength: 1, maxLength: 4 }),
+      fc.integer({ min: 2, max: 4 }),
+      fc.array(fc.nat(1000), { minLength: 64, maxLength: 64 }),
+      async (channels, height, width, layers, devices, picks) => {
+        let k = 0;
+        const pick = () => picks[k++ % picks.length]!;
+        const graph = buildStack(channels, height, width, layers);
+        const report = await checkSliceExactness(graph, (ctx) => randomDecisions(ctx, devices, pick), devices, values(pick()));
+        assert.ok(report.slicesChecked > 0);
+        assert.ok(report.maxAbsError <= 1e-5, `max abs error ${report.maxAbsError}`);
+      },
+    ),
+    { seed: 20261123, numRuns: 60 },
+  );
+});

@@ -1,4 +1,6 @@
 import { existsSync, rmSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fail } from '../errors.ts';
 import { writeModelFile } from '../onnx/write.ts';
 import type { ZooBuildOptions } from './entry.ts';
 import { zooEntry } from './index.ts';
@@ -25,11 +27,22 @@ export interface ZooExport {
 export function exportZooModel(name: string, path: string, options: ZooBuildOptions & { externalData?: boolean } = {}): ZooExport {
   const { externalData, ...buildOptions } = options;
   const graph = zooEntry(name).build(buildOptions);
+  const folder = dirname(path);
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) fail(`cannot write '${path}': folder '${folder}' does not exist`);
+  if (existsSync(path) && statSync(path).isDirectory()) fail(`cannot write '${path}': it is a folder`);
   const dataPath = `${path}.data`;
-  // A side file left by an earlier export of the same path would otherwise be mistaken for this one's.
-  rmSync(dataPath, { force: true });
-  // Small constants (Reshape shapes, axes) stay inline: onnxruntime reads them during shape inference.
-  writeModelFile(graph, path, { externalData: externalData ? 'always' : 'auto', inlineBelowBytes: INLINE_BELOW_BYTES });
+  try {
+    // A side file left by an earlier export of the same path would otherwise be mistaken for this one's.
+    rmSync(dataPath, { force: true });
+    // Small constants (Reshape shapes, axes) stay inline: onnxruntime reads them during shape inference.
+    writeModelFile(graph, path, { externalData: externalData ? 'always' : 'auto', inlineBelowBytes: INLINE_BELOW_BYTES });
+  } catch (error) {
+    // File-system refusals (permissions, a full disk, a folder in the way) are bad output paths, not bugs.
+    if (error instanceof Error && 'code' in error && typeof error.code === 'string' && error.code.startsWith('E')) {
+      fail(`cannot write '${path}': ${error.message}`);
+    }
+    throw error;
+  }
   const result: ZooExport = { model: name, path, bytes: statSync(path).size, params: countParams(graph) };
   if (existsSync(dataPath)) {
     result.dataPath = dataPath;

@@ -52,5 +52,11 @@ describe('memorianova zoo / export', () => {
     assert.equal(cnn.stderr, "error: model 'resnet50' is a CNN: a layer count does not apply\n");
     const bad = cli('export', 'gpt2', '-o', join(dir, 'x.onnx'), '--seq-len', 'x');
     assert.equal(bad.stderr, "error: --seq-len must be a positive integer, got 'x'\n");
+    const folder = cli('export', 'squeezenet1.0', '-o', join(dir, 'missing', 'x.onnx'));
+    assert.equal(folder.status, 1);
+    assert.equal(folder.stderr, `error: cannot write '${join(dir, 'missing', 'x.onnx')}': folder '${join(dir, 'missing')}' does not exist\n`);
+    const taken = cli('export', 'squeezenet1.0', '-o', dir);
+    assert.equal(taken.status, 1);
+    assert.equal(taken.stderr, `error: cannot write '${dir}': it is a folder\n`);
   });
 });

@@ -103,9 +103,14 @@ class Analysis {
       this.warnings.push(`${describe(node)}: ${error.message}; using the output shapes the file declares`);
       return declared as OutputType[];
     }
-    const needed = node.outputs.filter((o) => o !== '').length;
-    if (outputs.length < node.outputs.length && needed > outputs.length) {
+    if (node.outputs.some((o, i) => o !== '' && i >= outputs.length)) {
       fail(`${describe(node)} has ${node.outputs.length} outputs, the operator defines ${outputs.length}`, 'invalid-model');
+    }
+    for (const output of outputs) {
+      // Garbage attributes or inputs (a negative Reshape target, a rank-deficient weight) must not become shapes.
+      if (!output.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+        fail(`${describe(node)}: the inputs and attributes give an invalid output shape [${output.shape.join(',')}]`, 'invalid-model');
+      }
     }
     return outputs;
   }
@@ -151,6 +156,7 @@ class Analysis {
     }
     const bytesWritten = outputs.reduce((sum, o) => sum + tensorBytes(o.dtype, o.shape), 0);
     const flops = def?.flops !== undefined && ctx !== undefined ? def.flops(ctx, outputs) : 0;
+    if (!Number.isFinite(flops) || flops < 0) fail(`${describe(node)}: the inputs and attributes give an invalid FLOP count`, 'invalid-model');
     return { flops, bytesRead, bytesWritten, weightBytes };
   }
 }

@@ -1,12 +1,10 @@
-import { fail } from '../../errors.ts';
 import type { OpContext, OpTable, OutputType } from './types.ts';
-import { describe, product } from './util.ts';
+import { product, requireRank } from './util.ts';
 import { slidingWindow } from './window.ts';
 
 function convShape(ctx: OpContext, weightIndex = 1): OutputType[] {
-  const x = ctx.input(0);
-  const w = ctx.input(weightIndex);
-  if (x.shape.length < 3) fail(`${describe(ctx.node)}: input '${x.name}' has rank ${x.shape.length}, expected at least 3`, 'invalid-model');
+  const x = requireRank(ctx, 0, 3);
+  const w = requireRank(ctx, weightIndex, x.shape.length, x.shape.length);
   const kernel = ctx.attrs.ints('kernel_shape') ?? w.shape.slice(2);
   const window = slidingWindow(ctx, x.shape.slice(2), kernel);
   return [{ dtype: x.dtype, shape: [x.shape[0]!, w.shape[0]!, ...window.output] }];
@@ -21,8 +19,8 @@ function convFlops(ctx: OpContext, outputs: OutputType[], weightIndex = 1, biasI
 }
 
 function convTransposeShape(ctx: OpContext): OutputType[] {
-  const x = ctx.input(0);
-  const w = ctx.input(1);
+  const x = requireRank(ctx, 0, 3);
+  const w = requireRank(ctx, 1, x.shape.length, x.shape.length);
   const spatial = x.shape.slice(2);
   const n = spatial.length;
   const group = ctx.attrs.int('group', 1);

@@ -1,7 +1,7 @@
 import { fail } from '../../errors.ts';
 import type { DType } from '../../ir/dtype.ts';
 import type { OpContext, OpTable, OutputType } from './types.ts';
-import { broadcastShapes, describe, product } from './util.ts';
+import { broadcastShapes, describe, product, requireRank } from './util.ts';
 
 interface MatMulGeometry {
   shape: number[];
@@ -83,7 +83,11 @@ function einsumExtents(ctx: OpContext): { inputs: string[]; output: string; exte
 export const matmulOps: OpTable = {
   /** Determinants of the trailing n×n matrices by LU decomposition: ⌈2n³/3⌉ FLOPs each. */
   Det: {
-    infer: (ctx) => [{ dtype: ctx.input(0).dtype, shape: ctx.input(0).shape.slice(0, -2) }],
+    infer: (ctx) => {
+      const x = requireRank(ctx, 0, 2);
+      if (x.shape.at(-1) !== x.shape.at(-2)) fail(`${describe(ctx.node)}: matrices [${x.shape.slice(-2).join(',')}] are not square`, 'invalid-model');
+      return [{ dtype: x.dtype, shape: x.shape.slice(0, -2) }];
+    },
     flops: (ctx) => {
       const shape = ctx.input(0).shape;
       const n = shape.at(-1)!;

@@ -1,6 +1,6 @@
 import { fail } from '../../errors.ts';
 import type { OpContext, OpTable, OutputType } from './types.ts';
-import { broadcastIndexer, broadcastShapes, describe, elements, normalizeAxis, product, strides } from './util.ts';
+import { broadcastIndexer, broadcastShapes, describe, elements, normalizeAxis, product, requireRank, strides } from './util.ts';
 
 /** Row-major values of an output of `shape`, element at `coords` taken from `source(coords)`. */
 function tabulate(shape: number[], source: (coords: number[]) => number): number[] {
@@ -285,7 +285,7 @@ export const movementOps: OpTable = {
   Pad: { infer: (ctx) => [{ dtype: ctx.input(0).dtype, shape: padShape(ctx) }], valueInputs: [1, 3] },
   SpaceToDepth: {
     infer: (ctx) => {
-      const [n, c, h, w] = ctx.input(0).shape as [number, number, number, number];
+      const [n, c, h, w] = requireRank(ctx, 0, 4, 4).shape as [number, number, number, number];
       const b = blockSize(ctx);
       if (h % b !== 0 || w % b !== 0) fail(`${describe(ctx.node)}: spatial size ${h}×${w} is not divisible by blocksize ${b}`, 'invalid-model');
       return [{ dtype: ctx.input(0).dtype, shape: [n, c * b * b, h / b, w / b] }];
@@ -293,7 +293,7 @@ export const movementOps: OpTable = {
   },
   DepthToSpace: {
     infer: (ctx) => {
-      const [n, c, h, w] = ctx.input(0).shape as [number, number, number, number];
+      const [n, c, h, w] = requireRank(ctx, 0, 4, 4).shape as [number, number, number, number];
       const b = blockSize(ctx);
       if (c % (b * b) !== 0) fail(`${describe(ctx.node)}: ${c} channels are not divisible by blocksize² ${b * b}`, 'invalid-model');
       return [{ dtype: ctx.input(0).dtype, shape: [n, c / (b * b), h * b, w * b] }];

@@ -1,10 +1,10 @@
 import { fail } from '../../errors.ts';
 import type { OpContext, OpDef, OpTable, OutputType } from './types.ts';
-import { describe, elements, product } from './util.ts';
+import { describe, elements, product, requireRank } from './util.ts';
 import { slidingWindow } from './window.ts';
 
 function poolShape(ctx: OpContext): OutputType[] {
-  const x = ctx.input(0);
+  const x = requireRank(ctx, 0, 3);
   const kernel = ctx.attrs.ints('kernel_shape');
   if (kernel === undefined) fail(`${describe(ctx.node)} has no kernel_shape`, 'invalid-model');
   const window = slidingWindow(ctx, x.shape.slice(2), kernel, { ceilMode: ctx.attrs.int('ceil_mode', 0) === 1 });
@@ -27,7 +27,7 @@ function pool(perTap: number): OpDef {
 function globalPool(perTap: number): OpDef {
   return {
     infer: (ctx) => {
-      const x = ctx.input(0);
+      const x = requireRank(ctx, 0, 3);
       return [{ dtype: x.dtype, shape: [...x.shape.slice(0, 2), ...x.shape.slice(2).map(() => 1)] }];
     },
     flops: (ctx) => perTap * product(ctx.input(0).shape),
@@ -36,7 +36,7 @@ function globalPool(perTap: number): OpDef {
 
 /** MaxUnpool scatters back to output_shape (input 2) or to (in−1)·stride + kernel − pads: data movement. */
 function maxUnpoolShape(ctx: OpContext): OutputType[] {
-  const x = ctx.input(0);
+  const x = requireRank(ctx, 0, 3);
   if (ctx.optional(2) !== undefined) return [{ dtype: x.dtype, shape: ctx.values(2) }];
   const kernel = ctx.attrs.ints('kernel_shape') ?? fail(`${describe(ctx.node)} has no kernel_shape`, 'invalid-model');
   const spatial = x.shape.slice(2);

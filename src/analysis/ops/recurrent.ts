@@ -1,6 +1,5 @@
-import { fail } from '../../errors.ts';
 import type { OpContext, OpDef, OpTable, OutputType } from './types.ts';
-import { describe } from './util.ts';
+import { requireRank } from './util.ts';
 
 interface RecurrentGeometry {
   seq: number;
@@ -12,11 +11,10 @@ interface RecurrentGeometry {
 }
 
 function geometry(ctx: OpContext): RecurrentGeometry {
-  const x = ctx.input(0).shape;
-  if (x.length !== 3) fail(`${describe(ctx.node)}: input X must be 3-D, got [${x.join(',')}]`, 'invalid-model');
+  const x = requireRank(ctx, 0, 3, 3).shape;
   const layout = ctx.attrs.int('layout', 0);
   const direction = ctx.attrs.string('direction', 'forward');
-  const hidden = ctx.attrs.int('hidden_size', 0) || ctx.input(2).shape[2]!;
+  const hidden = ctx.attrs.int('hidden_size', 0) || requireRank(ctx, 2, 3, 3).shape[2]!;
   const [seq, batch] = layout === 0 ? [x[0]!, x[1]!] : [x[1]!, x[0]!];
   return { seq, batch, input: x[2]!, hidden, directions: direction === 'bidirectional' ? 2 : 1, layout };
 }

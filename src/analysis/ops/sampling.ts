@@ -1,5 +1,5 @@
 import type { OpTable } from './types.ts';
-import { elements } from './util.ts';
+import { elements, requireRank } from './util.ts';
 
 /** Interpolation cost per output element and sampled axis: nearest 0, linear 3, cubic 8 (as Resize). */
 export function interpolationFlops(mode: string): number {
@@ -12,8 +12,8 @@ export const samplingOps: OpTable = {
   /** X [N, C, D1..Dr] sampled at grid [N, O1..Or, r] → [N, C, O1..Or]. */
   GridSample: {
     infer: (ctx) => {
-      const x = ctx.input(0);
-      const grid = ctx.input(1).shape;
+      const x = requireRank(ctx, 0, 3);
+      const grid = requireRank(ctx, 1, x.shape.length, x.shape.length).shape;
       return [{ dtype: x.dtype, shape: [x.shape[0]!, x.shape[1]!, ...grid.slice(1, -1)] }];
     },
     flops: (ctx, outputs) => {
@@ -27,8 +27,8 @@ export const samplingOps: OpTable = {
    */
   RoiAlign: {
     infer: (ctx) => {
-      const x = ctx.input(0);
-      const rois = ctx.input(1).shape;
+      const x = requireRank(ctx, 0, 4, 4);
+      const rois = requireRank(ctx, 1, 2, 2).shape;
       return [{ dtype: x.dtype, shape: [rois[0]!, x.shape[1]!, ctx.attrs.int('output_height', 1), ctx.attrs.int('output_width', 1)] }];
     },
     flops: (ctx, outputs) => {

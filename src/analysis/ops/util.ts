@@ -1,7 +1,7 @@
 import { fail } from '../../errors.ts';
 import type { Node } from '../../ir/graph.ts';
 import { elementCount } from '../../ir/dtype.ts';
-import type { OpContext, OutputType } from './types.ts';
+import type { OpContext, OutputType, TensorMeta } from './types.ts';
 
 export function describe(node: Node): string {
   return `${node.opType} node '${node.name}'`;
@@ -69,4 +69,15 @@ export function broadcastIndexer(shape: number[], outShape: number[]): (flat: nu
 
 export function product(values: number[]): number {
   return values.reduce((a, b) => a * b, 1);
+}
+
+/** Input `index` with a rank in [min, max]; anything else is a clear error naming the node and input. */
+export function requireRank(ctx: OpContext, index: number, min: number, max = Infinity): TensorMeta {
+  const t = ctx.input(index);
+  const rank = t.shape.length;
+  if (rank < min || rank > max) {
+    const want = max === min ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
+    fail(`${describe(ctx.node)}: input ${index} '${t.name}' has rank ${rank}, expected ${want}`, 'invalid-model');
+  }
+  return t;
 }

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { describe, it } from 'node:test';
 import { analyzeGraph } from '../analysis/analyze.ts';
 import { MemoriaNovaError } from '../errors.ts';
 import { GraphBuilder } from '../ir/builder.ts';
+import type { Graph } from '../ir/graph.ts';
 import { validateGraph } from '../ir/validate.ts';
 import { countParams, ZOO, zooEntry } from './index.ts';
 import { regnetStages } from './regnet.ts';
@@ -145,6 +147,41 @@ describe('zoo analysis', () => {
         .reduce((sum, op) => sum + op.cost.flops / 2, 0);
       assert.ok(Math.abs(macs / 1e9 - published.gmacs) <= published.unit / 2, `${name}: ${macs / 1e9} vs ${published.gmacs}`);
     }
+  });
+});
+
+describe('zoo options (property)', () => {
+  const flops = (graph: Graph) => analyzeGraph(graph).ops.reduce((sum, op) => sum + op.cost.flops, 0);
+  /** Parameters one transformer layer adds: BERT and GPT-2 share 7,087,872 (hidden 768, MLP 3072). */
+  const PER_LAYER: Record<string, number> = { 'bert-base': 7_087_872, gpt2: 7_087_872, 'qwen2-0.5b': 14_912_384 };
+
+  it('transformers analyse at any batch, sequence length and layer count, with shapes, params and FLOPs following', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('bert-base', 'gpt2', 'qwen2-0.5b'), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 3 }), (name, batch, seqLen, layers) => {
+        const entry = zooEntry(name);
+        const graph = entry.build({ batch, seqLen, layers });
+        const model = analyzeGraph(graph);
+        for (const output of graph.outputs) assert.deepEqual(model.tensors.get(output.name)!.shape, output.shape);
+        assert.equal(model.tensors.get(graph.outputs[0]!.name)!.shape.slice(0, 2).join(), `${batch},${seqLen}`);
+        const oneLayer = entry.build({ batch: 1, seqLen, layers: 1 });
+        assert.equal(countParams(graph) - countParams(oneLayer), (layers - 1) * PER_LAYER[name]!);
+        assert.equal(flops(graph), batch * flops(entry.build({ batch: 1, seqLen, layers })));
+      }),
+      { seed: 20261123, numRuns: 30 },
+    );
+  });
+
+  it('CNN FLOPs scale exactly with the batch and params do not change', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...ZOO.filter((e) => e.family === 'cnn').map((e) => e.name)), fc.integer({ min: 2, max: 8 }), (name, batch) => {
+        const entry = zooEntry(name);
+        const one = entry.build();
+        const many = entry.build({ batch });
+        assert.equal(flops(many), batch * flops(one));
+        assert.equal(countParams(many), countParams(one));
+      }),
+      { seed: 7, numRuns: 16 },
+    );
   });
 });
 

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { memoryOverStepsChart } from '../../ordering/chart.ts';
 import { planOrder, type OrderPlan } from '../../ordering/plan.ts';
+import { savedOrderOf } from '../../ordering/saved.ts';
 import { renderChart } from '../../report/charts.ts';
 import { addModelOptions, formatTable, loadModelFromFlags, megabytes, positiveInteger, type ModelFlags } from '../options.ts';
 import { fail } from '../../errors.ts';
@@ -22,21 +23,6 @@ function seconds(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) fail(`--time-limit must be a number of seconds ≥ 0, got '${value}'`, 'usage');
   return n;
-}
-
-/** What `--out` saves: enough for later stages to reuse the order and check it belongs to their model. */
-export function savedOrder(plan: OrderPlan) {
-  return {
-    model: plan.model,
-    fingerprint: plan.fingerprint,
-    order: plan.orderNames,
-    peakBytes: plan.peakBytes,
-    optimal: plan.optimal,
-    lowerBoundBytes: plan.lowerBoundBytes,
-    arenaBytes: plan.arenaBytes,
-    inplace: plan.inplace,
-    includeWeights: plan.includeWeights,
-  };
 }
 
 function table(plan: OrderPlan): string {
@@ -77,7 +63,7 @@ export function register(program: Command): void {
         ...(flags.randomSamples === undefined ? {} : { randomSamples: flags.randomSamples }),
         ...(flags.seed === undefined ? {} : { seed: flags.seed }),
       });
-      if (flags.out !== undefined) writeFileSync(flags.out, `${JSON.stringify(savedOrder(plan), null, 1)}\n`);
+      if (flags.out !== undefined) writeFileSync(flags.out, `${JSON.stringify(savedOrderOf(plan), null, 1)}\n`);
       if (flags.plot !== undefined) {
         mkdirSync(flags.plot, { recursive: true });
         const { svg, png } = await renderChart(memoryOverStepsChart(plan));

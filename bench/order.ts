@@ -1,14 +1,17 @@
 // npm run bench:order [-- --time-limit S] [--random-samples N] [model ...]
 // Every zoo model plus the irregularly wired graphs: BTSearch against the baseline orders (docs/ordering.md).
+import fc from 'fast-check';
 import { analyzeGraph } from '../src/analysis/analyze.ts';
 import { formatTable } from '../src/cli/options.ts';
 import type { Graph } from '../src/ir/graph.ts';
+import { arenaBlocks, arenaLowerBound, greedyBySize, planArena } from '../src/memory/arena.ts';
 import { memoryGraphOf } from '../src/memory/graph.ts';
 import { loadModel } from '../src/model/load.ts';
-import { baselines } from '../src/ordering/baselines.ts';
+import { baselines, randomOrder } from '../src/ordering/baselines.ts';
 import { btsearch } from '../src/ordering/btsearch.ts';
 import { dartsGraph } from '../src/ordering/darts.ts';
 import { randWireGraph } from '../src/ordering/randwire.ts';
+import { arbitraryMemoryGraph } from '../src/ordering/testing.ts';
 import { ZOO } from '../src/zoo/index.ts';
 
 const args = process.argv.slice(2);
@@ -40,6 +43,7 @@ for (const [name, load] of cases) {
   const graph = memoryGraphOf(model);
   const base = Object.fromEntries(baselines(graph, { randomSamples }).map((b) => [b.method, b]));
   const result = btsearch(graph, { timeLimitMs, incumbents: Object.values(base).filter((b) => b.order !== undefined).map((b) => b.order!) });
+  const blocks = arenaBlocks(graph, result.order);
   const row = [
     name,
     graph.ops.length,
@@ -55,11 +59,36 @@ for (const [name, load] of cases) {
     pct(result.peakBytes, base.dfs!.peakBytes),
     pct(result.peakBytes, base.greedy!.peakBytes),
     pct(base['random-worst']!.peakBytes, base['random-mean']!.peakBytes),
+    mb(planArena(blocks).arenaBytes),
+    mb(greedyBySize(blocks).arenaBytes),
   ];
   rows.push(row);
   process.stderr.write(`${row.join('  ')}\n`);
 }
 const headers = ['model', 'ops', 'segments', 'proven optimal', 'proof s', 'all segments s', 'states', 'peak MB', 'random mean MB',
-  'vs random mean', 'vs file', 'vs dfs', 'vs greedy', 'random worst vs mean'];
+  'vs random mean', 'vs file', 'vs dfs', 'vs greedy', 'random worst vs mean', 'arena MB', 'greedy-by-size arena MB'];
 process.stdout.write(`BTSearch vs baselines (activations only, in place on; time limit ${timeLimitMs / 1000} s; ${randomSamples} random orders)\n`);
 process.stdout.write(`${formatTable(headers, rows)}\n`);
+
+// The arena search against greedy by size where it is not trivially tight: random DAGs of 6–30 operators.
+const arenaCases = fc.sample(arbitraryMemoryGraph(30), { seed: 5, numRuns: 2000 });
+let better = 0;
+let searchTight = 0;
+let greedyTight = 0;
+let searchRatio = 0;
+let greedyRatio = 0;
+for (const graph of arenaCases) {
+  const blocks = arenaBlocks(graph, randomOrder(graph, 3));
+  const bound = arenaLowerBound(blocks);
+  const greedy = greedyBySize(blocks).arenaBytes;
+  const search = planArena(blocks).arenaBytes;
+  if (search < greedy) better++;
+  if (search === bound) searchTight++;
+  if (greedy === bound) greedyTight++;
+  searchRatio += search / bound;
+  greedyRatio += greedy / bound;
+}
+const share = (k: number) => `${((k / arenaCases.length) * 100).toFixed(1)}%`;
+process.stdout.write(`\nArena on ${arenaCases.length} random DAGs (6–30 operators, one random order each): search smaller than greedy by size in ` +
+  `${share(better)}; equal to the lower bound (peak) in ${share(searchTight)} (greedy by size ${share(greedyTight)}); ` +
+  `mean arena / bound ${(searchRatio / arenaCases.length).toFixed(4)} (greedy by size ${(greedyRatio / arenaCases.length).toFixed(4)})\n`);

@@ -57,6 +57,7 @@ test('a whole-input binding fixes the shape and must respect fixed dimensions', 
   assert.deepEqual(model.graph.outputs[0]!.shape, [5, 10]);
   assert.throws(() => analyzeGraph(exporterFlatten(), { bindings: { inputs: { x: [5, 3, 4, 5] } } }), /gives 5 for axis 3, but the model fixes it to 4/);
   assert.throws(() => analyzeGraph(exporterFlatten(), { bindings: { inputs: { y: [1] } } }), /--input names 'y', which is not a graph input \(inputs: x\)/);
+  assert.deepEqual(analyzeGraph(exporterFlatten(), { bindings: { dims: { batch: 1, bacth: 2 } } }).warnings, ['--dim bacth=2 matches no dimension of the graph inputs; ignored']);
 });
 
 function withUnknownOp(declare: boolean): Graph {

@@ -2,7 +2,7 @@ import { fail, MemoriaNovaError } from '../errors.ts';
 import { tensorBytes } from '../ir/dtype.ts';
 import type { AnalyzedOp, Graph, Model, Node, TensorInfo, ValueInfo, Weight } from '../ir/graph.ts';
 import { validateGraph } from '../ir/validate.ts';
-import { bindDim, resolveInputShapes, type ShapeBindings } from './bindings.ts';
+import { bindDim, resolveInputShapes, unusedDimBindings, type ShapeBindings } from './bindings.ts';
 import { makeContext } from './context.ts';
 import { constantToWeight, FOLD_LIMIT, foldedWeight, foldValues } from './fold.ts';
 import { opDefinition } from './ops/registry.ts';
@@ -46,6 +46,9 @@ class Analysis {
   }
 
   run(order: Node[]): void {
+    for (const name of unusedDimBindings(this.graph, this.bindings)) {
+      this.warnings.push(`--dim ${name}=${this.bindings.dims![name]} matches no dimension of the graph inputs; ignored`);
+    }
     for (const [name, shape] of resolveInputShapes(this.graph, this.bindings)) {
       const input = this.graph.inputs.find((i) => i.name === name)!;
       this.known.set(name, { name, dtype: input.dtype, shape });

@@ -86,3 +86,9 @@ export function resolveInputShapes(graph: Graph, bindings: ShapeBindings = {}): 
   }
   return shapes;
 }
+
+/** `--dim` names that no graph input dimension uses (a typo, or a model with fixed shapes). */
+export function unusedDimBindings(graph: Graph, bindings: ShapeBindings): string[] {
+  const used = new Set(graph.inputs.flatMap((i) => (i.shape ?? []).filter((d): d is string => typeof d === 'string')));
+  return Object.keys(bindings.dims ?? {}).filter((name) => !used.has(name));
+}

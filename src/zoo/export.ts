@@ -1,10 +1,10 @@
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fail } from '../errors.ts';
+import { countParams } from '../ir/params.ts';
 import { writeModelFile } from '../onnx/write.ts';
 import type { ZooBuildOptions } from './entry.ts';
 import { zooEntry } from './index.ts';
-import { countParams } from '../ir/params.ts';
 
 /** onnx's own threshold (`convert_model_to_external_data(size_threshold=1024)`). */
 const INLINE_BELOW_BYTES = 1024;
@@ -26,10 +26,10 @@ export interface ZooExport {
  */
 export function exportZooModel(name: string, path: string, options: ZooBuildOptions & { externalData?: boolean } = {}): ZooExport {
   const { externalData, ...buildOptions } = options;
-  const graph = zooEntry(name).build(buildOptions);
   const folder = dirname(path);
   if (!existsSync(folder) || !statSync(folder).isDirectory()) fail(`cannot write '${path}': folder '${folder}' does not exist`);
   if (existsSync(path) && statSync(path).isDirectory()) fail(`cannot write '${path}': it is a folder`);
+  const graph = zooEntry(name).build(buildOptions);
   const dataPath = `${path}.data`;
   try {
     // A side file left by an earlier export of the same path would otherwise be mistaken for this one's.

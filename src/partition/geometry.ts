@@ -36,11 +36,12 @@ function axisNames(layout: Layout, shape: readonly number[]): Array<{ dim: Split
   if (rank === 3) return [{ dim: 'tokens', axis: 1 }, { dim: 'channels', axis: 2 }];
   if (rank !== 4) return [];
   if (layout.kind === 'cnn') return [{ dim: 'channels', axis: 1 }, { dim: 'rows', axis: 2 }];
-  // [B,T,heads,d] (before the transpose into attention layout) or [B,heads,T,x].
-  if (layout.tokens !== undefined && shape[1] === layout.tokens && shape[2] !== layout.tokens) {
-    return [{ dim: 'tokens', axis: 1 }, { dim: 'heads', axis: 2 }, { dim: 'channels', axis: 3 }];
-  }
-  return [{ dim: 'heads', axis: 1 }, { dim: 'tokens', axis: 2 }, { dim: 'channels', axis: 3 }];
+  // Attention tensors: the axis of extent T (preferring [B,heads,T,x]) is tokens, heads sit at 1 (or 2 in
+  // [B,T,heads,d]), the remaining axis is channels.
+  const tokens = [2, 1, 3].find((a) => shape[a] === layout.tokens) ?? 2;
+  const heads = tokens === 1 ? 2 : 1;
+  const channels = [1, 2, 3].find((a) => a !== tokens && a !== heads)!;
+  return [{ dim: 'heads', axis: heads }, { dim: 'tokens', axis: tokens }, { dim: 'channels', axis: channels }];
 }
 
 function optionsFor(layout: Layout, shape: readonly number[], keep: (axis: number, dim: SplitDim) => boolean, granule: (axis: number) => number = () => 1): SplitOption[] {
@@ -159,7 +160,7 @@ function windowGeometry(op: AnalyzedOp, layout: Layout, base: Base): OpGeometry 
     box.map((r, a) => (a === 1 ? [Math.floor(r[0] / perGroupOut) * perGroupOut, Math.ceil(r[1] / perGroupOut) * perGroupOut] : r) as [number, number]);
   return {
     ...base,
-    options: layout.kind === 'cnn' ? optionsFor(layout, outShape, () => true, (axis) => (axis === 1 ? perGroupOut : 1)) : [],
+    options: layout.kind === 'cnn' ? optionsFor(layout, outShape, () => true, (axis) => (axis === 1 && group !== 1 ? perGroupOut : 1)) : [],
     widen: (out) => (group === 1 ? out : [alignGroups(out[0]!), ...out.slice(1)]),
     inputs: ([out]) => {
       const box = out!;

@@ -1,0 +1,43 @@
+import type { OpDecision, SplitDim } from '../plan/types.ts';
+import { normalizeRatios } from '../geneflow/encoding.ts';
+import { bestOf, devicesBySpeed, rateOn, type BaselineOutcome, type PlanningContext } from './common.ts';
+
+/** Fused depths tried, in layers (DeepThings fuses at most 16). */
+const DEPTHS = [1, 2, 3, 4, 6, 8, 10, 12, 14, 16];
+const LAYER_TYPES = new Set(['Conv', 'MaxPool', 'AveragePool', 'Gemm', 'MatMul']);
+
+/**
+ * DeepThings' Fused Tile Partitioning (docs/baselines.md): the first `depth` layers (convolutions and pools with the
+ * operators between them) are fused and their output is cut into a grid of tiles, one stripe per device of the k
+ * fastest (the partition space splits one axis, so an N×M grid becomes k stripes of rows; shares follow device speed,
+ * as DeepThings' work stealing balances them); each device computes its tile's whole stack, halo recomputed, with no
+ * exchange in between. The rest of the model runs on the fastest device. Sweeps depth and k. Sequence models have no
+ * rows: their token axis is cut instead.
+ */
+export function deepThings({ simulator, evaluator, cluster }: PlanningContext): BaselineOutcome {
+  const ctx = simulator.context;
+  const n = ctx.order.length;
+  const bySpeed = devicesBySpeed(simulator);
+  const dim: SplitDim = ctx.layout.kind === 'cnn' ? 'rows' : 'tokens';
+  // Prefix ends: position after the depth-th layer and the non-layer operators following it.
+  const ends: number[] = [];
+  let layers = 0;
+  for (let p = 0; p < n; p++) {
+    if (!ctx.space[p]!.options.some((o) => o.dim === dim)) break;
+    const isLayer = LAYER_TYPES.has(ctx.space[p]!.opType);
+    if (isLayer && DEPTHS.includes(layers)) ends.push(p);
+    if (isLayer) layers++;
+    if (layers > DEPTHS[DEPTHS.length - 1]!) break;
+    if (p === n - 1 && DEPTHS.includes(layers)) ends.push(n);
+  }
+  const candidates: OpDecision[][] = [];
+  for (const end of ends.filter((e) => e > 0)) {
+    for (let k = 2; k <= cluster.devices.length; k++) {
+      const chosen = bySpeed.slice(0, k);
+      const ratios = normalizeRatios(cluster.devices.map((_, d) => (chosen.includes(d) ? rateOn(simulator, d, ctx.opIndex[0]!) : 0)))!;
+      candidates.push(ctx.order.map((op, p) => (p < end ? { op, placement: { dim, ratios }, sync: p === end - 1 } : { op, placement: { device: bySpeed[0]! }, sync: true })));
+    }
+  }
+  candidates.push(ctx.order.map((op) => ({ op, placement: { device: bySpeed[0]! }, sync: true })));
+  return bestOf(evaluator, candidates);
+}

@@ -90,6 +90,10 @@ function checkTest(folder: string, graph: Graph): string | undefined {
     const want = expected[i];
     if (want === undefined) return;
     const got = model.tensors.get(output.name)?.shape;
+    // ONNX's test data stores bfloat16 tensors with data type uint16 (same 2 bytes per element).
+    const gotType = model.tensors.get(output.name)?.dtype;
+    const wantType = want.dtype === 'uint16' && gotType === 'bfloat16' ? 'bfloat16' : want.dtype;
+    if (gotType !== wantType) problems.push(`output '${output.name}': inferred type ${gotType}, expected ${want.dtype}`);
     if (got === undefined || got.join(',') !== want.shape.join(',')) problems.push(`output '${output.name}': inferred [${got?.join(',') ?? '?'}], expected [${want.shape.join(',')}]`);
   });
   return problems.length === 0 ? undefined : problems.join('; ');
@@ -97,7 +101,7 @@ function checkTest(folder: string, graph: Graph): string | undefined {
 
 /**
  * ONNX's operator conformance tests as a check of shape inference: for every test whose operators are all
- * supported, the inferred output shapes must equal the shapes of the expected output tensors.
+ * supported, the inferred output shapes (and element types) must equal those of the expected output tensors.
  */
 export function runConformance(root = ONNX_TESTDATA): ConformanceResult {
   const result: ConformanceResult = { operators: supportedOperators().length, passed: [], failed: [], skipped: [], notImportable: [] };

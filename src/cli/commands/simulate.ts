@@ -1,0 +1,99 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { loadCluster } from '../../cluster/load.ts';
+import type { Cluster } from '../../cluster/types.ts';
+import { fail } from '../../errors.ts';
+import type { Model } from '../../ir/graph.ts';
+import { planOrder } from '../../ordering/plan.ts';
+import { proportionalPlan, singleDevicePlan } from '../../plan/build.ts';
+import { readPlan } from '../../plan/io.ts';
+import type { Plan } from '../../plan/types.ts';
+import { renderChart } from '../../report/charts.ts';
+import { ganttChartSpec } from '../../simulate/gantt.ts';
+import { simulate } from '../../simulate/simulate.ts';
+import type { SimulationResult } from '../../simulate/types.ts';
+import { addModelOptions, formatTable, loadModelFromFlags, megabytes, positiveNumber, type ModelFlags } from '../options.ts';
+
+interface SimulateFlags extends ModelFlags {
+  cluster?: string;
+  plan: string;
+  orderTimeLimit: number;
+  json?: boolean;
+  plot?: string;
+}
+
+const BUILT_IN_PLANS = ['single', 'proportional'];
+
+/** A built-in plan over BTSearch's order, or a plan file checked against the model. */
+function resolvePlan(model: Model, flags: SimulateFlags): { plan: Plan; cluster: Cluster } {
+  if (BUILT_IN_PLANS.includes(flags.plan)) {
+    if (flags.cluster === undefined) fail(`--plan ${flags.plan} needs --cluster <preset | file>`, 'usage');
+    const cluster = loadCluster(flags.cluster);
+    const order = planOrder(model, { timeLimitMs: flags.orderTimeLimit * 1000 }).orderNames;
+    const plan = flags.plan === 'single' ? singleDevicePlan(model, cluster, order) : proportionalPlan(model, cluster, order);
+    return { plan, cluster };
+  }
+  const plan = readPlan(flags.plan, model);
+  return { plan, cluster: flags.cluster === undefined ? plan.cluster : loadCluster(flags.cluster) };
+}
+
+const ms = (value: number) => value.toFixed(1);
+
+function report(model: Model, cluster: Cluster, plan: Plan, result: SimulationResult): string {
+  const { computeMs, criticalPathMs, ioMs } = result.lowerBound;
+  const lines = [
+    `${model.name} on ${cluster.name} (${cluster.devices.length} devices), plan '${plan.method}': latency ${ms(result.latencyMs)} ms, ` +
+      `lower bound ${ms(result.lowerBoundMs)} ms (${(result.latencyMs / result.lowerBoundMs).toFixed(2)}×), ${result.feasible ? 'feasible' : 'INFEASIBLE'}`,
+    `lower bound = io ${ms(ioMs)} + max(compute ${ms(computeMs)}, critical path ${ms(criticalPathMs)}) ms; ` +
+      `${megabytes(result.bytesMoved)} moved in ${result.messages} deliveries`,
+    formatTable(
+      ['device', 'compute ms', 'send ms', 'receive ms', 'idle ms', 'GFLOP', 'sent', 'received', 'weights', 'peak', 'limit'],
+      result.devices.map((d, i) => [
+        d.device,
+        ms(d.computeMs),
+        ms(d.sendMs),
+        ms(d.receiveMs),
+        ms(d.idleMs),
+        (d.flops / 1e9).toFixed(3),
+        megabytes(d.bytesSent),
+        megabytes(d.bytesReceived),
+        megabytes(d.weightBytes),
+        megabytes(result.devicePeakBytes[i]!),
+        megabytes(cluster.devices[i]!.memoryMB * 2 ** 20),
+      ]),
+    ),
+    ...result.violations.map((v) => `memory limit exceeded on ${v.deviceName}: peak ${megabytes(v.peakBytes)} > limit ${megabytes(v.limitBytes)}`),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+export function register(program: Command): void {
+  const command = program
+    .command('simulate')
+    .description('simulate a partition plan on an edge cluster: latency, per-device timeline and memory')
+    .argument('<model>', 'built-in model name (see `memorianova zoo`) or a path to an .onnx file');
+  addModelOptions(command)
+    .option('--cluster <preset|file>', 'cluster preset (homo2, homo4, homo6, homo8, hetero4, hetero8) or YAML/JSON file; default: the plan file\'s own')
+    .requiredOption('--plan <plan.json|single|proportional>', 'a plan file, or a built-in plan over BTSearch\'s order: single (fastest device) or proportional (every layer split by device speed)')
+    .option('--order-time-limit <seconds>', 'built-in plans: BTSearch budget for the order', positiveNumber('--order-time-limit'), 10)
+    .option('--plot <dir>', 'write gantt.svg and gantt.png (per-device timeline) into this folder')
+    .option('--json', 'print one JSON object')
+    .action(async (spec: string, flags: SimulateFlags) => {
+      const model = loadModelFromFlags(spec, flags);
+      const { plan, cluster } = resolvePlan(model, flags);
+      const result = simulate(model, cluster, plan);
+      if (flags.plot !== undefined) {
+        mkdirSync(flags.plot, { recursive: true });
+        const { svg, png } = await renderChart(ganttChartSpec(result, `${model.name} on ${cluster.name}, plan ${plan.method}`));
+        writeFileSync(join(flags.plot, 'gantt.svg'), svg);
+        writeFileSync(join(flags.plot, 'gantt.png'), png);
+      }
+      if (flags.json) {
+        const { timeline: _timeline, ...summary } = result;
+        process.stdout.write(`${JSON.stringify({ model: model.name, cluster: cluster.name, method: plan.method, ...summary })}\n`);
+        return;
+      }
+      process.stdout.write(report(model, cluster, plan, result));
+    });
+}

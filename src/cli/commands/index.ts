@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
+import { register as worker } from './worker.ts';
 import { register as exportModel } from './export.ts';
 import { register as inspect } from './inspect.ts';
 import { register as zoo } from './zoo.ts';
 import { register as order } from './order.ts';
 import { register as simulate } from './simulate.ts';
+import { register as plan } from './plan.ts';
 
 /** Every CLI command registers itself on the program; the CLI is a thin layer over the library. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [inspect, zoo, exportModel, order, simulate];
+export const commands: RegisterCommand[] = [inspect, zoo, exportModel, order, worker, simulate, plan];

@@ -1,0 +1,345 @@
+import WebSocket from 'ws';
+import type { Cluster } from '../cluster/types.ts';
+import { fail, MemoriaNovaError } from '../errors.ts';
+import { weightBytes } from '../ir/weights.ts';
+import { boxVolume, containsBox, fullBox, unionVolume } from '../partition/box.ts';
+import { EmulatedLink, sendFrame, type LinkSpec } from './link.ts';
+import { ROUTER, type RuntimeProgram } from './program.ts';
+import { coordinatorBound, decodeFrame, encodeFrame, frameBytes, type CoordinatorBound, type WorkerBound } from './protocol.ts';
+import { copyRegion, elementSize, emptyRegion, extractRegion, type Region } from './regions.ts';
+
+export interface ExecuteOptions {
+  /** host:port of each worker, one per device of the plan's cluster (worker i runs device i). */
+  workers: string[];
+  /** Measured runs (after `warmup` unmeasured ones). */
+  runs: number;
+  warmup: number;
+  /** Graph inputs, raw bytes by name. */
+  inputs: Map<string, Uint8Array>;
+  /** Emulate the cluster's links (device up/down rates and latencies, the router's forwarding). */
+  emulateLinks: boolean;
+  /** Per worker compute stretch factor (--emulate), 1 = as measured. */
+  slowdowns: number[];
+  /** A worker silent for this long (no frame, not even a heartbeat) fails the run. */
+  timeoutMs: number;
+  /** Extra words about a worker whose connection dropped (a local child's exit status). */
+  describeLoss?: (worker: number) => string | undefined;
+}
+
+export interface WorkerRunStats {
+  name: string;
+  computeMs: number;
+  waitMs: number;
+  sendMs: number;
+  /** Resident memory high-water mark above the worker's idle baseline. */
+  peakBytes: number;
+  /** Weight slices plus the peak of tensor regions the worker held (what the simulator's memory model counts). */
+  tensorPeakBytes: number;
+}
+
+export interface ExecuteResult {
+  /** End-to-end ms of each measured run: inputs leave the router → the last output piece is in. */
+  latenciesMs: number[];
+  /** Per measured run, per worker. */
+  workerRuns: WorkerRunStats[][];
+  outputs: Map<string, Uint8Array>;
+  buildMs: number[];
+}
+
+type Phase = { kind: 'connect' } | { kind: 'setup' } | { kind: 'run'; run: number };
+
+/**
+ * The router of the star (docs/runtime.md, "Coordinator"): connects to the workers, sends each its program and
+ * weight slices, then per run hands out the graph inputs, forwards every uploaded piece to the workers that need it
+ * (one upload, several deliveries when broadcasting) and assembles the graph outputs.
+ */
+export async function executeProgram(program: RuntimeProgram, cluster: Cluster, options: ExecuteOptions): Promise<ExecuteResult> {
+  const n = program.workers.length;
+  if (options.workers.length !== n) fail(`the plan has ${n} devices but ${options.workers.length} workers were given`, 'usage');
+  const coordinator = new Coordinator(program, cluster, options);
+  try {
+    return await coordinator.execute();
+  } finally {
+    coordinator.close();
+  }
+}
+
+class Coordinator {
+  private readonly sockets: WebSocket[] = [];
+  private readonly lastHeard: number[];
+  private readonly names: string[];
+  private phase: Phase = { kind: 'connect' };
+  private failure: ((error: Error) => void) | null = null;
+  private failed: Error | null = null;
+  private watchdog: NodeJS.Timeout | null = null;
+  private readonly waiters = new Map<string, Array<(frame: { header: CoordinatorBound; payload: Uint8Array }) => void>>();
+  private routerLink: EmulatedLink | null = null;
+  private downlinks: Array<EmulatedLink | null>;
+  private uploadHandler: ((worker: number, header: Extract<CoordinatorBound, { t: 'upload' }>, payload: Uint8Array) => void) | null = null;
+  private readonly done: Array<Extract<CoordinatorBound, { t: 'done' }> | null>;
+  /** Per worker: message ids each of its steps uploads (to name the step a worker is at). */
+  private readonly stepUploads: Array<Array<{ name: string; messages: number[] }>>;
+  /** Messages whose upload is complete in the current run. */
+  private received = new Set<number>();
+
+  constructor(
+    private readonly program: RuntimeProgram,
+    private readonly cluster: Cluster,
+    private readonly options: ExecuteOptions,
+  ) {
+    const n = program.workers.length;
+    this.lastHeard = new Array<number>(n).fill(performance.now());
+    this.names = program.workers.map((w, i) => `${w.name} (${options.workers[i]})`);
+    this.done = new Array(n).fill(null);
+    this.downlinks = cluster.devices.map((d) => (options.emulateLinks ? new EmulatedLink({ mbps: d.downlinkMbps, latencyMs: d.latencyMs }) : null));
+    const r = cluster.router;
+    if (options.emulateLinks) this.routerLink = new EmulatedLink({ mbps: r.forwardingMbps ?? Infinity, latencyMs: r.latencyMs });
+    this.stepUploads = program.workers.map((w) => w.steps.map((s) => ({ name: s.name, messages: s.uploads.map((u) => u.message) })));
+  }
+
+  async execute(): Promise<ExecuteResult> {
+    const failure = new Promise<never>((_, reject) => {
+      this.failure = (error) => {
+        if (this.failed === null) {
+          this.failed = error;
+          reject(error);
+        }
+      };
+    });
+    failure.catch(() => undefined);
+    this.watchdog = setInterval(() => this.checkSilence(), Math.max(20, Math.min(250, this.options.timeoutMs / 4)));
+    const guarded = <T>(p: Promise<T>): Promise<T> => Promise.race([p, failure]);
+    await guarded(Promise.all(this.options.workers.map((address, i) => this.connect(i, address))));
+    this.phase = { kind: 'setup' };
+    const buildMs = await guarded(Promise.all(this.program.workers.map((_, i) => this.setup(i))));
+    const latenciesMs: number[] = [];
+    const workerRuns: WorkerRunStats[][] = [];
+    let outputs = new Map<string, Uint8Array>();
+    for (let run = 0; run < this.options.warmup + this.options.runs; run++) {
+      const result = await guarded(this.runOnce(run));
+      outputs = result.outputs;
+      if (run >= this.options.warmup) {
+        latenciesMs.push(result.latencyMs);
+        workerRuns.push(result.workers);
+      }
+    }
+    return { latenciesMs, workerRuns, outputs, buildMs };
+  }
+
+  close(): void {
+    if (this.watchdog !== null) clearInterval(this.watchdog);
+    for (const ws of this.sockets) if (ws !== undefined) ws.terminate();
+  }
+
+  private abort(message: string): void {
+    this.failure?.(new MemoriaNovaError(message, 'runtime-failure'));
+  }
+
+  /** The step a worker is at, as the coordinator sees it: its first step with uploads not yet received. */
+  private stepOf(worker: number): string {
+    const phase = this.phase;
+    if (phase.kind !== 'run') return phase.kind;
+    const steps = this.stepUploads[worker]!;
+    const pending = steps.find((s) => s.messages.some((m) => !this.received.has(m)));
+    if (pending !== undefined) return pending.name;
+    return this.done[worker] === null ? (steps.length === 0 ? 'finishing (it has no steps)' : `finishing after '${steps[steps.length - 1]!.name}'`) : 'done';
+  }
+
+  private where(worker: number): string {
+    const phase = this.phase;
+    const run = phase.kind === 'run' ? `run ${phase.run}, ` : '';
+    return `${run}step '${this.stepOf(worker)}'`;
+  }
+
+  private checkSilence(): void {
+    const now = performance.now();
+    this.lastHeard.forEach((heard, i) => {
+      if (this.phase.kind === 'run' && this.done[i] !== null) return;
+      if (now - heard > this.options.timeoutMs) {
+        this.abort(`worker ${this.names[i]} sent nothing for ${Math.round(now - heard)} ms (timeout ${this.options.timeoutMs} ms) during ${this.where(i)}`);
+      }
+    });
+  }
+
+  private connect(i: number, address: string): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const ws = new WebSocket(`ws://${address}`, { maxPayload: 2 ** 31 - 1, perMessageDeflate: false });
+      this.sockets[i] = ws;
+      this.lastHeard[i] = performance.now();
+      ws.on('error', (error) => this.abort(`worker ${this.names[i]}: connection failed during ${this.where(i)} (${error.message})`));
+      ws.on('close', () => {
+        if (this.failed !== null) return;
+        // A local child's exit status arrives just after its socket closes.
+        setTimeout(() => {
+          const extra = this.options.describeLoss?.(i);
+          this.abort(`worker ${this.names[i]} closed the connection during ${this.where(i)}${extra === undefined ? '' : ` (${extra})`}`);
+        }, 100);
+      });
+      ws.on('message', (data, isBinary) => {
+        this.lastHeard[i] = performance.now();
+        let frame: { header: CoordinatorBound; payload: Uint8Array };
+        try {
+          frame = decodeFrame(frameBytes(data, isBinary, `worker ${this.names[i]}`), coordinatorBound, `worker ${this.names[i]}`);
+        } catch (error) {
+          this.abort(`${(error as Error).message} (during ${this.where(i)})`);
+          return;
+        }
+        this.dispatch(i, frame);
+      });
+      this.expect(i, 'hello').then(() => resolve());
+    });
+  }
+
+  private dispatch(i: number, frame: { header: CoordinatorBound; payload: Uint8Array }): void {
+    const { header } = frame;
+    switch (header.t) {
+      case 'beat':
+        return;
+      case 'error':
+        this.abort(`worker ${this.names[i]} failed during ${header.step === null ? this.where(i) : `${this.phase.kind === 'run' ? `run ${this.phase.run}, ` : ''}step '${header.step}'`}: ${header.message}`);
+        return;
+      case 'upload':
+        if (this.uploadHandler === null || this.phase.kind !== 'run' || header.run !== this.phase.run) {
+          this.abort(`unexpected message 'upload' from worker ${this.names[i]} during ${this.where(i)} (run ${header.run})`);
+          return;
+        }
+        this.uploadHandler(i, header, frame.payload);
+        return;
+      case 'done':
+        if (this.phase.kind !== 'run' || header.run !== this.phase.run || this.done[i] !== null) {
+          this.abort(`unexpected message 'done' from worker ${this.names[i]} during ${this.where(i)}`);
+          return;
+        }
+        this.done[i] = header;
+        break;
+    }
+    const key = `${i}:${header.t}`;
+    const list = this.waiters.get(key);
+    if (list === undefined || list.length === 0) {
+      if (header.t !== 'done') this.abort(`unexpected message '${header.t}' from worker ${this.names[i]} during ${this.where(i)}`);
+      return;
+    }
+    list.shift()!(frame);
+  }
+
+  private expect(i: number, type: CoordinatorBound['t']): Promise<{ header: CoordinatorBound; payload: Uint8Array }> {
+    return new Promise((resolve) => {
+      const key = `${i}:${type}`;
+      const list = this.waiters.get(key) ?? [];
+      list.push(resolve);
+      this.waiters.set(key, list);
+    });
+  }
+
+  private send(i: number, header: WorkerBound, payload?: Uint8Array): Promise<void> {
+    return sendFrame(this.sockets[i]!, encodeFrame(header, payload)).catch(() => this.abort(`worker ${this.names[i]}: sending failed during ${this.where(i)}`));
+  }
+
+  private async setup(i: number): Promise<number> {
+    const program = this.program.workers[i]!;
+    const device = this.cluster.devices[i]!;
+    const uplink: LinkSpec | null = this.options.emulateLinks ? { mbps: device.uplinkMbps, latencyMs: device.latencyMs } : null;
+    const heartbeatMs = Math.max(10, Math.min(1000, this.options.timeoutMs / 4));
+    await this.send(i, { t: 'setup', program, slowdown: this.options.slowdowns[i] ?? 1, uplink, heartbeatMs });
+    const materialised = new Map<string, Region>();
+    for (const slice of program.weights) {
+      const weight = this.program.weightSources.get(slice.key)!;
+      let whole = materialised.get(weight.name);
+      if (whole === undefined) {
+        whole = { box: fullBox(weight.shape), bytes: weightBytes(weight) };
+        materialised.set(weight.name, whole);
+      }
+      const part = extractRegion(whole, slice.box, elementSize(weight.dtype, weight.name));
+      await this.send(i, { t: 'weight', key: slice.key }, part.bytes);
+    }
+    const ready = this.expect(i, 'ready');
+    await this.send(i, { t: 'build' });
+    const { header } = await ready;
+    return header.t === 'ready' ? header.buildMs : 0;
+  }
+
+  private async runOnce(run: number): Promise<{ latencyMs: number; outputs: Map<string, Uint8Array>; workers: WorkerRunStats[] }> {
+    const program = this.program;
+    this.phase = { kind: 'run', run };
+    this.done.fill(null);
+    this.received = new Set();
+    this.routerLink?.reset();
+    for (const link of this.downlinks) link?.reset();
+    const outputs = new Map<string, Region>(program.outputs.map((o) => [o.name, emptyRegion(fullBox(o.shape), elementSize(o.dtype, o.name))]));
+    const dtypes = new Map([...program.inputs, ...program.outputs].map((t) => [t.name, t.dtype]));
+    for (const w of program.workers) for (const [t, d] of Object.entries(w.dtypes)) dtypes.set(t, d);
+    let outputPieces = 0;
+    program.messages.forEach((m) => m.deliveries.forEach((d) => d.device === ROUTER && outputPieces++));
+    let outputsDone!: () => void;
+    const allOutputs = new Promise<void>((resolve) => (outputsDone = resolve));
+    if (outputPieces === 0) outputsDone();
+    const parts = new Map<number, Region[]>();
+    const deliveries: Array<Promise<void>> = [];
+
+    const forward = (id: number, uploaded: Region[]) => {
+      const m = program.messages[id]!;
+      const size = elementSize(dtypes.get(m.tensor)!, m.tensor);
+      const pieceOf = (box: typeof m.deliveries[number]['box']) => extractRegion(uploaded.find((u) => containsBox(u.box, box))!, box, size);
+      for (const d of m.deliveries) {
+        if (d.device !== ROUTER) continue;
+        copyRegion(pieceOf(d.box), outputs.get(m.tensor)!, d.box, size);
+        if (--outputPieces === 0) outputsDone();
+      }
+      const toDevices = m.deliveries.map((d, k) => ({ ...d, k })).filter((d) => d.device !== ROUTER);
+      if (toDevices.length === 0) return;
+      deliveries.push(
+        (async () => {
+          await this.routerLink?.transmit(unionVolume(toDevices.map((d) => d.box)) * size);
+          await Promise.all(
+            toDevices.map(async (d) => {
+              const piece = pieceOf(d.box);
+              await this.downlinks[d.device]?.transmit(piece.bytes.length);
+              await this.send(d.device, { t: 'piece', run, message: id, delivery: d.k, box: d.box }, piece.bytes);
+            }),
+          );
+        })(),
+      );
+    };
+    this.uploadHandler = (worker, header, payload) => {
+      const m = program.messages[header.message];
+      const part = m?.parts[header.part];
+      const size = m === undefined ? 0 : elementSize(dtypes.get(m.tensor)!, m.tensor);
+      if (m === undefined || m.source !== worker || part === undefined || JSON.stringify(part) !== JSON.stringify(header.box) || payload.length !== boxVolume(part) * size) {
+        this.abort(`unexpected upload from worker ${this.names[worker]} during ${this.where(worker)}: message ${header.message} part ${header.part} with ${payload.length} bytes is not one it sends`);
+        return;
+      }
+      const got = parts.get(header.message) ?? [];
+      got.push({ box: part, bytes: payload });
+      parts.set(header.message, got);
+      if (got.length === m.parts.length) {
+        this.received.add(header.message);
+        forward(header.message, got);
+      }
+    };
+
+    const dones = program.workers.map((_, i) => this.expect(i, 'done'));
+    const start = performance.now();
+    await Promise.all(program.workers.map((_, i) => this.send(i, { t: 'run', run })));
+    program.messages.forEach((m, id) => {
+      if (m.source !== ROUTER) return;
+      const input = this.options.inputs.get(m.tensor);
+      const info = program.inputs.find((t) => t.name === m.tensor)!;
+      if (input === undefined) fail(`no value for graph input '${m.tensor}'`, 'usage');
+      forward(id, [{ box: fullBox(info.shape), bytes: input }]);
+    });
+    await allOutputs;
+    const latencyMs = performance.now() - start;
+    await Promise.all(dones);
+    await Promise.all(deliveries);
+    this.uploadHandler = null;
+    const workers = this.done.map((d, i): WorkerRunStats => ({
+      name: program.workers[i]!.name,
+      computeMs: d!.computeMs,
+      waitMs: d!.waitMs,
+      sendMs: d!.sendMs,
+      peakBytes: d!.peakBytes,
+      tensorPeakBytes: d!.tensorPeakBytes,
+    }));
+    return { latencyMs, outputs: new Map([...outputs].map(([name, r]) => [name, r.bytes])), workers };
+  }
+}

@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import { describeIssue } from '../cluster/schema.ts';
+import { fail } from '../errors.ts';
+
+/**
+ * The wire format between coordinator and workers (docs/runtime.md, "Protocol"): every WebSocket message is one
+ * binary frame = u32 little-endian header length, the header (UTF-8 JSON, a few hundred bytes at most: type and
+ * addressing), then the payload (raw little-endian tensor bytes, row-major over the region the header names).
+ * Tensor data is never JSON. Headers are checked against the schemas below; anything else is rejected.
+ */
+
+const box = z.array(z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]));
+const count = z.number().int().nonnegative();
+
+export const workerBound = z.discriminatedUnion('t', [
+  /** The worker's part of a plan (JSON of a WorkerProgram, without weight bytes) and how to run it. */
+  z.strictObject({
+    t: z.literal('setup'),
+    program: z.unknown(),
+    /** Measured compute is stretched by this factor (--emulate); 1 = as measured. */
+    slowdown: z.number().positive(),
+    uplink: z.strictObject({ mbps: z.number().positive(), latencyMs: z.number().nonnegative() }).nullable(),
+    heartbeatMs: z.number().positive(),
+  }),
+  z.strictObject({ t: z.literal('weight'), key: z.string() }),
+  z.strictObject({ t: z.literal('build') }),
+  z.strictObject({ t: z.literal('run'), run: count }),
+  z.strictObject({ t: z.literal('piece'), run: count, message: count, delivery: count, box }),
+  z.strictObject({ t: z.literal('reset') }),
+]);
+
+export const coordinatorBound = z.discriminatedUnion('t', [
+  z.strictObject({ t: z.literal('hello'), name: z.string(), pid: count, memoryLimitBytes: count.nullable() }),
+  z.strictObject({ t: z.literal('ready'), buildMs: z.number().nonnegative(), sessions: count }),
+  z.strictObject({ t: z.literal('upload'), run: count, message: count, part: count, box }),
+  z.strictObject({
+    t: z.literal('done'),
+    run: count,
+    computeMs: z.number().nonnegative(),
+    waitMs: z.number().nonnegative(),
+    sendMs: z.number().nonnegative(),
+    peakBytes: count,
+    tensorPeakBytes: count,
+  }),
+  z.strictObject({ t: z.literal('beat') }),
+  z.strictObject({ t: z.literal('error'), message: z.string(), step: z.string().nullable() }),
+]);
+
+export type WorkerBound = z.infer<typeof workerBound>;
+export type CoordinatorBound = z.infer<typeof coordinatorBound>;
+
+export interface Frame<H> {
+  header: H;
+  payload: Uint8Array;
+}
+
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+/** Headers are small; a larger one is a malformed (or hostile) frame. */
+export const MAX_HEADER_BYTES = 1 << 26;
+
+/** The frame's bytes as a list of chunks (ws sends them without joining when given one Buffer; we join once). */
+export function encodeFrame(header: WorkerBound | CoordinatorBound, payload: Uint8Array = new Uint8Array(0)): Buffer {
+  const head = utf8.encode(JSON.stringify(header));
+  const out = Buffer.allocUnsafe(4 + head.length + payload.length);
+  out.writeUInt32LE(head.length, 0);
+  out.set(head, 4);
+  out.set(payload, 4 + head.length);
+  return out;
+}
+
+/** Decodes and checks one frame; `from` names the sender in the error. */
+export function decodeFrame<H>(data: Uint8Array, schema: z.ZodType<H>, from: string): Frame<H> {
+  if (data.length < 4) fail(`malformed frame from ${from}: ${data.length} bytes, shorter than the 4-byte header length`, 'runtime-failure');
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const length = view.getUint32(0, true);
+  if (length > MAX_HEADER_BYTES || 4 + length > data.length) fail(`malformed frame from ${from}: header length ${length} exceeds the frame (${data.length} bytes)`, 'runtime-failure');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(utf8Decoder.decode(data.subarray(4, 4 + length)));
+  } catch {
+    fail(`malformed frame from ${from}: the header is not UTF-8 JSON`, 'runtime-failure');
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const type = raw !== null && typeof raw === 'object' && 't' in raw ? ` '${String((raw as { t: unknown }).t)}'` : '';
+    fail(`unexpected message${type} from ${from}: ${describeIssue(parsed.error)}`, 'runtime-failure');
+  }
+  return { header: parsed.data, payload: data.subarray(4 + length) };
+}
+
+/** ws delivers binary messages as a Buffer (or fragments); text frames are a protocol violation. */
+export function frameBytes(data: unknown, isBinary: boolean, from: string): Uint8Array {
+  if (!isBinary) fail(`malformed frame from ${from}: a text frame (the protocol is binary only)`, 'runtime-failure');
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data as Buffer[]);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  fail(`malformed frame from ${from}: unreadable payload`, 'runtime-failure');
+}

@@ -1,0 +1,67 @@
+import * as ort from 'onnxruntime-node';
+import { fail } from '../errors.ts';
+import type { Model } from '../ir/graph.ts';
+import { writeModelBytes } from '../onnx/write.ts';
+import { sampleFeeds } from '../zoo/verify.ts';
+import { ortTensorBytes, SESSION_OPTIONS } from './tensors.ts';
+
+/** The model's inputs as the runtime uses them: the zoo's deterministic sample values, raw bytes by name. */
+export function modelInputs(model: Model): Map<string, ort.Tensor> {
+  const inputs = model.graph.inputs.map((input) => ({ ...input, shape: model.tensors.get(input.name)!.shape }));
+  return new Map(Object.entries(sampleFeeds({ ...model.graph, inputs })));
+}
+
+export interface ReferenceRun {
+  outputs: Map<string, Uint8Array>;
+  /** Median warm run of the whole model in one onnxruntime session (single intra-op thread), ms. */
+  wholeModelMs: number;
+}
+
+/** Runs the whole (folded) model in one onnxruntime session: the output the distributed run must reproduce. */
+export async function referenceRun(model: Model, inputs: Map<string, ort.Tensor>, runs = 1): Promise<ReferenceRun> {
+  const session = await ort.InferenceSession.create(writeModelBytes(model.graph), SESSION_OPTIONS);
+  try {
+    const feeds = Object.fromEntries(inputs);
+    let results = await session.run(feeds);
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const start = performance.now();
+      results = await session.run(feeds);
+      times.push(performance.now() - start);
+    }
+    return { outputs: new Map(Object.entries(results).map(([name, t]) => [name, ortTensorBytes(t)])), wholeModelMs: median(times) };
+  } finally {
+    await session.release();
+  }
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * Largest |distributed − reference| over every element of every float output (docs/runtime.md, "Correctness");
+ * integer and boolean outputs must match exactly (a mismatch counts as Infinity).
+ */
+export function maxAbsError(model: Model, got: Map<string, Uint8Array>, want: Map<string, Uint8Array>): number {
+  let worst = 0;
+  for (const output of model.graph.outputs) {
+    const a = got.get(output.name);
+    const b = want.get(output.name);
+    if (a === undefined || b === undefined) fail(`output '${output.name}' is missing from a run`, 'runtime-failure');
+    const dtype = model.tensors.get(output.name)!.dtype;
+    if (dtype === 'float32' || dtype === 'float64') {
+      const view = (u: Uint8Array) => (dtype === 'float32' ? new Float32Array(u.slice().buffer) : new Float64Array(u.slice().buffer));
+      const x = view(a);
+      const y = view(b);
+      for (let i = 0; i < x.length; i++) {
+        const d = Math.abs(x[i]! - y[i]!);
+        if (!(d <= worst)) worst = Number.isNaN(d) ? Infinity : d;
+      }
+    } else if (a.length !== b.length || a.some((v, i) => v !== b[i])) worst = Infinity;
+  }
+  return worst;
+}

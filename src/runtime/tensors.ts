@@ -1,0 +1,46 @@
+import * as ort from 'onnxruntime-node';
+import { fail } from '../errors.ts';
+import type { DType } from '../ir/dtype.ts';
+
+type OrtType = ort.Tensor.Type;
+
+const ORT_TYPES: Partial<Record<DType, { type: OrtType; view: (buffer: ArrayBuffer, offset: number, length: number) => ort.Tensor.DataType }>> = {
+  float32: { type: 'float32', view: (b, o, n) => new Float32Array(b, o, n) },
+  float64: { type: 'float64', view: (b, o, n) => new Float64Array(b, o, n) },
+  float16: { type: 'float16', view: (b, o, n) => new Uint16Array(b, o, n) },
+  int8: { type: 'int8', view: (b, o, n) => new Int8Array(b, o, n) },
+  uint8: { type: 'uint8', view: (b, o, n) => new Uint8Array(b, o, n) },
+  int16: { type: 'int16', view: (b, o, n) => new Int16Array(b, o, n) },
+  uint16: { type: 'uint16', view: (b, o, n) => new Uint16Array(b, o, n) },
+  int32: { type: 'int32', view: (b, o, n) => new Int32Array(b, o, n) },
+  uint32: { type: 'uint32', view: (b, o, n) => new Uint32Array(b, o, n) },
+  int64: { type: 'int64', view: (b, o, n) => new BigInt64Array(b, o, n) },
+  uint64: { type: 'uint64', view: (b, o, n) => new BigUint64Array(b, o, n) },
+  bool: { type: 'bool', view: (b, o, n) => new Uint8Array(b, o, n) },
+};
+
+/** An onnxruntime tensor over raw little-endian bytes (copied once when they are not aligned for the type). */
+export function toOrtTensor(dtype: DType, bytes: Uint8Array, shape: readonly number[], tensor: string): ort.Tensor {
+  const entry = ORT_TYPES[dtype];
+  if (entry === undefined) fail(`tensor '${tensor}' is ${dtype}, which the runtime cannot hand to onnxruntime`, 'unsupported-operator');
+  const count = shape.reduce((a, b) => a * b, 1);
+  const size = count === 0 ? 1 : bytes.byteLength / count;
+  const aligned = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
+  return new ort.Tensor(entry.type, entry.view(aligned.buffer as ArrayBuffer, aligned.byteOffset, count), [...shape]);
+}
+
+/** The raw bytes behind an onnxruntime tensor (no copy). */
+export function ortTensorBytes(tensor: ort.Tensor): Uint8Array {
+  const data = tensor.data;
+  if (typeof data === 'string' || Array.isArray(data)) fail('string tensors cannot be moved by the runtime', 'unsupported-operator');
+  const view = data as ArrayBufferView;
+  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+}
+
+/** Session options for every sub-model and reference run: one intra-op thread, sequential, no arena. */
+export const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
+  intraOpNumThreads: 1,
+  interOpNumThreads: 1,
+  executionMode: 'sequential',
+  graphOptimizationLevel: 'all',
+};

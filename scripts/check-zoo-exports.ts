@@ -26,7 +26,7 @@ try {
     const run = await runExported(path, built);
     const comparison = compareImport(built, readModelFile(path));
     const finite = run.outputs.every((o) => o.finite);
-    const same = comparison.params.built === comparison.params.imported && comparison.flops.built === comparison.flops.imported && comparison.shapeMismatches.length === 0;
+    const same = JSON.stringify(comparison.built) === JSON.stringify(comparison.imported) && comparison.shapeMismatches.length === 0;
     if (!finite || !same) failures++;
     const megabytes = (written.bytes + (written.dataBytes ?? 0)) / 1e6;
     console.log([entry.name, megabytes.toFixed(1), exportSeconds.toFixed(1), (run.loadMs / 1000).toFixed(2), (run.runMs / 1000).toFixed(2), finite, same].join('\t'));

@@ -1,7 +1,9 @@
 import * as ort from 'onnxruntime-node';
 import { analyzeGraph } from '../analysis/analyze.ts';
+import { summarize } from '../analysis/summary.ts';
 import type { Graph, Model } from '../ir/graph.ts';
-import { countParams } from '../ir/params.ts';
+import { memoryGraphOf } from '../memory/graph.ts';
+import { evaluateOrder } from '../memory/model.ts';
 
 /**
  * Deterministic inputs for a zoo graph: images from a sine wave, token ids spread over the first 30000 ids
@@ -47,8 +49,21 @@ export async function runExported(path: string, graph: Graph): Promise<OnnxRun> 
   }
 }
 
-export function totalFlops(model: Model): number {
-  return model.ops.reduce((sum, op) => sum + op.cost.flops, 0);
+/** The numbers `inspect` reports for a model, which an exported and re-imported file must reproduce. */
+export interface ModelNumbers {
+  operators: number;
+  params: number;
+  weightBytes: number;
+  flops: number;
+  /** Peak live activation bytes of the file's order under the default memory rules (docs/memory.md). */
+  peakBytes: number;
+}
+
+export function modelNumbers(model: Model): ModelNumbers {
+  const { operators, params, weightBytes, flops } = summarize(model);
+  const graph = memoryGraphOf(model);
+  const peakBytes = evaluateOrder(graph, graph.ops.map((_, i) => i)).peakBytes;
+  return { operators, params, weightBytes, flops, peakBytes };
 }
 
 /** Activation and input tensors (what the memory model sizes) → shape. */
@@ -57,8 +72,8 @@ export function activationShapes(model: Model): Map<string, number[]> {
 }
 
 export interface ImportComparison {
-  params: { built: number; imported: number };
-  flops: { built: number; imported: number };
+  built: ModelNumbers;
+  imported: ModelNumbers;
   /** Tensors whose shape differs or that exist on one side only. */
   shapeMismatches: string[];
 }
@@ -71,9 +86,5 @@ export function compareImport(built: Graph, imported: Graph): ImportComparison {
   const shapesB = activationShapes(b);
   const names = new Set([...shapesA.keys(), ...shapesB.keys()]);
   const shapeMismatches = [...names].filter((n) => JSON.stringify(shapesA.get(n)) !== JSON.stringify(shapesB.get(n)));
-  return {
-    params: { built: countParams(built), imported: countParams(imported) },
-    flops: { built: totalFlops(a), imported: totalFlops(b) },
-    shapeMismatches,
-  };
+  return { built: modelNumbers(a), imported: modelNumbers(b), shapeMismatches };
 }

@@ -1,0 +1,149 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
+import { loadCluster } from '../../cluster/load.ts';
+import { fail } from '../../errors.ts';
+import type { GeneflowProgress } from '../../geneflow/geneflow.ts';
+import { runPlanJob, type PlanJob } from '../../pipeline/plan-job.ts';
+import { formatPlan } from '../../plan/io.ts';
+import { writePlanReport } from '../../report/plan-report.ts';
+import { addModelOptions, formatTable, loadModelFromFlags, megabytes, positiveInteger, type ModelFlags } from '../options.ts';
+
+interface PlanFlags extends ModelFlags {
+  cluster: string;
+  out?: string;
+  json?: boolean;
+  timeLimit: string;
+  orderTimeLimit: string;
+  seed: number;
+  population?: number;
+  generations?: number;
+  workers?: number;
+  methods?: string;
+}
+
+function seconds(option: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) fail(`${option} must be a positive number of seconds, got '${value}'`, 'usage');
+  return n;
+}
+
+/** A progress bar on stderr when it is a terminal; silent otherwise (CI logs, pipes, --json consumers). */
+function progressBar(enabled: boolean) {
+  if (!enabled) return { update: (_: GeneflowProgress) => {}, stop: () => {} };
+  const bar = new cliProgress.SingleBar(
+    { format: 'GenEFlow |{bar}| gen {value}/{total}  best {best} ms  {evals} plans simulated  {elapsed}s', hideCursor: true, stream: process.stderr },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update(p: GeneflowProgress) {
+      const payload = { best: p.bestFeasible ? p.bestLatencyMs.toFixed(1) : 'infeasible', evals: p.evaluations, elapsed: (p.elapsedMs / 1000).toFixed(1) };
+      if (!started) {
+        bar.start(p.maxGenerations, p.generation, payload);
+        started = true;
+      } else bar.update(p.generation, payload);
+    },
+    stop: () => started && bar.stop(),
+  };
+}
+
+function summaryTable(job: PlanJob): string {
+  const { result } = job;
+  const rows = result.methods.map((m) => [
+    m.name,
+    m.latencyMs.toFixed(2),
+    `${(m.latencyMs / result.lowerBoundMs).toFixed(2)}×`,
+    m.feasible ? 'yes' : 'NO',
+    megabytes(Math.max(...m.devicePeakBytes), 1),
+    (m.searchMs / 1000).toFixed(2),
+  ]);
+  return formatTable(['method', 'latency ms', 'vs bound', 'feasible', 'max device peak', 'search s'], rows);
+}
+
+export function register(program: Command): void {
+  const command = program
+    .command('plan')
+    .description('the main job: BTSearch order, then GenEFlow and every baseline partition the model over a cluster; writes plan.json and an HTML report')
+    .argument('<model>', 'built-in model name (see `memorianova zoo`) or a path to an .onnx file');
+  addModelOptions(command)
+    .requiredOption('--cluster <preset|file>', 'cluster preset (homo2, homo4, homo6, homo8, hetero4, hetero8) or a YAML/JSON cluster file')
+    .option('--out <dir>', 'where plan.json, plans/<method>.json and report.html go (default out/<model>-<cluster>)')
+    .option('--time-limit <seconds>', "GenEFlow's wall-clock budget", '20')
+    .option('--order-time-limit <seconds>', "BTSearch's budget", '30')
+    .option('--seed <n>', 'GenEFlow seed', positiveInteger('--seed'), 1)
+    .option('--population <n>', 'GenEFlow population size', positiveInteger('--population'))
+    .option('--generations <n>', 'GenEFlow generation limit', positiveInteger('--generations'))
+    .option('--workers <n>', 'worker threads evaluating GenEFlow fitness (default: none)', positiveInteger('--workers'))
+    .option('--methods <list>', 'comma-separated subset of methods to run (default: all)')
+    .option('--json', 'print one JSON object')
+    .action(async (spec: string, flags: PlanFlags) => {
+      const timeLimitMs = seconds('--time-limit', flags.timeLimit) * 1000;
+      const orderTimeLimitMs = seconds('--order-time-limit', flags.orderTimeLimit) * 1000;
+      const model = loadModelFromFlags(spec, flags);
+      const cluster = loadCluster(flags.cluster);
+      const say = (line: string) => {
+        if (!flags.json) process.stderr.write(`${line}\n`);
+      };
+      say(`${model.name}: ${model.ops.length} operators on ${cluster.name} (${cluster.devices.length} devices)`);
+      const bar = progressBar(process.stderr.isTTY === true && !flags.json);
+      const methods = flags.methods?.split(',').map((m) => m.trim()).filter((m) => m !== '');
+      const job = await runPlanJob(model, cluster, {
+        orderTimeLimitMs,
+        onOrder: (order) =>
+          say(`BTSearch: peak ${megabytes(order.peakBytes)} (${order.optimal ? 'proven optimal' : `lower bound ${megabytes(order.lowerBoundBytes)}`}) in ${(order.timeMs / 1000).toFixed(2)} s`),
+        ...(methods === undefined ? {} : { methods }),
+        geneflow: {
+          seed: flags.seed,
+          timeLimitMs,
+          ...(flags.population === undefined ? {} : { populationSize: flags.population }),
+          ...(flags.generations === undefined ? {} : { maxGenerations: flags.generations }),
+          ...(flags.workers === undefined ? {} : { workers: flags.workers }),
+          onProgress: (p) => bar.update(p),
+        },
+      });
+      bar.stop();
+      const { order, result } = job;
+      const outDir = resolve(flags.out ?? join('out', `${model.name.replace(/[^\w.-]+/g, '_')}-${cluster.name}`));
+      mkdirSync(join(outDir, 'plans'), { recursive: true });
+      const best = result.methods.find((m) => m.name === result.best)!;
+      writeFileSync(join(outDir, 'plan.json'), formatPlan(best.plan));
+      for (const m of result.methods) writeFileSync(join(outDir, 'plans', `${m.name}.json`), formatPlan(m.plan));
+      const reportPath = join(outDir, 'report.html');
+      await writePlanReport(reportPath, job);
+      if (flags.json) {
+        const json = {
+          model: model.name,
+          cluster: cluster.name,
+          devices: cluster.devices.map((d) => d.name),
+          order: { peakBytes: order.peakBytes, optimal: order.optimal, timeMs: order.timeMs },
+          lowerBoundMs: result.lowerBoundMs,
+          best: result.best,
+          methods: result.methods.map((m) => ({
+            name: m.name, latencyMs: m.latencyMs, feasible: m.feasible, devicePeakBytes: m.devicePeakBytes,
+            searchMs: m.searchMs, evaluations: m.evaluations,
+          })),
+          geneflow: result.geneflow,
+          plan: join(outDir, 'plan.json'),
+          report: reportPath,
+        };
+        process.stdout.write(`${JSON.stringify(json)}\n`);
+        return;
+      }
+      const geneflow = result.methods.find((m) => m.name === 'geneflow');
+      const bestBaseline = result.methods
+        .filter((m) => m.name !== 'geneflow' && m.name !== 'random' && m.feasible)
+        .reduce<(typeof result.methods)[number] | undefined>((a, b) => (a === undefined || b.latencyMs < a.latencyMs ? b : a), undefined);
+      const lines = [
+        summaryTable(job),
+        `lower bound ${result.lowerBoundMs.toFixed(2)} ms; best: ${result.best} (${best.latencyMs.toFixed(2)} ms, ${best.feasible ? 'feasible' : 'over a memory limit'})`,
+      ];
+      if (geneflow !== undefined && bestBaseline !== undefined) {
+        const gain = (1 - geneflow.latencyMs / bestBaseline.latencyMs) * 100;
+        lines.push(`GenEFlow vs best baseline (${bestBaseline.name}): ${gain >= 0 ? '' : '+'}${(-gain).toFixed(1)}% latency`);
+      }
+      lines.push(`plan: ${join(outDir, 'plan.json')}`, `report: ${reportPath}`);
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+}

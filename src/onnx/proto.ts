@@ -93,7 +93,21 @@ export interface NodeProto {
   name: string;
   op_type: string;
   domain: string;
+  overload: string;
   attribute: AttributeProto[];
+}
+
+export interface FunctionProto {
+  name: string;
+  domain: string;
+  overload: string;
+  input: string[];
+  output: string[];
+  /** Attribute parameters without defaults. */
+  attribute: string[];
+  /** Attribute parameters with defaults. */
+  attribute_proto: AttributeProto[];
+  node: NodeProto[];
 }
 
 export interface GraphProto {
@@ -117,6 +131,7 @@ export interface ModelProto {
   producer_name: string;
   producer_version: string;
   graph?: GraphProto | null;
+  functions: FunctionProto[];
 }
 
 /** AttributeProto.AttributeType codes. */

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { fail, MemoriaNovaError } from '../errors.ts';
 import type { Attribute, Dim, Graph, Node, ValueInfo, Weight } from '../ir/graph.ts';
 import { validateGraph } from '../ir/validate.ts';
+import { inlineFunctions } from './functions.ts';
 import { exactInt, looseInt } from './int64.ts';
 import { asBytes, ATTRIBUTE_TYPE, onnxTypes, type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type TypeProto, type ValueInfoProto } from './proto.ts';
 import { tensorDType, weightFromSparseProto, weightFromTensorProto, type TensorContext } from './tensor-proto.ts';
@@ -93,7 +94,7 @@ function importModel(model: ModelProto, label: string, context: TensorContext): 
     fail(`'${label}' imports no opset of the default ONNX domain${others.length > 0 ? ` (only ${others.join(', ')})` : ''}`, 'invalid-model');
   }
   const importer = new GraphImporter(context);
-  const graph = importer.graph(model.graph, opset);
+  const graph = importer.graph(model.graph, inlineFunctions(model.graph.node, model.functions), opset);
   if (Object.keys(opsetImports).length > 0) graph.opsetImports = opsetImports;
   if (model.producer_name !== '') graph.producer = model.producer_name;
   return graph;
@@ -105,7 +106,8 @@ class GraphImporter {
 
   constructor(private readonly context: TensorContext) {}
 
-  graph(proto: GraphProto, opset: number): Graph {
+  /** `nodes`: the graph's nodes with model-local function calls already expanded. */
+  graph(proto: GraphProto, nodes: NodeProto[], opset: number): Graph {
     const initializers = new Map<string, Weight>();
     const addWeight = (weight: Weight) => {
       if (weight.name === '') fail('an initializer has no name', 'invalid-model');
@@ -123,8 +125,7 @@ class GraphImporter {
       if (v.type?.tensor_type && v.type.tensor_type.elem_type !== 0) valueInfo.set(v.name, this.valueInfo(v, 'value_info entry'));
     }
     const names = new Set<string>();
-    const nodes = proto.node.map((node, index) => this.node(node, index, names));
-    return { name: proto.name, opset, inputs, outputs, initializers, nodes, valueInfo };
+    return { name: proto.name, opset, inputs, outputs, initializers, nodes: nodes.map((node, index) => this.node(node, index, names)), valueInfo };
   }
 
   private valueInfo(proto: ValueInfoProto, role: string): ValueInfo {

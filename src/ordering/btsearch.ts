@@ -3,7 +3,9 @@ import { checkOrder } from '../memory/model.ts';
 import { MemoryIndex, MemoryState } from '../memory/state.ts';
 import { greedyOrder } from './baselines.ts';
 import { segmentLowerBound } from './bounds.ts';
+import { seededRandom } from './rng.ts';
 import { segmentsOf } from './segments.ts';
+import { FailedStates } from './state-table.ts';
 
 export interface BTSearchOptions {
   /** Memory model switch (docs/memory.md); default true. */
@@ -133,10 +135,17 @@ export function btsearch(graph: MemoryGraph, options: BTSearchOptions = {}): BTS
 /** The budget probes of one segment, sharing the table of states proven infeasible. */
 class SegmentSearch {
   statesVisited = 0;
-  /** State key → the largest budget under which no completion from it exists. */
-  private readonly failed = new Map<string, number>();
+  /** States from which no completion fits a budget, with the largest such budget. */
+  private readonly failed = new FailedStates();
+  /** The state: bitset of the segment's operators run, and its Zobrist hash in two 32-bit halves. */
   private readonly bits: Uint16Array;
+  private hashLow = 0;
+  private hashHigh = 0;
+  private readonly zobristLow: Int32Array;
+  private readonly zobristHigh: Int32Array;
   private readonly local: Map<number, number>;
+  /** Segment operators ready to run in the current state. */
+  private readonly ready: number[];
 
   constructor(
     private readonly state: MemoryState,
@@ -146,15 +155,41 @@ class SegmentSearch {
   ) {
     this.bits = new Uint16Array(Math.ceil(segment.length / 16));
     this.local = new Map(segment.map((op, i) => [op, i]));
+    this.ready = segment.filter((op) => state.isReady(op));
+    const random = seededRandom(0x5eed);
+    this.zobristLow = Int32Array.from(segment, () => random() * 2 ** 32);
+    this.zobristHigh = Int32Array.from(segment, () => random() * 2 ** 32);
   }
 
-  private key(): string {
-    return String.fromCharCode(...this.bits);
+  /** 53 bits of the state's hash, as an exact number key. */
+  private hash(): number {
+    return (this.hashHigh >>> 0) * 2 ** 21 + (this.hashLow >>> 11);
   }
 
   private toggle(op: number): void {
     const i = this.local.get(op)!;
     this.bits[i >>> 4]! ^= 1 << (i & 15);
+    this.hashLow ^= this.zobristLow[i]!;
+    this.hashHigh ^= this.zobristHigh[i]!;
+  }
+
+  /** Runs `op` and updates the bitset and the ready list; returns the live bytes while it ran. */
+  private run(op: number): number {
+    const step = this.state.apply(op);
+    this.toggle(op);
+    const { ready } = this;
+    ready.splice(ready.indexOf(op), 1);
+    for (const s of this.state.index.successors[op]!) if (this.state.waitingFor[s] === 0 && this.local.has(s)) ready.push(s);
+    return step;
+  }
+
+  /** Takes back `op`, the last operator run. */
+  private unrun(op: number): void {
+    const { ready } = this;
+    for (const s of this.state.index.successors[op]!) if (this.state.waitingFor[s] === 0 && this.local.has(s)) ready.splice(ready.lastIndexOf(s), 1);
+    this.state.undo(op);
+    this.toggle(op);
+    ready.push(op);
   }
 
   /**
@@ -164,39 +199,37 @@ class SegmentSearch {
   private choices(budget: number): number[] {
     const { state } = this;
     const fitting: { op: number; delta: number; step: number }[] = [];
-    for (const op of this.segment) {
-      if (!state.isReady(op)) continue;
+    let eager = -1;
+    for (const op of this.ready) {
       const step = state.stepBytes(op);
       if (step > budget) continue;
       const delta = state.residentDelta(op);
-      if (delta <= 0) return [op];
+      if (delta <= 0 && (eager < 0 || op < eager)) eager = op;
       fitting.push({ op, delta, step });
     }
+    if (eager >= 0) return [eager];
     fitting.sort((a, b) => a.delta - b.delta || a.step - b.step || a.op - b.op);
     return fitting.map((c) => c.op);
   }
 
   /** An order of the segment with every step ≤ budget, or proof that none exists, or 'timeout'. */
   probe(budget: number): { order: number[]; peak: number } | 'infeasible' | 'timeout' {
-    const { state, segment } = this;
+    const { segment } = this;
     const path: number[] = [];
     const steps: number[] = [];
-    const frames: { choices: number[]; next: number; key: string }[] = [];
+    const frames: { choices: number[]; next: number }[] = [];
     const unwind = () => {
       while (path.length > 0) retreat();
     };
     const enter = (): boolean => {
-      const key = this.key();
-      if ((this.failed.get(key) ?? -1) >= budget) return false;
+      if (this.failed.get(this.hash(), this.bits) >= budget) return false;
       this.statesVisited++;
-      frames.push({ choices: this.choices(budget), next: 0, key });
+      frames.push({ choices: this.choices(budget), next: 0 });
       return true;
     };
     const retreat = () => {
-      const op = path.pop()!;
       steps.pop();
-      state.undo(op);
-      this.toggle(op);
+      this.unrun(path.pop()!);
     };
     enter();
     let sinceClockCheck = 0;
@@ -217,14 +250,14 @@ class SegmentSearch {
       const frame = frames[frames.length - 1]!;
       if (frame.next < frame.choices.length) {
         const op = frame.choices[frame.next++]!;
-        steps.push(state.apply(op));
-        this.toggle(op);
+        steps.push(this.run(op));
         path.push(op);
         if (!enter()) retreat();
         continue;
       }
       if (this.failed.size >= this.maxRemembered) this.failed.clear();
-      this.failed.set(frame.key, budget);
+      // Every branch from here failed; the search is back at this frame's state.
+      this.failed.set(this.hash(), this.bits, budget);
       frames.pop();
       if (frames.length === 0) return 'infeasible';
       retreat();

@@ -1,8 +1,8 @@
 import type { Cluster } from '../cluster/types.ts';
 import { Evaluator } from '../geneflow/fitness.ts';
 import { runGeneflow, type GeneflowHistoryEntry, type GeneflowOptions } from '../geneflow/geneflow.ts';
-import { planOf } from '../geneflow/plan.ts';
 import type { Model } from '../ir/graph.ts';
+import { makePlan } from '../plan/build.ts';
 import type { Plan } from '../plan/types.ts';
 import { createSimulator } from '../simulate/simulate.ts';
 import type { LowerBound, SimulationResult } from '../simulate/types.ts';
@@ -71,7 +71,7 @@ export async function runAllMethods(model: Model, cluster: Cluster, order: reado
     const decisions = outcome.best.decisions;
     const simulation = simulator.run(decisions);
     return {
-      name, plan: planOf(model, simulator, name, decisions), latencyMs: simulation.latencyMs, feasible: simulation.feasible,
+      name, plan: makePlan(model, cluster, order, decisions, name), latencyMs: simulation.latencyMs, feasible: simulation.feasible,
       devicePeakBytes: simulation.devicePeakBytes, searchMs, evaluations: outcome.candidates, simulation,
     };
   };

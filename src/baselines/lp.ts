@@ -25,64 +25,67 @@ export interface SplitSolution {
 }
 
 /**
- * The per-layer linear program (docs/baselines.md, "LP"): for a device set S (the k fastest devices, every k) and a
- * split dimension, minimise T subject to, for each d in S,
+ * The per-layer linear programs (docs/baselines.md, "LP"): for each operator, each device set S (the k fastest
+ * devices, every k) and each split dimension, minimise T subject to, for each d in S,
  *   x_d·t_d + in_d(x_d) + x_d·out·8/(up_d·1000) + 2·lat_d + router ≤ T,   Σ x_d = 1,   0 ≤ x_d ≤ memory bound,
  * where t_d is the whole operator's time on d, in_d is x_d·in·8/(down_d·1000) for a spatial split and the whole
  * input for a channel split (every device reads all of it), and the memory bound keeps weights and slices within
- * the device's limit. All (S, dim) blocks go into one LP (their objectives add, each block is independent); the
- * block with the least T wins. Solved by HiGHS.
+ * the device's limit. The home device (the fastest, where each layer's input is held and its output gathered)
+ * has no transfer terms: x_home·t_home ≤ T. All (operator, S, dim) blocks go into one LP whose objective is the sum of their T (the blocks
+ * are independent, so each T is minimised); per operator the block with the least T wins. Solved by HiGHS.
  */
-export async function solveSplit(problem: SplitProblem, cluster: PlanningContext['cluster'], bySpeed: readonly number[]): Promise<SplitSolution | null> {
+export async function solveSplits(problems: readonly SplitProblem[], cluster: PlanningContext['cluster'], bySpeed: readonly number[]): Promise<Array<SplitSolution | null>> {
   const devices = cluster.devices;
-  const blocks: Array<{ dim: SplitDim; set: number[] }> = [];
-  for (const dim of problem.dims) for (let k = 1; k <= devices.length; k++) blocks.push({ dim, set: bySpeed.slice(0, k) });
+  const blocks: Array<{ problem: number; dim: SplitDim; set: number[] }> = [];
+  problems.forEach((problem, i) => {
+    for (const dim of problem.dims) for (let k = 1; k <= devices.length; k++) blocks.push({ problem: i, dim, set: bySpeed.slice(0, k) });
+  });
   const rows: string[] = [];
   const bounds: string[] = [];
   const kept: number[] = [];
-  blocks.forEach(({ dim, set }, b) => {
+  blocks.forEach(({ problem: i, dim, set }, b) => {
+    const problem = problems[i]!;
     const spatial = dim !== 'channels';
-    const terms: string[] = [];
-    const upper: number[] = [];
-    for (const d of set) {
-      const device = devices[d]!;
-      const memory = deviceMemoryBytes(device);
-      const fixedBytes = (spatial ? problem.weightBytes : problem.inputBytes);
+    const upper = set.map((d) => {
+      const memory = deviceMemoryBytes(devices[d]!);
+      const fixedBytes = spatial ? problem.weightBytes : problem.inputBytes;
       const shareBytes = problem.outputBytes + (spatial ? problem.inputBytes : problem.weightBytes);
-      upper.push(fixedBytes > memory ? 0 : Math.min(1, (memory - fixedBytes) / Math.max(1, shareBytes)));
-      const inMs = (problem.inputBytes * 8) / (device.downlinkMbps * 1000);
-      const perShare = problem.opMs[d]! + (problem.outputBytes * 8) / (device.uplinkMbps * 1000) + (spatial ? inMs : 0);
-      const constant = 2 * device.latencyMs + cluster.router.latencyMs + (spatial ? 0 : inMs);
-      rows.push(` b${b}d${d}: ${perShare} x${b}_${d} - T${b} <= ${-constant}`);
-      terms.push(`x${b}_${d}`);
-    }
-    if (upper.reduce((s, u) => s + u, 0) < 1) {
-      rows.splice(rows.length - set.length, set.length);
-      return;
-    }
+      return fixedBytes > memory ? 0 : Math.min(1, (memory - fixedBytes) / Math.max(1, shareBytes));
+    });
+    if (upper.reduce((sum, u) => sum + u, 0) < 1) return;
     kept.push(b);
-    rows.push(` s${b}: ${terms.join(' + ')} = 1`);
-    set.forEach((d, i) => bounds.push(` 0 <= x${b}_${d} <= ${upper[i]}`));
+    set.forEach((d, j) => {
+      const device = devices[d]!;
+      // The home device (the fastest) holds the layer's input and gathers its output: it moves nothing.
+      const home = d === bySpeed[0];
+      const inMs = home ? 0 : (problem.inputBytes * 8) / (device.downlinkMbps * 1000);
+      const perShare = problem.opMs[d]! + (home ? 0 : (problem.outputBytes * 8) / (device.uplinkMbps * 1000)) + (spatial ? inMs : 0);
+      const constant = home ? 0 : 2 * device.latencyMs + cluster.router.latencyMs + (spatial ? 0 : inMs);
+      rows.push(` b${b}d${d}: ${perShare} x${b}_${d} - T${b} <= ${-constant}`);
+      bounds.push(` 0 <= x${b}_${d} <= ${upper[j]}`);
+    });
+    rows.push(` s${b}: ${set.map((d) => `x${b}_${d}`).join(' + ')} = 1`);
     bounds.push(` T${b} >= 0`);
   });
-  if (kept.length === 0) return null;
+  const solutions: Array<SplitSolution | null> = problems.map(() => null);
+  if (kept.length === 0) return solutions;
   const lp = ['Minimize', ` obj: ${kept.map((b) => `T${b}`).join(' + ')}`, 'Subject To', ...rows, 'Bounds', ...bounds, 'End'].join('\n');
   const solution = (await highs()).solve(lp);
-  if (solution.Status !== 'Optimal') return null;
-  let best: SplitSolution | null = null;
+  if (solution.Status !== 'Optimal') return solutions;
   for (const b of kept) {
+    const { problem: i, dim, set } = blocks[b]!;
     const objectiveMs = solution.Columns[`T${b}`]!.Primal;
-    if (best !== null && objectiveMs >= best.objectiveMs - 1e-9) continue;
-    const { dim, set } = blocks[b]!;
+    const current = solutions[i];
+    if (current != null && objectiveMs >= current.objectiveMs - 1e-9) continue;
     const ratios = normalizeRatios(devices.map((_, d) => (set.includes(d) ? Math.max(0, solution.Columns[`x${b}_${d}`]!.Primal) : 0)))!;
     const active = ratios.filter((r) => r > 0);
-    best = { placement: active.length === 1 ? { device: ratios.findIndex((r) => r > 0) } : { dim, ratios }, objectiveMs };
+    solutions[i] = { placement: active.length === 1 ? { device: ratios.findIndex((r) => r > 0) } : { dim, ratios }, objectiveMs };
   }
-  return best;
+  return solutions;
 }
 
 /** Plans greedy fusion tries (simulated) after the LP. */
-const FUSION_TRIES = 24;
+const FUSION_TRIES = 12;
 
 /**
  * EdgeFlow-style LP + greedy (docs/baselines.md): each operator's split (dimension and ratios) from the per-layer
@@ -93,9 +96,10 @@ const FUSION_TRIES = 24;
 export async function linearProgram({ simulator, evaluator, cluster }: PlanningContext): Promise<BaselineOutcome> {
   const ctx = simulator.context;
   const bySpeed = devicesBySpeed(simulator);
-  const cache = new Map<string, Promise<SplitSolution | null>>();
-  const placements: Placement[] = [];
-  for (let p = 0; p < ctx.order.length; p++) {
+  // Equal operator problems (repeated blocks and layers) share one LP block.
+  const keys = new Map<string, number>();
+  const problems: SplitProblem[] = [];
+  const problemOf = ctx.order.map((_, p) => {
     const index = ctx.opIndex[p]!;
     const node = ctx.model.ops[index]!.node;
     const problem: SplitProblem = {
@@ -106,13 +110,11 @@ export async function linearProgram({ simulator, evaluator, cluster }: PlanningC
       dims: ctx.space[p]!.options.map((o) => o.dim),
     };
     const key = JSON.stringify(problem);
-    let pending = cache.get(key);
-    if (pending === undefined) {
-      pending = problem.dims.length === 0 ? Promise.resolve(null) : solveSplit(problem, cluster, bySpeed);
-      cache.set(key, pending);
-    }
-    placements.push((await pending)?.placement ?? { device: bySpeed[0]! });
-  }
+    if (!keys.has(key)) keys.set(key, problems.push(problem) - 1);
+    return keys.get(key)!;
+  });
+  const solutions = await solveSplits(problems, cluster, bySpeed);
+  const placements: Placement[] = problemOf.map((i) => solutions[i]?.placement ?? { device: bySpeed[0]! });
   let current = evaluator.evaluate(placements.map((placement, p) => ({ op: ctx.order[p]!, placement, sync: true })));
   let tries = 0;
   const outputBytes = (p: number) => ctx.model.ops[ctx.opIndex[p]!]!.node.outputs.reduce((s, t) => s + (ctx.model.tensors.get(t)?.bytes ?? 0), 0);

@@ -19,9 +19,14 @@ export function segmentCrossover(a: Chromosome, b: Chromosome, random: Random): 
   return [...a.slice(0, i), ...b.slice(i, j), ...a.slice(j)];
 }
 
-export type MutationName = 'dim' | 'ratios' | 'sync' | 'device' | 'spread' | 'split' | 'merge';
+export type MutationName = 'dim' | 'ratios' | 'sync' | 'device' | 'spread' | 'split' | 'merge' | 'balance';
 
-export const MUTATIONS: readonly MutationName[] = ['dim', 'ratios', 'sync', 'device', 'spread', 'split', 'merge'];
+export const MUTATIONS: readonly MutationName[] = ['dim', 'ratios', 'sync', 'device', 'spread', 'split', 'merge', 'balance'];
+
+/** A stretch length: exponential with mean n/10 (at least 2), plus one. */
+function stretchLength(random: Random, n: number): number {
+  return 1 + Math.floor(-Math.log(Math.max(random(), 1e-12)) * Math.max(2, n / 10));
+}
 
 /** Ratios multiplied by log-normal noise; sometimes one device leaves or joins. */
 function perturbRatios(ratios: readonly number[], random: Random): number[] {
@@ -45,9 +50,12 @@ function perturbRatios(ratios: readonly number[], random: Random): number[] {
  * - device: the group moves whole to one device;
  * - spread: the position's placement extends over the next few operators, fused;
  * - split: the group is cut at the position and the second part gets a new placement;
- * - merge: the group absorbs the next group, fused.
+ * - merge: the group absorbs the next group, fused;
+ * - balance: a stretch from the position is split among a random subset of the devices with shares proportional to
+ *   their `speeds` (whole-model rates), fused.
  */
-export function mutate(ctx: PartitionContext, chromosome: Chromosome, kind: MutationName, random: Random, deviceCount: number): Chromosome {
+export function mutate(ctx: PartitionContext, chromosome: Chromosome, kind: MutationName, random: Random, speeds: readonly number[]): Chromosome {
+  const deviceCount = speeds.length;
   const child = [...chromosome];
   const n = child.length;
   const position = randomInt(random, n);
@@ -73,9 +81,14 @@ export function mutate(ctx: PartitionContext, chromosome: Chromosome, kind: Muta
     case 'device':
       refill(start, end, { device: randomInt(random, deviceCount) });
       break;
-    case 'spread': {
-      const length = 1 + Math.floor(-Math.log(Math.max(random(), 1e-12)) * Math.max(2, n / 20));
-      assignStretch(ctx, child, position, Math.min(n, position + length), placement);
+    case 'spread':
+      assignStretch(ctx, child, position, Math.min(n, position + stretchLength(random, n)), placement);
+      break;
+    case 'balance': {
+      const dims = dimsOf(ctx, position);
+      if (dims.length === 0) break;
+      const ratios = normalizeRatios(speeds.map((s) => (random() < 0.6 ? s : 0)));
+      if (ratios !== null) assignStretch(ctx, child, position, Math.min(n, position + stretchLength(random, n)), { dim: pick(random, dims), ratios });
       break;
     }
     case 'split':

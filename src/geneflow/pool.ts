@@ -26,8 +26,9 @@ export class EvaluationPool {
     }
   }
 
+  /** Workers load TypeScript through tsx, as the process does (no build step). */
   static async start(model: Model, cluster: Cluster, order: readonly string[], count: number): Promise<EvaluationPool> {
-    const workers = Array.from({ length: count }, () => new Worker(new URL('./worker.ts', import.meta.url), { workerData: { model, cluster, order: [...order] } }));
+    const workers = Array.from({ length: count }, () => new Worker(new URL('./worker-entry.mjs', import.meta.url), { workerData: { model, cluster, order: [...order] } }));
     await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {
       w.once('message', () => resolve());
       w.once('error', reject);

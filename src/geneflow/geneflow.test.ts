@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createSimulator } from '../simulate/simulate.ts';
+import type { SimulationResult } from '../simulate/types.ts';
+import { wholeOn } from '../baselines/common.ts';
+import { Evaluator, fitnessOf, INFEASIBLE_PENALTY_MS } from './fitness.ts';
+import { runGeneflow } from './geneflow.ts';
+import { convChain, orderOf, testCluster, testDevice } from './testing.ts';
+
+const result = (latencyMs: number, violations: SimulationResult['violations'] = []) => ({ latencyMs, violations }) as SimulationResult;
+
+describe('fitness', () => {
+  it('is the latency of a feasible plan', () => {
+    assert.equal(fitnessOf(result(12.5)), 12.5);
+  });
+  it('ranks every feasible plan above every infeasible one, and smaller overflows above larger', () => {
+    const over = (peak: number) => [{ device: 0, deviceName: 'a', peakBytes: peak, limitBytes: 100 }];
+    const slowFeasible = fitnessOf(result(1e8));
+    const fastSmallOverflow = fitnessOf(result(1, over(110)));
+    const fastLargeOverflow = fitnessOf(result(1, over(300)));
+    assert.ok(slowFeasible < fastSmallOverflow);
+    assert.ok(fastSmallOverflow < fastLargeOverflow);
+    // 1 ms + penalty × (1 + 10/100)
+    assert.equal(fastSmallOverflow, 1 + INFEASIBLE_PENALTY_MS * 1.1);
+  });
+});
+
+describe('GenEFlow', () => {
+  it('two identical devices with free links: finds a plan at the lower bound (half the compute each)', async () => {
+    const model = convChain(3);
+    const cluster = testCluster([testDevice('a', { uplinkMbps: 1e7, downlinkMbps: 1e7 }), testDevice('b', { uplinkMbps: 1e7, downlinkMbps: 1e7 })]);
+    const order = orderOf(model);
+    const single = createSimulator(model, cluster, order).run(wholeOn(createSimulator(model, cluster, order).context, 0));
+    const run = await runGeneflow(model, cluster, order, { seed: 3, timeLimitMs: 60_000, maxGenerations: 60 });
+    const totalMs = model.ops.reduce((s, op) => s + op.cost.flops, 0) / 1e6;
+    assert.ok(run.feasible);
+    // The lower bound is half the compute; the best split reaches it up to transfer time (< 1%).
+    assert.ok(run.latencyMs <= (totalMs / 2) * 1.01, `${run.latencyMs} vs half of ${totalMs}`);
+    assert.ok(run.latencyMs < single.latencyMs * 0.51);
+  });
+
+  it('feasibility wins over speed: the fast device that cannot hold the model is not used alone', async () => {
+    const model = convChain(3, 16, 32);
+    const bytes = [...model.tensors.values()].filter((t) => t.kind === 'weight').reduce((s, t) => s + t.bytes, 0);
+    const tiny = (bytes / 2 ** 20) * 0.5;
+    const cluster = testCluster([testDevice('fast', { gflops: 100, memoryMB: tiny }), testDevice('slow', { gflops: 1 })]);
+    const order = orderOf(model);
+    const sim = createSimulator(model, cluster, order);
+    assert.equal(sim.run(wholeOn(sim.context, 0)).feasible, false);
+    const run = await runGeneflow(model, cluster, order, { seed: 1, seeds: [wholeOn(sim.context, 0)], maxGenerations: 30, timeLimitMs: 60_000 });
+    assert.ok(run.feasible);
+    assert.ok(run.result.devicePeakBytes[0]! <= tiny * 2 ** 20);
+  });
+
+  it('is reproducible: the same seed gives the same plan and history', async () => {
+    const model = convChain(4);
+    const cluster = testCluster([testDevice('a'), testDevice('b', { gflops: 2 }), testDevice('c', { latencyMs: 0.01 })]);
+    const options = { seed: 7, maxGenerations: 8, timeLimitMs: 600_000 };
+    const a = await runGeneflow(model, cluster, orderOf(model), options);
+    const b = await runGeneflow(model, cluster, orderOf(model), options);
+    assert.deepEqual(a.plan, b.plan);
+    assert.deepEqual(a.history.map((h) => [h.best, h.mean, h.evaluations]), b.history.map((h) => [h.best, h.mean, h.evaluations]));
+  });
+
+  it('is never worse than the best seed, and its history never gets worse', async () => {
+    const model = convChain(4);
+    const cluster = testCluster([testDevice('a', { latencyMs: 1 }), testDevice('b', { gflops: 3, latencyMs: 1 })]);
+    const order = orderOf(model);
+    const sim = createSimulator(model, cluster, order);
+    const evaluator = new Evaluator(sim);
+    const seeds = [wholeOn(sim.context, 0), wholeOn(sim.context, 1)];
+    const bestSeed = Math.min(...seeds.map((s) => evaluator.evaluate(s).fitness));
+    const run = await runGeneflow(model, cluster, order, { seed: 2, seeds, maxGenerations: 10, timeLimitMs: 600_000 });
+    assert.ok(run.latencyMs <= bestSeed);
+    for (let g = 1; g < run.history.length; g++) assert.ok(run.history[g]!.best <= run.history[g - 1]!.best);
+  });
+
+  it('evaluates in worker threads with the same answer as in this thread', async () => {
+    const model = convChain(3);
+    const cluster = testCluster([testDevice('a'), testDevice('b', { gflops: 2 })]);
+    const options = { seed: 5, maxGenerations: 4, timeLimitMs: 600_000 };
+    const inline = await runGeneflow(model, cluster, orderOf(model), options);
+    const threaded = await runGeneflow(model, cluster, orderOf(model), { ...options, workers: 2 });
+    assert.deepEqual(threaded.plan, inline.plan);
+    assert.equal(threaded.latencyMs, inline.latencyMs);
+  });
+});

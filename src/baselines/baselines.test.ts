@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Evaluator } from '../geneflow/fitness.ts';
+import { convChain, orderOf, testCluster, testDevice } from '../geneflow/testing.ts';
+import { createSimulator } from '../simulate/simulate.ts';
+import type { PlanningContext } from './common.ts';
+import { runAllMethods } from './index.ts';
+import { layerwise } from './layerwise.ts';
+import { solveSplits } from './lp.ts';
+import { singleDevice } from './single.ts';
+
+function planning(model: ReturnType<typeof convChain>, cluster: ReturnType<typeof testCluster>): PlanningContext {
+  const simulator = createSimulator(model, cluster, orderOf(model));
+  return { model, cluster, simulator, evaluator: new Evaluator(simulator) };
+}
+
+describe('LP baseline', () => {
+  it('splits one operator across two devices at the closed-form optimum x1 = t2 / (t1 + t2), T = t1·t2 / (t1 + t2)', async () => {
+    const cluster = testCluster([testDevice('a'), testDevice('b')]);
+    const [t1, t2] = [3, 6];
+    const [solution] = await solveSplits([{ opMs: [t1, t2], inputBytes: 0, outputBytes: 0, weightBytes: 0, dims: ['channels'] }], cluster, [0, 1]);
+    assert.ok(solution !== null && !('device' in solution!.placement));
+    assert.ok(Math.abs(solution!.objectiveMs - (t1 * t2) / (t1 + t2)) < 1e-6);
+    const ratios = (solution!.placement as { ratios: number[] }).ratios;
+    assert.ok(Math.abs(ratios[0]! - t2 / (t1 + t2)) < 1e-4);
+    assert.ok(Math.abs(ratios[1]! - t1 / (t1 + t2)) < 1e-4);
+  });
+
+  it('keeps an operator whole on the home device when shipping data costs more than it saves', async () => {
+    const cluster = testCluster([testDevice('a', { latencyMs: 50 }), testDevice('b', { latencyMs: 50 })]);
+    const [solution] = await solveSplits([{ opMs: [3, 6], inputBytes: 1000, outputBytes: 1000, weightBytes: 0, dims: ['rows'] }], cluster, [0, 1]);
+    assert.deepEqual(solution!.placement, { device: 0 });
+    assert.equal(solution!.objectiveMs, 3);
+  });
+});
+
+describe('single device and layer-wise DP', () => {
+  it('single picks the fastest device that holds the model', () => {
+    const model = convChain(2);
+    const context = planning(model, testCluster([testDevice('a'), testDevice('b', { gflops: 4 })]));
+    assert.deepEqual(singleDevice(context).best.decisions.map((d) => d.placement), model.ops.map(() => ({ device: 1 })));
+  });
+
+  it('cuts the chain into stages when no single device can hold all the weights', () => {
+    const model = convChain(4, 32, 8);
+    const weightMB = [...model.tensors.values()].filter((t) => t.kind === 'weight').reduce((s, t) => s + t.bytes, 0) / 2 ** 20;
+    // Each device holds a bit more than half of the weights (plus the small activations).
+    const memoryMB = weightMB * 0.5 + 0.05;
+    const context = planning(model, testCluster([testDevice('a', { memoryMB }), testDevice('b', { memoryMB })]));
+    const { best } = layerwise(context);
+    assert.ok(best.result.feasible);
+    const devices = best.decisions.map((d) => ('device' in d.placement ? d.placement.device : -1));
+    assert.equal(new Set(devices).size, 2);
+    // Contiguous stages: the device changes once along the order.
+    assert.equal(devices.filter((d, i) => i > 0 && d !== devices[i - 1]).length, 1);
+  });
+});
+
+describe('runAllMethods', () => {
+  it('runs every method, names the best, and GenEFlow is never worse than any baseline', async () => {
+    const model = convChain(3);
+    const cluster = testCluster([testDevice('a', { latencyMs: 0.2 }), testDevice('b', { gflops: 2, latencyMs: 0.2 }), testDevice('c', { latencyMs: 0.2 })]);
+    const result = await runAllMethods(model, cluster, orderOf(model), { geneflow: { seed: 1, maxGenerations: 6, timeLimitMs: 600_000 } });
+    assert.deepEqual(result.methods.map((m) => m.name), ['single', 'layerwise', 'proportional', 'lp', 'deepthings', 'heft', 'geneflow', 'random']);
+    const geneflow = result.methods.find((m) => m.name === 'geneflow')!;
+    for (const m of result.methods) {
+      assert.equal(m.devicePeakBytes.length, 3);
+      assert.ok(m.simulation.timeline !== undefined);
+      if (m.feasible) assert.ok(geneflow.latencyMs <= m.latencyMs + 1e-9, `${m.name}: ${m.latencyMs} < geneflow ${geneflow.latencyMs}`);
+    }
+    const random = result.methods.find((m) => m.name === 'random')!;
+    assert.equal(random.evaluations, result.geneflow.evaluations);
+    assert.ok(result.lowerBoundMs <= geneflow.latencyMs);
+    assert.equal(result.methods.find((m) => m.name === result.best)!.latencyMs, Math.min(...result.methods.map((m) => m.latencyMs)));
+  });
+});

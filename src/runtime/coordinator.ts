@@ -22,6 +22,8 @@ export interface ExecuteOptions {
   slowdowns: number[];
   /** A worker silent for this long (no frame, not even a heartbeat) fails the run. */
   timeoutMs: number;
+  /** Called after each run (warm-up included) with its index and latency: progress reports. */
+  onRun?: (run: number, latencyMs: number) => void;
   /** Extra words about a worker whose connection dropped (a local child's exit status). */
   describeLoss?: (worker: number) => string | undefined;
 }
@@ -67,6 +69,8 @@ export async function executeProgram(program: RuntimeProgram, cluster: Cluster, 
 class Coordinator {
   private readonly sockets: WebSocket[] = [];
   private readonly lastHeard: number[];
+  /** Workers the coordinator waits for (a hello, a ready, a done): only they can time out. */
+  private readonly awaiting: boolean[];
   private readonly names: string[];
   private phase: Phase = { kind: 'connect' };
   private failure: ((error: Error) => void) | null = null;
@@ -79,6 +83,8 @@ class Coordinator {
   private readonly done: Array<Extract<CoordinatorBound, { t: 'done' }> | null>;
   /** Per worker: message ids each of its steps uploads (to name the step a worker is at). */
   private readonly stepUploads: Array<Array<{ name: string; messages: number[] }>>;
+  /** Whole weights materialised during setup, shared by the workers that hold slices of them. */
+  private readonly materialised = new Map<string, Region>();
   /** Messages whose upload is complete in the current run. */
   private received = new Set<number>();
 
@@ -89,6 +95,7 @@ class Coordinator {
   ) {
     const n = program.workers.length;
     this.lastHeard = new Array<number>(n).fill(performance.now());
+    this.awaiting = new Array<boolean>(n).fill(false);
     this.names = program.workers.map((w, i) => `${w.name} (${options.workers[i]})`);
     this.done = new Array(n).fill(null);
     this.downlinks = cluster.devices.map((d) => (options.emulateLinks ? new EmulatedLink({ mbps: d.downlinkMbps, latencyMs: d.latencyMs }) : null));
@@ -112,6 +119,7 @@ class Coordinator {
     await guarded(Promise.all(this.options.workers.map((address, i) => this.connect(i, address))));
     this.phase = { kind: 'setup' };
     const buildMs = await guarded(Promise.all(this.program.workers.map((_, i) => this.setup(i))));
+    this.materialised.clear();
     const latenciesMs: number[] = [];
     const workerRuns: WorkerRunStats[][] = [];
     let outputs = new Map<string, Uint8Array>();
@@ -122,6 +130,7 @@ class Coordinator {
         latenciesMs.push(result.latencyMs);
         workerRuns.push(result.workers);
       }
+      this.options.onRun?.(run, result.latencyMs);
     }
     return { latenciesMs, workerRuns, outputs, buildMs };
   }
@@ -154,7 +163,7 @@ class Coordinator {
   private checkSilence(): void {
     const now = performance.now();
     this.lastHeard.forEach((heard, i) => {
-      if (this.phase.kind === 'run' && this.done[i] !== null) return;
+      if (!this.awaiting[i]) return;
       if (now - heard > this.options.timeoutMs) {
         this.abort(`worker ${this.names[i]} sent nothing for ${Math.round(now - heard)} ms (timeout ${this.options.timeoutMs} ms) during ${this.where(i)}`);
       }
@@ -222,11 +231,17 @@ class Coordinator {
     list.shift()!(frame);
   }
 
+  /** Waits for the worker's next message of `type`; until it arrives, the worker's silence is timed. */
   private expect(i: number, type: CoordinatorBound['t']): Promise<{ header: CoordinatorBound; payload: Uint8Array }> {
+    this.awaiting[i] = true;
+    this.lastHeard[i] = performance.now();
     return new Promise((resolve) => {
       const key = `${i}:${type}`;
       const list = this.waiters.get(key) ?? [];
-      list.push(resolve);
+      list.push((frame) => {
+        this.awaiting[i] = false;
+        resolve(frame);
+      });
       this.waiters.set(key, list);
     });
   }
@@ -241,13 +256,12 @@ class Coordinator {
     const uplink: LinkSpec | null = this.options.emulateLinks ? { mbps: device.uplinkMbps, latencyMs: device.latencyMs } : null;
     const heartbeatMs = Math.max(10, Math.min(1000, this.options.timeoutMs / 4));
     await this.send(i, { t: 'setup', program, slowdown: this.options.slowdowns[i] ?? 1, uplink, heartbeatMs });
-    const materialised = new Map<string, Region>();
     for (const slice of program.weights) {
       const weight = this.program.weightSources.get(slice.key)!;
-      let whole = materialised.get(weight.name);
+      let whole = this.materialised.get(weight.name);
       if (whole === undefined) {
         whole = { box: fullBox(weight.shape), bytes: weightBytes(weight) };
-        materialised.set(weight.name, whole);
+        this.materialised.set(weight.name, whole);
       }
       const part = extractRegion(whole, slice.box, elementSize(weight.dtype, weight.name));
       await this.send(i, { t: 'weight', key: slice.key }, part.bytes);

@@ -27,6 +27,8 @@ export interface RunPlanOptions {
   memoryLimitMB?: number;
   /** Called with the local workers once they run (tests use it to inject faults). */
   onLocalWorkers?: (workers: LocalWorkers) => void;
+  /** Called after each run (warm-up included): progress. */
+  onRun?: (run: number, latencyMs: number) => void;
 }
 
 export interface WorkerReport {
@@ -90,6 +92,7 @@ export async function runPlan(model: Model, plan: Plan, options: RunPlanOptions)
       emulateLinks: options.emulateLinks ?? false,
       slowdowns,
       timeoutMs: options.timeoutMs ?? 30_000,
+      ...(options.onRun === undefined ? {} : { onRun: options.onRun }),
       ...(local === undefined ? {} : { describeLoss: (i: number) => local!.exitOf(i) }),
     });
     const measuredMs = median(result.latenciesMs);

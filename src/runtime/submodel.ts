@@ -106,8 +106,11 @@ function addOp(b: GraphBuilder, op: ProgramOp, ctx: OpContext): void {
     } else attributes[key] = attr as Attribute;
   }
   const inputs: string[] = [];
+  const overrides = slice.overrides;
   node.inputs.forEach((tensor, j) => {
     if (tensor === '') return inputs.push('');
+    // Reshape's target shape is replaced by the slice's own.
+    if (j === 1 && overrides?.shape !== undefined) return inputs.push(b.int64(`${node.name}.shape`, overrides.shape));
     const key = op.weights[j];
     if (key != null) return inputs.push(ctx.initializer(key));
     const box = slice.inputs[j];
@@ -117,13 +120,11 @@ function addOp(b: GraphBuilder, op: ProgramOp, ctx: OpContext): void {
     }
     inputs.push(ctx.cut(tensor, box));
   });
-  const overrides = slice.overrides;
   if (overrides?.pads !== undefined) {
     attributes.pads = { type: 'ints', value: overrides.pads };
     delete attributes.auto_pad;
   }
   if (overrides?.group !== undefined) attributes.group = { type: 'int', value: overrides.group };
-  if (overrides?.shape !== undefined) inputs[1] = b.int64(`${node.name}.shape`, overrides.shape);
   const outputs = b.node(opType, inputs, attributes, { name: node.name, outputs: node.outputs.length, domain: node.domain });
   const built = b.build().nodes[b.build().nodes.length - 1]!;
   node.outputs.forEach((tensor, k) => {

@@ -43,4 +43,6 @@ export const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
   interOpNumThreads: 1,
   executionMode: 'sequential',
   graphOptimizationLevel: 'all',
+  // Errors only: warnings (e.g. about initializers a sub-model leaves unused) would flood the workers' stderr.
+  logSeverityLevel: 3,
 };

@@ -1,7 +1,8 @@
 import { fail } from '../errors.ts';
+import { elementCount } from '../ir/dtype.ts';
 import type { Model } from '../ir/graph.ts';
 import { modelLayout, opGeometry, type Layout, type OpGeometry } from './geometry.ts';
-import type { OpSpace } from './types.ts';
+import type { OpSlice, OpSpace } from './types.ts';
 
 /** A reader of a tensor: the op's position in the order and which of its inputs. */
 export interface TensorUse {
@@ -31,6 +32,13 @@ export interface PartitionContext {
   producers: Array<Array<{ position: number; output: number } | null>>;
   /** Graph inputs (activations the router holds at the start) and the operators reading them. */
   graphInputUses: Map<string, TensorUse[]>;
+  /** Bytes per element of every tensor the operators touch. */
+  elementBytes: Map<string, number>;
+  /**
+   * Memo of synchronised operators' slice rows, per position, keyed by device count and placement: a search
+   * re-evaluates the same placements again and again. Rows in it are shared, so slices are never mutated.
+   */
+  sliceMemo: Array<Map<string, Array<OpSlice | null>>>;
 }
 
 /**
@@ -87,5 +95,7 @@ export function partitionContext(model: Model, order: readonly string[]): Partit
     isGraphOutput: opIndex.map((index) => model.ops[index]!.node.outputs.map((t) => graphOutputs.has(t))),
     producers,
     graphInputUses,
+    elementBytes: new Map([...model.tensors.values()].map((t) => [t.name, elementCount(t.shape) === 0 ? 0 : t.bytes / elementCount(t.shape)])),
+    sliceMemo: opIndex.map(() => new Map()),
   };
 }

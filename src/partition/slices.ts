@@ -74,30 +74,51 @@ export function planSlices(ctx: PartitionContext, decisions: readonly OpDecision
   const n = ctx.order.length;
   const slices: Array<Array<OpSlice | null>> = new Array(n);
   for (let p = n - 1; p >= 0; p--) {
-    const geometry = ctx.geometry[p]!;
     const decision = decisions[p]!;
-    const op = ctx.model.ops[ctx.opIndex[p]!]!;
-    const fullVolume = boxVolume(fullBox(geometry.outputShapes[0]!));
-    const row: Array<OpSlice | null> = new Array(deviceCount).fill(null);
-    for (let d = 0; d < deviceCount; d++) {
-      let outputs: Array<Box | null>;
-      if (decision.sync) {
-        const owned = ownedRegion(ctx, p, decision.placement, d);
-        outputs = geometry.outputShapes.map((_, k) => (k === 0 ? owned : null));
-      } else {
-        outputs = ctx.consumers[p]!.map((uses) => {
+    if (!decision.sync) {
+      slices[p] = sliceRow(ctx, p, deviceCount, (d) =>
+        ctx.consumers[p]!.map((uses) => {
           let region: Box | null = null;
           for (const use of uses) region = hull(region, slices[use.position]![d]?.inputs[use.input] ?? null);
           return region;
-        });
-      }
-      if (outputs.every((box) => box === null || isEmpty(box))) continue;
-      const wide = geometry.widen(outputs.map((box, k) => box ?? withAxis(fullBox(geometry.outputShapes[k]!), 0, 0, 0)));
-      const { inputs, overrides } = geometry.inputs(wide);
-      const flops = fullVolume === 0 ? 0 : (op.cost.flops * boxVolume(wide[0]!)) / fullVolume;
-      row[d] = overrides === undefined ? { device: d, outputs: wide, inputs, flops } : { device: d, outputs: wide, inputs, flops, overrides };
+        }),
+      );
+      continue;
+    }
+    const placement = decision.placement;
+    const key = 'device' in placement ? `${deviceCount}@${placement.device}` : `${deviceCount}${placement.dim}${placement.ratios.join(',')}`;
+    const memo = ctx.sliceMemo[p]!;
+    let row = memo.get(key);
+    if (row === undefined) {
+      const outputCount = ctx.geometry[p]!.outputShapes.length;
+      row = sliceRow(ctx, p, deviceCount, (d) => {
+        const owned = ownedRegion(ctx, p, placement, d);
+        return Array.from({ length: outputCount }, (_, k) => (k === 0 ? owned : null));
+      });
+      if (memo.size >= MEMO_LIMIT) memo.clear();
+      memo.set(key, row);
     }
     slices[p] = row;
   }
   return { ops: slices.map((row, p) => ({ op: ctx.order[p]!, index: ctx.opIndex[p]!, sync: decisions[p]!.sync, slices: row })) };
+}
+
+/** Placements remembered per operator (a bound on the memo's memory). */
+const MEMO_LIMIT = 256;
+
+/** Each device's slice of the operator at `position`, given the output regions it must compute. */
+function sliceRow(ctx: PartitionContext, position: number, deviceCount: number, regions: (device: number) => Array<Box | null>): Array<OpSlice | null> {
+  const geometry = ctx.geometry[position]!;
+  const op = ctx.model.ops[ctx.opIndex[position]!]!;
+  const fullVolume = boxVolume(fullBox(geometry.outputShapes[0]!));
+  const row: Array<OpSlice | null> = new Array(deviceCount).fill(null);
+  for (let d = 0; d < deviceCount; d++) {
+    const outputs = regions(d);
+    if (outputs.every((box) => box === null || isEmpty(box))) continue;
+    const wide = geometry.widen(outputs.map((box, k) => box ?? withAxis(fullBox(geometry.outputShapes[k]!), 0, 0, 0)));
+    const { inputs, overrides } = geometry.inputs(wide);
+    const flops = fullVolume === 0 ? 0 : (op.cost.flops * boxVolume(wide[0]!)) / fullVolume;
+    row[d] = overrides === undefined ? { device: d, outputs: wide, inputs, flops } : { device: d, outputs: wide, inputs, flops, overrides };
+  }
+  return row;
 }

@@ -1,5 +1,4 @@
 import type { Cluster } from '../cluster/types.ts';
-import { elementCount } from '../ir/dtype.ts';
 import { boxVolume, hull, intersect, isEmpty, unionVolume } from '../partition/box.ts';
 import type { PartitionContext, TensorUse } from '../partition/context.ts';
 import type { Box, PlanSlices } from '../partition/types.ts';
@@ -38,12 +37,6 @@ export interface Communication {
   assembled: Array<Map<string, Box>>;
 }
 
-function elementBytes(ctx: PartitionContext, tensor: string): number {
-  const info = ctx.model.tensors.get(tensor)!;
-  const n = elementCount(info.shape);
-  return n === 0 ? 0 : info.bytes / n;
-}
-
 /**
  * Every message a plan needs (docs/latency.md, "Communication"): for each materialised tensor (a synchronised
  * operator's output, or a graph input at the router) and each device reading it, the device receives from each
@@ -57,7 +50,7 @@ export function communication(ctx: PartitionContext, slices: PlanSlices, cluster
   const assembled: Array<Map<string, Box>> = Array.from({ length: deviceCount }, () => new Map());
 
   const route = (tensor: string, producer: number, holders: Array<{ device: number; box: Box }>, uses: TensorUse[], toRouter: boolean) => {
-    const eb = elementBytes(ctx, tensor);
+    const eb = ctx.elementBytes.get(tensor)!;
     const needs: Array<Box | null> = new Array(deviceCount).fill(null);
     for (const use of uses) {
       for (let d = 0; d < deviceCount; d++) needs[d] = hull(needs[d]!, slices.ops[use.position]!.slices[d]?.inputs[use.input] ?? null);

@@ -1,4 +1,3 @@
-import { elementCount } from '../ir/dtype.ts';
 import type { MemoryGraph } from '../memory/graph.ts';
 import { evaluateOrder } from '../memory/model.ts';
 import { boxVolume, hull } from '../partition/box.ts';
@@ -27,11 +26,7 @@ export function deviceMemory(ctx: PartitionContext, slices: PlanSlices, comm: Co
   const gathered = new Map<string, number>();
   const weights = new Map<string, Box>();
   const assembled = comm.assembled[device]!;
-  const bytesOf = (tensor: string, box: Box): number => {
-    const info = ctx.model.tensors.get(tensor)!;
-    const n = elementCount(info.shape);
-    return n === 0 ? 0 : Math.ceil((boxVolume(box) * info.bytes) / n);
-  };
+  const bytesOf = (tensor: string, box: Box): number => Math.ceil(boxVolume(box) * ctx.elementBytes.get(tensor)!);
   const addTensor = (name: string, bytes: number): number => {
     tensorBytes.push(bytes);
     return tensorNames.push(name) - 1;
@@ -44,8 +39,7 @@ export function deviceMemory(ctx: PartitionContext, slices: PlanSlices, comm: Co
     node.inputs.forEach((tensor, j) => {
       const box = slice.inputs[j];
       if (tensor === '' || box == null) return;
-      const info = ctx.model.tensors.get(tensor)!;
-      if (info.kind === 'weight') {
+      if (ctx.model.graph.initializers.has(tensor)) {
         weights.set(tensor, hull(weights.get(tensor) ?? null, box) ?? box);
         return;
       }

@@ -106,6 +106,18 @@ describe('writeModelBytes / readModelBytes round trip', () => {
     assert.deepEqual(normalized(readModelFile(path)), normalized(smallCnn()));
   });
 
+  it('keeps weights under inlineBelowBytes inline even with external data', () => {
+    const path = join(dir, 'mixed.onnx');
+    writeModelFile(smallCnn(), path, { externalData: 'always', inlineBelowBytes: 16 });
+    const kinds = [...readModelFile(path).initializers.values()].map((w) => `${w.name}:${w.data.kind}`);
+    assert.deepEqual(kinds, ['kernel:external', 'fc:external', 'fc_bias:inline']);
+  });
+
+  it('reports an unwritable path as a clean error and leaves no temporary files', () => {
+    assert.throws(() => writeModelFile(smallCnn(), join(dir, 'no-such-folder', 'm.onnx'), { externalData: 'always' }), (e: unknown) => e instanceof MemoriaNovaError && /^cannot write '.*m\.onnx': ENOENT/.test(e.message));
+    assert.ok(!readdirSync(dir).some((f) => f.includes('.tmp-')));
+  });
+
   it('refuses weights whose bytes do not fit their shape', () => {
     const b = new GraphBuilder('bad');
     const x = b.input('x', 'float32', [2]);

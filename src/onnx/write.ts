@@ -36,20 +36,42 @@ export function writeModelFile(graph: Graph, path: string, options: WriteOptions
   const dataPath = `${path}.data`;
   // Both files are written under temporary names and renamed at the end: the graph's own external weights
   // may live in the very files being replaced.
-  const locations = external ? writeDataFile(graph, `${dataPath}.tmp-${process.pid}`, basename(dataPath), options.inlineBelowBytes ?? 0) : undefined;
   const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
+  const tmpData = `${dataPath}.tmp-${process.pid}`;
   try {
-    for (const chunk of modelChunks(graph, locations)) writeSync(fd, chunk);
+    const locations = external ? writeDataFile(graph, tmpData, basename(dataPath), options.inlineBelowBytes ?? 0) : undefined;
+    withFile(tmp, (fd) => {
+      for (const chunk of modelChunks(graph, locations)) writeAll(fd, chunk);
+    });
+    if (external) renameSync(tmpData, dataPath);
+    renameSync(tmp, path);
   } catch (error) {
-    closeSync(fd);
     rmSync(tmp, { force: true });
-    if (external) rmSync(`${dataPath}.tmp-${process.pid}`, { force: true });
+    rmSync(tmpData, { force: true });
+    // File-system refusals (no such folder, permissions, a full disk) are a bad output path, not a bug.
+    if (error instanceof Error && 'code' in error && typeof error.code === 'string' && error.code.startsWith('E')) {
+      fail(`cannot write '${path}': ${error.message}`, 'invalid-input');
+    }
     throw error;
   }
-  closeSync(fd);
-  if (external) renameSync(`${dataPath}.tmp-${process.pid}`, dataPath);
-  renameSync(tmp, path);
+}
+
+function withFile(path: string, write: (fd: number) => void): void {
+  const fd = openSync(path, 'w');
+  try {
+    write(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Writes all of `bytes` at `position` (default: the current end), in pieces below the 2 GB write limit. */
+function writeAll(fd: number, bytes: Uint8Array, position?: number): void {
+  let done = 0;
+  while (done < bytes.length) {
+    const n = writeSync(fd, bytes, done, Math.min(bytes.length - done, 1 << 30), position === undefined ? null : position + done);
+    done += n;
+  }
 }
 
 /** A small graph as the bytes of one ONNX model, weights inline. */
@@ -78,24 +100,17 @@ interface ExternalLocation {
 
 function writeDataFile(graph: Graph, path: string, location: string, inlineBelowBytes: number): Map<string, ExternalLocation> {
   const locations = new Map<string, ExternalLocation>();
-  const fd = openSync(path, 'w');
-  try {
+  withFile(path, (fd) => {
     let offset = 0;
     for (const weight of graph.initializers.values()) {
       if (tensorBytes(weight.dtype, weight.shape) < inlineBelowBytes) continue;
       offset = Math.ceil(offset / EXTERNAL_ALIGNMENT) * EXTERNAL_ALIGNMENT;
       const bytes = checkedBytes(weight);
-      let done = 0;
-      while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done, offset + done);
+      writeAll(fd, bytes, offset);
       locations.set(weight.name, { location, offset, length: bytes.length });
       offset += bytes.length;
     }
-  } catch (error) {
-    closeSync(fd);
-    rmSync(path, { force: true });
-    throw error;
-  }
-  closeSync(fd);
+  });
   return locations;
 }
 

@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+
+const dir = mkdtempSync(join(tmpdir(), 'memorianova-cli-simulate-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function cli(...args: string[]) {
+  return spawnSync(process.execPath, ['bin/memorianova.js', ...args], { encoding: 'utf8' });
+}
+
+describe('memorianova simulate', () => {
+  it('--plan proportional --json: the documented fields, one peak per device; --plot writes the Gantt chart', () => {
+    const run = cli('simulate', 'squeezenet1.0', '--cluster', 'hetero4', '--plan', 'proportional', '--order-time-limit', '2', '--json', '--plot', dir);
+    assert.equal(run.status, 0, run.stderr);
+    const json = JSON.parse(run.stdout);
+    assert.equal(json.method, 'proportional');
+    assert.ok(json.latencyMs > json.lowerBoundMs && json.lowerBoundMs > 0);
+    assert.equal(json.feasible, true);
+    assert.equal(json.devicePeakBytes.length, 4);
+    assert.deepEqual(json.violations, []);
+    assert.equal(json.timeline, undefined);
+    assert.ok(statSync(join(dir, 'gantt.svg')).size > 1000);
+    assert.ok(statSync(join(dir, 'gantt.png')).size > 1000);
+  });
+
+  it('prints the breakdown table; bad clusters and plans are one-line errors', () => {
+    const run = cli('simulate', 'squeezenet1.0', '--cluster', 'homo2', '--plan', 'single', '--order-time-limit', '1');
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /^squeezenet1\.0 on homo2 \(2 devices\), plan 'single': latency [\d.]+ ms, lower bound [\d.]+ ms/);
+    assert.match(run.stdout, /\npi1 +[\d.]+ +/);
+
+    const cluster = join(dir, 'bad.yaml');
+    writeFileSync(cluster, 'name: bad\ndevices:\n  - name: a\n    gflops: 1\n    memoryMB: 1\n    uplinkMbps: -3\n    downlinkMbps: 1\n    latencyMs: 1\n');
+    const bad = cli('simulate', 'squeezenet1.0', '--cluster', cluster, '--plan', 'single');
+    assert.equal(bad.status, 1);
+    assert.equal(bad.stderr, `error: cluster file ${cluster}: devices[0].uplinkMbps: must be > 0\n`);
+
+    const plan = join(dir, 'plan.json');
+    writeFileSync(plan, '{"format": "memorianova-plan"}');
+    const wrong = cli('simulate', 'squeezenet1.0', '--plan', plan);
+    assert.equal(wrong.status, 1);
+    assert.equal(wrong.stderr, `error: plan file ${plan}: version: must be 1 (this build reads plan version 1)\n`);
+  });
+});

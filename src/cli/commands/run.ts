@@ -1,0 +1,118 @@
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { loadProfile } from '../../cluster/load.ts';
+import { fail } from '../../errors.ts';
+import { readPlan } from '../../plan/io.ts';
+import { renderChart } from '../../report/charts.ts';
+import { runChartSpec } from '../../runtime/chart.ts';
+import { runPlan, type RunPlanOptions, type RunReport } from '../../runtime/run.ts';
+import { addModelOptions, formatTable, loadModelFromFlags, megabytes, positiveInteger, positiveNumber, type ModelFlags } from '../options.ts';
+
+interface RunFlags extends ModelFlags {
+  plan: string;
+  workers?: string;
+  local?: number;
+  runs: number;
+  warmup: number;
+  emulateLinks?: boolean;
+  emulate?: boolean;
+  hostProfile?: string;
+  timeout: number;
+  memoryLimit?: number;
+  chart?: string;
+  json?: boolean;
+}
+
+/** The `--json` object of `memorianova run` (docs/runtime.md, "Measurements"). */
+export function runJson(report: RunReport) {
+  return {
+    model: report.model,
+    method: report.method,
+    cluster: report.cluster,
+    measuredMs: report.measuredMs,
+    predictedMs: report.predictedMs,
+    errorPercent: report.errorPercent,
+    maxAbsError: report.maxAbsError,
+    runsMs: report.runsMs,
+    hostGflops: report.hostGflops,
+    calibrated: report.calibrated,
+    emulateLinks: report.emulateLinks,
+    emulateDevices: report.emulateDevices,
+    workers: report.workers,
+  };
+}
+
+function formatReport(report: RunReport): string {
+  const ms = (v: number) => v.toFixed(1);
+  const lines = [
+    `${report.model}, ${report.method} plan on ${report.cluster}: measured ${ms(report.measuredMs)} ms (median of ${report.runsMs.length}), ` +
+      `predicted ${ms(report.predictedMs)} ms, error ${report.errorPercent >= 0 ? '+' : ''}${report.errorPercent.toFixed(1)}%`,
+    `max abs error vs one whole-model session: ${report.maxAbsError.toExponential(2)}`,
+    `links ${report.emulateLinks ? 'emulated' : 'not emulated'}; devices ${report.emulateDevices ? `emulated (host ${report.hostGflops.toFixed(1)} GFLOP/s)` : 'not emulated'}; prediction ${report.calibrated ? 'calibrated by the host profile' : 'from the cluster file alone'}`,
+    '',
+    formatTable(
+      ['worker', 'slowdown', 'compute ms', 'predicted', 'wait ms', 'send ms', 'predicted', 'peak RSS', 'tensors peak', 'predicted'],
+      report.workers.map((w) => [
+        w.name,
+        `×${w.slowdown.toFixed(2)}`,
+        ms(w.computeMs),
+        ms(w.predictedComputeMs),
+        ms(w.waitMs),
+        ms(w.sendMs),
+        ms(w.predictedSendMs),
+        megabytes(w.peakBytes, 1),
+        megabytes(w.tensorPeakBytes, 1),
+        megabytes(w.predictedPeakBytes, 1),
+      ]),
+    ),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+export function register(program: Command): void {
+  const command = program
+    .command('run')
+    .description('execute a plan on worker processes with onnxruntime, check the output and compare with the prediction (docs/runtime.md)')
+    .argument('<model>', 'built-in model name or a path to an .onnx file');
+  addModelOptions(command)
+    .requiredOption('--plan <file>', 'plan file (memorianova plan / simulate)')
+    .option('--workers <list>', 'comma-separated host:port of running workers, one per plan device, in order')
+    .option('--local <n>', 'start n local worker processes (one per plan device) and stop them after', positiveInteger('--local'))
+    .option('--runs <n>', 'measured runs (the median is reported)', positiveInteger('--runs'), 5)
+    .option('--warmup <n>', 'unmeasured runs first', (v) => (v === '0' ? 0 : positiveInteger('--warmup')(v)), 1)
+    .option('--emulate-links', "emulate the plan cluster's links: rates, per-message latency, router forwarding")
+    .option('--emulate', "stretch each worker's compute to its device's speed (the host's speed: --host-profile, else a timed whole-model run)")
+    .option('--host-profile <file>', 'profile of this machine for the model (memorianova profile): calibrates the prediction')
+    .option('--timeout <ms>', 'fail when a worker stays silent this long', positiveNumber('--timeout'), 30_000)
+    .option('--memory-limit <MiB>', 'local workers: resident-memory limit above their idle baseline', positiveNumber('--memory-limit'))
+    .option('--chart <path>', 'write measured-vs-predicted bars to <path>.svg and <path>.png')
+    .option('--json', 'print one JSON object')
+    .action(async (spec: string, flags: RunFlags) => {
+      if ((flags.workers === undefined) === (flags.local === undefined)) fail('give exactly one of --workers host:port,... and --local N', 'usage');
+      const model = loadModelFromFlags(spec, flags);
+      const plan = readPlan(flags.plan, model);
+      const devices = plan.cluster.devices.length;
+      const workers = flags.workers?.split(',').map((w) => w.trim());
+      if (workers !== undefined && workers.length !== devices) fail(`--workers lists ${workers.length} workers, the plan has ${devices} devices`, 'usage');
+      if (flags.local !== undefined && flags.local !== devices) fail(`--local ${flags.local}: the plan has ${devices} devices`, 'usage');
+      const options: RunPlanOptions = {
+        runs: flags.runs,
+        warmup: flags.warmup,
+        emulateLinks: flags.emulateLinks ?? false,
+        emulateDevices: flags.emulate ?? false,
+        timeoutMs: flags.timeout,
+      };
+      if (workers !== undefined) options.workers = workers;
+      if (flags.local !== undefined) options.local = flags.local;
+      if (flags.hostProfile !== undefined) options.hostProfile = loadProfile(flags.hostProfile, `--host-profile ${flags.hostProfile}`);
+      if (flags.memoryLimit !== undefined) options.memoryLimitMB = flags.memoryLimit;
+      if (process.stderr.isTTY) options.onRun = (run, latencyMs) => process.stderr.write(`run ${run + 1}/${flags.warmup + flags.runs}: ${latencyMs.toFixed(1)} ms\n`);
+      const report = await runPlan(model, plan, options);
+      if (flags.chart !== undefined) {
+        const { svg, png } = await renderChart(runChartSpec(report));
+        writeFileSync(`${flags.chart}.svg`, svg);
+        writeFileSync(`${flags.chart}.png`, png);
+      }
+      process.stdout.write(flags.json ? `${JSON.stringify(runJson(report))}\n` : formatReport(report));
+    });
+}

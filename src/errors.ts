@@ -7,7 +7,8 @@ export class MemoriaNovaError extends Error {
     message: string,
     readonly code: ErrorCode = 'invalid-input',
   ) {
-    super(message);
+    // Names from a model file may hold control characters; the message must stay one printable line.
+    super(message.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
     this.name = 'MemoriaNovaError';
   }
 }

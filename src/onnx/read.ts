@@ -35,33 +35,11 @@ export function readModelFile(path: string): Graph {
  * locations are relative to; `label` names the model in error messages.
  */
 export function readModelBytes(bytes: Uint8Array, baseDir: string, label = 'model'): Graph {
-  return withPrintableErrors(() => {
-    if (bytes.length === 0) fail(`'${label}' is empty, not an ONNX model`, 'invalid-model');
-    const model = decodeModel(bytes, label);
-    const graph = importModel(model, label, { baseDir, fileSizes: new Map() });
-    validateGraph(graph);
-    return graph;
-  });
-}
-
-/**
- * Names in a file may hold any character; error messages quote them and must stay on one line, so control
- * characters in a message are escaped (\n, \x00, ...).
- */
-export function withPrintableErrors<T>(action: () => T): T {
-  try {
-    return action();
-  } catch (error) {
-    if (error instanceof MemoriaNovaError && /[\x00-\x1f\x7f]/.test(error.message)) {
-      throw new MemoriaNovaError(error.message.replace(/[\x00-\x1f\x7f]/g, escapeControl), error.code);
-    }
-    throw error;
-  }
-}
-
-function escapeControl(c: string): string {
-  const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
-  return named[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+  if (bytes.length === 0) fail(`'${label}' is empty, not an ONNX model`, 'invalid-model');
+  const model = decodeModel(bytes, label);
+  const graph = importModel(model, label, { baseDir, fileSizes: new Map() });
+  validateGraph(graph);
+  return graph;
 }
 
 function decodeModel(bytes: Uint8Array, label: string): ModelProto {

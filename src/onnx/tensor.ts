@@ -4,7 +4,6 @@ import { fail, MemoriaNovaError } from '../errors.ts';
 import { dtypeToOnnx, elementCount, type DType } from '../ir/dtype.ts';
 import { weightBytes } from '../ir/weights.ts';
 import { asBytes, onnxTypes, type TensorProto } from './proto.ts';
-import { withPrintableErrors } from './read.ts';
 import { tensorShape, weightFromTensorProto } from './tensor-proto.ts';
 
 export interface TensorFile {
@@ -19,10 +18,6 @@ export interface TensorFile {
 
 /** Reads a serialized TensorProto (the conformance data's test_data_set_N/input_K.pb and output_K.pb). */
 export function readTensorFile(path: string): TensorFile {
-  return withPrintableErrors(() => readTensor(path));
-}
-
-function readTensor(path: string): TensorFile {
   let stat;
   try {
     stat = statSync(path);

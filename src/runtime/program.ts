@@ -137,7 +137,7 @@ function uploadParts(boxes: Box[]): Box[] {
   return unionVolume(distinct) === boxVolume(whole) ? [whole] : distinct;
 }
 
-function wireNode(node: Node, addWeight: (weight: Weight, box: Box | null) => string): WireNode {
+export function wireNode(node: Node, addWeight: (weight: Weight, box: Box | null) => string): WireNode {
   const attributes: Record<string, WireAttribute> = {};
   for (const [key, attr] of Object.entries(node.attributes)) {
     if (attr.type === 'tensor') {

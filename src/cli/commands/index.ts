@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { register as worker } from './worker.ts';
 import { register as run } from './run.ts';
+import { register as profile } from './profile.ts';
 import { register as exportModel } from './export.ts';
 import { register as inspect } from './inspect.ts';
 import { register as zoo } from './zoo.ts';
@@ -11,4 +12,4 @@ import { register as plan } from './plan.ts';
 /** Every CLI command registers itself on the program; the CLI is a thin layer over the library. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [inspect, zoo, exportModel, order, worker, run, simulate, plan];
+export const commands: RegisterCommand[] = [inspect, zoo, exportModel, order, worker, run, profile, simulate, plan];

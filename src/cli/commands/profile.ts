@@ -1,0 +1,44 @@
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { profileModel } from '../../runtime/profile.ts';
+import { addModelOptions, formatTable, loadModelFromFlags, positiveInteger, type ModelFlags } from '../options.ts';
+
+interface ProfileFlags extends ModelFlags {
+  output?: string;
+  runs: number;
+  slices?: boolean;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  const command = program
+    .command('profile')
+    .description("time every operator (and, with --slices, half of each splittable one) with onnxruntime on this machine; write a device profile a cluster file's `profile:` can name (docs/runtime.md)")
+    .argument('<model>', 'built-in model name or a path to an .onnx file');
+  addModelOptions(command)
+    .option('-o, --output <file>', 'write the profile here (JSON)')
+    .option('--runs <n>', 'timed runs per operator (median kept)', positiveInteger('--runs'), 5)
+    .option('--slices', 'also time half-slices and report how far their time is from the whole time × their share')
+    .option('--json', 'print one JSON object')
+    .action(async (spec: string, flags: ProfileFlags) => {
+      const model = loadModelFromFlags(spec, flags);
+      const progress = process.stderr.isTTY ? (done: number, total: number) => process.stderr.write(`\rprofiled ${done}/${total} operators`) : undefined;
+      const result = await profileModel(model, { runs: flags.runs, slices: flags.slices ?? false, ...(progress === undefined ? {} : { onOp: progress }) });
+      if (progress !== undefined) process.stderr.write('\n');
+      if (flags.output !== undefined) writeFileSync(flags.output, `${JSON.stringify(result.profile, null, 2)}\n`);
+      const sliceErrors = result.slices.map((s) => ((s.sliceMs - s.wholeMs * s.fraction) / (s.wholeMs * s.fraction)) * 100);
+      const medianSliceError = sliceErrors.length === 0 ? null : [...sliceErrors].sort((a, b) => a - b)[sliceErrors.length >> 1]!;
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify({ model: model.name, totalMs: result.totalMs, gflops: result.gflops, opTypes: result.profile.opTypes, ops: result.profile.ops, slices: result.slices, medianSliceErrorPercent: medianSliceError })}\n`);
+        return;
+      }
+      const lines = [
+        `${model.name}: ${Object.keys(result.profile.ops!).length} operators, ${result.totalMs.toFixed(1)} ms in all, ${result.gflops.toFixed(2)} GFLOP/s effective (1 intra-op thread)`,
+        '',
+        formatTable(['operator type', 'GFLOP/s'], Object.entries(result.profile.opTypes!).sort((a, b) => b[1] - a[1]).map(([t, g]) => [t, g.toFixed(2)])),
+      ];
+      if (medianSliceError !== null) lines.push('', `half slices: median deviation from whole time × share ${medianSliceError >= 0 ? '+' : ''}${medianSliceError.toFixed(1)}% over ${sliceErrors.length} operators`);
+      if (flags.output !== undefined) lines.push('', `profile written to ${flags.output}`);
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+}

@@ -1,0 +1,152 @@
+import * as ort from 'onnxruntime-node';
+import type { DeviceProfile } from '../cluster/types.ts';
+import type { Model, Weight } from '../ir/graph.ts';
+import { weightBytes } from '../ir/weights.ts';
+import { writeModelBytes } from '../onnx/write.ts';
+import { boxShape, boxVolume, fullBox, withAxis } from '../partition/box.ts';
+import { partitionContext, type PartitionContext } from '../partition/context.ts';
+import type { Box, OpSlice } from '../partition/types.ts';
+import { modelFingerprint } from '../plan/fingerprint.ts';
+import { wireNode, type WorkerProgram } from './program.ts';
+import { median } from './reference.ts';
+import { boxKey, elementSize, extractRegion, regionBytes } from './regions.ts';
+import { buildStepModel, type HeldWeight } from './submodel.ts';
+import { SESSION_OPTIONS, toOrtTensor } from './tensors.ts';
+
+export interface ProfileOptions {
+  /** Timed runs per operator (after one warm-up); the median is kept. */
+  runs?: number;
+  /** Also time half of every splittable operator along its first split dimension. */
+  slices?: boolean;
+  /** Called after each operator: progress. */
+  onOp?: (done: number, total: number) => void;
+}
+
+export interface SliceTiming {
+  op: string;
+  dim: string;
+  /** Share of the operator's output elements the slice computes. */
+  fraction: number;
+  wholeMs: number;
+  sliceMs: number;
+}
+
+export interface ProfileResult {
+  profile: DeviceProfile;
+  /** Σ FLOPs / Σ measured ms over the model, GFLOP/s. */
+  gflops: number;
+  totalMs: number;
+  slices: SliceTiming[];
+}
+
+/**
+ * Profiles a model on this machine (docs/runtime.md, "Profiling"): every operator runs alone in an onnxruntime
+ * session with one intra-op thread — built exactly as the runtime builds a step's sub-model, on inputs of the
+ * operator's real shapes — and its median time becomes `ops[name]`; `opTypes` gets each operator type's effective
+ * GFLOP/s (Σ FLOPs / Σ ms over the type's operators that do arithmetic).
+ */
+export async function profileModel(model: Model, options: ProfileOptions = {}): Promise<ProfileResult> {
+  const runs = options.runs ?? 5;
+  const ctx = partitionContext(model, model.ops.map((op) => op.node.name));
+  const ops: Record<string, number> = {};
+  const byType = new Map<string, { flops: number; ms: number }>();
+  const slices: SliceTiming[] = [];
+  const weightCache = new Map<string, Uint8Array>();
+  let totalMs = 0;
+  let flops = 0;
+  for (let p = 0; p < ctx.order.length; p++) {
+    const op = model.ops[ctx.opIndex[p]!]!;
+    const whole = ctx.geometry[p]!.outputShapes.map((shape) => fullBox(shape));
+    const ms = await timeSlice(ctx, p, whole, runs, weightCache);
+    ops[op.node.name] = ms;
+    totalMs += ms;
+    flops += op.cost.flops;
+    if (op.cost.flops > 0 && ms > 0) {
+      const entry = byType.get(op.node.opType) ?? { flops: 0, ms: 0 };
+      entry.flops += op.cost.flops;
+      entry.ms += ms;
+      byType.set(op.node.opType, entry);
+    }
+    const option = ctx.space[p]!.options[0];
+    if (options.slices && option !== undefined) {
+      const half = whole.map((box, k) => (k === 0 ? withAxis(box, option.axis, 0, Math.ceil(option.extent / 2)) : box));
+      const wide = ctx.geometry[p]!.widen(half);
+      const sliceMs = await timeSlice(ctx, p, wide, runs, weightCache);
+      slices.push({ op: op.node.name, dim: option.dim, fraction: boxVolume(wide[0]!) / boxVolume(whole[0]!), wholeMs: ms, sliceMs });
+    }
+    options.onOp?.(p + 1, ctx.order.length);
+  }
+  const opTypes = Object.fromEntries([...byType].map(([type, { flops: f, ms }]) => [type, f / (ms * 1e6)]));
+  const profile: DeviceProfile = {
+    format: 'memorianova-profile',
+    version: 1,
+    measuredOn: `${process.platform}-${process.arch}, node ${process.version}, onnxruntime-node ${ort.env.versions.common}, 1 intra-op thread`,
+    model: { name: model.name, fingerprint: modelFingerprint(model) },
+    ops,
+    opTypes,
+  };
+  return { profile, gflops: totalMs > 0 ? flops / (totalMs * 1e6) : 0, totalMs, slices };
+}
+
+/** Median ms of one operator computing the output regions `outputs`, fed exactly the input regions they need. */
+async function timeSlice(ctx: PartitionContext, p: number, outputs: Box[], runs: number, weightCache: Map<string, Uint8Array>): Promise<number> {
+  const model = ctx.model;
+  const op = model.ops[ctx.opIndex[p]!]!;
+  const node = op.node;
+  const { inputs, overrides } = ctx.geometry[p]!.inputs(outputs);
+  const slice: OpSlice = { device: 0, outputs, inputs, flops: op.cost.flops };
+  if (overrides !== undefined) slice.overrides = overrides;
+  const weights = new Map<string, HeldWeight>();
+  const slicesMeta: WorkerProgram['weights'] = [];
+  const addWeight = (weight: Weight, box: Box | null): string => {
+    const region = box ?? fullBox(weight.shape);
+    const key = `${weight.name}@${boxKey(region)}`;
+    let bytes = weightCache.get(weight.name);
+    if (bytes === undefined) {
+      bytes = weightBytes(weight);
+      weightCache.clear();
+      weightCache.set(weight.name, bytes);
+    }
+    const part = extractRegion({ box: fullBox(weight.shape), bytes }, region, elementSize(weight.dtype, weight.name));
+    weights.set(key, { dtype: weight.dtype, shape: boxShape(region), bytes: part.bytes });
+    slicesMeta.push({ key, dtype: weight.dtype, box: region });
+    return key;
+  };
+  const held = new Map<string, Box>();
+  const dtypes: WorkerProgram['dtypes'] = {};
+  const weightKeys = node.inputs.map((tensor, j) => {
+    const info = model.tensors.get(tensor);
+    const box = inputs[j];
+    if (tensor === '' || box == null || info === undefined) return null;
+    if (info.kind === 'weight') return addWeight(model.graph.initializers.get(tensor)!, box);
+    held.set(tensor, box);
+    dtypes[tensor] = info.dtype;
+    return null;
+  });
+  for (const t of node.outputs) if (t !== '') dtypes[t] = model.tensors.get(t)!.dtype;
+  const program: WorkerProgram = { device: 0, name: 'profile', dtypes, weights: slicesMeta, steps: [], opset: model.graph.opset };
+  if (model.graph.opsetImports !== undefined) program.opsetImports = model.graph.opsetImports;
+  const step = { name: node.name, gathers: [], uploads: [], ops: [{ position: p, node: wireNode(node, addWeight), slice, weights: weightKeys }] };
+  const built = buildStepModel(program, step, held, weights, new Set(node.outputs.filter((t) => t !== '')));
+  const session = await ort.InferenceSession.create(writeModelBytes(built.graph), SESSION_OPTIONS);
+  try {
+    const feeds: Record<string, ort.Tensor> = {};
+    for (const feed of built.feeds) {
+      const dtype = dtypes[feed.tensor]!;
+      const bytes = new Uint8Array(regionBytes(feed.box, elementSize(dtype, feed.tensor)));
+      // float32 inputs get values in [-1, 1]; every other input stays 0 (valid indices for every gather).
+      if (dtype === 'float32') new Float32Array(bytes.buffer).forEach((_, i, a) => (a[i] = Math.sin(i)));
+      feeds[feed.input] = toOrtTensor(dtype, bytes, boxShape(feed.box), feed.tensor);
+    }
+    await session.run(feeds);
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const start = performance.now();
+      await session.run(feeds);
+      times.push(performance.now() - start);
+    }
+    return median(times);
+  } finally {
+    await session.release();
+  }
+}

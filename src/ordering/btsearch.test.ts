@@ -29,6 +29,15 @@ describe('BTSearch', () => {
     assert.deepEqual(result.order, orderByNames(branches, ['C', 'D', 'A', 'B', 'E']));
   });
 
+  it('out of time: the static lower bound, hand-computed', () => {
+    // Segment {A, C, B, D} (E is a cut). Live in every order: at A, x and a → 110; at C, x and c → 70; at B,
+    // a and b → 101 (x may already be freed); at D, c and d → 61. Bound 110; the optimum is 111.
+    const result = btsearch(branches, { timeLimitMs: 0, incumbents: [fileOrder(branches)] });
+    assert.equal(result.peakBytes, 170);
+    assert.equal(result.lowerBoundBytes, 110);
+    assert.equal(result.optimal, false);
+  });
+
   it('equals the brute-force minimum over all topological orders on random DAGs (6–12 operators)', () => {
     fc.assert(
       fc.property(arbitraryMemoryGraph(12), fc.boolean(), (graph, inplace) => {

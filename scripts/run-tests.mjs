@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs every *.test.ts under src/ with node's built-in test runner (Node 20 has no recursive globs).
+// Runs every *.test.ts under src/ and bench/ with node's built-in test runner (Node 20 has no recursive globs).
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -15,7 +15,7 @@ function findTests(dir) {
 }
 
 const filters = process.argv.slice(2);
-const files = findTests('src').filter((f) => filters.length === 0 || filters.some((p) => f.includes(p))).sort();
+const files = ['src', 'bench'].flatMap(findTests).filter((f) => filters.length === 0 || filters.some((p) => f.includes(p))).sort();
 if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);

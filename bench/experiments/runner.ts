@@ -1,0 +1,100 @@
+import { BASELINES, runAllMethods } from '../../src/baselines/index.ts';
+import type { Cluster } from '../../src/cluster/types.ts';
+import type { Model } from '../../src/ir/graph.ts';
+import { loadModel } from '../../src/model/load.ts';
+import { planOrder, type OrderPlan } from '../../src/ordering/plan.ts';
+
+export interface MethodRow {
+  name: string;
+  latencyMs: number;
+  /** latencyMs / the cluster's lower bound (docs/latency.md). */
+  ratioToBound: number;
+  feasible: boolean;
+  /** Largest per-device peak (weights + live activations) of the method's plan. */
+  maxDevicePeakBytes: number;
+  searchMs: number;
+}
+
+/** Every method on one (model, cluster), planned on BTSearch's least-memory order. */
+export interface CaseResult {
+  model: string;
+  cluster: string;
+  devices: number;
+  lowerBoundMs: number;
+  best: string;
+  methods: MethodRow[];
+  geneflow: { evaluations: number; generations: number; stopReason: string };
+  wallMs: number;
+}
+
+export interface RunnerOptions {
+  /** GenEFlow's time limit per run, ms. */
+  gaTimeLimitMs: number;
+  /** BTSearch's time limit per model, ms. */
+  orderTimeLimitMs: number;
+  seed: number;
+  /** Called after every run (progress). */
+  onCase?: (result: CaseResult) => void;
+}
+
+export const GENEFLOW = 'geneflow';
+
+/** Every method runAllMethods runs, in the order it reports them. */
+export const METHOD_NAMES: readonly string[] = [...BASELINES.map((b) => b.name), GENEFLOW, 'random'];
+
+/** Runs every planner on (model, cluster) pairs, loading each model and searching its order once. */
+export class ExperimentRunner {
+  private readonly models = new Map<string, { model: Model; order: OrderPlan }>();
+  readonly options: RunnerOptions;
+
+  constructor(options: RunnerOptions) {
+    this.options = options;
+  }
+
+  prepared(name: string): { model: Model; order: OrderPlan } {
+    let entry = this.models.get(name);
+    if (entry === undefined) {
+      const model = loadModel(name);
+      entry = { model, order: planOrder(model, { timeLimitMs: this.options.orderTimeLimitMs, seed: this.options.seed }) };
+      this.models.set(name, entry);
+    }
+    return entry;
+  }
+
+  async run(modelName: string, cluster: Cluster): Promise<CaseResult> {
+    const { model, order } = this.prepared(modelName);
+    const started = performance.now();
+    const all = await runAllMethods(model, cluster, order.orderNames, { geneflow: { timeLimitMs: this.options.gaTimeLimitMs, seed: this.options.seed } });
+    const result: CaseResult = {
+      model: modelName,
+      cluster: cluster.name,
+      devices: cluster.devices.length,
+      lowerBoundMs: all.lowerBoundMs,
+      best: all.best,
+      methods: all.methods.map((m) => ({
+        name: m.name,
+        latencyMs: m.latencyMs,
+        ratioToBound: m.latencyMs / all.lowerBoundMs,
+        feasible: m.feasible,
+        maxDevicePeakBytes: Math.max(...m.devicePeakBytes),
+        searchMs: m.searchMs,
+      })),
+      geneflow: all.geneflow,
+      wallMs: performance.now() - started,
+    };
+    this.options.onCase?.(result);
+    return result;
+  }
+}
+
+/**
+ * GenEFlow against the best other method with a feasible plan (the six baselines and random search):
+ * (geneflow − best other) / best other, negative when GenEFlow is faster. Undefined when either has no feasible plan.
+ */
+export function geneflowGain(result: Pick<CaseResult, 'methods'>): number | undefined {
+  const ga = result.methods.find((m) => m.name === GENEFLOW);
+  const others = result.methods.filter((m) => m.name !== GENEFLOW && m.feasible);
+  if (ga === undefined || !ga.feasible || others.length === 0) return undefined;
+  const best = Math.min(...others.map((m) => m.latencyMs));
+  return (ga.latencyMs - best) / best;
+}

@@ -1,5 +1,6 @@
 import { Attrs } from '../analysis/ops/attrs.ts';
 import type { AnalyzedOp, Model } from '../ir/graph.ts';
+import { weightBytes } from '../ir/weights.ts';
 import type { SplitDim } from '../plan/types.ts';
 import { fullBox, isEmpty, sameBox } from './box.ts';
 import type { Box, SliceOverrides, SplitOption } from './types.ts';
@@ -34,13 +35,13 @@ function axisNames(layout: Layout, shape: readonly number[]): Array<{ dim: Split
   const rank = shape.length;
   if (rank === 2) return [{ dim: 'tokens', axis: 0 }, { dim: 'channels', axis: 1 }];
   if (rank === 3) return [{ dim: 'tokens', axis: 1 }, { dim: 'channels', axis: 2 }];
-  if (rank !== 4) return [];
-  if (layout.kind === 'cnn') return [{ dim: 'channels', axis: 1 }, { dim: 'rows', axis: 2 }];
-  // Attention tensors: the axis of extent T (preferring [B,heads,T,x]) is tokens, heads sit at 1 (or 2 in
-  // [B,T,heads,d]), the remaining axis is channels.
-  const tokens = [2, 1, 3].find((a) => shape[a] === layout.tokens) ?? 2;
+  if (rank < 4) return [];
+  if (layout.kind === 'cnn') return rank === 4 ? [{ dim: 'channels', axis: 1 }, { dim: 'rows', axis: 2 }] : [];
+  // Attention tensors ([B,heads,T,x], [B,T,heads,d], [B,kv,group,T,x]): the axis of extent T (preferring the
+  // second to last) is tokens, heads sit at 1 (2 when axis 1 is T), the last remaining axis is channels.
+  const tokens = [rank - 2, 1, rank - 1].find((a) => shape[a] === layout.tokens) ?? rank - 2;
   const heads = tokens === 1 ? 2 : 1;
-  const channels = [1, 2, 3].find((a) => a !== tokens && a !== heads)!;
+  const channels = tokens === rank - 1 ? rank - 2 : rank - 1;
   return [{ dim: 'heads', axis: heads }, { dim: 'tokens', axis: tokens }, { dim: 'channels', axis: channels }];
 }
 
@@ -56,6 +57,52 @@ const UNARY = new Set([
 ]);
 const BINARY = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Where', 'PRelu', 'Equal', 'Less', 'Greater', 'And', 'Or', 'Sum', 'Mean']);
 const WINDOW = new Set(['Conv', 'MaxPool', 'AveragePool']);
+const REDUCE = new Set(['ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceSumSquare', 'ReduceLogSumExp']);
+
+/** The values of a small int64 weight (axes, starts…), or undefined when the input is absent or not a weight. */
+function constInts(model: Model, name: string | undefined): number[] | undefined {
+  const weight = name === undefined || name === '' ? undefined : model.graph.initializers.get(name);
+  if (weight === undefined || (weight.dtype !== 'int64' && weight.dtype !== 'int32')) return undefined;
+  const bytes = weightBytes(weight);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = weight.dtype === 'int64' ? bytes.byteLength / 8 : bytes.byteLength / 4;
+  return Array.from({ length: n }, (_, i) => (weight.dtype === 'int64' ? Number(view.getBigInt64(i * 8, true)) : view.getInt32(i * 4, true)));
+}
+
+/**
+ * Operators that compute whole `axes` from whole input axes and pass the other axes through unchanged (same
+ * rank): a region always spans those axes whole, in the output as in input 0.
+ */
+function axesWholeGeometry(layout: Layout, base: Base, axes: ReadonlySet<number>): OpGeometry {
+  const shape = base.inputShapes[0]!;
+  const outShape = base.outputShapes[0]!;
+  return {
+    ...base,
+    options: optionsFor(layout, outShape, (a) => !axes.has(a)),
+    widen: (out) => [out[0]!.map((r, a) => (axes.has(a) ? [0, outShape[a]!] : r) as [number, number]), ...out.slice(1)],
+    inputs: ([out]) => ({
+      inputs: base.inputShapes.map((s, i) => (s === null ? null : i === 0 ? out!.map((r, a) => (axes.has(a) ? [0, shape[a]!] : [r[0], r[1]]) as [number, number]) : fullBox(s))),
+    }),
+  };
+}
+
+/** Reductions that keep their axes (keepdims 1) with known axes: split along the axes not reduced. */
+function reduceGeometry(model: Model, op: AnalyzedOp, layout: Layout, base: Base): OpGeometry {
+  const attrs = new Attrs(op.node);
+  const rank = base.inputShapes[0]!.length;
+  const axes = attrs.ints('axes') ?? constInts(model, op.node.inputs[1]);
+  if (attrs.int('keepdims', 1) !== 1 || axes === undefined || axes.length === 0 || base.outputShapes[0]!.length !== rank) return wholeGeometry(base);
+  return axesWholeGeometry(layout, base, new Set(axes.map((a) => (a < 0 ? a + rank : a))));
+}
+
+/** Slice with constant parameters: split along the axes it does not slice (the sliced ones are read whole). */
+function sliceGeometry(model: Model, op: AnalyzedOp, layout: Layout, base: Base): OpGeometry {
+  const rank = base.inputShapes[0]!.length;
+  const starts = constInts(model, op.node.inputs[1]);
+  const axes = op.node.inputs[3] === undefined || op.node.inputs[3] === '' ? starts?.map((_, i) => i) : constInts(model, op.node.inputs[3]);
+  if (starts === undefined || axes === undefined) return wholeGeometry(base);
+  return axesWholeGeometry(layout, base, new Set(axes.map((a) => (a < 0 ? a + rank : a))));
+}
 
 export function opGeometry(model: Model, op: AnalyzedOp, layout: Layout): OpGeometry {
   const node = op.node;
@@ -75,7 +122,9 @@ export function opGeometry(model: Model, op: AnalyzedOp, layout: Layout): OpGeom
     if (type === 'Gemm') return gemmGeometry(op, layout, base);
     if (type === 'Concat') return concatGeometry(op, layout, base);
     if (type === 'Transpose') return transposeGeometry(op, layout, base);
-    if (type === 'Reshape' || type === 'Flatten') return reshapeGeometry(type, layout, base);
+    if (type === 'Reshape' || type === 'Flatten' || type === 'Squeeze' || type === 'Unsqueeze') return reshapeGeometry(type, layout, base);
+    if (REDUCE.has(type)) return reduceGeometry(model, op, layout, base);
+    if (type === 'Slice') return sliceGeometry(model, op, layout, base);
   }
   return wholeGeometry(base);
 }
@@ -126,18 +175,10 @@ function globalPoolGeometry(layout: Layout, base: Base): OpGeometry {
 }
 
 function normalizeGeometry(op: AnalyzedOp, layout: Layout, base: Base): OpGeometry {
-  const shape = base.inputShapes[0]!;
-  const attrs = new Attrs(op.node);
-  let axis = attrs.int('axis', -1);
-  if (axis < 0) axis += shape.length;
-  return {
-    ...base,
-    options: optionsFor(layout, base.outputShapes[0]!, (a) => a < axis),
-    widen: (out) => out.map((box) => box.map((range, a) => (a >= axis ? [0, shape[a]!] : range) as [number, number])),
-    inputs: ([out]) => ({
-      inputs: base.inputShapes.map((s, i) => (s === null ? null : i === 0 ? out!.map((r) => [r[0], r[1]] as [number, number]) : fullBox(s))),
-    }),
-  };
+  const rank = base.inputShapes[0]!.length;
+  let axis = new Attrs(op.node).int('axis', -1);
+  if (axis < 0) axis += rank;
+  return axesWholeGeometry(layout, base, new Set(Array.from({ length: rank - axis }, (_, i) => axis + i)));
 }
 
 function windowGeometry(op: AnalyzedOp, layout: Layout, base: Base): OpGeometry {

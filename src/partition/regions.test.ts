@@ -139,7 +139,31 @@ function residualCnn() {
   return b.build();
 }
 
-for (const [name, build] of [['attention block (tokens, heads, channels; reshape, transpose, softmax, layer norm)', attentionBlock], ['residual CNN DAG (add, concat, global pool, flatten, gemm)', residualCnn]] as const) {
+/** Qwen2-style: RMSNorm (ReduceMean), rotary embedding (Slice, Neg, Concat), grouped-query attention on rank-5 tensors. */
+function groupedQueryBlock() {
+  const b = new GraphBuilder('gqa', { seed: 9 });
+  const [T, C, H, KV, D] = [4, 16, 4, 2, 4];
+  const x = b.input('x', 'float32', [1, T, C]);
+  const variance = b.op('ReduceMean', [b.op('Mul', [x, x])], { axes: [-1], keepdims: 1 });
+  const norm = b.op('Mul', [b.op('Div', [x, b.op('Sqrt', [b.op('Add', [variance, b.float32('eps', [1e-6], [])])])]), b.weight('gain', [C])]);
+  const heads = (name: string, count: number, perm: number[]) =>
+    b.op('Transpose', [b.op('Reshape', [b.op('MatMul', [norm, b.weight(`${name}.w`, [C, count * D])]), b.int64('shape', [1, T, count, D])])], { perm });
+  const rope = (t: string) => {
+    const first = b.op('Slice', [t, b.int64('s', [0]), b.int64('e', [D / 2]), b.int64('a', [3])]);
+    const second = b.op('Slice', [t, b.int64('s', [D / 2]), b.int64('e', [D]), b.int64('a', [3])]);
+    const rotated = b.op('Concat', [b.op('Neg', [second]), first], { axis: 3 });
+    return b.op('Add', [b.op('Mul', [t, b.weight('cos', [T, D])]), b.op('Mul', [rotated, b.weight('sin', [T, D])])]);
+  };
+  const q = b.op('Reshape', [rope(heads('q', H, [0, 2, 1, 3])), b.int64('shape', [1, KV, H / KV, T, D])]);
+  const k = b.op('Unsqueeze', [b.op('Transpose', [rope(heads('k', KV, [0, 2, 1, 3]))], { perm: [0, 1, 3, 2] }), b.int64('axes', [2])]);
+  const v = b.op('Unsqueeze', [heads('v', KV, [0, 2, 1, 3]), b.int64('axes', [2])]);
+  const probs = b.op('Softmax', [b.op('Add', [b.op('MatMul', [q, k]), b.weight('mask', [T, T])])], { axis: -1 });
+  const merged = b.op('Reshape', [b.op('Transpose', [b.op('Reshape', [b.op('MatMul', [probs, v]), b.int64('shape', [1, H, T, D])])], { perm: [0, 2, 1, 3] }), b.int64('shape', [1, T, H * D])]);
+  b.output(b.op('Add', [b.op('MatMul', [merged, b.weight('o.w', [H * D, C])]), x]));
+  return b.build();
+}
+
+for (const [name, build] of [['grouped-query attention (rms norm, rotary slices, rank-5 matmuls, unsqueeze)', groupedQueryBlock], ['attention block (tokens, heads, channels; reshape, transpose, softmax, layer norm)', attentionBlock], ['residual CNN DAG (add, concat, global pool, flatten, gemm)', residualCnn]] as const) {
   test(`${name}: every device slice equals that region of the full output`, async () => {
     const graph = build();
     await fc.assert(

@@ -1,3 +1,4 @@
+import { fail } from '../errors.ts';
 import type { MemoryGraph } from '../memory/graph.ts';
 import { evaluateOrder } from '../memory/model.ts';
 import { MemoryIndex, MemoryState } from '../memory/state.ts';
@@ -107,6 +108,7 @@ export function baselines(graph: MemoryGraph, options: BaselineOptions = {}): Ba
   const peakOf = (order: number[]) => evaluateOrder(graph, order, memory).peakBytes;
   const result = (method: BaselineMethod, order: number[]): BaselineResult => ({ method, peakBytes: peakOf(order), order });
   const samples = options.randomSamples ?? 100;
+  if (!Number.isInteger(samples) || samples < 1) fail(`randomSamples must be a positive integer, got ${samples}`, 'usage');
   const seed = options.seed ?? 1;
   const random = Array.from({ length: samples }, (_, i) => result('random-best', randomOrder(graph, seed + i, index)));
   const best = random.reduce((a, b) => (b.peakBytes < a.peakBytes ? b : a));

@@ -1,3 +1,4 @@
+import { BASELINES } from '../../src/baselines/index.ts';
 import { formatTable } from '../../src/cli/options.ts';
 import type { Cluster } from '../../src/cluster/types.ts';
 import type { ChartSpec } from '../../src/report/charts.ts';
@@ -50,9 +51,9 @@ export async function leastMemoryExperiment(runner: ExperimentRunner, models: re
   }
   const rows = outcomes.map((o) => {
     const least = (name: string) => o.brackets.find((b) => b.method === name)?.leastSucceeded;
-    const others = names.filter((n) => n !== GENEFLOW).map(least).filter((x): x is number => x !== undefined);
+    const baselines = BASELINES.map((b) => least(b.name)).filter((x): x is number => x !== undefined);
     const ga = least(GENEFLOW);
-    const bestOther = others.length > 0 ? Math.min(...others) : undefined;
+    const bestBaseline = baselines.length > 0 ? Math.min(...baselines) : undefined;
     return [
       o.model,
       mib(o.floorBytes),
@@ -62,11 +63,11 @@ export async function leastMemoryExperiment(runner: ExperimentRunner, models: re
         if (bracket.leastSucceeded === undefined) return 'none';
         return `${mib(bracket.leastSucceeded)}${bracket.leastSucceeded / bracket.greatestFailed > settings.ratio ? '~' : ''}`;
       }),
-      ga !== undefined && bestOther !== undefined ? percent((ga - bestOther) / bestOther) : 'n/a',
+      ga !== undefined && bestBaseline !== undefined ? percent(1 - ga / bestBaseline) : 'n/a',
       o.probes.length,
     ];
   });
-  const table = formatTable(['model', 'floor MiB', 'one device MiB', ...names, 'geneflow vs best other', 'probes'], rows);
+  const table = formatTable(['model', 'floor MiB', 'one device MiB', ...names, 'geneflow saving vs best baseline', 'probes'], rows);
   const text =
     `${cluster.name}, every device given the same limit; least limit (MiB) at which each method's plan is feasible ` +
     `(bisection to within ×${settings.ratio}, at most ${settings.maxProbes} probes; ~ = not narrowed to that ratio within the probe budget; 'none' = infeasible at every probed limit up to 4× one device)\n${table}`;

@@ -1,6 +1,7 @@
 import { fail } from '../errors.ts';
 import { elementCount } from '../ir/dtype.ts';
 import type { Model } from '../ir/graph.ts';
+import { boxVolume, fullBox } from './box.ts';
 import { modelLayout, opGeometry, type Layout, type OpGeometry } from './geometry.ts';
 import type { OpSlice, OpSpace } from './types.ts';
 
@@ -32,6 +33,8 @@ export interface PartitionContext {
   producers: Array<Array<{ position: number; output: number } | null>>;
   /** Graph inputs (activations the router holds at the start) and the operators reading them. */
   graphInputUses: Map<string, TensorUse[]>;
+  /** Per position: elements of the operator's output 0 (slices' shares of the operator are relative to it). */
+  outputVolume: number[];
   /** Bytes per element of every tensor the operators touch. */
   elementBytes: Map<string, number>;
   /**
@@ -95,6 +98,7 @@ export function partitionContext(model: Model, order: readonly string[]): Partit
     isGraphOutput: opIndex.map((index) => model.ops[index]!.node.outputs.map((t) => graphOutputs.has(t))),
     producers,
     graphInputUses,
+    outputVolume: geometry.map((g) => boxVolume(fullBox(g.outputShapes[0]!))),
     elementBytes: new Map([...model.tensors.values()].map((t) => [t.name, elementCount(t.shape) === 0 ? 0 : t.bytes / elementCount(t.shape)])),
     sliceMemo: opIndex.map(() => new Map()),
   };

@@ -12,6 +12,8 @@ export interface Delivery {
   /** The piece delivered (a region of the tensor) and its bytes. */
   box: Box;
   bytes: number;
+  /** Positions of the receiver's slices that wait for this piece (none for the router). */
+  readers: number[];
 }
 
 /**
@@ -31,8 +33,6 @@ export interface Message {
 
 export interface Communication {
   messages: Message[];
-  /** [device][position]: the (message, delivery) pairs the device's slice at that position waits for. */
-  waits: Array<Array<Array<[number, number]>>>;
   /** [device]: tensor → the region assembled there from remote pieces (plus its own slice, if any). */
   assembled: Array<Map<string, Box>>;
 }
@@ -46,7 +46,6 @@ export interface Communication {
 export function communication(ctx: PartitionContext, slices: PlanSlices, cluster: Cluster): Communication {
   const deviceCount = cluster.devices.length;
   const messages: Message[] = [];
-  const waits: Array<Array<Array<[number, number]>>> = Array.from({ length: deviceCount }, () => ctx.order.map(() => []));
   const assembled: Array<Map<string, Box>> = Array.from({ length: deviceCount }, () => new Map());
 
   const route = (tensor: string, producer: number, holders: Array<{ device: number; box: Box }>, uses: TensorUse[], toRouter: boolean) => {
@@ -61,18 +60,17 @@ export function communication(ctx: PartitionContext, slices: PlanSlices, cluster
         const need = needs[e];
         if (need == null || e === holder.device) continue;
         const piece = intersect(need, holder.box);
-        if (!isEmpty(piece)) deliveries.push({ device: e, box: piece, bytes: boxVolume(piece) * eb });
+        if (isEmpty(piece)) continue;
+        const readers: number[] = [];
+        for (const use of uses) if (slices.ops[use.position]!.slices[e] !== null && !readers.includes(use.position)) readers.push(use.position);
+        deliveries.push({ device: e, box: piece, bytes: boxVolume(piece) * eb, readers });
       }
-      if (toRouter) deliveries.push({ device: ROUTER, box: holder.box, bytes: boxVolume(holder.box) * eb });
+      if (toRouter) deliveries.push({ device: ROUTER, box: holder.box, bytes: boxVolume(holder.box) * eb, readers: [] });
       if (deliveries.length === 0) continue;
       const groups = cluster.router.broadcast ? [deliveries] : deliveries.map((d) => [d]);
       for (const group of groups) {
         const uploadBytes = holder.device === ROUTER ? 0 : unionVolume(group.map((d) => d.box)) * eb;
-        const id = messages.push({ tensor, source: holder.device, producer, uploadBytes, deliveries: group }) - 1;
-        group.forEach((delivery, k) => {
-          if (delivery.device === ROUTER) return;
-          for (const use of uses) if (slices.ops[use.position]!.slices[delivery.device] !== null) waits[delivery.device]![use.position]!.push([id, k]);
-        });
+        messages.push({ tensor, source: holder.device, producer, uploadBytes, deliveries: group });
       }
     }
     for (let e = 0; e < deviceCount; e++) {
@@ -96,5 +94,5 @@ export function communication(ctx: PartitionContext, slices: PlanSlices, cluster
       route(ctx.model.ops[entry.index]!.node.outputs[k]!, p, holders, uses, ctx.isGraphOutput[p]![k]!);
     });
   });
-  return { messages, waits, assembled };
+  return { messages, assembled };
 }

@@ -2,7 +2,7 @@ import type { Cluster } from '../cluster/types.ts';
 import { deviceMemoryBytes } from '../cluster/types.ts';
 import { fail } from '../errors.ts';
 import type { Model } from '../ir/graph.ts';
-import { boxVolume, fullBox, unionVolume } from '../partition/box.ts';
+import { boxVolume, unionVolume } from '../partition/box.ts';
 import { partitionContext, type PartitionContext } from '../partition/context.ts';
 import { checkDecisions, planSlices } from '../partition/slices.ts';
 import type { PlanSlices } from '../partition/types.ts';
@@ -89,29 +89,22 @@ function runEvents(
   // Per device: its slices in order, with their duration and how many deliveries each still waits for.
   const tasks: number[][] = Array.from({ length: n }, () => []);
   const duration: number[][] = Array.from({ length: n }, () => []);
-  const pending: number[][] = Array.from({ length: n }, () => []);
-  const waiters = new Map<number, Array<[number, number]>>();
+  const taskAt: Int32Array[] = Array.from({ length: n }, () => new Int32Array(ctx.order.length));
   const breakdown: DeviceBreakdown[] = devices.map((d) => ({
     device: d.name, computeMs: 0, sendMs: 0, receiveMs: 0, idleMs: 0, flops: 0, bytesSent: 0, bytesReceived: 0, weightBytes: 0, activationPeakBytes: 0,
   }));
   slices.ops.forEach((entry, p) => {
-    const full = boxVolume(fullBox(ctx.geometry[p]!.outputShapes[0]!));
+    const full = ctx.outputVolume[p]!;
     entry.slices.forEach((slice, d) => {
       if (slice === null) return;
-      const t = tasks[d]!.push(p) - 1;
+      taskAt[d]![p] = tasks[d]!.push(p) - 1;
       const fraction = full === 0 ? 1 : boxVolume(slice.outputs[0]!) / full;
       duration[d]!.push(opMs[d]![entry.index]! * fraction);
       breakdown[d]!.flops += slice.flops;
-      const waits = comm.waits[d]![p]!;
-      pending[d]!.push(waits.length);
-      for (const [m, k] of waits) {
-        const key = m * 65536 + k;
-        const list = waiters.get(key);
-        if (list === undefined) waiters.set(key, [[d, t]]);
-        else list.push([d, t]);
-      }
     });
   });
+  const pending: Int32Array[] = tasks.map((list) => new Int32Array(list.length));
+  for (const m of messages) for (const delivery of m.deliveries) for (const p of delivery.readers) pending[delivery.device]![taskAt[delivery.device]![p]!]!++;
   const forwardBytes = messages.map((m) => {
     const toDevices = m.deliveries.filter((d) => d.device !== ROUTER);
     if (toDevices.length === 0) return 0;
@@ -230,7 +223,7 @@ function runEvents(
         downlinkBusy[e] = false;
         bytesMoved += messages[item.message]!.deliveries[item.delivery]!.bytes;
         deliveries++;
-        for (const [d, t] of waiters.get(item.message * 65536 + item.delivery) ?? []) pending[d]![t]!--;
+        for (const p of messages[item.message]!.deliveries[item.delivery]!.readers) pending[e]![taskAt[e]![p]!]!--;
         tryDownlink(e, time);
         tryCompute(e, time);
         break;

@@ -255,6 +255,7 @@ class WorkerSession {
     let waitMs = 0;
     let sendMs = 0;
     let heldPeak = 0;
+    let lateMs = 0;
     const uploads: Array<Promise<void>> = [];
     for (const { step, plan, model, session } of this.steps) {
       try {
@@ -281,7 +282,13 @@ class WorkerSession {
         const start = performance.now();
         const results = await session.run(feeds);
         const measured = performance.now() - start;
-        if (this.slowdown > 1) await sleep(measured * (this.slowdown - 1));
+        if (this.slowdown > 1) {
+          // Timers fire late; the lateness is taken off the next stretch so it does not pile up over many steps.
+          const stretch = measured * (this.slowdown - 1);
+          const slept = performance.now();
+          await sleep(stretch - lateMs);
+          lateMs = Math.max(0, lateMs + (performance.now() - slept) - stretch);
+        }
         computeMs += measured * Math.max(1, this.slowdown);
         for (const result of model.results) store.set(result.tensor, { box: result.box, bytes: ortTensorBytes(results[result.output]!) });
         heldPeak = Math.max(heldPeak, [...store.values()].reduce((n, r) => n + r.bytes.length, 0));

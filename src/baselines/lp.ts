@@ -2,6 +2,8 @@ import highsModule, { type Highs } from 'highs';
 import { deviceMemoryBytes } from '../cluster/types.ts';
 import { normalizeRatios } from '../geneflow/encoding.ts';
 import type { OpDecision, Placement, SplitDim } from '../plan/types.ts';
+import type { Evaluated } from '../geneflow/fitness.ts';
+import { SPATIAL_FIRST } from './proportional.ts';
 import { activationInputs, devicesBySpeed, weightBytesOf, type BaselineOutcome, type PlanningContext } from './common.ts';
 
 // The package's types describe a CommonJS module; under ESM its default export is the loader itself.
@@ -87,13 +89,8 @@ export async function solveSplits(problems: readonly SplitProblem[], cluster: Pl
 /** Plans greedy fusion tries (simulated) after the LP. */
 const FUSION_TRIES = 12;
 
-/**
- * EdgeFlow-style LP + greedy (docs/baselines.md): each operator's split (dimension and ratios) from the per-layer
- * LP, every operator synchronised; then greedy synchronisation: operators in decreasing order of output bytes are
- * fused into their consumers (consumers take the operator's placement, the operator skips synchronisation) when the
- * simulated latency improves, up to FUSION_TRIES simulations. Equal operator problems share one LP solve.
- */
-export async function linearProgram({ simulator, evaluator, cluster }: PlanningContext): Promise<BaselineOutcome> {
+/** Every operator's split from the LP, split dimension chosen by `preference` (the first the operator offers). */
+async function lpPlan({ simulator, evaluator, cluster }: PlanningContext, preference: readonly SplitDim[]): Promise<Evaluated> {
   const ctx = simulator.context;
   const bySpeed = devicesBySpeed(simulator);
   // Equal operator problems (repeated blocks and layers) share one LP block.
@@ -102,12 +99,13 @@ export async function linearProgram({ simulator, evaluator, cluster }: PlanningC
   const problemOf = ctx.order.map((_, p) => {
     const index = ctx.opIndex[p]!;
     const node = ctx.model.ops[index]!.node;
+    const dim = preference.find((d) => ctx.space[p]!.options.some((o) => o.dim === d));
     const problem: SplitProblem = {
       opMs: cluster.devices.map((_, d) => simulator.opMs[d]![index]!),
       inputBytes: activationInputs(ctx, p).reduce((s, i) => s + i.bytes, 0),
       outputBytes: node.outputs.reduce((s, t) => s + (ctx.model.tensors.get(t)?.bytes ?? 0), 0),
       weightBytes: weightBytesOf(ctx, p),
-      dims: ctx.space[p]!.options.map((o) => o.dim),
+      dims: dim === undefined ? [] : [dim],
     };
     const key = JSON.stringify(problem);
     if (!keys.has(key)) keys.set(key, problems.push(problem) - 1);
@@ -115,7 +113,22 @@ export async function linearProgram({ simulator, evaluator, cluster }: PlanningC
   });
   const solutions = await solveSplits(problems, cluster, bySpeed);
   const placements: Placement[] = problemOf.map((i) => solutions[i]?.placement ?? { device: bySpeed[0]! });
-  let current = evaluator.evaluate(placements.map((placement, p) => ({ op: ctx.order[p]!, placement, sync: true })));
+  return evaluator.evaluate(placements.map((placement, p) => ({ op: ctx.order[p]!, placement, sync: true })));
+}
+
+/**
+ * EdgeFlow-style LP + greedy (docs/baselines.md): each operator's ratios from the per-layer LP (split dimension:
+ * spatial first, then channels first, as in `proportional`; the better plan is kept), every operator synchronised;
+ * then greedy synchronisation: operators in decreasing order of output bytes are fused into their consumers
+ * (consumers take the operator's placement, the operator skips synchronisation) when the simulated latency
+ * improves, up to FUSION_TRIES simulations.
+ */
+export async function linearProgram(context: PlanningContext): Promise<BaselineOutcome> {
+  const { simulator, evaluator } = context;
+  const ctx = simulator.context;
+  const plans: Evaluated[] = [];
+  for (const preference of SPATIAL_FIRST) plans.push(await lpPlan(context, preference));
+  let current = plans.reduce((a, b) => (b.fitness < a.fitness ? b : a));
   let tries = 0;
   const outputBytes = (p: number) => ctx.model.ops[ctx.opIndex[p]!]!.node.outputs.reduce((s, t) => s + (ctx.model.tensors.get(t)?.bytes ?? 0), 0);
   const byBytes = ctx.order.map((_, p) => p).sort((a, b) => outputBytes(b) - outputBytes(a) || a - b);
@@ -137,5 +150,5 @@ export async function linearProgram({ simulator, evaluator, cluster }: PlanningC
     const candidate = evaluator.evaluate(next);
     if (candidate.fitness < current.fitness) current = candidate;
   }
-  return { best: current, candidates: tries + 1 };
+  return { best: current, candidates: tries + plans.length };
 }

@@ -19,9 +19,9 @@ export function segmentCrossover(a: Chromosome, b: Chromosome, random: Random): 
   return [...a.slice(0, i), ...b.slice(i, j), ...a.slice(j)];
 }
 
-export type MutationName = 'dim' | 'ratios' | 'sync' | 'device' | 'spread' | 'split' | 'merge' | 'balance';
+export type MutationName = 'dim' | 'ratios' | 'sync' | 'fuse' | 'device' | 'spread' | 'split' | 'merge' | 'balance';
 
-export const MUTATIONS: readonly MutationName[] = ['dim', 'ratios', 'sync', 'device', 'spread', 'split', 'merge', 'balance'];
+export const MUTATIONS: readonly MutationName[] = ['dim', 'ratios', 'sync', 'fuse', 'device', 'spread', 'split', 'merge', 'balance'];
 
 /** A stretch length: exponential with mean n/10 (at least 2), plus one. */
 function stretchLength(random: Random, n: number): number {
@@ -47,6 +47,8 @@ function perturbRatios(ratios: readonly number[], random: Random): number[] {
  * - dim: the position's group switches to another split dimension;
  * - ratios: the group's ratios get log-normal noise (a device may leave or join);
  * - sync: the position's synchronisation flag flips (turning it off fuses it into its consumers);
+ * - fuse: a stretch from the position, placements kept, gets one flag: all fused but its last operator (or, one time
+ *   in three, all synchronised);
  * - device: the group moves whole to one device;
  * - spread: the position's placement extends over the next few operators, fused;
  * - split: the group is cut at the position and the second part gets a new placement;
@@ -78,6 +80,12 @@ export function mutate(ctx: PartitionContext, chromosome: Chromosome, kind: Muta
     case 'sync':
       child[position] = { ...child[position]!, sync: !child[position]!.sync };
       break;
+    case 'fuse': {
+      const to = Math.min(n, position + stretchLength(random, n));
+      const syncAll = random() < 1 / 3;
+      for (let p = position; p < to; p++) child[p] = { ...child[p]!, sync: syncAll || p === to - 1 };
+      break;
+    }
     case 'device':
       refill(start, end, { device: randomInt(random, deviceCount) });
       break;

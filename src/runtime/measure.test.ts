@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { analyzeGraph } from '../analysis/analyze.ts';
+import type { DeviceProfile } from '../cluster/types.ts';
+import { presetCluster } from '../cluster/presets.ts';
+import { GraphBuilder } from '../ir/builder.ts';
+import { modelFingerprint } from '../plan/fingerprint.ts';
+import { emulatedCluster, profileGflops, slowdownFor } from './emulate.ts';
+import { EmulatedLink } from './link.ts';
+import { maxAbsError, median } from './reference.ts';
+
+/** y = x · W with x [1, 4] and W [4, 2]: 2 × 4 × 2 = 16 FLOPs; then Relu (2 elements, 2 FLOPs). */
+function tinyModel() {
+  const b = new GraphBuilder('tiny');
+  const x = b.input('x', 'float32', [1, 4]);
+  const y = b.op('MatMul', [x, b.weight('w', [4, 2])], {}, 'mm');
+  b.output(b.op('Relu', [y], {}, 'relu'));
+  return analyzeGraph(b.build(), { name: 'tiny' });
+}
+
+describe('runtime measurements on hand-computed cases', () => {
+  it('an emulated link is busy latency + bytes × 8 / (Mbit/s × 1000) ms per message, in FIFO order', () => {
+    const link = new EmulatedLink({ mbps: 100, latencyMs: 10 });
+    // 125 000 bytes = 1 Mbit: 10 ms at 100 Mbit/s, plus 10 ms latency.
+    void link.transmit(125_000);
+    void link.transmit(0);
+    assert.equal(link.busyMs, 20 + 10);
+  });
+
+  it('slowdown = host GFLOP/s / device GFLOP/s, never below 1', () => {
+    const pi = presetCluster('homo4')!.devices[0]!;
+    assert.equal(pi.gflops, 10);
+    assert.equal(slowdownFor(pi, 30), 3);
+    assert.equal(slowdownFor(pi, 5), 1);
+  });
+
+  it('profile GFLOP/s = Σ FLOPs / Σ ms; the emulated cluster multiplies operator times by the slowdown', () => {
+    const model = tinyModel();
+    assert.deepEqual(model.ops.map((op) => op.cost.flops), [16, 2]);
+    const profile: DeviceProfile = { format: 'memorianova-profile', version: 1, model: { name: 'tiny', fingerprint: modelFingerprint(model) }, ops: { mm: 0.001, relu: 0.0008 }, opTypes: { MatMul: 0.016 } };
+    // 18 FLOPs in 0.0018 ms: 18 / (0.0018 × 1e6) = 0.01 GFLOP/s.
+    assert.ok(Math.abs(profileGflops(model, profile) - 0.01) < 1e-12);
+    const cluster = emulatedCluster({ ...presetCluster('homo2')!, devices: presetCluster('homo2')!.devices.map((d) => ({ ...d, gflops: 0.002 })) }, profile, 0.01);
+    const device = cluster.devices[0]!;
+    assert.ok(Math.abs(device.profile!.ops!.mm! - 0.005) < 1e-12, 'slowdown 0.01 / 0.002 = 5');
+    assert.ok(Math.abs(device.profile!.opTypes!.MatMul! - 0.0032) < 1e-12);
+  });
+
+  it('median of an odd and an even count', () => {
+    assert.equal(median([5, 1, 3]), 3);
+    assert.equal(median([4, 1, 3, 2]), 2.5);
+  });
+
+  it('max abs error over float outputs; integer mismatches are Infinity', () => {
+    const model = tinyModel();
+    const output = model.graph.outputs[0]!.name;
+    const f = (values: number[]) => new Uint8Array(new Float32Array(values).buffer);
+    assert.equal(maxAbsError(model, new Map([[output, f([1, 2.5])]]), new Map([[output, f([1.5, 2])]])), 0.5);
+    assert.equal(maxAbsError(model, new Map([[output, f([1, NaN])]]), new Map([[output, f([1, 2])]])), Infinity);
+  });
+});

@@ -426,18 +426,28 @@ function reshapeGeometry(type: string, layout: Layout, base: Base): OpGeometry {
     }
     return wide;
   };
-  const splittable = (axis: number): boolean => {
-    // Exact for every range on `axis` iff the unit ranges map (the flat stride divides evenly).
-    const full = fullBox(outShape);
-    const probe = (start: number, end: number) => {
-      const box = full.map((r, a) => (a === axis ? [start, end] : r) as [number, number]);
-      return sameBox(widenBox(box), box);
-    };
-    return probe(0, 1) && probe(outShape[axis]! - 1, outShape[axis]!) && probe(1, outShape[axis]! - 1);
+  // Ranges on `axis` map to boxes when they are multiples of a granule: 1, or (when merging axes, as Flatten
+  // does) the elements of the input axes after the first one that is not 1, over the output axes after `axis`.
+  const granuleOf = (axis: number): number => {
+    const group = groups.find((g) => g.outAxes.includes(axis))!;
+    const first = group.inAxes.findIndex((a) => inShape[a]! > 1);
+    const inner = group.inAxes.slice(first + 1).reduce((n, a) => n * inShape[a]!, 1);
+    const after = group.outAxes.filter((a) => a > axis).reduce((n, a) => n * outShape[a]!, 1);
+    const extent = outShape[axis]!;
+    for (const granule of [1, inner % after === 0 ? inner / after : 0]) {
+      if (granule === 0 || extent % granule !== 0) continue;
+      const full = fullBox(outShape);
+      const exact = (start: number, end: number) => {
+        const box = full.map((r, a) => (a === axis ? [start, end] : r) as [number, number]);
+        return sameBox(widenBox(box), box);
+      };
+      if (exact(0, granule) && exact(extent - granule, extent) && (extent < 3 * granule || exact(granule, extent - granule))) return granule;
+    }
+    return 0;
   };
   return {
     ...base,
-    options: optionsFor(layout, outShape, (axis) => splittable(axis)),
+    options: optionsFor(layout, outShape, (axis) => granuleOf(axis) > 0, granuleOf),
     widen: (out) => out.map(widenBox),
     inputs: ([out]) => {
       const input: Box = fullBox(inShape);

@@ -135,7 +135,10 @@ function residualCnn() {
   const branch = b.op('Conv', [pooled, b.weight('w2', [2, 4, 1, 1])], { kernel_shape: [1, 1] });
   const joined = b.op('Concat', [pooled, branch], { axis: 1 });
   const gap = b.op('Flatten', [b.op('GlobalAveragePool', [joined])], { axis: 1 });
-  b.output(b.op('Gemm', [gap, b.weight('fc.w', [3, 6]), b.weight('fc.b', [3])], { transB: 1 }));
+  // A Flatten that merges channels with 5×5 positions: channel splits come in granules of 25.
+  const merged = b.op('Flatten', [pooled], { axis: 1 });
+  const side = b.op('Gemm', [merged, b.weight('side.w', [3, 100])], { transB: 1 });
+  b.output(b.op('Add', [b.op('Gemm', [gap, b.weight('fc.w', [3, 6]), b.weight('fc.b', [3])], { transB: 1 }), side]));
   return b.build();
 }
 
@@ -163,7 +166,7 @@ function groupedQueryBlock() {
   return b.build();
 }
 
-for (const [name, build] of [['grouped-query attention (rms norm, rotary slices, rank-5 matmuls, unsqueeze)', groupedQueryBlock], ['attention block (tokens, heads, channels; reshape, transpose, softmax, layer norm)', attentionBlock], ['residual CNN DAG (add, concat, global pool, flatten, gemm)', residualCnn]] as const) {
+for (const [name, build] of [['grouped-query attention (rms norm, rotary slices, rank-5 matmuls, unsqueeze)', groupedQueryBlock], ['attention block (tokens, heads, channels; reshape, transpose, softmax, layer norm)', attentionBlock], ['residual CNN DAG (add, concat, global pool, flatten merging axes, gemm)', residualCnn]] as const) {
   test(`${name}: every device slice equals that region of the full output`, async () => {
     const graph = build();
     await fc.assert(

@@ -8,7 +8,8 @@ export type Box = Array<[number, number]>;
 
 /**
  * One way an operator can be split: `dim` names it, `axis` is the output axis it cuts, `extent` that axis' size.
- * Ranges are whole multiples of `granule` (the output channels per group of a grouped convolution, else 1).
+ * Ranges are whole multiples of `granule`: the output channels per group of a grouped convolution, the
+ * elements per channel of a Flatten/Reshape that merges axes, else 1.
  */
 export interface SplitOption {
   dim: SplitDim;

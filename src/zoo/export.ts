@@ -31,18 +31,10 @@ export function exportZooModel(name: string, path: string, options: ZooBuildOpti
   if (existsSync(path) && statSync(path).isDirectory()) fail(`cannot write '${path}': it is a folder`);
   const graph = zooEntry(name).build(buildOptions);
   const dataPath = `${path}.data`;
-  try {
-    // A side file left by an earlier export of the same path would otherwise be mistaken for this one's.
-    rmSync(dataPath, { force: true });
-    // Small constants (Reshape shapes, axes) stay inline: onnxruntime reads them during shape inference.
-    writeModelFile(graph, path, { externalData: externalData ? 'always' : 'auto', inlineBelowBytes: INLINE_BELOW_BYTES });
-  } catch (error) {
-    // File-system refusals (permissions, a full disk, a folder in the way) are bad output paths, not bugs.
-    if (error instanceof Error && 'code' in error && typeof error.code === 'string' && error.code.startsWith('E')) {
-      fail(`cannot write '${path}': ${error.message}`);
-    }
-    throw error;
-  }
+  // A side file left by an earlier export of the same path would otherwise be mistaken for this one's.
+  rmSync(dataPath, { force: true });
+  // Small constants (Reshape shapes, axes) stay inline: onnxruntime reads them during shape inference.
+  writeModelFile(graph, path, { externalData: externalData ? 'always' : 'auto', inlineBelowBytes: INLINE_BELOW_BYTES });
   const result: ZooExport = { model: name, path, bytes: statSync(path).size, params: countParams(graph) };
   if (existsSync(dataPath)) {
     result.dataPath = dataPath;

@@ -2,7 +2,7 @@ import { Attrs } from '../analysis/ops/attrs.ts';
 import type { AnalyzedOp, Model } from '../ir/graph.ts';
 import { weightBytes } from '../ir/weights.ts';
 import type { SplitDim } from '../plan/types.ts';
-import { fullBox, isEmpty, sameBox } from './box.ts';
+import { fullBox, hull, isEmpty, sameBox } from './box.ts';
 import type { Box, SliceOverrides, SplitOption } from './types.ts';
 
 /**
@@ -113,6 +113,9 @@ export function opGeometry(model: Model, op: AnalyzedOp, layout: Layout): OpGeom
   const out0 = outputShapes[0]!;
   const singleOutput = node.outputs.length === 1 && inputShapes[0] != null;
   const type = node.opType;
+  if (type === 'Split' && node.domain === '' && inputShapes[0] != null && outputShapes.every((shape) => shape.length === inputShapes[0]!.length)) {
+    return splitGeometry(op, layout, base);
+  }
   if (singleOutput && node.domain === '') {
     if (WINDOW.has(type) && out0.length >= 3) return windowGeometry(op, layout, base);
     if (UNARY.has(type) || BINARY.has(type) || type === 'BatchNormalization') return broadcastGeometry(type, layout, base);
@@ -138,6 +141,30 @@ function wholeGeometry(base: Base): OpGeometry {
     options: [],
     widen: () => base.outputShapes.map(fullBox),
     inputs: () => ({ inputs: base.inputShapes.map((s) => (s === null ? null : fullBox(s))) }),
+  };
+}
+
+/**
+ * Split along `axis`: every output gets the same range on the other axes (the hull of what is asked of any of
+ * them) and its whole part of `axis`; the input region is that range with `axis` whole.
+ */
+function splitGeometry(op: AnalyzedOp, layout: Layout, base: Base): OpGeometry {
+  const inShape = base.inputShapes[0]!;
+  let axis = new Attrs(op.node).int('axis', 0);
+  if (axis < 0) axis += inShape.length;
+  const common = (out: Box[]): Box => {
+    let region: Box | null = null;
+    for (const box of out) region = hull(region, box);
+    return (region ?? fullBox(inShape)).map((r, a) => (a === axis ? [0, inShape[a]!] : r) as [number, number]);
+  };
+  return {
+    ...base,
+    options: optionsFor(layout, base.outputShapes[0]!, (a) => a !== axis),
+    widen: (out) => {
+      const region = common(out);
+      return base.outputShapes.map((shape) => region.map((r, a) => (a === axis ? [0, shape[a]!] : r) as [number, number]));
+    },
+    inputs: (out) => ({ inputs: [common(out), ...base.inputShapes.slice(1).map((s) => (s === null ? null : fullBox(s)))] }),
   };
 }
 

@@ -111,11 +111,13 @@ function attentionBlock() {
   const [T, C, H] = [6, 8, 2];
   const x = b.input('x', 'float32', [1, T, C]);
   const norm = b.op('LayerNormalization', [x, b.weight('g', [C]), b.weight('beta', [C])], { axis: -1, epsilon: 1e-5 });
-  const project = (name: string) => b.op('Add', [b.op('MatMul', [norm, b.weight(`${name}.w`, [C, C])]), b.weight(`${name}.b`, [C])]);
+  // GPT-2 style: one projection to q, k and v, then Split.
+  const qkv = b.op('Add', [b.op('MatMul', [norm, b.weight('qkv.w', [C, 3 * C])]), b.weight('qkv.b', [3 * C])]);
+  const [qs, ks, vs] = b.node('Split', [qkv, b.int64('split', [C, C, C])], { axis: 2 }, { outputs: 3 });
   const heads = (t: string, perm: number[]) => b.op('Transpose', [b.op('Reshape', [t, b.int64('shape', [1, T, H, C / H])])], { perm });
-  const q = heads(project('q'), [0, 2, 1, 3]);
-  const k = heads(project('k'), [0, 2, 3, 1]);
-  const v = heads(project('v'), [0, 2, 1, 3]);
+  const q = heads(qs!, [0, 2, 1, 3]);
+  const k = heads(ks!, [0, 2, 3, 1]);
+  const v = heads(vs!, [0, 2, 1, 3]);
   const scores = b.op('Softmax', [b.op('Mul', [b.op('MatMul', [q, k]), b.float32('scale', [0.5], [])])], { axis: -1 });
   const context = b.op('Reshape', [b.op('Transpose', [b.op('MatMul', [scores, v])], { perm: [0, 2, 1, 3] }), b.int64('shape', [1, T, C])]);
   const residual = b.op('Add', [b.op('MatMul', [context, b.weight('o.w', [C, C])]), x]);
@@ -166,7 +168,7 @@ function groupedQueryBlock() {
   return b.build();
 }
 
-for (const [name, build] of [['grouped-query attention (rms norm, rotary slices, rank-5 matmuls, unsqueeze)', groupedQueryBlock], ['attention block (tokens, heads, channels; reshape, transpose, softmax, layer norm)', attentionBlock], ['residual CNN DAG (add, concat, global pool, flatten merging axes, gemm)', residualCnn]] as const) {
+for (const [name, build] of [['grouped-query attention (rms norm, rotary slices, rank-5 matmuls, unsqueeze)', groupedQueryBlock], ['attention block (tokens, heads, channels; split, reshape, transpose, softmax, layer norm)', attentionBlock], ['residual CNN DAG (add, concat, global pool, flatten merging axes, gemm)', residualCnn]] as const) {
   test(`${name}: every device slice equals that region of the full output`, async () => {
     const graph = build();
     await fc.assert(

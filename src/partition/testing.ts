@@ -118,8 +118,10 @@ export async function checkSliceExactness(graph: Graph, decisions: (ctx: Partiti
       const outputs = node.outputs.map((_, k) => `${tag}_out${k}`);
       const copy: Node = { ...node, name: tag, inputs, outputs, attributes };
       sliced.nodes.push(copy);
-      sliced.outputs.push({ name: outputs[0]!, dtype: 'float32', shape: boxShape(slice.outputs[0]!) });
-      expected[outputs[0]!] = crop(full[node.outputs[0]!]!, slice.outputs[0]!);
+      outputs.forEach((name, k) => {
+        sliced.outputs.push({ name, dtype: 'float32', shape: boxShape(slice.outputs[k]!) });
+        expected[name] = crop(full[node.outputs[k]!]!, slice.outputs[k]!);
+      });
     });
   });
   const got = await runGraph(sliced, sliceFeeds);

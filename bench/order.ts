@@ -32,6 +32,8 @@ const irregular: [string, () => Graph][] = [
 const wanted = args.length > 0 ? new Set(args) : undefined;
 const cases: [string, () => ReturnType<typeof loadModel>][] = [
   ...ZOO.map((entry) => [entry.name, () => loadModel(entry.name)] as [string, () => ReturnType<typeof loadModel>]),
+  ['bert-base (seq 512)', () => loadModel('bert-base', { seqLen: 512 })] as [string, () => ReturnType<typeof loadModel>],
+  ['gpt2 (seq 1024)', () => loadModel('gpt2', { seqLen: 1024 })] as [string, () => ReturnType<typeof loadModel>],
   ...irregular.map(([name, build]) => [name, () => analyzeGraph(build(), { name })] as [string, () => ReturnType<typeof loadModel>]),
 ].filter(([name]) => wanted === undefined || wanted.has(name) || [...wanted].some((w) => name.startsWith(w)));
 

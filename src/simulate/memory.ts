@@ -31,17 +31,19 @@ export function deviceMemory(ctx: PartitionContext, slices: PlanSlices, comm: Co
     tensorBytes.push(bytes);
     return tensorNames.push(name) - 1;
   };
-  slices.ops.forEach((entry, p) => {
+  for (let p = 0; p < slices.ops.length; p++) {
+    const entry = slices.ops[p]!;
     const slice = entry.slices[device];
-    if (slice == null) return;
+    if (slice == null) continue;
     const node = ctx.model.ops[entry.index]!.node;
     const inputs: number[] = [];
-    node.inputs.forEach((tensor, j) => {
+    for (let j = 0; j < node.inputs.length; j++) {
+      const tensor = node.inputs[j]!;
       const box = slice.inputs[j];
-      if (tensor === '' || box == null) return;
+      if (tensor === '' || box == null) continue;
       if (ctx.model.graph.initializers.has(tensor)) {
         weights.set(tensor, hull(weights.get(tensor) ?? null, box) ?? box);
-        return;
+        continue;
       }
       let id: number | undefined;
       const region = assembled.get(tensor);
@@ -55,16 +57,19 @@ export function deviceMemory(ctx: PartitionContext, slices: PlanSlices, comm: Co
         }
       } else id = local.get(tensor);
       if (id !== undefined && !inputs.includes(id)) inputs.push(id);
-    });
-    const outputs = node.outputs.map((tensor, k) => {
+    }
+    const outputs: number[] = [];
+    for (let k = 0; k < node.outputs.length; k++) {
+      const tensor = node.outputs[k]!;
       const id = addTensor(tensor, tensor === '' ? 0 : bytesOf(tensor, slice.outputs[k]!));
       if (tensor !== '') local.set(tensor, id);
-      return id;
-    });
+      outputs.push(id);
+    }
     const memory = ctx.model.ops[entry.index]!.memory;
     ops.push({ name: node.name, inputs, outputs, behaviour: memory === 'alias' && inputs.length === 0 ? 'normal' : memory });
     if (sendsAfter.has(p)) ops.push({ name: `send ${node.name}`, inputs: outputs, outputs: [], behaviour: 'normal' });
-  });
+  }
+  if (ops.length === 0) return { weightBytes: 0, activationPeakBytes: 0 };
   let weightBytes = 0;
   for (const [tensor, box] of weights) weightBytes += bytesOf(tensor, box);
   const graph: MemoryGraph = { tensorNames, tensorBytes, ops, graphInputs: [], graphOutputs: [] };

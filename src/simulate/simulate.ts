@@ -116,7 +116,6 @@ function runEvents(
   const outboxCursor = new Array<number>(n).fill(0);
 
   const timeline: TimelineEvent[] = [];
-  const record = (event: TimelineEvent) => keepTimeline && timeline.push(event);
   const queue = new EventQueue<Event>();
   const next = new Array<number>(n).fill(0);
   const computeBusy = new Array<boolean>(n).fill(false);
@@ -136,7 +135,7 @@ function runEvents(
     computeBusy[d] = true;
     const end = now + duration[d]![t]!;
     breakdown[d]!.computeMs += duration[d]![t]!;
-    record({ device: d, lane: devices[d]!.name, kind: 'compute', startMs: now, endMs: end, op: ctx.order[tasks[d]![t]!]! });
+    if (keepTimeline) timeline.push({ device: d, lane: devices[d]!.name, kind: 'compute', startMs: now, endMs: end, op: ctx.order[tasks[d]![t]!]! });
     queue.push(end, { kind: 'compute', device: d, task: t });
   };
   const tryUplink = (d: number, now: number) => {
@@ -147,7 +146,7 @@ function runEvents(
     uplinkBusy[d] = true;
     breakdown[d]!.sendMs += time;
     breakdown[d]!.bytesSent += m.uploadBytes;
-    record({ device: d, lane: devices[d]!.name, kind: 'send', startMs: now, endMs: now + time, tensor: m.tensor, bytes: m.uploadBytes, peer: cluster.router.name });
+    if (keepTimeline) timeline.push({ device: d, lane: devices[d]!.name, kind: 'send', startMs: now, endMs: now + time, tensor: m.tensor, bytes: m.uploadBytes, peer: cluster.router.name });
     queue.push(now + time, { kind: 'upload', device: d, message: id });
   };
   const tryRouter = (now: number) => {
@@ -155,7 +154,7 @@ function runEvents(
     const id = routerQueue.shift()!;
     const time = forwardMs(cluster.router, forwardBytes[id]!);
     routerBusy = true;
-    record({ device: -1, lane: cluster.router.name, kind: 'forward', startMs: now, endMs: now + time, tensor: messages[id]!.tensor, bytes: forwardBytes[id]! });
+    if (keepTimeline) timeline.push({ device: -1, lane: cluster.router.name, kind: 'forward', startMs: now, endMs: now + time, tensor: messages[id]!.tensor, bytes: forwardBytes[id]! });
     queue.push(now + time, { kind: 'forward', message: id });
   };
   const tryDownlink = (e: number, now: number) => {
@@ -168,7 +167,7 @@ function runEvents(
     breakdown[e]!.receiveMs += time;
     breakdown[e]!.bytesReceived += delivery.bytes;
     const peer = m.source === ROUTER ? cluster.router.name : devices[m.source]!.name;
-    record({ device: e, lane: devices[e]!.name, kind: 'receive', startMs: now, endMs: now + time, tensor: m.tensor, bytes: delivery.bytes, peer });
+    if (keepTimeline) timeline.push({ device: e, lane: devices[e]!.name, kind: 'receive', startMs: now, endMs: now + time, tensor: m.tensor, bytes: delivery.bytes, peer });
     queue.push(now + time, { kind: 'download', device: e, message: id, delivery: k });
   };
 

@@ -7,7 +7,7 @@ import { createSimulator, type Simulator } from '../simulate/simulate.ts';
 import type { SimulationResult } from '../simulate/types.ts';
 import { randomChromosome, randomInt, type Chromosome, type Random } from './encoding.ts';
 import { better, Evaluator, type Evaluated } from './fitness.ts';
-import { MUTATIONS, mutate, segmentCrossover } from './operators.ts';
+import { MUTATIONS, mutate, mutationSpace, segmentCrossover } from './operators.ts';
 import { EvaluationPool } from './pool.ts';
 
 export interface GeneflowProgress {
@@ -95,7 +95,7 @@ export async function runGeneflow(model: Model, cluster: Cluster, order: readonl
   const evaluator = options.evaluator ?? new Evaluator(simulator);
   const ctx = simulator.context;
   const deviceCount = cluster.devices.length;
-  const speeds = simulator.opMs.map((row) => 1 / Math.max(1e-9, row.reduce((s, t) => s + t, 0)));
+  const space = mutationSpace(ctx, simulator.opMs, cluster);
   const random = seededRandom(options.seed ?? 1);
   const size = Math.max(2, options.populationSize ?? 24);
   const elites = Math.min(size - 1, Math.max(1, options.elites ?? 2));
@@ -127,7 +127,7 @@ export async function runGeneflow(model: Model, cluster: Cluster, order: readonl
     for (let attempt = 0; attempt < 4; attempt++) {
       const a = tournament(parents, tournamentSize, random).decisions;
       child = random() < crossoverRate ? segmentCrossover(a, tournament(parents, tournamentSize, random).decisions, random) : [...a];
-      do child = mutate(ctx, child, MUTATIONS[randomInt(random, MUTATIONS.length)]!, random, speeds);
+      do child = mutate(space, child, MUTATIONS[randomInt(random, MUTATIONS.length)]!, random);
       while (random() < 0.4);
       key = evaluator.keyOf(child);
       if (evaluator.known(key) === undefined && !seen.has(key)) break;
@@ -143,7 +143,7 @@ export async function runGeneflow(model: Model, cluster: Cluster, order: readonl
     while (first.length < size) {
       if (seedCount > 0 && first.length % 2 === 0) {
         let child = [...seeds[randomInt(random, seedCount)]!];
-        do child = mutate(ctx, child, MUTATIONS[randomInt(random, MUTATIONS.length)]!, random, speeds);
+        do child = mutate(space, child, MUTATIONS[randomInt(random, MUTATIONS.length)]!, random);
         while (random() < 0.5);
         first.push(child);
       } else first.push(randomChromosome(ctx, random, deviceCount));

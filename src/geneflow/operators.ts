@@ -1,3 +1,4 @@
+import type { Cluster } from '../cluster/types.ts';
 import type { PartitionContext } from '../partition/context.ts';
 import type { Placement } from '../plan/types.ts';
 import {
@@ -42,8 +43,70 @@ function perturbRatios(ratios: readonly number[], random: Random): number[] {
   }
 }
 
+/** What mutations need besides the chromosome: the devices' whole-model speeds and where mutations land. */
+export interface MutationSpace {
+  ctx: PartitionContext;
+  cluster: Cluster;
+  /** ms of each whole operator on each device: [device][model op index]. */
+  opMs: readonly number[][];
+  /** Cumulative position weights (last = total): a position is drawn with probability ∝ its weight. */
+  cumulative: readonly number[];
+}
+
 /**
- * One mutation of a copy of `chromosome` (docs/geneflow.md, "Mutation"), at a random position:
+ * Where mutations land (docs/geneflow.md): position p has weight = its operator's least whole time over the devices
+ * + the time its outputs take on the fastest link + a floor of the mean of those over all operators / 4, so
+ * expensive operators (heavy compute, large tensors) are mutated more often and every operator sometimes.
+ */
+export function mutationSpace(ctx: PartitionContext, opMs: readonly number[][], cluster: Cluster): MutationSpace {
+  const fastestLink = Math.max(...cluster.devices.map((d) => Math.max(d.uplinkMbps, d.downlinkMbps)));
+  const weights = ctx.opIndex.map((index) => {
+    const compute = Math.min(...opMs.map((row) => row[index]!));
+    const bytes = ctx.model.ops[index]!.node.outputs.reduce((s, t) => s + (ctx.model.tensors.get(t)?.bytes ?? 0), 0);
+    return compute + (bytes * 8) / (fastestLink * 1000);
+  });
+  const floor = weights.reduce((s, w) => s + w, 0) / Math.max(1, weights.length) / 4 + 1e-12;
+  const cumulative: number[] = [];
+  let total = 0;
+  for (const w of weights) cumulative.push((total += w + floor));
+  return { ctx, cluster, opMs, cumulative };
+}
+
+const activationBytes = (ctx: PartitionContext, tensors: readonly string[]): number =>
+  tensors.reduce((s, t) => s + (ctx.model.tensors.get(t)?.kind === 'weight' ? 0 : (ctx.model.tensors.get(t)?.bytes ?? 0)), 0);
+
+/**
+ * Shares that would make the chosen devices finish a fused stretch [from, to) together, ignoring per-message
+ * latencies and halos: device d's time per unit share is a_d = its whole time for the stretch's operators + the
+ * stretch's input over its downlink + the stretch's output over its uplink, and x_d ∝ 1 / a_d.
+ */
+export function balancedRatios(space: MutationSpace, from: number, to: number, chosen: readonly boolean[]): number[] | null {
+  const { ctx, cluster, opMs } = space;
+  const input = activationBytes(ctx, ctx.model.ops[ctx.opIndex[from]!]!.node.inputs);
+  const output = activationBytes(ctx, ctx.model.ops[ctx.opIndex[to - 1]!]!.node.outputs);
+  return normalizeRatios(cluster.devices.map((device, d) => {
+    if (!chosen[d]) return 0;
+    let a = (input * 8) / (device.downlinkMbps * 1000) + (output * 8) / (device.uplinkMbps * 1000);
+    for (let p = from; p < to; p++) a += opMs[d]![ctx.opIndex[p]!]!;
+    return 1 / Math.max(a, 1e-9);
+  }));
+}
+
+function drawPosition(space: MutationSpace, random: Random): number {
+  const cumulative = space.cumulative;
+  const x = random() * cumulative[cumulative.length - 1]!;
+  let lo = 0;
+  let hi = cumulative.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cumulative[mid]! > x) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/**
+ * One mutation of a copy of `chromosome` (docs/geneflow.md, "Mutation"), at a position drawn by `drawPosition`:
  * - dim: the position's group switches to another split dimension;
  * - ratios: the group's ratios get log-normal noise (a device may leave or join);
  * - sync: the position's synchronisation flag flips (turning it off fuses it into its consumers);
@@ -53,14 +116,15 @@ function perturbRatios(ratios: readonly number[], random: Random): number[] {
  * - spread: the position's placement extends over the next few operators, fused;
  * - split: the group is cut at the position and the second part gets a new placement;
  * - merge: the group absorbs the next group, fused;
- * - balance: a stretch from the position is split among a random subset of the devices with shares proportional to
- *   their `speeds` (whole-model rates), fused.
+ * - balance: a stretch from the position is split among a random subset of the devices (each with probability 0.6)
+ *   with `balancedRatios`, fused.
  */
-export function mutate(ctx: PartitionContext, chromosome: Chromosome, kind: MutationName, random: Random, speeds: readonly number[]): Chromosome {
-  const deviceCount = speeds.length;
+export function mutate(space: MutationSpace, chromosome: Chromosome, kind: MutationName, random: Random): Chromosome {
+  const { ctx } = space;
+  const deviceCount = space.cluster.devices.length;
   const child = [...chromosome];
   const n = child.length;
-  const position = randomInt(random, n);
+  const position = drawPosition(space, random);
   const [start, end] = groupAt(child, position);
   const placement = child[position]!.placement;
   // A new placement for [from, to), keeping each operator's synchronisation flag.
@@ -95,8 +159,9 @@ export function mutate(ctx: PartitionContext, chromosome: Chromosome, kind: Muta
     case 'balance': {
       const dims = dimsOf(ctx, position);
       if (dims.length === 0) break;
-      const ratios = normalizeRatios(speeds.map((s) => (random() < 0.6 ? s : 0)));
-      if (ratios !== null) assignStretch(ctx, child, position, Math.min(n, position + stretchLength(random, n)), { dim: pick(random, dims), ratios });
+      const to = Math.min(n, position + stretchLength(random, n));
+      const ratios = balancedRatios(space, position, to, space.cluster.devices.map(() => random() < 0.6));
+      if (ratios !== null) assignStretch(ctx, child, position, to, { dim: pick(random, dims), ratios });
       break;
     }
     case 'split':

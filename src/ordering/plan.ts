@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import type { Model } from '../ir/graph.ts';
+import { modelFingerprint } from '../model/fingerprint.ts';
 import { arenaBlocks, greedyBySize, planArena } from '../memory/arena.ts';
-import { memoryGraphOf, weightBytesOf, type MemoryGraph } from '../memory/graph.ts';
+import { memoryGraphOf, weightBytesOf } from '../memory/graph.ts';
 import { evaluateOrder } from '../memory/model.ts';
 import { baselines, type BaselineMethod } from './baselines.ts';
 import { btsearch } from './btsearch.ts';
@@ -24,7 +24,7 @@ export interface MethodResult {
 
 export interface OrderPlan {
   model: string;
-  /** sha256 over operator names, their activation inputs/outputs and tensor sizes: ties a saved order to its model. */
+  /** The model's fingerprint (src/model/fingerprint.ts): ties a saved order to its model. */
   fingerprint: string;
   operators: number;
   /** BTSearch's order, operator indices and names. */
@@ -49,13 +49,6 @@ export interface OrderPlan {
   inplace: boolean;
 }
 
-export function modelFingerprint(graph: MemoryGraph): string {
-  const hash = createHash('sha256');
-  for (const op of graph.ops) hash.update(`${op.name}|${op.inputs.join(',')}|${op.outputs.join(',')}|${op.behaviour};`);
-  hash.update(graph.tensorBytes.join(','));
-  return hash.digest('hex').slice(0, 16);
-}
-
 /** Baselines, BTSearch seeded with the best of them, and the arena for the winning order. */
 export function planOrder(model: Model, options: OrderPlanOptions = {}): OrderPlan {
   const inplace = options.inplace ?? true;
@@ -76,7 +69,7 @@ export function planOrder(model: Model, options: OrderPlanOptions = {}): OrderPl
   const arena = planArena(blocks);
   return {
     model: model.name,
-    fingerprint: modelFingerprint(graph),
+    fingerprint: modelFingerprint(model),
     operators: graph.ops.length,
     order: search.order,
     orderNames: search.order.map((i) => graph.ops[i]!.name),

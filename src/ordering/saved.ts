@@ -3,7 +3,8 @@ import { fail } from '../errors.ts';
 import type { Model } from '../ir/graph.ts';
 import { memoryGraphOf } from '../memory/graph.ts';
 import { checkOrder } from '../memory/model.ts';
-import { modelFingerprint, type OrderPlan } from './plan.ts';
+import { modelFingerprint } from '../model/fingerprint.ts';
+import type { OrderPlan } from './plan.ts';
 
 /** What `order --out` writes: the order by operator names, its numbers, and the model it belongs to. */
 export interface SavedOrder {
@@ -46,7 +47,7 @@ export function loadSavedOrder(file: string, model: Model): number[] {
   }
   if (!Array.isArray(saved.order) || saved.order.some((name) => typeof name !== 'string')) fail(`order file '${file}' has no 'order' list of operator names`);
   const graph = memoryGraphOf(model);
-  if (saved.fingerprint !== undefined && saved.fingerprint !== modelFingerprint(graph)) {
+  if (saved.fingerprint !== undefined && saved.fingerprint !== modelFingerprint(model)) {
     fail(`order file '${file}' was made for model '${saved.model ?? '?'}' with a different graph than '${model.name}'`, 'invalid-plan');
   }
   const index = new Map(graph.ops.map((op, i) => [op.name, i]));

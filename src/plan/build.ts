@@ -2,7 +2,7 @@ import type { Cluster } from '../cluster/types.ts';
 import type { Model } from '../ir/graph.ts';
 import { partitionContext } from '../partition/context.ts';
 import { checkDecisions } from '../partition/slices.ts';
-import { modelFingerprint } from './fingerprint.ts';
+import { modelFingerprint } from '../model/fingerprint.ts';
 import { PLAN_FORMAT, PLAN_VERSION, type OpDecision, type Plan, type SplitDim } from './types.ts';
 
 /** Wraps decisions (one per operator, in `order`) into a plan file object, after checking them. */

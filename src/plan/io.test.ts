@@ -8,7 +8,7 @@ import { presetCluster } from '../cluster/presets.ts';
 import { GraphBuilder } from '../ir/builder.ts';
 import type { Model } from '../ir/graph.ts';
 import { fastestDevice, proportionalPlan, singleDevicePlan } from './build.ts';
-import { modelFingerprint } from './fingerprint.ts';
+import { modelFingerprint } from '../model/fingerprint.ts';
 import { readPlan, writePlan } from './io.ts';
 import type { Plan } from './types.ts';
 

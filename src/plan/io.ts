@@ -7,7 +7,7 @@ import { fail } from '../errors.ts';
 import type { Model } from '../ir/graph.ts';
 import { partitionContext } from '../partition/context.ts';
 import { checkDecisions } from '../partition/slices.ts';
-import { modelFingerprint } from './fingerprint.ts';
+import { modelFingerprint } from '../model/fingerprint.ts';
 import { PLAN_FORMAT, PLAN_VERSION, SPLIT_DIMS, type Plan } from './types.ts';
 
 const placementSchema = z.union(

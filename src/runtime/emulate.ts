@@ -1,7 +1,7 @@
 import type { Cluster, Device, DeviceProfile } from '../cluster/types.ts';
 import { fail } from '../errors.ts';
 import type { Model } from '../ir/graph.ts';
-import { modelFingerprint } from '../plan/fingerprint.ts';
+import { modelFingerprint } from '../model/fingerprint.ts';
 
 /**
  * Device emulation on one machine (docs/runtime.md, "Emulating devices"). A worker standing in for a device of

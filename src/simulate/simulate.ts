@@ -6,7 +6,7 @@ import { boxVolume, unionVolume } from '../partition/box.ts';
 import { partitionContext, type PartitionContext } from '../partition/context.ts';
 import { checkDecisions, planSlices } from '../partition/slices.ts';
 import type { PlanSlices } from '../partition/types.ts';
-import { modelFingerprint } from '../plan/fingerprint.ts';
+import { modelFingerprint } from '../model/fingerprint.ts';
 import type { OpDecision, Plan } from '../plan/types.ts';
 import { lowerBound, lowerBoundMs } from './bound.ts';
 import { communication, ROUTER, type Communication } from './comm.ts';

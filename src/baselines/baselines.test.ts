@@ -5,6 +5,7 @@ import { convChain, orderOf, testCluster, testDevice } from '../geneflow/testing
 import { createSimulator } from '../simulate/simulate.ts';
 import type { PlanningContext } from './common.ts';
 import { runAllMethods } from './index.ts';
+import { heft } from './heft.ts';
 import { layerwise } from './layerwise.ts';
 import { solveSplits } from './lp.ts';
 import { singleDevice } from './single.ts';
@@ -53,6 +54,16 @@ describe('single device and layer-wise DP', () => {
     assert.equal(new Set(devices).size, 2);
     // Contiguous stages: the device changes once along the order.
     assert.equal(devices.filter((d, i) => i > 0 && d !== devices[i - 1]).length, 1);
+  });
+});
+
+describe('HEFT', () => {
+  it('puts a chain on the device where each operator finishes first, and off a device that cannot hold its weights', () => {
+    const model = convChain(3);
+    const fast = planning(model, testCluster([testDevice('a'), testDevice('b', { gflops: 4 })]));
+    assert.deepEqual(heft(fast).best.decisions.map((d) => d.placement), model.ops.map(() => ({ device: 1 })));
+    const noRoom = planning(model, testCluster([testDevice('a'), testDevice('b', { gflops: 4, memoryMB: 0.001 })]));
+    assert.deepEqual(heft(noRoom).best.decisions.map((d) => d.placement), model.ops.map(() => ({ device: 0 })));
   });
 });
 

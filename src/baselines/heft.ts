@@ -39,8 +39,10 @@ export function heft({ simulator, evaluator, cluster }: PlanningContext): Baseli
   const weights = new Array<number>(D).fill(0);
   for (const p of schedule) {
     const w = weightBytesOf(ctx, p);
+    // Earliest finish among devices that still hold the weights; among all devices when none does.
     let best = -1;
     let bestFinish = Number.POSITIVE_INFINITY;
+    let bestFits = false;
     for (let d = 0; d < D; d++) {
       let ready = free[d]!;
       for (const input of inputs[p]!) {
@@ -51,9 +53,10 @@ export function heft({ simulator, evaluator, cluster }: PlanningContext): Baseli
       }
       const done = ready + ms(p, d);
       const fits = weights[d]! + w <= deviceMemoryBytes(devices[d]!);
-      if ((fits && (best < 0 || done < bestFinish)) || (best < 0 && d === D - 1)) {
+      if ((fits && !bestFits) || (fits === bestFits && done < bestFinish)) {
         best = d;
         bestFinish = done;
+        bestFits = fits;
       }
     }
     device[p] = best;

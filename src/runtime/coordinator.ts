@@ -3,7 +3,7 @@ import type { Cluster } from '../cluster/types.ts';
 import { fail, MemoriaNovaError } from '../errors.ts';
 import { weightBytes } from '../ir/weights.ts';
 import { boxVolume, containsBox, fullBox, unionVolume } from '../partition/box.ts';
-import { EmulatedLink, sendFrame, type LinkSpec } from './link.ts';
+import { EmulatedLink, sendFrame, sleep } from './link.ts';
 import { ROUTER, type RuntimeProgram } from './program.ts';
 import { coordinatorBound, decodeFrame, encodeFrame, frameBytes, type CoordinatorBound, type WorkerBound } from './protocol.ts';
 import { copyRegion, elementSize, emptyRegion, extractRegion, type Region } from './regions.ts';
@@ -78,6 +78,7 @@ class Coordinator {
   private watchdog: NodeJS.Timeout | null = null;
   private readonly waiters = new Map<string, Array<(frame: { header: CoordinatorBound; payload: Uint8Array }) => void>>();
   private routerLink: EmulatedLink | null = null;
+  private uplinks: Array<EmulatedLink | null>;
   private downlinks: Array<EmulatedLink | null>;
   private uploadHandler: ((worker: number, header: Extract<CoordinatorBound, { t: 'upload' }>, payload: Uint8Array) => void) | null = null;
   private readonly done: Array<Extract<CoordinatorBound, { t: 'done' }> | null>;
@@ -90,7 +91,7 @@ class Coordinator {
 
   constructor(
     private readonly program: RuntimeProgram,
-    private readonly cluster: Cluster,
+    cluster: Cluster,
     private readonly options: ExecuteOptions,
   ) {
     const n = program.workers.length;
@@ -98,6 +99,7 @@ class Coordinator {
     this.awaiting = new Array<boolean>(n).fill(false);
     this.names = program.workers.map((w, i) => `${w.name} (${options.workers[i]})`);
     this.done = new Array(n).fill(null);
+    this.uplinks = cluster.devices.map((d) => (options.emulateLinks ? new EmulatedLink({ mbps: d.uplinkMbps, latencyMs: d.latencyMs }) : null));
     this.downlinks = cluster.devices.map((d) => (options.emulateLinks ? new EmulatedLink({ mbps: d.downlinkMbps, latencyMs: d.latencyMs }) : null));
     const r = cluster.router;
     if (options.emulateLinks) this.routerLink = new EmulatedLink({ mbps: r.forwardingMbps ?? Infinity, latencyMs: r.latencyMs });
@@ -252,10 +254,8 @@ class Coordinator {
 
   private async setup(i: number): Promise<number> {
     const program = this.program.workers[i]!;
-    const device = this.cluster.devices[i]!;
-    const uplink: LinkSpec | null = this.options.emulateLinks ? { mbps: device.uplinkMbps, latencyMs: device.latencyMs } : null;
     const heartbeatMs = Math.max(10, Math.min(1000, this.options.timeoutMs / 4));
-    await this.send(i, { t: 'setup', program, slowdown: this.options.slowdowns[i] ?? 1, uplink, heartbeatMs });
+    await this.send(i, { t: 'setup', program, slowdown: this.options.slowdowns[i] ?? 1, heartbeatMs });
     for (const slice of program.weights) {
       const weight = this.program.weightSources.get(slice.key)!;
       let whole = this.materialised.get(weight.name);
@@ -278,7 +278,7 @@ class Coordinator {
     this.done.fill(null);
     this.received = new Set();
     this.routerLink?.reset();
-    for (const link of this.downlinks) link?.reset();
+    for (const link of [...this.uplinks, ...this.downlinks]) link?.reset();
     const outputs = new Map<string, Region>(program.outputs.map((o) => [o.name, emptyRegion(fullBox(o.shape), elementSize(o.dtype, o.name))]));
     const dtypes = new Map([...program.inputs, ...program.outputs].map((t) => [t.name, t.dtype]));
     for (const w of program.workers) for (const [t, d] of Object.entries(w.dtypes)) dtypes.set(t, d);
@@ -290,29 +290,32 @@ class Coordinator {
     const parts = new Map<number, Region[]>();
     const deliveries: Array<Promise<void>> = [];
 
-    const forward = (id: number, uploaded: Region[]) => {
+    let lastOutputAt = 0;
+    /**
+     * Routes a complete message: an emulated upload ends `hop` after it is ready (behind the sender's earlier
+     * uploads), the router forwards it once, each delivery then crosses its receiver's downlink. The three hops
+     * are booked at once and the piece is sent after a single wait, so timer lateness is paid once per delivery.
+     */
+    const forward = (id: number, uploaded: Region[], readyAt: number) => {
       const m = program.messages[id]!;
       const size = elementSize(dtypes.get(m.tensor)!, m.tensor);
       const pieceOf = (box: typeof m.deliveries[number]['box']) => extractRegion(uploaded.find((u) => containsBox(u.box, box))!, box, size);
+      const uploadBytes = uploaded.reduce((total, part) => total + part.bytes.length, 0);
+      const uploadedAt = m.source === ROUTER ? readyAt : (this.uplinks[m.source]?.reserve(readyAt, uploadBytes) ?? readyAt);
       for (const d of m.deliveries) {
         if (d.device !== ROUTER) continue;
         copyRegion(pieceOf(d.box), outputs.get(m.tensor)!, d.box, size);
+        lastOutputAt = Math.max(lastOutputAt, uploadedAt);
         if (--outputPieces === 0) outputsDone();
       }
       const toDevices = m.deliveries.map((d, k) => ({ ...d, k })).filter((d) => d.device !== ROUTER);
       if (toDevices.length === 0) return;
-      deliveries.push(
-        (async () => {
-          await this.routerLink?.transmit(unionVolume(toDevices.map((d) => d.box)) * size);
-          await Promise.all(
-            toDevices.map(async (d) => {
-              const piece = pieceOf(d.box);
-              await this.downlinks[d.device]?.transmit(piece.bytes.length);
-              await this.send(d.device, { t: 'piece', run, message: id, delivery: d.k, box: d.box }, piece.bytes);
-            }),
-          );
-        })(),
-      );
+      const forwardedAt = this.routerLink?.reserve(uploadedAt, unionVolume(toDevices.map((d) => d.box)) * size) ?? uploadedAt;
+      for (const d of toDevices) {
+        const piece = pieceOf(d.box);
+        const arrivesAt = this.downlinks[d.device]?.reserve(forwardedAt, piece.bytes.length) ?? forwardedAt;
+        deliveries.push(sleep(arrivesAt - performance.now()).then(() => this.send(d.device, { t: 'piece', run, message: id, delivery: d.k, box: d.box }, piece.bytes)));
+      }
     };
     this.uploadHandler = (worker, header, payload) => {
       const m = program.messages[header.message];
@@ -327,7 +330,7 @@ class Coordinator {
       parts.set(header.message, got);
       if (got.length === m.parts.length) {
         this.received.add(header.message);
-        forward(header.message, got);
+        forward(header.message, got, performance.now());
       }
     };
 
@@ -339,10 +342,11 @@ class Coordinator {
       const input = this.options.inputs.get(m.tensor);
       const info = program.inputs.find((t) => t.name === m.tensor)!;
       if (input === undefined) fail(`no value for graph input '${m.tensor}'`, 'usage');
-      forward(id, [{ box: fullBox(info.shape), bytes: input }]);
+      forward(id, [{ box: fullBox(info.shape), bytes: input }], start);
     });
     await allOutputs;
-    const latencyMs = performance.now() - start;
+    // With emulated links the last output piece lands when its upload has crossed the sender's uplink.
+    const latencyMs = Math.max(performance.now(), lastOutputAt) - start;
     await Promise.all(dones);
     await Promise.all(deliveries);
     this.uploadHandler = null;
@@ -350,7 +354,7 @@ class Coordinator {
       name: program.workers[i]!.name,
       computeMs: d!.computeMs,
       waitMs: d!.waitMs,
-      sendMs: d!.sendMs,
+      sendMs: d!.sendMs + (this.uplinks[i]?.busyMs ?? 0),
       peakBytes: d!.peakBytes,
       tensorPeakBytes: d!.tensorPeakBytes,
     }));

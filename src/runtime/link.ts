@@ -12,7 +12,8 @@ export const sleep = (ms: number): Promise<void> => new Promise((resolve) => set
 /**
  * An emulated serial link (docs/runtime.md, "Link emulation"): a token bucket that fills at `mbps` and holds no
  * burst, plus a fixed per-message latency, so each message occupies the link for exactly the latency model's hop
- * time `latencyMs + bytes × 8 / (mbps × 1000)` and messages queue behind each other in FIFO order.
+ * time `latencyMs + bytes × 8 / (mbps × 1000)` and messages queue behind each other in FIFO order. It only keeps the
+ * schedule: `reserve` says when a message ready at `readyAt` has crossed; the caller waits (once) for the last hop.
  */
 export class EmulatedLink {
   private freeAt = 0;
@@ -21,14 +22,13 @@ export class EmulatedLink {
 
   constructor(readonly spec: LinkSpec) {}
 
-  /** Resolves when a message of `bytes` has crossed the link (queued behind earlier messages). */
-  transmit(bytes: number): Promise<void> {
-    const now = performance.now();
-    const start = Math.max(now, this.freeAt);
+  /** Books the link for a message of `bytes` ready at `readyAt` (performance.now() time); returns when it has crossed. */
+  reserve(readyAt: number, bytes: number): number {
+    const start = Math.max(readyAt, this.freeAt);
     const duration = hopMs(bytes, this.spec.mbps, this.spec.latencyMs);
     this.freeAt = start + duration;
     this.busyMs += duration;
-    return sleep(this.freeAt - now);
+    return this.freeAt;
   }
 
   reset(): void {

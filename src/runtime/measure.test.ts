@@ -4,7 +4,7 @@ import { analyzeGraph } from '../analysis/analyze.ts';
 import type { DeviceProfile } from '../cluster/types.ts';
 import { presetCluster } from '../cluster/presets.ts';
 import { GraphBuilder } from '../ir/builder.ts';
-import { modelFingerprint } from '../plan/fingerprint.ts';
+import { modelFingerprint } from '../model/fingerprint.ts';
 import { emulatedCluster, profileGflops, slowdownFor } from './emulate.ts';
 import { EmulatedLink } from './link.ts';
 import { maxAbsError, median } from './reference.ts';
@@ -22,9 +22,10 @@ describe('runtime measurements on hand-computed cases', () => {
   it('an emulated link is busy latency + bytes × 8 / (Mbit/s × 1000) ms per message, in FIFO order', () => {
     const link = new EmulatedLink({ mbps: 100, latencyMs: 10 });
     // 125 000 bytes = 1 Mbit: 10 ms at 100 Mbit/s, plus 10 ms latency.
-    void link.transmit(125_000);
-    void link.transmit(0);
-    assert.equal(link.busyMs, 20 + 10);
+    assert.equal(link.reserve(0, 125_000), 20);
+    // Ready at 5 ms, it waits for the link (free at 20) and then takes the latency alone.
+    assert.equal(link.reserve(5, 0), 30);
+    assert.equal(link.busyMs, 30);
   });
 
   it('slowdown = host GFLOP/s / device GFLOP/s, never below 1', () => {

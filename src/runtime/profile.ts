@@ -6,12 +6,12 @@ import { writeModelBytes } from '../onnx/write.ts';
 import { boxShape, boxVolume, fullBox, withAxis } from '../partition/box.ts';
 import { partitionContext, type PartitionContext } from '../partition/context.ts';
 import type { Box, OpSlice } from '../partition/types.ts';
-import { modelFingerprint } from '../plan/fingerprint.ts';
+import { modelFingerprint } from '../model/fingerprint.ts';
 import { wireNode, type WorkerProgram } from './program.ts';
 import { median } from './reference.ts';
 import { boxKey, elementSize, extractRegion, regionBytes } from './regions.ts';
 import { buildStepModel, type HeldWeight } from './submodel.ts';
-import { SESSION_OPTIONS, toOrtTensor } from './tensors.ts';
+import { SESSION_OPTIONS, timedRun, toOrtTensor } from './tensors.ts';
 
 export interface ProfileOptions {
   /** Timed runs per operator (after one warm-up); the median is kept. */
@@ -42,7 +42,8 @@ export interface ProfileResult {
 /**
  * Profiles a model on this machine (docs/runtime.md, "Profiling"): every operator runs alone in an onnxruntime
  * session with one intra-op thread — built exactly as the runtime builds a step's sub-model, on inputs of the
- * operator's real shapes — and its median time becomes `ops[name]`; `opTypes` gets each operator type's effective
+ * operator's real shapes — and the median CPU time of its runs becomes `ops[name]` (CPU time, so that other
+ * processes competing for the cores do not inflate it); `opTypes` gets each operator type's effective
  * GFLOP/s (Σ FLOPs / Σ ms over the type's operators that do arithmetic).
  */
 export async function profileModel(model: Model, options: ProfileOptions = {}): Promise<ProfileResult> {
@@ -88,7 +89,7 @@ export async function profileModel(model: Model, options: ProfileOptions = {}): 
   return { profile, gflops: totalMs > 0 ? flops / (totalMs * 1e6) : 0, totalMs, slices };
 }
 
-/** Median ms of one operator computing the output regions `outputs`, fed exactly the input regions they need. */
+/** Median CPU ms of one operator computing the output regions `outputs`, fed exactly the input regions they need. */
 async function timeSlice(ctx: PartitionContext, p: number, outputs: Box[], runs: number, weightCache: Map<string, Uint8Array>): Promise<number> {
   const model = ctx.model;
   const op = model.ops[ctx.opIndex[p]!]!;
@@ -140,11 +141,7 @@ async function timeSlice(ctx: PartitionContext, p: number, outputs: Box[], runs:
     }
     await session.run(feeds);
     const times: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      const start = performance.now();
-      await session.run(feeds);
-      times.push(performance.now() - start);
-    }
+    for (let i = 0; i < runs; i++) times.push((await timedRun(session, feeds)).cpuMs);
     return median(times);
   } finally {
     await session.release();

@@ -19,7 +19,6 @@ export const workerBound = z.discriminatedUnion('t', [
     program: z.unknown(),
     /** Measured compute is stretched by this factor (--emulate); 1 = as measured. */
     slowdown: z.number().positive(),
-    uplink: z.strictObject({ mbps: z.number().positive(), latencyMs: z.number().nonnegative() }).nullable(),
     heartbeatMs: z.number().positive(),
   }),
   z.strictObject({ t: z.literal('weight'), key: z.string() }),

@@ -3,7 +3,7 @@ import { fail } from '../errors.ts';
 import type { Model } from '../ir/graph.ts';
 import { writeModelBytes } from '../onnx/write.ts';
 import { sampleFeeds } from '../zoo/verify.ts';
-import { ortTensorBytes, SESSION_OPTIONS } from './tensors.ts';
+import { ortTensorBytes, SESSION_OPTIONS, timedRun } from './tensors.ts';
 
 /** The model's inputs as the runtime uses them: the zoo's deterministic sample values, raw bytes by name. */
 export function modelInputs(model: Model): Map<string, ort.Tensor> {
@@ -13,7 +13,7 @@ export function modelInputs(model: Model): Map<string, ort.Tensor> {
 
 export interface ReferenceRun {
   outputs: Map<string, Uint8Array>;
-  /** Median warm run of the whole model in one onnxruntime session (single intra-op thread), ms. */
+  /** Median CPU ms of a warm run of the whole model in one onnxruntime session (single intra-op thread). */
   wholeModelMs: number;
 }
 
@@ -25,9 +25,9 @@ export async function referenceRun(model: Model, inputs: Map<string, ort.Tensor>
     let results = await session.run(feeds);
     const times: number[] = [];
     for (let i = 0; i < runs; i++) {
-      const start = performance.now();
-      results = await session.run(feeds);
-      times.push(performance.now() - start);
+      const timed = await timedRun(session, feeds);
+      results = timed.results;
+      times.push(timed.cpuMs);
     }
     return { outputs: new Map(Object.entries(results).map(([name, t]) => [name, ortTensorBytes(t)])), wholeModelMs: median(times) };
   } finally {

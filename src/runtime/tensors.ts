@@ -46,3 +46,17 @@ export const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
   // Errors only: warnings (e.g. about initializers a sub-model leaves unused) would flood the workers' stderr.
   logSeverityLevel: 3,
 };
+
+/**
+ * Runs a session and returns its results with the wall-clock and the CPU milliseconds the run took. onnxruntime-node
+ * runs a session on the calling thread with one intra-op thread, so the process' CPU time over the call is the
+ * compute itself, unaffected by other processes competing for the cores (docs/runtime.md, "Emulating devices").
+ */
+export async function timedRun(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>): Promise<{ results: ort.InferenceSession.ReturnType; wallMs: number; cpuMs: number }> {
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  const results = await session.run(feeds);
+  const wallMs = performance.now() - start;
+  const used = process.cpuUsage(cpu);
+  return { results, wallMs, cpuMs: (used.user + used.system) / 1000 };
+}

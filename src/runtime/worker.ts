@@ -4,14 +4,14 @@ import type { DType } from '../ir/dtype.ts';
 import { boxShape, boxVolume, intersect } from '../partition/box.ts';
 import { writeModelBytes } from '../onnx/write.ts';
 import type { Box } from '../partition/types.ts';
-import { EmulatedLink, sendFrame, sleep } from './link.ts';
+import { sendFrame, sleep } from './link.ts';
 import { peakResidentBytes, resetPeak, residentBytes } from './memory.ts';
 import type { Step, WorkerProgram } from './program.ts';
 import { decodeFrame, encodeFrame, frameBytes, workerBound, type CoordinatorBound, type WorkerBound } from './protocol.ts';
 import { copyRegion, elementSize, emptyRegion, extractRegion, type Region } from './regions.ts';
 import { planSteps, type StepPlan } from './schedule.ts';
 import { buildStepModel, type HeldWeight, type StepModel } from './submodel.ts';
-import { ortTensorBytes, SESSION_OPTIONS, toOrtTensor } from './tensors.ts';
+import { ortTensorBytes, SESSION_OPTIONS, timedRun, toOrtTensor } from './tensors.ts';
 
 export interface WorkerOptions {
   host: string;
@@ -85,7 +85,6 @@ interface BuiltStep {
 class WorkerSession {
   private program: WorkerProgram | null = null;
   private slowdown = 1;
-  private uplink: EmulatedLink | null = null;
   private weights = new Map<string, HeldWeight>();
   private weightBytes = 0;
   private steps: BuiltStep[] = [];
@@ -148,7 +147,6 @@ class WorkerSession {
       case 'setup':
         this.program = header.program as WorkerProgram;
         this.slowdown = this.options.slowdown ?? header.slowdown;
-        this.uplink = header.uplink === null ? null : new EmulatedLink(header.uplink);
         if (this.heartbeat !== null) clearInterval(this.heartbeat);
         this.heartbeat = setInterval(() => void this.send({ t: 'beat' }), header.heartbeatMs);
         return;
@@ -248,7 +246,6 @@ class WorkerSession {
     const program = this.program;
     if (program === null || (this.steps.length === 0 && program.steps.length > 0)) throw new StepFailure(`received 'run' before its sub-models were built`, null);
     resetPeak();
-    this.uplink?.reset();
     const store = new Map<string, Region>();
     const dtypeOf = (tensor: string): DType => program.dtypes[tensor]!;
     let computeMs = 0;
@@ -279,17 +276,18 @@ class WorkerSession {
           const data = extractRegion(region, feed.box, size);
           feeds[feed.input] = toOrtTensor(dtypeOf(feed.tensor), data.bytes, boxShape(feed.box), feed.tensor);
         }
-        const start = performance.now();
-        const results = await session.run(feeds);
-        const measured = performance.now() - start;
+        const { results, wallMs, cpuMs } = await timedRun(session, feeds);
+        let stepMs = wallMs;
         if (this.slowdown > 1) {
-          // Timers fire late; the lateness is taken off the next stretch so it does not pile up over many steps.
-          const stretch = measured * (this.slowdown - 1);
+          // The emulated device needs the step's CPU time × slowdown; the worker sleeps for what the wall clock
+          // has not used of it yet. Timers fire late: the lateness is taken off the next sleep.
+          stepMs = Math.max(wallMs, cpuMs * this.slowdown);
+          const stretch = stepMs - wallMs;
           const slept = performance.now();
           await sleep(stretch - lateMs);
           lateMs = Math.max(0, lateMs + (performance.now() - slept) - stretch);
         }
-        computeMs += measured * Math.max(1, this.slowdown);
+        computeMs += stepMs;
         for (const result of model.results) store.set(result.tensor, { box: result.box, bytes: ortTensorBytes(results[result.output]!) });
         heldPeak = Math.max(heldPeak, [...store.values()].reduce((n, r) => n + r.bytes.length, 0));
         for (const upload of step.uploads) {
@@ -308,17 +306,15 @@ class WorkerSession {
       }
     }
     await Promise.all(uploads);
-    sendMs += this.uplink?.busyMs ?? 0;
     const peakBytes = Math.max(0, peakResidentBytes() - this.baseline);
     await this.send({ t: 'done', run, computeMs, waitMs, sendMs, peakBytes, tensorPeakBytes: this.weightBytes + heldPeak });
   }
 
   /**
-   * Sends one upload part over the (emulated) uplink; resolves with the ms the socket took to take it (the
-   * emulated link's own occupancy is added once per run from its busy time).
+   * Sends one upload part; resolves with the ms the socket took to take it (an emulated uplink's occupancy is
+   * booked by the router, which adds it to the worker's send time).
    */
   private async upload(run: number, message: number, part: number, box: Box, bytes: Uint8Array): Promise<number> {
-    if (this.uplink !== null) await this.uplink.transmit(bytes.length);
     const start = performance.now();
     await this.send({ t: 'upload', run, message, part, box }, bytes);
     return performance.now() - start;

@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { presetCluster } from '../../cluster/presets.ts';
+import { loadModel } from '../../model/load.ts';
+import { writeModelFile } from '../../onnx/write.ts';
+import { proportionalPlan } from '../../plan/build.ts';
+import { writePlan } from '../../plan/io.ts';
+import { smallCnn } from '../../runtime/testing.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'memorianova-cli-run-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function cli(...args: string[]) {
+  return spawnSync(process.execPath, ['bin/memorianova.js', ...args], { encoding: 'utf8' });
+}
+
+const modelPath = join(dir, 'small-cnn.onnx');
+writeModelFile(smallCnn().graph, modelPath);
+const model = loadModel(modelPath);
+const planPath = join(dir, 'plan.json');
+writePlan(planPath, proportionalPlan(model, presetCluster('homo2')!, model.ops.map((op) => op.node.name), ['rows']));
+
+describe('memorianova run, profile, worker', () => {
+  it('run --local --json: one object with the measured, predicted and per-worker fields; the chart files', () => {
+    const chart = join(dir, 'run');
+    const run = cli('run', modelPath, '--plan', planPath, '--local', '2', '--runs', '2', '--warmup', '0', '--emulate-links', '--json', '--chart', chart);
+    assert.equal(run.status, 0, run.stderr);
+    const json = JSON.parse(run.stdout);
+    assert.equal(json.method, 'proportional');
+    assert.ok(json.measuredMs > 0 && json.predictedMs > 0);
+    assert.ok(Math.abs(json.errorPercent - ((json.measuredMs - json.predictedMs) / json.predictedMs) * 100) < 1e-9);
+    assert.ok(json.maxAbsError <= 1e-4);
+    assert.equal(json.runsMs.length, 2);
+    assert.deepEqual(json.workers.map((w: { name: string }) => w.name), ['pi1', 'pi2']);
+    for (const w of json.workers) for (const key of ['computeMs', 'waitMs', 'sendMs', 'peakBytes', 'tensorPeakBytes']) assert.ok(w[key] >= 0, key);
+    assert.ok(existsSync(`${chart}.svg`) && existsSync(`${chart}.png`));
+  });
+
+  it('profile -o writes a device profile with every operator', () => {
+    const out = join(dir, 'profile.json');
+    const run = cli('profile', modelPath, '-o', out, '--runs', '1', '--json');
+    assert.equal(run.status, 0, run.stderr);
+    const profile = JSON.parse(readFileSync(out, 'utf8'));
+    assert.equal(profile.format, 'memorianova-profile');
+    assert.deepEqual(Object.keys(profile.ops).sort(), model.ops.map((op) => op.node.name).sort());
+    assert.ok(profile.opTypes.Conv > 0);
+  });
+
+  it('usage errors are one line and exit 1', () => {
+    for (const [args, pattern] of [
+      [['run', modelPath, '--plan', planPath], /^error: give exactly one of --workers host:port,\.\.\. and --local N$/],
+      [['run', modelPath, '--plan', planPath, '--local', '3'], /^error: --local 3: the plan has 2 devices$/],
+      [['run', modelPath, '--plan', planPath, '--workers', 'a:1'], /^error: --workers lists 1 workers, the plan has 2 devices$/],
+      [['worker', '--listen', 'nowhere'], /^error: --listen must be HOST:PORT, got 'nowhere'$/],
+      [['worker', '--listen', '127.0.0.1:0', '--emulate', 'pi1'], /^error: --emulate needs --cluster and --host-gflops$/],
+    ] as Array<[string[], RegExp]>) {
+      const run = cli(...args);
+      assert.equal(run.status, 1, args.join(' '));
+      assert.match(run.stderr.trim(), pattern);
+    }
+  });
+});

@@ -41,14 +41,17 @@ export interface Communication {
  * Every message a plan needs (docs/latency.md, "Communication"): for each materialised tensor (a synchronised
  * operator's output, or a graph input at the router) and each device reading it, the device receives from each
  * holder the part of its need (the hull of what its slices read) that the holder has and it does not.
- * Graph outputs go to the router.
+ * Graph outputs go to the router. Messages are shared with a memo: never mutate them.
  */
 export function communication(ctx: PartitionContext, slices: PlanSlices, cluster: Cluster): Communication {
   const deviceCount = cluster.devices.length;
   const messages: Message[] = [];
   const assembled: Array<Map<string, Box>> = Array.from({ length: deviceCount }, () => new Map());
+  const memo = routeMemo(ctx);
+  const mode = cluster.router.broadcast ? 'b' : 'p';
 
-  const route = (tensor: string, producer: number, holders: Array<{ device: number; box: Box }>, uses: TensorUse[], toRouter: boolean) => {
+  const route = (tensor: string, producer: number, holders: Array<{ device: number; box: Box }>, uses: TensorUse[], toRouter: boolean): Route => {
+    const found: Route = { messages: [], assembled: [] };
     const eb = ctx.elementBytes.get(tensor)!;
     const needs: Array<Box | null> = new Array(deviceCount).fill(null);
     for (const use of uses) {
@@ -70,29 +73,74 @@ export function communication(ctx: PartitionContext, slices: PlanSlices, cluster
       const groups = cluster.router.broadcast ? [deliveries] : deliveries.map((d) => [d]);
       for (const group of groups) {
         const uploadBytes = holder.device === ROUTER ? 0 : unionVolume(group.map((d) => d.box)) * eb;
-        messages.push({ tensor, source: holder.device, producer, uploadBytes, deliveries: group });
+        found.messages.push({ tensor, source: holder.device, producer, uploadBytes, deliveries: group });
       }
     }
     for (let e = 0; e < deviceCount; e++) {
       const need = needs[e];
       if (need == null || !holders.some((h) => h.device !== e && !isEmpty(intersect(need, h.box)))) continue;
-      assembled[e]!.set(tensor, hull(need, holders.find((h) => h.device === e)?.box ?? null)!);
+      found.assembled.push([e, hull(need, holders.find((h) => h.device === e)?.box ?? null)!]);
     }
+    return found;
+  };
+  // A tensor's messages depend only on its producer's slice row and its readers' rows; memoised rows keep
+  // their identity from one plan to the next, so a route is recomputed only when one of them changed.
+  const routeOf = (tensor: string, producerRow: object, uses: TensorUse[], compute: () => Route): void => {
+    let key = `${mode}${rowId(producerRow)}`;
+    for (const use of uses) key += `,${rowId(slices.ops[use.position]!.slices)}`;
+    let cache = memo.get(tensor);
+    if (cache === undefined) memo.set(tensor, (cache = new Map()));
+    let result = cache.get(key);
+    if (result === undefined) {
+      result = compute();
+      if (cache.size >= ROUTES_PER_TENSOR) cache.delete(cache.keys().next().value!);
+      cache.set(key, result);
+    }
+    for (const m of result.messages) messages.push(m);
+    for (const [e, box] of result.assembled) assembled[e]!.set(tensor, box);
   };
 
   for (const [tensor, uses] of ctx.graphInputUses) {
-    route(tensor, -1, [{ device: ROUTER, box: ctx.model.tensors.get(tensor)!.shape.map((s) => [0, s] as [number, number]) }], uses, false);
+    const whole: Box = ctx.model.tensors.get(tensor)!.shape.map((s) => [0, s] as [number, number]);
+    routeOf(tensor, GRAPH_INPUT, uses, () => route(tensor, -1, [{ device: ROUTER, box: whole }], uses, false));
   }
   slices.ops.forEach((entry, p) => {
     if (!entry.sync) return;
     ctx.consumers[p]!.forEach((uses, k) => {
-      const holders: Array<{ device: number; box: Box }> = [];
-      entry.slices.forEach((slice, d) => {
-        const box = slice?.outputs[k];
-        if (box !== undefined && !isEmpty(box)) holders.push({ device: d, box });
+      const tensor = ctx.model.ops[entry.index]!.node.outputs[k]!;
+      routeOf(tensor, entry.slices, uses, () => {
+        const holders: Array<{ device: number; box: Box }> = [];
+        entry.slices.forEach((slice, d) => {
+          const box = slice?.outputs[k];
+          if (box !== undefined && !isEmpty(box)) holders.push({ device: d, box });
+        });
+        return route(tensor, p, holders, uses, ctx.isGraphOutput[p]![k]!);
       });
-      route(ctx.model.ops[entry.index]!.node.outputs[k]!, p, holders, uses, ctx.isGraphOutput[p]![k]!);
     });
   });
   return { messages, assembled };
+}
+
+interface Route {
+  messages: Message[];
+  assembled: Array<[number, Box]>;
+}
+
+/** Routes remembered per tensor (a bound on the memo's memory). */
+const ROUTES_PER_TENSOR = 8;
+const GRAPH_INPUT = {};
+const routeMemos = new WeakMap<PartitionContext, Map<string, Map<string, Route>>>();
+const rowIds = new WeakMap<object, number>();
+let nextRowId = 0;
+
+function routeMemo(ctx: PartitionContext): Map<string, Map<string, Route>> {
+  let memo = routeMemos.get(ctx);
+  if (memo === undefined) routeMemos.set(ctx, (memo = new Map()));
+  return memo;
+}
+
+function rowId(row: object): number {
+  let id = rowIds.get(row);
+  if (id === undefined) rowIds.set(row, (id = nextRowId++));
+  return id;
 }

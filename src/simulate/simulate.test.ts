@@ -155,6 +155,32 @@ test('random plans: the lower bound never exceeds the latency; device timelines 
   );
 });
 
+test('memoised slices and routes: re-running plans in any order gives what a fresh simulator gives', () => {
+  const model = smallCnn();
+  const c = cluster([device('a'), device('b', { gflops: 2 }), device('c')]);
+  const shared = createSimulator(model, c, order(model));
+  let seed = 5;
+  const pick = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8;
+  const plans = Array.from({ length: 12 }, () =>
+    repairDecisions(
+      shared.context,
+      shared.context.space.map((space): OpDecision => {
+        const choice = pick() % (space.options.length + 1);
+        const placement: Placement = choice === space.options.length ? { device: pick() % 3 } : { dim: space.options[choice]!.dim, ratios: [1 + (pick() % 2), 1, pick() % 2] };
+        return { op: space.op, placement, sync: pick() % 3 !== 0 };
+      }),
+    ),
+  );
+  const strip = ({ timeline: _t, ...rest }: ReturnType<typeof shared.run>) => rest;
+  const fresh = plans.map((decisions) => strip(createSimulator(model, c, order(model)).run(decisions)));
+  for (const round of [0, 1]) {
+    plans.forEach((_, i) => {
+      const j = round === 0 ? i : plans.length - 1 - i;
+      assert.deepEqual(strip(shared.run(plans[j]!)), fresh[j]);
+    });
+  }
+});
+
 test('proportional plan on a heterogeneous cluster gives the faster device the larger share', () => {
   const model = smallCnn();
   const c = cluster([device('slow'), device('fast', { gflops: 3 })]);

@@ -28,6 +28,8 @@ export interface Message {
   producer: number;
   /** Bytes sent over the source's uplink (0 when the router is the source). */
   uploadBytes: number;
+  /** Bytes the router forwards: the union of the pieces delivered to devices. */
+  forwardBytes: number;
   deliveries: Delivery[];
 }
 
@@ -73,7 +75,9 @@ export function communication(ctx: PartitionContext, slices: PlanSlices, cluster
       const groups = cluster.router.broadcast ? [deliveries] : deliveries.map((d) => [d]);
       for (const group of groups) {
         const uploadBytes = holder.device === ROUTER ? 0 : unionVolume(group.map((d) => d.box)) * eb;
-        found.messages.push({ tensor, source: holder.device, producer, uploadBytes, deliveries: group });
+        const toDevices = group.filter((d) => d.device !== ROUTER);
+        const forwardBytes = toDevices.length === group.length && holder.device !== ROUTER ? uploadBytes : unionVolume(toDevices.map((d) => d.box)) * eb;
+        found.messages.push({ tensor, source: holder.device, producer, uploadBytes, forwardBytes, deliveries: group });
       }
     }
     for (let e = 0; e < deviceCount; e++) {

@@ -2,7 +2,7 @@ import type { Cluster } from '../cluster/types.ts';
 import { deviceMemoryBytes } from '../cluster/types.ts';
 import { fail } from '../errors.ts';
 import type { Model } from '../ir/graph.ts';
-import { boxVolume, unionVolume } from '../partition/box.ts';
+import { boxVolume } from '../partition/box.ts';
 import { partitionContext, type PartitionContext } from '../partition/context.ts';
 import { checkDecisions, planSlices } from '../partition/slices.ts';
 import type { PlanSlices } from '../partition/types.ts';
@@ -105,12 +105,6 @@ function runEvents(
   });
   const pending: Int32Array[] = tasks.map((list) => new Int32Array(list.length));
   for (const m of messages) for (const delivery of m.deliveries) for (const p of delivery.readers) pending[delivery.device]![taskAt[delivery.device]![p]!]!++;
-  const forwardBytes = messages.map((m) => {
-    const toDevices = m.deliveries.filter((d) => d.device !== ROUTER);
-    if (toDevices.length === 0) return 0;
-    const eb = m.deliveries[0]!.bytes / Math.max(1, boxVolume(m.deliveries[0]!.box));
-    return unionVolume(toDevices.map((d) => d.box)) * eb;
-  });
   const outbox: number[][] = Array.from({ length: n }, () => []);
   messages.forEach((m, id) => m.source !== ROUTER && outbox[m.source]!.push(id));
   const outboxCursor = new Array<number>(n).fill(0);
@@ -152,9 +146,9 @@ function runEvents(
   const tryRouter = (now: number) => {
     if (routerBusy || routerQueue.length === 0) return;
     const id = routerQueue.shift()!;
-    const time = forwardMs(cluster.router, forwardBytes[id]!);
+    const time = forwardMs(cluster.router, messages[id]!.forwardBytes);
     routerBusy = true;
-    if (keepTimeline) timeline.push({ device: -1, lane: cluster.router.name, kind: 'forward', startMs: now, endMs: now + time, tensor: messages[id]!.tensor, bytes: forwardBytes[id]! });
+    if (keepTimeline) timeline.push({ device: -1, lane: cluster.router.name, kind: 'forward', startMs: now, endMs: now + time, tensor: messages[id]!.tensor, bytes: messages[id]!.forwardBytes });
     queue.push(now + time, { kind: 'forward', message: id });
   };
   const tryDownlink = (e: number, now: number) => {

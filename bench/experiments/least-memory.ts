@@ -24,6 +24,15 @@ interface ModelOutcome {
 }
 
 /**
+ * Where the bisection of one model works: below `floorBytes` (weights / devices) no plan fits; the ceilings are
+ * 1.25× and 4× what one device holding the whole model needs (weights + BTSearch's activation peak).
+ */
+export function memoryRange(weightBytes: number, activationPeakBytes: number, devices: number): { floorBytes: number; singleDeviceBytes: number; ceilings: number[] } {
+  const singleDeviceBytes = weightBytes + activationPeakBytes;
+  return { floorBytes: weightBytes / devices, singleDeviceBytes, ceilings: [singleDeviceBytes * 1.25, singleDeviceBytes * 4] };
+}
+
+/**
  * (b) For each model, the least uniform per-device memory limit at which each method still returns a feasible
  * plan: a shared geometric bisection (bisect.ts) between the weights-per-device floor and a multiple of the
  * single-device need, running every method at every probed limit.
@@ -33,8 +42,7 @@ export async function leastMemoryExperiment(runner: ExperimentRunner, models: re
   const names = METHOD_NAMES;
   for (const model of models) {
     const { order } = runner.prepared(model);
-    const floorBytes = order.weightBytes / cluster.devices.length;
-    const singleDeviceBytes = order.weightBytes + order.peakBytes;
+    const { floorBytes, singleDeviceBytes, ceilings } = memoryRange(order.weightBytes, order.peakBytes, cluster.devices.length);
     const probes: ModelOutcome['probes'] = [];
     const probe = async (limitBytes: number) => {
       const results = await runner.run(model, withUniformMemory(cluster, limitBytes));
@@ -43,7 +51,7 @@ export async function leastMemoryExperiment(runner: ExperimentRunner, models: re
     };
     const search = await leastSucceedingLimits(names, probe, {
       floor: floorBytes,
-      ceilings: [singleDeviceBytes * 1.25, singleDeviceBytes * 4],
+      ceilings,
       ratio: settings.ratio,
       maxProbes: settings.maxProbes,
     });

@@ -38,8 +38,8 @@ export interface PartitionContext {
   /** Bytes per element of every tensor the operators touch. */
   elementBytes: Map<string, number>;
   /**
-   * Memo of synchronised operators' slice rows, per position, keyed by device count and placement: a search
-   * re-evaluates the same placements again and again. Rows in it are shared, so slices are never mutated.
+   * Memo of slice rows, per position, keyed by the regions the devices compute: a search evaluates the same
+   * regions again and again. Rows in it are shared, so slices are never mutated.
    */
   sliceMemo: Array<Map<string, Array<OpSlice | null>>>;
 }

@@ -56,13 +56,12 @@ export function repairDecisions(ctx: PartitionContext, decisions: readonly OpDec
   return decisions.map((d, p) => (d.sync || fusionBlocker(ctx, decisions, p) === null ? d : { ...d, sync: true }));
 }
 
-/** The output region a device owns under a placement (null: none), before widening. */
-function ownedRegion(ctx: PartitionContext, position: number, placement: Placement, device: number): Box | null {
+/** The output region each device owns under a placement (null: none), before widening. */
+function ownedRanges(ctx: PartitionContext, position: number, placement: Placement, deviceCount: number): Array<Box | null> {
   const shape = ctx.geometry[position]!.outputShapes[0]!;
-  if ('device' in placement) return placement.device === device ? fullBox(shape) : null;
+  if ('device' in placement) return Array.from({ length: deviceCount }, (_, d) => (placement.device === d ? fullBox(shape) : null));
   const option = ctx.space[position]!.options.find((o) => o.dim === placement.dim)!;
-  const [start, end] = ratiosToRanges(option.extent, placement.ratios, option.granule)[device]!;
-  return end > start ? withAxis(fullBox(shape), option.axis, start, end) : null;
+  return ratiosToRanges(option.extent, placement.ratios, option.granule).map(([start, end]) => (end > start ? withAxis(fullBox(shape), option.axis, start, end) : null));
 }
 
 /**
@@ -75,26 +74,34 @@ export function planSlices(ctx: PartitionContext, decisions: readonly OpDecision
   const slices: Array<Array<OpSlice | null>> = new Array(n);
   for (let p = n - 1; p >= 0; p--) {
     const decision = decisions[p]!;
-    if (!decision.sync) {
-      slices[p] = sliceRow(ctx, p, deviceCount, (d) =>
-        ctx.consumers[p]!.map((uses) => {
+    const outputCount = ctx.geometry[p]!.outputShapes.length;
+    // The regions each device must compute, and a text key of them: rows are memoised by what they compute,
+    // so ratio vectors that round to the same ranges, and fused operators whose consumers ask the same
+    // regions, share one row.
+    const regions: Array<Array<Box | null>> = [];
+    let key = `${deviceCount}`;
+    if (decision.sync) {
+      const ranges = ownedRanges(ctx, p, decision.placement, deviceCount);
+      for (let d = 0; d < deviceCount; d++) {
+        const owned = ranges[d]!;
+        regions.push(Array.from({ length: outputCount }, (_, k) => (k === 0 ? owned : null)));
+      }
+      key += `s${ranges.map((box) => (box === null ? '-' : boxKey(box))).join('|')}`;
+    } else {
+      for (let d = 0; d < deviceCount; d++) {
+        const wanted = ctx.consumers[p]!.map((uses) => {
           let region: Box | null = null;
           for (const use of uses) region = hull(region, slices[use.position]![d]?.inputs[use.input] ?? null);
           return region;
-        }),
-      );
-      continue;
+        });
+        regions.push(wanted);
+        key += `|${wanted.map((box) => (box === null ? '-' : boxKey(box))).join(';')}`;
+      }
     }
-    const placement = decision.placement;
-    const key = 'device' in placement ? `${deviceCount}@${placement.device}` : `${deviceCount}${placement.dim}${placement.ratios.join(',')}`;
     const memo = ctx.sliceMemo[p]!;
     let row = memo.get(key);
     if (row === undefined) {
-      const outputCount = ctx.geometry[p]!.outputShapes.length;
-      row = sliceRow(ctx, p, deviceCount, (d) => {
-        const owned = ownedRegion(ctx, p, placement, d);
-        return Array.from({ length: outputCount }, (_, k) => (k === 0 ? owned : null));
-      });
+      row = sliceRow(ctx, p, deviceCount, (d) => regions[d]!);
       if (memo.size >= MEMO_LIMIT) memo.clear();
       memo.set(key, row);
     }
@@ -103,8 +110,14 @@ export function planSlices(ctx: PartitionContext, decisions: readonly OpDecision
   return { ops: slices.map((row, p) => ({ op: ctx.order[p]!, index: ctx.opIndex[p]!, sync: decisions[p]!.sync, slices: row })) };
 }
 
-/** Placements remembered per operator (a bound on the memo's memory). */
-const MEMO_LIMIT = 256;
+function boxKey(box: Box): string {
+  let key = '';
+  for (const [s, e] of box) key += `${s}:${e},`;
+  return key;
+}
+
+/** Rows remembered per operator (a bound on the memo's memory). */
+const MEMO_LIMIT = 512;
 
 /** Each device's slice of the operator at `position`, given the output regions it must compute. */
 function sliceRow(ctx: PartitionContext, position: number, deviceCount: number, regions: (device: number) => Array<Box | null>): Array<OpSlice | null> {

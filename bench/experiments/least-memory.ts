@@ -86,7 +86,7 @@ export async function leastMemoryExperiment(runner: ExperimentRunner, models: re
     $schema: SCHEMA,
     title: `Least uniform per-device memory with a feasible plan (${cluster.name})`,
     data: { values },
-    facet: { column: { field: 'model', type: 'nominal', title: null } },
+    facet: { column: { field: 'model', type: 'nominal', title: null, sort: [...models] } },
     resolve: { scale: { y: 'independent' } },
     spec: {
       width: { step: 18 },

@@ -5,12 +5,12 @@ import { INFEASIBLE_NOTE, latencySeries, LOWER_BOUND, methodColor, latencyTable,
 import type { CaseResult, ExperimentRunner } from './runner.ts';
 
 /** A line chart of latency over one parameter per method (the lower bound dashed), a panel per model and column. */
-function sweepChart(title: string, values: object[], x: { field: string; title: string; log: boolean }, column?: string): ChartSpec {
+function sweepChart(title: string, values: object[], x: { field: string; title: string; log: boolean }, models: readonly string[], column?: string): ChartSpec {
   return {
     $schema: SCHEMA,
     title,
     data: { values },
-    facet: { row: { field: 'model', type: 'nominal', title: null }, ...(column === undefined ? {} : { column: { field: column, type: 'nominal', title: null } }) },
+    facet: { row: { field: 'model', type: 'nominal', title: null, sort: [...models] }, ...(column === undefined ? {} : { column: { field: column, type: 'nominal', title: null } }) },
     resolve: { scale: { y: 'independent' } },
     spec: {
       width: 300,
@@ -46,7 +46,7 @@ export async function deviceCountExperiment(runner: ExperimentRunner, models: re
     title: '(c) One to eight devices, homogeneous and heterogeneous',
     text: `Clusters: homoN = N Pi-class devices; hetero-mixN = the first N of pi, jetson, pi, laptop, pi, jetson, pi, laptop.\n\n${sections.join('\n\n')}`,
     data: { results },
-    chart: sweepChart('Latency over the number of devices (dashed: lower bound)', values, { field: 'devices', title: 'devices', log: false }, 'family'),
+    chart: sweepChart('Latency over the number of devices (dashed: lower bound)', values, { field: 'devices', title: 'devices', log: false }, models, 'family'),
   };
 }
 
@@ -66,6 +66,6 @@ export async function bandwidthExperiment(runner: ExperimentRunner, models: read
     title: '(d) Link bandwidth from 1 to 1000 Mbit/s',
     text: `Every device link (up and down) and the router's forwarding rate set to the same value; per-message latencies as in ${cluster.name}.\n\n${sections.join('\n\n')}`,
     data: { cluster: cluster.name, results },
-    chart: sweepChart(`Latency over link bandwidth, ${cluster.name} (dashed: lower bound)`, values, { field: 'mbps', title: 'link bandwidth (Mbit/s)', log: true }),
+    chart: sweepChart(`Latency over link bandwidth, ${cluster.name} (dashed: lower bound)`, values, { field: 'mbps', title: 'link bandwidth (Mbit/s)', log: true }, models),
   };
 }

@@ -1,3 +1,6 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { DeviceProfile } from '../cluster/types.ts';
 import type { Model, Weight } from '../ir/graph.ts';
@@ -8,7 +11,7 @@ import { partitionContext, type PartitionContext } from '../partition/context.ts
 import type { Box, OpSlice } from '../partition/types.ts';
 import { modelFingerprint } from '../model/fingerprint.ts';
 import { wireNode, type WorkerProgram } from './program.ts';
-import { median } from './reference.ts';
+import { median, modelInputs } from './reference.ts';
 import { boxKey, elementSize, extractRegion, regionBytes } from './regions.ts';
 import { buildStepModel, type HeldWeight } from './submodel.ts';
 import { SESSION_OPTIONS, timedRun, toOrtTensor } from './tensors.ts';
@@ -40,15 +43,19 @@ export interface ProfileResult {
 }
 
 /**
- * Profiles a model on this machine (docs/runtime.md, "Profiling"): every operator runs alone in an onnxruntime
- * session with one intra-op thread — built exactly as the runtime builds a step's sub-model, on inputs of the
- * operator's real shapes — and the median CPU time of its runs becomes `ops[name]` (CPU time, so that other
- * processes competing for the cores do not inflate it); `opTypes` gets each operator type's effective
- * GFLOP/s (Σ FLOPs / Σ ms over the type's operators that do arithmetic).
+ * Profiles a model on this machine (docs/runtime.md, "Profiling"). `ops[name]` is the operator's share of the CPU
+ * time of the whole model: onnxruntime's own profiler gives each operator's kernel time in one whole-model session
+ * with graph optimisations off (every operator its own kernel; the minimum over the timed runs, which filters out
+ * preemption), and these are scaled so that they sum to the median CPU time of the whole model in an optimised
+ * session, the way the runtime runs its sub-models (one intra-op thread). `opTypes` gets each operator type's
+ * effective GFLOP/s (Σ FLOPs / Σ ms over the type's operators that do arithmetic). With `slices`, each splittable
+ * operator also runs alone, whole and halved along its first split dimension, in sub-models built exactly as the
+ * runtime builds a step (CPU time, median of the runs).
  */
 export async function profileModel(model: Model, options: ProfileOptions = {}): Promise<ProfileResult> {
   const runs = options.runs ?? 5;
   const ctx = partitionContext(model, model.ops.map((op) => op.node.name));
+  const kernels = await kernelTimes(model, runs);
   const ops: Record<string, number> = {};
   const byType = new Map<string, { flops: number; ms: number }>();
   const slices: SliceTiming[] = [];
@@ -58,7 +65,7 @@ export async function profileModel(model: Model, options: ProfileOptions = {}): 
   for (let p = 0; p < ctx.order.length; p++) {
     const op = model.ops[ctx.opIndex[p]!]!;
     const whole = ctx.geometry[p]!.outputShapes.map((shape) => fullBox(shape));
-    const ms = await timeSlice(ctx, p, whole, runs, weightCache);
+    const ms = kernels.get(op.node.name) ?? (await timeSlice(ctx, p, whole, runs, weightCache));
     ops[op.node.name] = ms;
     totalMs += ms;
     flops += op.cost.flops;
@@ -72,8 +79,9 @@ export async function profileModel(model: Model, options: ProfileOptions = {}): 
     if (options.slices && option !== undefined) {
       const half = whole.map((box, k) => (k === 0 ? withAxis(box, option.axis, 0, Math.ceil(option.extent / 2)) : box));
       const wide = ctx.geometry[p]!.widen(half);
+      const wholeMs = await timeSlice(ctx, p, whole, runs, weightCache);
       const sliceMs = await timeSlice(ctx, p, wide, runs, weightCache);
-      slices.push({ op: op.node.name, dim: option.dim, fraction: boxVolume(wide[0]!) / boxVolume(whole[0]!), wholeMs: ms, sliceMs });
+      slices.push({ op: op.node.name, dim: option.dim, fraction: boxVolume(wide[0]!) / boxVolume(whole[0]!), wholeMs, sliceMs });
     }
     options.onOp?.(p + 1, ctx.order.length);
   }
@@ -87,6 +95,38 @@ export async function profileModel(model: Model, options: ProfileOptions = {}): 
     opTypes,
   };
   return { profile, gflops: totalMs > 0 ? flops / (totalMs * 1e6) : 0, totalMs, slices };
+}
+
+/** Per operator, its kernel time's share (minimum over `runs` runs, onnxruntime's profiler) of the whole model's CPU ms. */
+async function kernelTimes(model: Model, runs: number): Promise<Map<string, number>> {
+  const dir = mkdtempSync(join(tmpdir(), 'memorianova-profile-'));
+  const bytes = writeModelBytes(model.graph);
+  const feeds = Object.fromEntries(modelInputs(model));
+  try {
+    const traced = await ort.InferenceSession.create(bytes, { ...SESSION_OPTIONS, graphOptimizationLevel: 'disabled', enableProfiling: true, profileFilePrefix: join(dir, 'ort') });
+    for (let i = 0; i <= runs; i++) await traced.run(feeds);
+    traced.endProfiling();
+    await traced.release();
+    const optimised = await ort.InferenceSession.create(bytes, SESSION_OPTIONS);
+    await optimised.run(feeds);
+    const cpu: number[] = [];
+    for (let i = 0; i < runs; i++) cpu.push((await timedRun(optimised, feeds)).cpuMs);
+    await optimised.release();
+    const file = readdirSync(dir).find((f) => f.endsWith('.json'));
+    const kernels = new Map<string, number>();
+    if (file === undefined) return kernels;
+    const events = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Array<{ cat?: string; name?: string; dur?: number }>;
+    for (const event of events) {
+      if (event.cat !== 'Node' || event.name === undefined || !event.name.endsWith('_kernel_time') || event.dur === undefined) continue;
+      const name = event.name.slice(0, -'_kernel_time'.length);
+      kernels.set(name, Math.min(kernels.get(name) ?? Infinity, event.dur / 1000));
+    }
+    const traceMs = [...kernels.values()].reduce((a, b) => a + b, 0);
+    const scale = traceMs > 0 ? median(cpu) / traceMs : 1;
+    return new Map([...kernels].map(([name, ms]) => [name, ms * scale]));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Median CPU ms of one operator computing the output regions `outputs`, fed exactly the input regions they need. */

@@ -58,7 +58,7 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 /** Headers are small; a larger one is a malformed (or hostile) frame. */
 export const MAX_HEADER_BYTES = 1 << 26;
 
-/** The frame's bytes as a list of chunks (ws sends them without joining when given one Buffer; we join once). */
+/** One frame: header length, header, payload, in one buffer (the payload is copied once). */
 export function encodeFrame(header: WorkerBound | CoordinatorBound, payload: Uint8Array = new Uint8Array(0)): Buffer {
   const head = utf8.encode(JSON.stringify(header));
   const out = Buffer.allocUnsafe(4 + head.length + payload.length);

@@ -72,6 +72,19 @@ describe('distributed execution equals one whole-model session', () => {
     });
   }
 
+  it('small CNN on hetero4, the plan of every planner (baselines and GenEFlow)', async () => {
+    const { runAllMethods } = await import('../baselines/index.ts');
+    const hetero4 = presetCluster('hetero4')!;
+    const more = await startWorker({ host: '127.0.0.1', port: 0, name: 'w3' });
+    workers.push(more);
+    const planned = await runAllMethods(cnn, hetero4, orderOf(cnn), { geneflow: { seed: 1, timeLimitMs: 1500 }, random: false });
+    assert.ok(planned.methods.some((m) => m.name === 'geneflow'));
+    for (const method of planned.methods) {
+      const err = await check(cnn, method.plan);
+      assert.ok(err <= 1e-4, `${method.name}: max abs error ${err}`);
+    }
+  });
+
   it('BERT (1 layer, 8 tokens): attention split by heads, the rest by tokens, fused stretches', async () => {
     const bert = loadModel('bert-base', { layers: 1, seqLen: 8 });
     const err = await check(bert, fusedPlan(bert, homo2, ['heads', 'tokens', 'channels']));

@@ -35,6 +35,8 @@ export interface PartitionContext {
   graphInputUses: Map<string, TensorUse[]>;
   /** Per position: elements of the operator's output 0 (slices' shares of the operator are relative to it). */
   outputVolume: number[];
+  /** Weights → how many operator inputs read them (a weight read once needs no hull over slices). */
+  weightReaders: Map<string, number>;
   /** Bytes per element of every tensor the operators touch. */
   elementBytes: Map<string, number>;
   /**
@@ -98,8 +100,17 @@ export function partitionContext(model: Model, order: readonly string[]): Partit
     isGraphOutput: opIndex.map((index) => model.ops[index]!.node.outputs.map((t) => graphOutputs.has(t))),
     producers,
     graphInputUses,
+    weightReaders: countWeightReaders(model),
     outputVolume: geometry.map((g) => boxVolume(fullBox(g.outputShapes[0]!))),
     elementBytes: new Map([...model.tensors.values()].map((t) => [t.name, elementCount(t.shape) === 0 ? 0 : t.bytes / elementCount(t.shape)])),
     sliceMemo: opIndex.map(() => new Map()),
   };
+}
+
+function countWeightReaders(model: Model): Map<string, number> {
+  const readers = new Map<string, number>();
+  for (const { node } of model.ops) {
+    for (const name of node.inputs) if (model.graph.initializers.has(name)) readers.set(name, (readers.get(name) ?? 0) + 1);
+  }
+  return readers;
 }

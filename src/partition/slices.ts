@@ -56,12 +56,18 @@ export function repairDecisions(ctx: PartitionContext, decisions: readonly OpDec
   return decisions.map((d, p) => (d.sync || fusionBlocker(ctx, decisions, p) === null ? d : { ...d, sync: true }));
 }
 
-/** The output region each device owns under a placement (null: none), before widening. */
-function ownedRanges(ctx: PartitionContext, position: number, placement: Placement, deviceCount: number): Array<Box | null> {
+/** The output regions each device owns under a placement (nothing where it owns none), before widening. */
+function ownedRegions(ctx: PartitionContext, position: number, placement: Placement): (device: number) => Array<Box | null> {
   const shape = ctx.geometry[position]!.outputShapes[0]!;
-  if ('device' in placement) return Array.from({ length: deviceCount }, (_, d) => (placement.device === d ? fullBox(shape) : null));
+  const outputCount = ctx.geometry[position]!.outputShapes.length;
+  const only = (box: Box | null) => Array.from({ length: outputCount }, (_, k) => (k === 0 ? box : null));
+  if ('device' in placement) return (d) => only(placement.device === d ? fullBox(shape) : null);
   const option = ctx.space[position]!.options.find((o) => o.dim === placement.dim)!;
-  return ratiosToRanges(option.extent, placement.ratios, option.granule).map(([start, end]) => (end > start ? withAxis(fullBox(shape), option.axis, start, end) : null));
+  const ranges = ratiosToRanges(option.extent, placement.ratios, option.granule);
+  return (d) => {
+    const [start, end] = ranges[d]!;
+    return only(end > start ? withAxis(fullBox(shape), option.axis, start, end) : null);
+  };
 }
 
 /**
@@ -74,34 +80,24 @@ export function planSlices(ctx: PartitionContext, decisions: readonly OpDecision
   const slices: Array<Array<OpSlice | null>> = new Array(n);
   for (let p = n - 1; p >= 0; p--) {
     const decision = decisions[p]!;
-    const outputCount = ctx.geometry[p]!.outputShapes.length;
-    // The regions each device must compute, and a text key of them: rows are memoised by what they compute,
-    // so ratio vectors that round to the same ranges, and fused operators whose consumers ask the same
-    // regions, share one row.
-    const regions: Array<Array<Box | null>> = [];
-    let key = `${deviceCount}`;
+    // Rows are memoised by what determines their regions: a synchronised operator's ranges (ratio vectors
+    // that round alike share a row), a fused operator's consumer rows (memoised rows keep their identity).
+    let key: string;
     if (decision.sync) {
-      const ranges = ownedRanges(ctx, p, decision.placement, deviceCount);
-      for (let d = 0; d < deviceCount; d++) {
-        const owned = ranges[d]!;
-        regions.push(Array.from({ length: outputCount }, (_, k) => (k === 0 ? owned : null)));
+      const placement = decision.placement;
+      if ('device' in placement) key = `${deviceCount}@${placement.device}`;
+      else {
+        const option = ctx.space[p]!.options.find((o) => o.dim === placement.dim)!;
+        key = `${deviceCount}${option.axis}:${ratiosToRanges(option.extent, placement.ratios, option.granule).join(',')}`;
       }
-      key += `s${ranges.map((box) => (box === null ? '-' : boxKey(box))).join('|')}`;
     } else {
-      for (let d = 0; d < deviceCount; d++) {
-        const wanted = ctx.consumers[p]!.map((uses) => {
-          let region: Box | null = null;
-          for (const use of uses) region = hull(region, slices[use.position]![d]?.inputs[use.input] ?? null);
-          return region;
-        });
-        regions.push(wanted);
-        key += `|${wanted.map((box) => (box === null ? '-' : boxKey(box))).join(';')}`;
-      }
+      key = `${deviceCount}f`;
+      for (const uses of ctx.consumers[p]!) for (const use of uses) key += `,${rowId(slices[use.position]!)}`;
     }
     const memo = ctx.sliceMemo[p]!;
     let row = memo.get(key);
     if (row === undefined) {
-      row = sliceRow(ctx, p, deviceCount, (d) => regions[d]!);
+      row = sliceRow(ctx, p, deviceCount, decision.sync ? ownedRegions(ctx, p, decision.placement) : (d) => neededRegions(ctx, slices, p, d));
       if (memo.size >= MEMO_LIMIT) memo.clear();
       memo.set(key, row);
     }
@@ -110,10 +106,23 @@ export function planSlices(ctx: PartitionContext, decisions: readonly OpDecision
   return { ops: slices.map((row, p) => ({ op: ctx.order[p]!, index: ctx.opIndex[p]!, sync: decisions[p]!.sync, slices: row })) };
 }
 
-function boxKey(box: Box): string {
-  let key = '';
-  for (const [s, e] of box) key += `${s}:${e},`;
-  return key;
+/** The bounding box of what the device's consumer slices read of each output of the operator at `position`. */
+function neededRegions(ctx: PartitionContext, slices: ReadonlyArray<Array<OpSlice | null>>, position: number, device: number): Array<Box | null> {
+  return ctx.consumers[position]!.map((uses) => {
+    let region: Box | null = null;
+    for (const use of uses) region = hull(region, slices[use.position]![device]?.inputs[use.input] ?? null);
+    return region;
+  });
+}
+
+const rowIds = new WeakMap<object, number>();
+let nextRowId = 0;
+
+/** A number naming a slice row (or any object) for memo keys: rows are shared, so equal ids mean equal rows. */
+export function rowId(row: object): number {
+  let id = rowIds.get(row);
+  if (id === undefined) rowIds.set(row, (id = nextRowId++));
+  return id;
 }
 
 /** Rows remembered per operator (a bound on the memo's memory). */

@@ -1,6 +1,7 @@
 import type { Cluster } from '../cluster/types.ts';
 import { boxVolume, hull, intersect, isEmpty, unionVolume } from '../partition/box.ts';
 import type { PartitionContext, TensorUse } from '../partition/context.ts';
+import { rowId } from '../partition/slices.ts';
 import type { Box, PlanSlices } from '../partition/types.ts';
 
 /** The router as a message end (source of graph inputs, destination of graph outputs). */
@@ -134,17 +135,8 @@ interface Route {
 const ROUTES_PER_TENSOR = 8;
 const GRAPH_INPUT = {};
 const routeMemos = new WeakMap<PartitionContext, Map<string, Map<string, Route>>>();
-const rowIds = new WeakMap<object, number>();
-let nextRowId = 0;
-
 function routeMemo(ctx: PartitionContext): Map<string, Map<string, Route>> {
   let memo = routeMemos.get(ctx);
   if (memo === undefined) routeMemos.set(ctx, (memo = new Map()));
   return memo;
-}
-
-function rowId(row: object): number {
-  let id = rowIds.get(row);
-  if (id === undefined) rowIds.set(row, (id = nextRowId++));
-  return id;
 }

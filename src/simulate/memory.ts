@@ -25,6 +25,7 @@ export function deviceMemory(ctx: PartitionContext, slices: PlanSlices, comm: Co
   const local = new Map<string, number>();
   const gathered = new Map<string, number>();
   const weights = new Map<string, Box>();
+  let weightBytes = 0;
   const assembled = comm.assembled[device]!;
   const bytesOf = (tensor: string, box: Box): number => Math.ceil(boxVolume(box) * ctx.elementBytes.get(tensor)!);
   const addTensor = (name: string, bytes: number): number => {
@@ -41,8 +42,10 @@ export function deviceMemory(ctx: PartitionContext, slices: PlanSlices, comm: Co
       const tensor = node.inputs[j]!;
       const box = slice.inputs[j];
       if (tensor === '' || box == null) continue;
-      if (ctx.model.graph.initializers.has(tensor)) {
-        weights.set(tensor, hull(weights.get(tensor) ?? null, box) ?? box);
+      const weightReaders = ctx.weightReaders.get(tensor);
+      if (weightReaders !== undefined) {
+        if (weightReaders === 1) weightBytes += bytesOf(tensor, box);
+        else weights.set(tensor, hull(weights.get(tensor) ?? null, box) ?? box);
         continue;
       }
       let id: number | undefined;
@@ -50,10 +53,10 @@ export function deviceMemory(ctx: PartitionContext, slices: PlanSlices, comm: Co
       if (region !== undefined) {
         id = gathered.get(tensor);
         if (id === undefined) {
-          id = addTensor(`${tensor}@gathered`, bytesOf(tensor, region));
+          id = addTensor(tensor, bytesOf(tensor, region));
           gathered.set(tensor, id);
           const own = local.get(tensor);
-          ops.push({ name: `receive ${tensor}`, inputs: own === undefined ? [] : [own], outputs: [id], behaviour: 'normal' });
+          ops.push({ name: 'receive', inputs: own === undefined ? [] : [own], outputs: [id], behaviour: 'normal' });
         }
       } else id = local.get(tensor);
       if (id !== undefined && !inputs.includes(id)) inputs.push(id);
@@ -67,10 +70,9 @@ export function deviceMemory(ctx: PartitionContext, slices: PlanSlices, comm: Co
     }
     const memory = ctx.model.ops[entry.index]!.memory;
     ops.push({ name: node.name, inputs, outputs, behaviour: memory === 'alias' && inputs.length === 0 ? 'normal' : memory });
-    if (sendsAfter.has(p)) ops.push({ name: `send ${node.name}`, inputs: outputs, outputs: [], behaviour: 'normal' });
+    if (sendsAfter.has(p)) ops.push({ name: 'send', inputs: outputs, outputs: [], behaviour: 'normal' });
   }
   if (ops.length === 0) return { weightBytes: 0, activationPeakBytes: 0 };
-  let weightBytes = 0;
   for (const [tensor, box] of weights) weightBytes += bytesOf(tensor, box);
   const graph: MemoryGraph = { tensorNames, tensorBytes, ops, graphInputs: [], graphOutputs: [] };
   const profile = evaluateOrder(graph, ops.map((_, i) => i));

@@ -2,8 +2,8 @@ import { writeFileSync } from 'node:fs';
 import type { PlanJob } from '../pipeline/plan-job.ts';
 import { deviceMemoryBytes } from '../cluster/types.ts';
 import { memoryOverStepsChart } from '../ordering/chart.ts';
+import { ganttChartSpec } from '../simulate/gantt.ts';
 import { chartToSvg } from './charts.ts';
-import { ganttChart } from './gantt.ts';
 import { renderHtmlReport, type ReportSection } from './html.ts';
 import { convergenceChart, deviceMemoryChart, latencyByMethodChart } from './plan-charts.ts';
 
@@ -52,7 +52,7 @@ export async function renderPlanReport(job: PlanJob): Promise<string> {
     });
   }
   if (best.simulation.timeline !== undefined) {
-    sections.push({ title: `Per-device timeline of the best plan (${best.name})`, svg: await chartToSvg(ganttChart(best.simulation.timeline, `${best.name}: ${best.latencyMs.toFixed(2)} ms`)) });
+    sections.push({ title: `Per-device timeline of the best plan (${best.name})`, svg: await chartToSvg(ganttChartSpec(best.simulation, best.name)) });
   }
   sections.push({
     title: `Per-device memory of the best plan (${best.name})`,

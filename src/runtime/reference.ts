@@ -1,9 +1,19 @@
 import * as ort from 'onnxruntime-node';
 import { fail } from '../errors.ts';
 import type { Model } from '../ir/graph.ts';
+import { weightBytes } from '../ir/weights.ts';
 import { writeModelBytes } from '../onnx/write.ts';
 import { sampleFeeds } from '../zoo/verify.ts';
 import { ortTensorBytes, SESSION_OPTIONS, timedRun } from './tensors.ts';
+
+/**
+ * The same model with every weight's bytes materialised once (seeded random and filled weights are otherwise
+ * generated again by each user: the reference session and the coordinator cutting slices).
+ */
+export function withInlineWeights(model: Model): Model {
+  const initializers = new Map([...model.graph.initializers].map(([name, w]) => [name, w.data.kind === 'inline' ? w : { ...w, data: { kind: 'inline' as const, bytes: weightBytes(w) } }]));
+  return { ...model, graph: { ...model.graph, initializers } };
+}
 
 /** The model's inputs as the runtime uses them: the zoo's deterministic sample values, raw bytes by name. */
 export function modelInputs(model: Model): Map<string, ort.Tensor> {

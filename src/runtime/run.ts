@@ -7,7 +7,7 @@ import { executeProgram } from './coordinator.ts';
 import { emulatedCluster, profileGflops, slowdownFor } from './emulate.ts';
 import { startLocalWorkers, type LocalWorkers } from './local.ts';
 import { compileProgram } from './program.ts';
-import { maxAbsError, median, modelInputs, referenceRun } from './reference.ts';
+import { maxAbsError, median, modelInputs, referenceRun, withInlineWeights } from './reference.ts';
 import { ortTensorBytes } from './tensors.ts';
 
 export interface RunPlanOptions {
@@ -66,7 +66,8 @@ export interface RunReport {
 }
 
 /** Executes a plan on workers, checks the output against one whole-model session and sets it beside the prediction. */
-export async function runPlan(model: Model, plan: Plan, options: RunPlanOptions): Promise<RunReport> {
+export async function runPlan(analysed: Model, plan: Plan, options: RunPlanOptions): Promise<RunReport> {
+  const model = withInlineWeights(analysed);
   const cluster: Cluster = plan.cluster;
   const inputs = modelInputs(model);
   const reference = await referenceRun(model, inputs, 3);

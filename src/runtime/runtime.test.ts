@@ -11,7 +11,7 @@ import { makePlan, proportionalPlan, singleDevicePlan } from '../plan/build.ts';
 import type { Plan, SplitDim } from '../plan/types.ts';
 import { executeProgram } from './coordinator.ts';
 import { compileProgram } from './program.ts';
-import { maxAbsError, modelInputs, referenceRun } from './reference.ts';
+import { maxAbsError, modelInputs, referenceRun, withInlineWeights } from './reference.ts';
 import { ortTensorBytes } from './tensors.ts';
 import { smallCnn } from './testing.ts';
 import { startWorker, type RunningWorker } from './worker.ts';
@@ -86,7 +86,7 @@ describe('distributed execution equals one whole-model session', () => {
   });
 
   it('BERT (1 layer, 8 tokens): attention split by heads, the rest by tokens, fused stretches', async () => {
-    const bert = loadModel('bert-base', { layers: 1, seqLen: 8 });
+    const bert = withInlineWeights(loadModel('bert-base', { layers: 1, seqLen: 8 }));
     const err = await check(bert, fusedPlan(bert, homo2, ['heads', 'tokens', 'channels']));
     assert.ok(err <= 1e-4, `max abs error ${err}`);
   });

@@ -1,6 +1,6 @@
 import { randomChromosome } from '../geneflow/encoding.ts';
 import { Evaluator, type Evaluated } from '../geneflow/fitness.ts';
-import { seededRandom } from '../ordering/rng.ts';
+import { mulberry32 } from '../random.ts';
 import type { BaselineOutcome, PlanningContext } from './common.ts';
 
 /**
@@ -10,7 +10,7 @@ import type { BaselineOutcome, PlanningContext } from './common.ts';
  */
 export function randomSearch({ simulator, cluster }: PlanningContext, budget: number, seed = 1, timeLimitMs = Number.POSITIVE_INFINITY): BaselineOutcome {
   const evaluator = new Evaluator(simulator);
-  const random = seededRandom(seed);
+  const random = mulberry32(seed);
   const deadline = performance.now() + timeLimitMs;
   let best: Evaluated | undefined;
   let draws = 0;

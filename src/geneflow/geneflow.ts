@@ -1,6 +1,6 @@
 import type { Cluster } from '../cluster/types.ts';
 import type { Model } from '../ir/graph.ts';
-import { seededRandom } from '../ordering/rng.ts';
+import { mulberry32 } from '../random.ts';
 import { makePlan } from '../plan/build.ts';
 import type { OpDecision, Plan } from '../plan/types.ts';
 import { createSimulator, type Simulator } from '../simulate/simulate.ts';
@@ -96,7 +96,7 @@ export async function runGeneflow(model: Model, cluster: Cluster, order: readonl
   const ctx = simulator.context;
   const deviceCount = cluster.devices.length;
   const space = mutationSpace(ctx, simulator.opMs, cluster);
-  const random = seededRandom(options.seed ?? 1);
+  const random = mulberry32(options.seed ?? 1);
   const size = Math.max(2, options.populationSize ?? 24);
   const elites = Math.min(size - 1, Math.max(1, options.elites ?? 2));
   const tournamentSize = options.tournamentSize ?? 3;

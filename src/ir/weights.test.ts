@@ -5,7 +5,8 @@ import fc from 'fast-check';
 import { MemoriaNovaError } from '../errors.ts';
 import type { DType } from './dtype.ts';
 import type { Weight, WeightData } from './graph.ts';
-import { bfloat16Bits, bfloat16Value, float16Bits, float16Value, mulberry32, weightBytes } from './weights.ts';
+import { bfloat16Bits, bfloat16Value, float16Bits, float16Value, weightBytes } from './weights.ts';
+import { mulberry32 } from '../random.ts';
 
 const weight = (dtype: DType, shape: number[], data: WeightData): Weight => ({ name: 'w', dtype, shape, data });
 const f32 = (bytes: Uint8Array) => [...new Float32Array(bytes.slice().buffer)];

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fail } from '../errors.ts';
 import { dtypeBits, elementCount, tensorBytes } from './dtype.ts';
 import type { Weight } from './graph.ts';
+import { mulberry32 } from '../random.ts';
 
 /**
  * A weight's bytes, little-endian, row-major, as ONNX raw_data stores them. Inline data is returned as is,
@@ -42,20 +43,6 @@ function readSlice(name: string, path: string, offset: number, length: number): 
   } finally {
     closeSync(fd);
   }
-}
-
-/**
- * A PRNG over 32-bit state (mulberry32): small, fast and the same on every platform. Returns uniform
- * doubles in [0, 1) with 32 bits of randomness.
- */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 type Generator = (i: number) => number;

@@ -6,7 +6,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { analyzeGraph } from '../analysis/analyze.ts';
-import { mulberry32 } from '../ir/weights.ts';
+import { mulberry32 } from '../random.ts';
 import { readModelFile } from './read.ts';
 import { writeModelFile } from './write.ts';
 

@@ -2,7 +2,7 @@ import { fail } from '../errors.ts';
 import type { MemoryGraph } from '../memory/graph.ts';
 import { evaluateOrder } from '../memory/model.ts';
 import { MemoryIndex, MemoryState } from '../memory/state.ts';
-import { seededRandom } from './rng.ts';
+import { mulberry32 } from '../random.ts';
 
 /** The order the file lists its operators in (a stable Kahn order, lowest index first, if that is not topological). */
 export function fileOrder(graph: MemoryGraph): number[] {
@@ -11,7 +11,7 @@ export function fileOrder(graph: MemoryGraph): number[] {
 
 /** One random topological order: at every step a uniformly chosen ready operator (the paper's random strategy). */
 export function randomOrder(graph: MemoryGraph, seed: number, index = new MemoryIndex(graph)): number[] {
-  const random = seededRandom(seed);
+  const random = mulberry32(seed);
   return listSchedule(index, (ready) => ready[Math.floor(random() * ready.length)]!);
 }
 

@@ -3,7 +3,7 @@ import { checkOrder } from '../memory/model.ts';
 import { MemoryIndex, MemoryState } from '../memory/state.ts';
 import { greedyOrder } from './baselines.ts';
 import { segmentLowerBound } from './bounds.ts';
-import { seededRandom } from './rng.ts';
+import { mulberry32 } from '../random.ts';
 import { segmentsOf } from './segments.ts';
 import { FailedStates } from './state-table.ts';
 
@@ -156,7 +156,7 @@ class SegmentSearch {
     this.bits = new Uint16Array(Math.ceil(segment.length / 16));
     this.local = new Map(segment.map((op, i) => [op, i]));
     this.ready = segment.filter((op) => state.isReady(op));
-    const random = seededRandom(0x5eed);
+    const random = mulberry32(0x5eed);
     this.zobristLow = Int32Array.from(segment, () => random() * 2 ** 32);
     this.zobristHigh = Int32Array.from(segment, () => random() * 2 ** 32);
   }

@@ -1,7 +1,7 @@
 import { GraphBuilder } from '../ir/builder.ts';
 import type { Graph } from '../ir/graph.ts';
 import { batchNorm, classifierOutput, conv, gemm, poolAndFlatten, relu } from '../zoo/layers.ts';
-import { seededRandom } from './rng.ts';
+import { mulberry32 } from '../random.ts';
 
 /**
  * A Watts–Strogatz small-world graph (networkx's `watts_strogatz_graph`): a ring where every node links to
@@ -9,7 +9,7 @@ import { seededRandom } from './rng.ts';
  * uniformly chosen node that is neither u nor already a neighbour. Returns undirected edges [a, b], a < b.
  */
 export function wattsStrogatz(n: number, k: number, p: number, seed: number): [number, number][] {
-  const random = seededRandom(seed);
+  const random = mulberry32(seed);
   const adjacent = Array.from({ length: n }, () => new Set<number>());
   const link = (a: number, b: number) => (adjacent[a]!.add(b), adjacent[b]!.add(a));
   for (let j = 1; j <= k / 2; j++) for (let u = 0; u < n; u++) link(u, (u + j) % n);

@@ -3,7 +3,7 @@ import type { Model } from '../ir/graph.ts';
 import type { Plan } from '../plan/types.ts';
 import { simulate } from '../simulate/simulate.ts';
 import type { SimulationResult } from '../simulate/types.ts';
-import { executeProgram } from './coordinator.ts';
+import { executeProgram, type WorkerRunStats } from './coordinator.ts';
 import { emulatedCluster, profileGflops, slowdownFor } from './emulate.ts';
 import { startLocalWorkers, type LocalWorkers } from './local.ts';
 import { compileProgram } from './program.ts';
@@ -31,13 +31,7 @@ export interface RunPlanOptions {
   onRun?: (run: number, latencyMs: number) => void;
 }
 
-export interface WorkerReport {
-  name: string;
-  computeMs: number;
-  waitMs: number;
-  sendMs: number;
-  peakBytes: number;
-  tensorPeakBytes: number;
+export interface WorkerReport extends WorkerRunStats {
   slowdown: number;
   predictedComputeMs: number;
   predictedSendMs: number;

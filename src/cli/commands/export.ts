@@ -1,18 +1,6 @@
 import type { Command } from 'commander';
-import { fail } from '../../errors.ts';
 import { exportZooModel } from '../../zoo/export.ts';
-
-function positiveInteger(option: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value) || n < 1) fail(`${option} must be a positive integer, got '${value}'`, 'usage');
-    return n;
-  };
-}
-
-function megabytes(bytes: number): string {
-  return `${(bytes / 1e6).toFixed(1)} MB`;
-}
+import { megabytes, positiveInteger } from '../options.ts';
 
 export function register(program: Command): void {
   program
@@ -36,7 +24,7 @@ export function register(program: Command): void {
         process.stdout.write(`${JSON.stringify(result)}\n`);
         return;
       }
-      const data = result.dataPath === undefined ? '' : ` + ${result.dataPath} (${megabytes(result.dataBytes!)})`;
-      process.stdout.write(`wrote ${result.model} to ${result.path} (${megabytes(result.bytes)})${data}, ${result.params.toLocaleString('en-US')} parameters\n`);
+      const data = result.dataPath === undefined ? '' : ` + ${result.dataPath} (${megabytes(result.dataBytes!, 1)})`;
+      process.stdout.write(`wrote ${result.model} to ${result.path} (${megabytes(result.bytes, 1)})${data}, ${result.params.toLocaleString('en-US')} parameters\n`);
     });
 }

@@ -2,31 +2,25 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
+import { geneflowGain } from '../../baselines/index.ts';
 import { loadCluster } from '../../cluster/load.ts';
-import { fail } from '../../errors.ts';
 import type { GeneflowProgress } from '../../geneflow/geneflow.ts';
 import { runPlanJob, type PlanJob } from '../../pipeline/plan-job.ts';
 import { formatPlan } from '../../plan/io.ts';
 import { writePlanReport } from '../../report/plan-report.ts';
-import { addModelOptions, formatTable, loadModelFromFlags, megabytes, positiveInteger, type ModelFlags } from '../options.ts';
+import { addModelOptions, formatTable, loadModelFromFlags, megabytes, positiveInteger, positiveNumber, type ModelFlags } from '../options.ts';
 
 interface PlanFlags extends ModelFlags {
   cluster: string;
   out?: string;
   json?: boolean;
-  timeLimit: string;
-  orderTimeLimit: string;
+  timeLimit: number;
+  orderTimeLimit: number;
   seed: number;
   population?: number;
   generations?: number;
   workers?: number;
   methods?: string;
-}
-
-function seconds(option: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) fail(`${option} must be a positive number of seconds, got '${value}'`, 'usage');
-  return n;
 }
 
 /** A progress bar on stderr when it is a terminal; silent otherwise (CI logs, pipes, --json consumers). */
@@ -70,8 +64,8 @@ export function register(program: Command): void {
   addModelOptions(command)
     .requiredOption('--cluster <preset|file>', 'cluster preset (homo2, homo4, homo6, homo8, hetero4, hetero8) or a YAML/JSON cluster file')
     .option('--out <dir>', 'where plan.json, plans/<method>.json and report.html go (default out/<model>-<cluster>)')
-    .option('--time-limit <seconds>', "GenEFlow's wall-clock budget", '20')
-    .option('--order-time-limit <seconds>', "BTSearch's budget", '30')
+    .option('--time-limit <seconds>', "GenEFlow's wall-clock budget", positiveNumber('--time-limit'), 20)
+    .option('--order-time-limit <seconds>', "BTSearch's budget", positiveNumber('--order-time-limit'), 30)
     .option('--seed <n>', 'GenEFlow seed', positiveInteger('--seed'), 1)
     .option('--population <n>', 'GenEFlow population size', positiveInteger('--population'))
     .option('--generations <n>', 'GenEFlow generation limit', positiveInteger('--generations'))
@@ -79,8 +73,8 @@ export function register(program: Command): void {
     .option('--methods <list>', 'comma-separated subset of methods to run (default: all)')
     .option('--json', 'print one JSON object')
     .action(async (spec: string, flags: PlanFlags) => {
-      const timeLimitMs = seconds('--time-limit', flags.timeLimit) * 1000;
-      const orderTimeLimitMs = seconds('--order-time-limit', flags.orderTimeLimit) * 1000;
+      const timeLimitMs = flags.timeLimit * 1000;
+      const orderTimeLimitMs = flags.orderTimeLimit * 1000;
       const model = loadModelFromFlags(spec, flags);
       const cluster = loadCluster(flags.cluster);
       const say = (line: string) => {
@@ -131,17 +125,13 @@ export function register(program: Command): void {
         process.stdout.write(`${JSON.stringify(json)}\n`);
         return;
       }
-      const geneflow = result.methods.find((m) => m.name === 'geneflow');
-      const bestBaseline = result.methods
-        .filter((m) => m.name !== 'geneflow' && m.name !== 'random' && m.feasible)
-        .reduce<(typeof result.methods)[number] | undefined>((a, b) => (a === undefined || b.latencyMs < a.latencyMs ? b : a), undefined);
       const lines = [
         summaryTable(job),
         `lower bound ${result.lowerBoundMs.toFixed(2)} ms; best: ${result.best} (${best.latencyMs.toFixed(2)} ms, ${best.feasible ? 'feasible' : 'over a memory limit'})`,
       ];
-      if (geneflow !== undefined && bestBaseline !== undefined) {
-        const gain = (1 - geneflow.latencyMs / bestBaseline.latencyMs) * 100;
-        lines.push(`GenEFlow vs best baseline (${bestBaseline.name}): ${gain >= 0 ? '' : '+'}${(-gain).toFixed(1)}% latency`);
+      const versus = geneflowGain(result.methods);
+      if (versus !== undefined) {
+        lines.push(`GenEFlow vs best baseline (${versus.baseline}): ${versus.gain >= 0 ? '' : '+'}${(-versus.gain * 100).toFixed(1)}% latency`);
       }
       lines.push(`plan: ${join(outDir, 'plan.json')}`, `report: ${reportPath}`);
       process.stdout.write(`${lines.join('\n')}\n`);

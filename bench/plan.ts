@@ -7,7 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runAllMethods } from '../src/baselines/index.ts';
+import { BASELINES, geneflowGain, runAllMethods } from '../src/baselines/index.ts';
 import { loadCluster } from '../src/cluster/load.ts';
 import { loadModel } from '../src/model/load.ts';
 import { planOrder } from '../src/ordering/plan.ts';
@@ -22,7 +22,7 @@ const clusters = flag('clusters', 'hetero4,homo4').split(',');
 const models = flag('models', ZOO.map((e) => e.name).join(',')).split(',');
 const timeLimitMs = Number(flag('time-limit', '20000'));
 const outDir = flag('out', 'results/bench-plan');
-const BASELINE_NAMES = ['single', 'layerwise', 'proportional', 'lp', 'deepthings', 'heft'];
+const BASELINE_NAMES = BASELINES.map((b) => b.name);
 
 const rows: Array<Record<string, unknown>> = [];
 for (const clusterName of clusters) {
@@ -40,12 +40,12 @@ for (const clusterName of clusters) {
     const planMs = allMs - (result.methods.find((m) => m.name === 'random')?.searchMs ?? 0);
     const by = new Map(result.methods.map((m) => [m.name, m]));
     const cell = (m: { latencyMs: number; feasible: boolean } | undefined) => (m === undefined ? '–' : `${m.latencyMs.toFixed(1)}${m.feasible ? '' : '*'}`);
-    const baselines = BASELINE_NAMES.map((n) => by.get(n)!).filter((m) => m.feasible);
-    const bestBaseline = baselines.reduce((a, b) => (b.latencyMs < a.latencyMs ? b : a), baselines[0]!);
     const ga = by.get('geneflow')!;
-    const gain = bestBaseline === undefined ? Number.NaN : 1 - ga.latencyMs / bestBaseline.latencyMs;
-    gains.push(gain);
-    lines.push(`| ${[name, ...BASELINE_NAMES.map((n) => cell(by.get(n))), cell(by.get('random')), cell(ga), bestBaseline?.name ?? '–', `${(gain * 100).toFixed(1)}%`, (ga.latencyMs / result.lowerBoundMs).toFixed(2), ga.searchMs.toFixed(0), planMs.toFixed(0)].join(' | ')} |`);
+    const versus = geneflowGain(result.methods);
+    const bestBaseline = versus === undefined ? undefined : by.get(versus.baseline);
+    const gain = versus?.gain ?? Number.NaN;
+    if (versus !== undefined) gains.push(gain);
+    lines.push(`| ${[name, ...BASELINE_NAMES.map((n) => cell(by.get(n))), cell(by.get('random')), cell(ga), bestBaseline?.name ?? '–', versus === undefined ? 'n/a' : `${(gain * 100).toFixed(1)}%`, (ga.latencyMs / result.lowerBoundMs).toFixed(2), ga.searchMs.toFixed(0), planMs.toFixed(0)].join(' | ')} |`);
     rows.push({
       cluster: clusterName, model: name, lowerBoundMs: result.lowerBoundMs, best: result.best, gain, allMs, planMs,
       geneflow: result.geneflow, methods: result.methods.map((m) => ({ name: m.name, latencyMs: m.latencyMs, feasible: m.feasible, searchMs: m.searchMs, evaluations: m.evaluations })),

@@ -1,4 +1,4 @@
-import { BASELINES, runAllMethods } from '../../src/baselines/index.ts';
+import { BASELINES, geneflowGain as geneflowGainOf, runAllMethods } from '../../src/baselines/index.ts';
 import type { Cluster } from '../../src/cluster/types.ts';
 import type { Model } from '../../src/ir/graph.ts';
 import { loadModel } from '../../src/model/load.ts';
@@ -39,7 +39,6 @@ export interface RunnerOptions {
 
 export const GENEFLOW = 'geneflow';
 
-const BASELINE_NAMES = new Set(BASELINES.map((b) => b.name));
 
 /** Every method runAllMethods runs, in the order it reports them. */
 export const METHOD_NAMES: readonly string[] = [...BASELINES.map((b) => b.name), GENEFLOW, 'random'];
@@ -90,13 +89,10 @@ export class ExperimentRunner {
 }
 
 /**
- * GenEFlow's gain over the best baseline (the six of BASELINES, random search excluded, as in bench/plan.ts):
+ * GenEFlow's gain over the best baseline (src/baselines/index.ts `geneflowGain`, the one definition):
  * 1 − geneflow / best feasible baseline latency; positive when GenEFlow is faster. Undefined when GenEFlow or
  * every baseline has no feasible plan.
  */
 export function geneflowGain(result: Pick<CaseResult, 'methods'>): number | undefined {
-  const ga = result.methods.find((m) => m.name === GENEFLOW);
-  const baselines = result.methods.filter((m) => BASELINE_NAMES.has(m.name) && m.feasible);
-  if (ga === undefined || !ga.feasible || baselines.length === 0) return undefined;
-  return 1 - ga.latencyMs / Math.min(...baselines.map((m) => m.latencyMs));
+  return geneflowGainOf(result.methods)?.gain;
 }

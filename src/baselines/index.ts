@@ -103,3 +103,16 @@ export async function runAllMethods(model: Model, cluster: Cluster, order: reado
   const best = methods.reduce((a, b) => (b.feasible && !a.feasible) || (b.feasible === a.feasible && b.latencyMs < a.latencyMs) ? b : a);
   return { methods, lowerBoundMs: simulator.lowerBoundMs, lowerBound: simulator.lowerBound, best: best.name, history, geneflow };
 }
+
+/**
+ * GenEFlow's gain over the fastest feasible baseline: 1 − GenEFlow latency / that baseline's latency (positive =
+ * GenEFlow faster). Random search is GenEFlow's ablation, not a baseline. Undefined when GenEFlow's plan or every
+ * baseline's plan is infeasible. The one definition `plan`, `bench:plan` and the experiments print (docs/baselines.md).
+ */
+export function geneflowGain(methods: readonly Pick<MethodResult, 'name' | 'latencyMs' | 'feasible'>[]): { baseline: string; gain: number } | undefined {
+  const geneflow = methods.find((m) => m.name === 'geneflow');
+  const baselines = methods.filter((m) => m.feasible && BASELINES.some((b) => b.name === m.name));
+  if (geneflow === undefined || !geneflow.feasible || baselines.length === 0) return undefined;
+  const best = baselines.reduce((a, b) => (b.latencyMs < a.latencyMs ? b : a));
+  return { baseline: best.name, gain: 1 - geneflow.latencyMs / best.latencyMs };
+}

@@ -11,6 +11,7 @@ export const profileSchema = z.strictObject({
   model: z.strictObject({ name: name(), fingerprint: name() }).optional(),
   ops: z.record(z.string(), nonNegative()).optional(),
   opTypes: z.record(z.string(), positive()).optional(),
+  overheads: z.strictObject({ stepMs: nonNegative(), msPerMiB: nonNegative(), splitPenalty: z.partialRecord(z.enum(['rows', 'channels', 'tokens', 'heads']), nonNegative()) }).optional(),
 });
 
 export const deviceSchema = z.strictObject({

@@ -1,3 +1,5 @@
+import type { SplitDim } from '../plan/types.ts';
+
 /**
  * An edge cluster in the router–edge-device architecture: a star whose centre (the router, or gateway) holds the
  * model input, forwards every tensor between devices and collects the output. Definitions: docs/cluster.md.
@@ -9,6 +11,7 @@
  * - `ops`: milliseconds of whole operators of one model, by operator name; used only for the model whose
  *   fingerprint matches `model.fingerprint` (slices are scaled by their share of the operator's FLOPs);
  * - `opTypes`: effective GFLOP/s per operator type; used for any model.
+ * `overheads` (any model) are what running a model cut into steps and slices costs beyond the operators' shares.
  */
 export interface DeviceProfile {
   format: 'memorianova-profile';
@@ -18,6 +21,19 @@ export interface DeviceProfile {
   model?: { name: string; fingerprint: string };
   ops?: Record<string, number>;
   opTypes?: Record<string, number>;
+  overheads?: ExecutionOverheads;
+}
+
+/**
+ * Costs of executing a model cut into pieces (docs/latency.md, "Steps"), fitted by `memorianova profile` on the
+ * machine: each step (one sub-model run) costs `stepMs` plus `msPerMiB` per MiB crossing its border, and a slice
+ * of an operator split over several devices along `dim` takes its share of the operator × (1 + `splitPenalty[dim]`)
+ * (0 for a dim not listed).
+ */
+export interface ExecutionOverheads {
+  stepMs: number;
+  msPerMiB: number;
+  splitPenalty: Partial<Record<SplitDim, number>>;
 }
 
 export interface Device {

@@ -33,7 +33,7 @@ export function profileGflops(model: Model, profile: DeviceProfile): number {
 
 /**
  * The cluster as emulated on this host, calibrated by a host profile: each device carries the host's profile
- * with every operator time multiplied by its slowdown (and every per-type rate divided by it), which is exactly
+ * with every operator time and step overhead multiplied by its slowdown (and every per-type rate divided by it), which is exactly
  * what its emulating worker will do to its measured compute. The latency model then predicts the emulated run.
  */
 export function emulatedCluster(cluster: Cluster, hostProfile: DeviceProfile, hostGflops: number): Cluster {
@@ -45,6 +45,8 @@ export function emulatedCluster(cluster: Cluster, hostProfile: DeviceProfile, ho
       if (hostProfile.model !== undefined) profile.model = hostProfile.model;
       if (hostProfile.ops !== undefined) profile.ops = Object.fromEntries(Object.entries(hostProfile.ops).map(([op, ms]) => [op, ms * k]));
       if (hostProfile.opTypes !== undefined) profile.opTypes = Object.fromEntries(Object.entries(hostProfile.opTypes).map(([type, g]) => [type, g / k]));
+      const o = hostProfile.overheads;
+      if (o !== undefined) profile.overheads = { stepMs: o.stepMs * k, msPerMiB: o.msPerMiB * k, splitPenalty: { ...o.splitPenalty } };
       return { ...device, profile };
     }),
   };

@@ -13,6 +13,7 @@ import { modelFingerprint } from '../model/fingerprint.ts';
 import { wireNode, type WorkerProgram } from './program.ts';
 import { median, modelInputs } from './reference.ts';
 import { boxKey, elementSize, extractRegion, regionBytes } from './regions.ts';
+import { calibrateOverheads, type OverheadFit } from './overheads.ts';
 import { buildStepModel, type HeldWeight } from './submodel.ts';
 import { SESSION_OPTIONS, timedRun, toOrtTensor } from './tensors.ts';
 
@@ -21,8 +22,12 @@ export interface ProfileOptions {
   runs?: number;
   /** Also time half of every splittable operator along its first split dimension. */
   slices?: boolean;
+  /** Fit the execution overheads (steps and split slices) by timing calibration plans (default true). */
+  overheads?: boolean;
   /** Called after each operator: progress. */
   onOp?: (done: number, total: number) => void;
+  /** Called after each calibration step: progress. */
+  onCalibrationStep?: (done: number, total: number) => void;
 }
 
 export interface SliceTiming {
@@ -40,6 +45,8 @@ export interface ProfileResult {
   gflops: number;
   totalMs: number;
   slices: SliceTiming[];
+  /** The overhead fit and the steps it was fitted to (absent with `overheads: false`). */
+  calibration?: OverheadFit;
 }
 
 /**
@@ -94,7 +101,12 @@ export async function profileModel(model: Model, options: ProfileOptions = {}): 
     ops,
     opTypes,
   };
-  return { profile, gflops: totalMs > 0 ? flops / (totalMs * 1e6) : 0, totalMs, slices };
+  const result: ProfileResult = { profile, gflops: totalMs > 0 ? flops / (totalMs * 1e6) : 0, totalMs, slices };
+  if (options.overheads !== false) {
+    result.calibration = await calibrateOverheads(model, ops, { runs, ...(options.onCalibrationStep === undefined ? {} : { onStep: options.onCalibrationStep }) });
+    profile.overheads = result.calibration.overheads;
+  }
+  return result;
 }
 
 /** Per operator, its kernel time's share (minimum over `runs` runs, onnxruntime's profiler) of the whole model's CPU ms. */
@@ -167,7 +179,7 @@ async function timeSlice(ctx: PartitionContext, p: number, outputs: Box[], runs:
   for (const t of node.outputs) if (t !== '') dtypes[t] = model.tensors.get(t)!.dtype;
   const program: WorkerProgram = { device: 0, name: 'profile', dtypes, weights: slicesMeta, steps: [], opset: model.graph.opset };
   if (model.graph.opsetImports !== undefined) program.opsetImports = model.graph.opsetImports;
-  const step = { name: node.name, gathers: [], uploads: [], ops: [{ position: p, node: wireNode(node, addWeight), slice, weights: weightKeys }] };
+  const step = { name: node.name, gathers: [], uploads: [], boundaryBytes: 0, ops: [{ position: p, node: wireNode(node, addWeight), slice, weights: weightKeys }] };
   const built = buildStepModel(program, step, held, weights, new Set(node.outputs.filter((t) => t !== '')));
   const session = await ort.InferenceSession.create(writeModelBytes(built.graph), SESSION_OPTIONS);
   try {

@@ -7,6 +7,7 @@ import type { PartitionContext } from '../partition/context.ts';
 import type { Box, OpSlice, PlanSlices } from '../partition/types.ts';
 import { communication, ROUTER, type Communication } from '../simulate/comm.ts';
 import { sendPositions } from '../simulate/memory.ts';
+import { deviceSteps } from '../simulate/steps.ts';
 import { createSimulator } from '../simulate/simulate.ts';
 import type { Plan } from '../plan/types.ts';
 import { boxKey } from './regions.ts';
@@ -68,6 +69,8 @@ export interface Step {
   gathers: Gather[];
   ops: ProgramOp[];
   uploads: Upload[];
+  /** Bytes fed into its sub-model plus bytes it hands out (simulate/steps.ts): what its overhead is charged on. */
+  boundaryBytes: number;
 }
 
 export interface WorkerProgram {
@@ -171,44 +174,38 @@ function workerProgram(
   };
   const sends = sendPositions(comm, d);
   const assembled = comm.assembled[d]!;
-  const gatheredAlready = new Set<string>();
-  const steps: Step[] = [];
-  let current: Step | null = null;
-  slices.ops.forEach((entry, p) => {
-    const slice = entry.slices[d];
-    if (slice == null) return;
-    const node = model.ops[entry.index]!.node;
-    // A new step starts where remote pieces must be gathered first (pieces gathered earlier are already held).
-    const toGather = [...new Set(node.inputs)].filter((tensor) => tensor !== '' && !gatheredAlready.has(tensor) && assembled.has(tensor));
-    if (current === null || toGather.length > 0) {
-      current = { name: node.name, gathers: [], ops: [], uploads: [] };
-      steps.push(current);
-    }
-    toGather.forEach((tensor) => {
-      gatheredAlready.add(tensor);
+  const steps: Step[] = deviceSteps(ctx, slices, comm, d, sends).map((deviceStep) => {
+    const first = slices.ops[deviceStep.positions[0]!]!;
+    const step: Step = { name: model.ops[first.index]!.node.name, gathers: [], ops: [], uploads: [], boundaryBytes: deviceStep.boundaryBytes };
+    for (const tensor of deviceStep.gathers) {
       const pieces: Gather['pieces'] = [];
       messages.forEach((m, id) => {
         if (m.tensor !== tensor) return;
         m.deliveries.forEach((delivery, k) => delivery.device === d && pieces.push({ message: id, delivery: k, box: delivery.box }));
       });
-      current!.gathers.push({ tensor, region: assembled.get(tensor)!, pieces });
-    });
-    const weightKeys = node.inputs.map((tensor, j) => {
-      const box = slice.inputs[j];
-      if (tensor === '' || box == null || model.tensors.get(tensor)?.kind !== 'weight') return null;
-      return addWeight(model.graph.initializers.get(tensor)!, box);
-    });
-    for (const t of [...node.inputs, ...node.outputs]) {
-      const info = model.tensors.get(t);
-      if (t !== '' && info !== undefined && info.kind !== 'weight') dtypes[t] = info.dtype;
+      step.gathers.push({ tensor, region: assembled.get(tensor)!, pieces });
     }
-    current.ops.push({ position: p, node: wireNode(node, addWeight), slice, weights: weightKeys });
-    if (sends.has(p)) {
-      messages.forEach((m, id) => {
-        if (m.source === d && comm.messages[id]!.producer === p) current!.uploads.push({ message: id, tensor: m.tensor, parts: m.parts });
+    for (const p of deviceStep.positions) {
+      const entry = slices.ops[p]!;
+      const slice = entry.slices[d]!;
+      const node = model.ops[entry.index]!.node;
+      const weightKeys = node.inputs.map((tensor, j) => {
+        const box = slice.inputs[j];
+        if (tensor === '' || box == null || model.tensors.get(tensor)?.kind !== 'weight') return null;
+        return addWeight(model.graph.initializers.get(tensor)!, box);
       });
-      current = null;
+      for (const t of [...node.inputs, ...node.outputs]) {
+        const info = model.tensors.get(t);
+        if (t !== '' && info !== undefined && info.kind !== 'weight') dtypes[t] = info.dtype;
+      }
+      step.ops.push({ position: p, node: wireNode(node, addWeight), slice, weights: weightKeys });
+      if (sends.has(p)) {
+        messages.forEach((m, id) => {
+          if (m.source === d && comm.messages[id]!.producer === p) step.uploads.push({ message: id, tensor: m.tensor, parts: m.parts });
+        });
+      }
     }
+    return step;
   });
   const program: WorkerProgram = { device: d, name, dtypes, weights: [...weights.values()], steps, opset: model.graph.opset };
   if (model.graph.opsetImports !== undefined) program.opsetImports = model.graph.opsetImports;

@@ -1,4 +1,4 @@
-import type { Device, Router } from '../cluster/types.ts';
+import type { Device, ExecutionOverheads, Router } from '../cluster/types.ts';
 import type { Model } from '../ir/graph.ts';
 
 /**
@@ -6,7 +6,9 @@ import type { Model } from '../ir/graph.ts';
  *   t = measured ms (profile.ops, when the profile's model fingerprint matches), else
  *   t = FLOPs / (profile.opTypes[type] GFLOP/s), else
  *   t = FLOPs / (gflops × efficiency[type] (default 1) GFLOP/s);
- * a slice takes t × (its FLOPs / the operator's FLOPs), i.e. t × its share of the output elements.
+ * a slice takes t × (its FLOPs / the operator's FLOPs), i.e. t × its share of the output elements, × (1 + the
+ * device's splitPenalty[dim]) when the operator is split along dim over several devices; each step (simulate/steps.ts) adds
+ * stepOverheadMs (deviceOverheads: none without a profile that measured them).
  */
 export function wholeOpMs(device: Device, model: Model, opIndex: number, fingerprint: string): number {
   const op = model.ops[opIndex]!;
@@ -21,6 +23,17 @@ export function wholeOpMs(device: Device, model: Model, opIndex: number, fingerp
 /** ms per whole operator, [device][model op index]: the table simulations scale slices from. */
 export function opTimeTable(devices: readonly Device[], model: Model, fingerprint: string): number[][] {
   return devices.map((device) => model.ops.map((_, i) => wholeOpMs(device, model, i, fingerprint)));
+}
+
+/** A device's execution overheads (docs/latency.md, "Steps"): its profile's, else none. */
+export function deviceOverheads(device: Device): ExecutionOverheads | null {
+  const o = device.profile?.overheads;
+  return o === undefined || (o.stepMs === 0 && o.msPerMiB === 0 && Object.values(o.splitPenalty).every((v) => v === 0)) ? null : o;
+}
+
+/** What one step costs beyond its slices: stepMs + msPerMiB × the MiB crossing its border. */
+export function stepOverheadMs(overheads: ExecutionOverheads, boundaryBytes: number): number {
+  return overheads.stepMs + (overheads.msPerMiB * boundaryBytes) / 2 ** 20;
 }
 
 /** One message over one link hop: latencyMs + bytes × 8 / (Mbit/s × 1000) milliseconds. */

@@ -11,8 +11,9 @@ import type { OpDecision, Plan } from '../plan/types.ts';
 import { lowerBound, lowerBoundMs } from './bound.ts';
 import { communication, ROUTER, type Communication } from './comm.ts';
 import { EventQueue } from './events.ts';
-import { downloadMs, forwardMs, opTimeTable, uploadMs } from './latency.ts';
+import { deviceOverheads, downloadMs, forwardMs, opTimeTable, stepOverheadMs, uploadMs } from './latency.ts';
 import { deviceMemory, sendPositions } from './memory.ts';
+import { deviceSteps } from './steps.ts';
 import type { DeviceBreakdown, LowerBound, SimulateOptions, SimulationResult, TimelineEvent } from './types.ts';
 
 /**
@@ -55,7 +56,7 @@ export function createSimulator(model: Model, cluster: Cluster, order: readonly 
       if (options.trusted !== true) checkDecisions(context, decisions, deviceCount);
       const slices = planSlices(context, decisions, deviceCount);
       const comm = communication(context, slices, cluster);
-      const result = runEvents(context, cluster, opMs, slices, comm, options.timeline ?? true);
+      const result = runEvents(context, cluster, opMs, decisions, slices, comm, options.timeline ?? true);
       return { ...result, lowerBoundMs: boundMs, lowerBound: bound };
     },
   };
@@ -79,6 +80,7 @@ function runEvents(
   ctx: PartitionContext,
   cluster: Cluster,
   opMs: number[][],
+  decisions: readonly OpDecision[],
   slices: PlanSlices,
   comm: Communication,
   keepTimeline: boolean,
@@ -93,15 +95,22 @@ function runEvents(
   const breakdown: DeviceBreakdown[] = devices.map((d) => ({
     device: d.name, computeMs: 0, sendMs: 0, receiveMs: 0, idleMs: 0, flops: 0, bytesSent: 0, bytesReceived: 0, weightBytes: 0, activationPeakBytes: 0,
   }));
+  const overheads = devices.map(deviceOverheads);
   slices.ops.forEach((entry, p) => {
     const full = ctx.outputVolume[p]!;
+    const placement = decisions[p]!.placement;
+    const splitDim = 'dim' in placement && entry.slices.filter((slice) => slice != null).length > 1 ? placement.dim : null;
     entry.slices.forEach((slice, d) => {
-      if (slice === null) return;
+      if (slice == null) return;
       taskAt[d]![p] = tasks[d]!.push(p) - 1;
       const fraction = full === 0 ? 1 : boxVolume(slice.outputs[0]!) / full;
-      duration[d]!.push(opMs[d]![entry.index]! * fraction);
+      duration[d]!.push(opMs[d]![entry.index]! * fraction * (1 + (splitDim === null ? 0 : (overheads[d]?.splitPenalty[splitDim] ?? 0))));
       breakdown[d]!.flops += slice.flops;
     });
+  });
+  overheads.forEach((o, d) => {
+    if (o === null) return;
+    for (const step of deviceSteps(ctx, slices, comm, d)) duration[d]![taskAt[d]![step.positions[0]!]!]! += stepOverheadMs(o, step.boundaryBytes);
   });
   const pending: Int32Array[] = tasks.map((list) => new Int32Array(list.length));
   for (const m of messages) for (const delivery of m.deliveries) for (const p of delivery.readers) pending[delivery.device]![taskAt[delivery.device]![p]!]!++;

@@ -7,6 +7,7 @@ interface ProfileFlags extends ModelFlags {
   output?: string;
   runs: number;
   slices?: boolean;
+  overheads: boolean;
   json?: boolean;
 }
 
@@ -19,17 +20,27 @@ export function register(program: Command): void {
     .option('-o, --output <file>', 'write the profile here (JSON)')
     .option('--runs <n>', 'timed runs per operator (median kept)', positiveInteger('--runs'), 5)
     .option('--slices', 'also time half-slices and report how far their time is from the whole time × their share')
+    .option('--no-overheads', 'skip timing the calibration plans that fit the step and split-slice overheads')
     .option('--json', 'print one JSON object')
     .action(async (spec: string, flags: ProfileFlags) => {
       const model = loadModelFromFlags(spec, flags);
-      const progress = process.stderr.isTTY ? (done: number, total: number) => process.stderr.write(`\rprofiled ${done}/${total} operators`) : undefined;
-      const result = await profileModel(model, { runs: flags.runs, slices: flags.slices ?? false, ...(progress === undefined ? {} : { onOp: progress }) });
-      if (progress !== undefined) process.stderr.write('\n');
+      const tty = process.stderr.isTTY;
+      const progress = (what: string) => (done: number, total: number) => {
+        process.stderr.write(`\r${what} ${done}/${total}`);
+        if (done === total) process.stderr.write('\n');
+      };
+      const result = await profileModel(model, {
+        runs: flags.runs,
+        slices: flags.slices ?? false,
+        overheads: flags.overheads,
+        ...(tty ? { onOp: progress('profiled operators'), onCalibrationStep: progress('calibration step runs') } : {}),
+      });
       if (flags.output !== undefined) writeFileSync(flags.output, `${JSON.stringify(result.profile, null, 2)}\n`);
       const sliceErrors = result.slices.map((s) => ((s.sliceMs - s.wholeMs * s.fraction) / (s.wholeMs * s.fraction)) * 100);
       const medianSliceError = sliceErrors.length === 0 ? null : [...sliceErrors].sort((a, b) => a - b)[sliceErrors.length >> 1]!;
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ model: model.name, totalMs: result.totalMs, gflops: result.gflops, opTypes: result.profile.opTypes, ops: result.profile.ops, slices: result.slices, medianSliceErrorPercent: medianSliceError })}\n`);
+        const calibration = result.calibration === undefined ? null : { ...result.calibration.overheads, scale: result.calibration.scale, rmsMs: result.calibration.rmsMs, steps: result.calibration.samples };
+        process.stdout.write(`${JSON.stringify({ model: model.name, totalMs: result.totalMs, gflops: result.gflops, opTypes: result.profile.opTypes, ops: result.profile.ops, overheads: calibration, slices: result.slices, medianSliceErrorPercent: medianSliceError })}\n`);
         return;
       }
       const lines = [
@@ -37,6 +48,11 @@ export function register(program: Command): void {
         '',
         formatTable(['operator type', 'GFLOP/s'], Object.entries(result.profile.opTypes!).sort((a, b) => b[1] - a[1]).map(([t, g]) => [t, g.toFixed(2)])),
       ];
+      const fit = result.calibration;
+      if (fit !== undefined) {
+        const o = fit.overheads;
+        lines.push('', `overheads fitted on ${fit.samples.length} calibration steps (rms ${fit.rmsMs.toFixed(2)} ms, speed ×${fit.scale.toFixed(3)} of the profile): ${o.stepMs.toFixed(3)} ms per step + ${o.msPerMiB.toFixed(3)} ms per MiB at its border; operators split by ${Object.entries(o.splitPenalty).map(([dim, p]) => `${dim} ${p >= 0 ? '+' : ''}${(p * 100).toFixed(1)}%`).join(', ') || '(none)'} over their share`);
+      }
       if (medianSliceError !== null) lines.push('', `half slices: median deviation from whole time × share ${medianSliceError >= 0 ? '+' : ''}${medianSliceError.toFixed(1)}% over ${sliceErrors.length} operators`);
       if (flags.output !== undefined) lines.push('', `profile written to ${flags.output}`);
       process.stdout.write(`${lines.join('\n')}\n`);

@@ -1,0 +1,193 @@
+import highsModule, { type Highs } from 'highs';
+import * as ort from 'onnxruntime-node';
+import type { Cluster, ExecutionOverheads } from '../cluster/types.ts';
+import { fail } from '../errors.ts';
+import type { Model } from '../ir/graph.ts';
+import { weightBytes } from '../ir/weights.ts';
+import { writeModelBytes } from '../onnx/write.ts';
+import { boxShape, boxVolume, fullBox } from '../partition/box.ts';
+import { proportionalPlan, singleDevicePlan } from '../plan/build.ts';
+import { SPLIT_DIMS, type Plan, type SplitDim } from '../plan/types.ts';
+import { compileProgram, type RuntimeProgram } from './program.ts';
+import { median } from './reference.ts';
+import { elementSize, extractRegion, regionBytes } from './regions.ts';
+import { planSteps } from './schedule.ts';
+import { buildStepModel, type HeldWeight } from './submodel.ts';
+import { SESSION_OPTIONS, timedRun, toOrtTensor } from './tensors.ts';
+
+/** One step of a calibration plan as run on this machine (docs/runtime.md, "Profiling"). */
+export interface StepSample {
+  plan: string;
+  device: number;
+  step: string;
+  /** Σ over the step's slices of operators not split (run whole) of the profiled operator time (ms). */
+  wholeMs: number;
+  /** Per split dim: Σ over its slices of operators split along it over several devices of profiled time × share (ms). */
+  splitShareMs: Partial<Record<SplitDim, number>>;
+  boundaryBytes: number;
+  /** Median CPU ms of the step's sub-model run (what a worker times). */
+  measuredMs: number;
+}
+
+export interface OverheadFit {
+  /** In the profile's time base (divided by `scale`). */
+  overheads: ExecutionOverheads;
+  /** The fitted factor on profiled times: this machine's speed during calibration relative to the profile (1 = same). */
+  scale: number;
+  /** Root-mean-square of measured − fitted over the samples (ms). */
+  rmsMs: number;
+  samples: StepSample[];
+}
+
+// The package's types describe a CommonJS module; under ESM its default export is the loader itself.
+const highsLoader = highsModule as unknown as () => Promise<Highs>;
+let solver: Promise<Highs> | undefined;
+const highs = () => (solver ??= highsLoader());
+
+const MiB = 2 ** 20;
+const WARMUP_RUNS = 3;
+
+/**
+ * Least squares with non-negative coefficients and penalties (a convex QP, solved by HiGHS):
+ * measuredMs ≈ scale × wholeMs + Σ_dim c_dim × splitShareMs[dim] + c_step + c_MiB × boundaryBytes / 2^20, over the
+ * dims the samples split along. `scale` is the machine's speed now relative to the profile; in the profile's time
+ * base splitPenalty[dim] = c_dim / scale − 1, stepMs = c_step / scale, msPerMiB = c_MiB / scale.
+ */
+export async function fitOverheads(samples: readonly StepSample[]): Promise<OverheadFit> {
+  if (samples.length < 4) fail(`calibration needs at least 4 timed steps, got ${samples.length}`, 'runtime-failure');
+  const dims = SPLIT_DIMS.filter((dim) => samples.some((s) => (s.splitShareMs[dim] ?? 0) > 0));
+  const rows = samples.map((s) => [s.wholeMs, ...dims.map((dim) => s.splitShareMs[dim] ?? 0), 1, s.boundaryBytes / MiB]);
+  const k = rows[0]!.length;
+  const gram = Array.from({ length: k }, (_, a) => Array.from({ length: k }, (_, b) => rows.reduce((n, r) => n + r[a]! * r[b]!, 0)));
+  const rhs = Array.from({ length: k }, (_, a) => rows.reduce((n, r, i) => n + r[a]! * samples[i]!.measuredMs, 0));
+  // Each column scaled to unit norm keeps the QP well conditioned whatever the units.
+  const norm = gram.map((row, a) => Math.sqrt(row[a]!) || 1);
+  const coef = (v: number) => (Math.abs(v) < 1e-300 ? '0' : v.toPrecision(17));
+  const linear = rhs.map((b, a) => `${coef(-2 * b / norm[a]!)} x${a}`).join(' + ');
+  const quadratic: string[] = [];
+  for (let a = 0; a < k; a++) {
+    quadratic.push(`${coef((2 * gram[a]![a]!) / (norm[a]! * norm[a]!))} x${a} ^ 2`);
+    for (let b = a + 1; b < k; b++) quadratic.push(`${coef((4 * gram[a]![b]!) / (norm[a]! * norm[b]!))} x${a} * x${b}`);
+  }
+  // A split slice is not cheaper than its share of the whole operator: c_dim ≥ scale (penalties ≥ 0).
+  const penaltyRows = dims.map((_, i) => ` p${i}: ${coef(1 / norm[1 + i]!)} x${1 + i} - ${coef(1 / norm[0]!)} x0 >= 0`);
+  const constraints = penaltyRows.length === 0 ? '' : `Subject To\n${penaltyRows.join('\n')}\n`;
+  const lp = `Minimize\n obj: ${linear.replace(/\+ -/g, '- ')} + [ ${quadratic.join(' + ').replace(/\+ -/g, '- ')} ] / 2\n${constraints}Bounds\n${Array.from({ length: k }, (_, a) => ` x${a} >= 0`).join('\n')}\nEnd\n`;
+  const solution = (await highs()).solve(lp);
+  if (solution.Status !== 'Optimal') fail(`the overhead fit did not solve (HiGHS: ${solution.Status})`, 'runtime-failure');
+  const x = Array.from({ length: k }, (_, a) => Math.max(0, (solution.Columns as Record<string, { Primal: number }>)[`x${a}`]?.Primal ?? 0) / norm[a]!);
+  const residual = rows.reduce((n, r, i) => n + (r.reduce((m, v, a) => m + v * x[a]!, 0) - samples[i]!.measuredMs) ** 2, 0);
+  const scale = x[0]!;
+  if (!(scale > 0)) fail('the overhead fit found no time for whole operators: calibration needs steps with unsplit operators', 'runtime-failure');
+  return {
+    overheads: {
+      splitPenalty: Object.fromEntries(dims.map((dim, i) => [dim, Math.max(0, x[1 + i]! / scale - 1)])),
+      stepMs: x[k - 2]! / scale,
+      msPerMiB: x[k - 1]! / scale,
+    },
+    scale,
+    rmsMs: Math.sqrt(residual / samples.length),
+    samples: [...samples],
+  };
+}
+
+/** A cluster of `n` equal devices used only to lay out calibration plans (no timing comes from it). */
+function layoutCluster(n: number): Cluster {
+  return {
+    name: `calibration-${n}`,
+    devices: Array.from({ length: n }, (_, i) => ({ name: `c${i}`, gflops: 1, memoryMB: 2 ** 30, uplinkMbps: 1000, downlinkMbps: 1000, latencyMs: 0 })),
+    router: { name: 'router', latencyMs: 0, broadcast: true },
+  };
+}
+
+/**
+ * The plans calibration times: the whole model as one step, and every splittable operator split evenly over 2 and
+ * 4 devices (spatial/token splits first, and channel/head splits first), synchronised wherever data must move.
+ */
+export function calibrationPlans(model: Model, order: readonly string[]): Array<{ label: string; plan: Plan }> {
+  return [
+    { label: 'whole', plan: singleDevicePlan(model, layoutCluster(1), order, 0) },
+    { label: 'rows/tokens ×2', plan: proportionalPlan(model, layoutCluster(2), order) },
+    { label: 'rows/tokens ×4', plan: proportionalPlan(model, layoutCluster(4), order) },
+    { label: 'channels/heads ×4', plan: proportionalPlan(model, layoutCluster(4), order, ['channels', 'heads', 'tokens', 'rows']) },
+  ];
+}
+
+export interface CalibrateOptions {
+  /** Timed runs per step (after one warm-up); the median is kept. */
+  runs?: number;
+  /** Called after each run of a step (warm-up rounds included): progress. */
+  onStep?: (done: number, total: number) => void;
+}
+
+/**
+ * Times every step of the calibration plans on this machine, each sub-model built and run exactly as a worker
+ * does (one session per step, one intra-op thread, CPU time of the run), and fits the execution overheads to
+ * them given the profiled operator times `opMs` (docs/runtime.md, "Profiling"). All sessions are built first and
+ * timed in rounds, one run of every step per round, so a change in the machine's speed while calibrating (other
+ * processes, shared caches) touches every plan alike instead of biasing the plans timed during it.
+ */
+export async function calibrateOverheads(model: Model, opMs: Readonly<Record<string, number>>, options: CalibrateOptions = {}): Promise<OverheadFit> {
+  const runs = options.runs ?? 5;
+  const order = model.ops.map((op) => op.node.name);
+  const outputVolume = (name: string) => boxVolume(fullBox(model.tensors.get(name)!.shape));
+  const timed: Array<{ sample: StepSample; session: ort.InferenceSession; feeds: Record<string, ort.Tensor>; times: number[] }> = [];
+  try {
+    for (const { label, plan } of calibrationPlans(model, order)) {
+      const program = compileProgram(model, plan, plan.cluster);
+      for (const worker of program.workers) {
+        const weights = cutWeights(program, worker.device);
+        const plans = planSteps(worker);
+        for (let s = 0; s < worker.steps.length; s++) {
+          const step = worker.steps[s]!;
+          const built = buildStepModel(worker, step, plans[s]!.held, weights, plans[s]!.keep);
+          const session = await ort.InferenceSession.create(writeModelBytes(built.graph), SESSION_OPTIONS);
+          const feeds: Record<string, ort.Tensor> = {};
+          for (const feed of built.feeds) {
+            const dtype = worker.dtypes[feed.tensor]!;
+            const bytes = new Uint8Array(regionBytes(feed.box, elementSize(dtype, feed.tensor)));
+            if (dtype === 'float32') new Float32Array(bytes.buffer).forEach((_, i, a) => (a[i] = Math.sin(i)));
+            feeds[feed.input] = toOrtTensor(dtype, bytes, boxShape(feed.box), feed.tensor);
+          }
+          let wholeMs = 0;
+          const splitShareMs: StepSample['splitShareMs'] = {};
+          for (const op of step.ops) {
+            const whole = outputVolume(op.node.outputs[0]!);
+            const ms = (opMs[op.node.name] ?? 0) * (whole === 0 ? 1 : boxVolume(op.slice.outputs[0]!) / whole);
+            const placement = plan.ops[op.position]!.placement;
+            if ('dim' in placement && program.slices.ops[op.position]!.slices.filter((slice) => slice != null).length > 1) splitShareMs[placement.dim] = (splitShareMs[placement.dim] ?? 0) + ms;
+            else wholeMs += ms;
+          }
+          timed.push({ sample: { plan: label, device: worker.device, step: step.name, wholeMs, splitShareMs, boundaryBytes: step.boundaryBytes, measuredMs: 0 }, session, feeds, times: [] });
+        }
+      }
+    }
+    const total = timed.length * (WARMUP_RUNS + runs);
+    let done = 0;
+    for (let round = 0; round < WARMUP_RUNS + runs; round++) {
+      for (const entry of timed) {
+        // The first runs of a new session allocate its buffers: they are not what a warm worker pays.
+        if (round < WARMUP_RUNS) await entry.session.run(entry.feeds);
+        else entry.times.push((await timedRun(entry.session, entry.feeds)).cpuMs);
+        options.onStep?.(++done, total);
+      }
+    }
+  } finally {
+    for (const entry of timed) await entry.session.release();
+  }
+  return fitOverheads(timed.map((entry) => ({ ...entry.sample, measuredMs: median(entry.times) })));
+}
+
+/** The weight slices a worker of a program holds, cut from the model's weights as the coordinator does. */
+function cutWeights(program: RuntimeProgram, worker: number): Map<string, HeldWeight> {
+  const held = new Map<string, HeldWeight>();
+  const whole = new Map<string, Uint8Array>();
+  for (const slice of program.workers[worker]!.weights) {
+    const weight = program.weightSources.get(slice.key)!;
+    let bytes = whole.get(weight.name);
+    if (bytes === undefined) whole.set(weight.name, (bytes = weightBytes(weight)));
+    const part = extractRegion({ box: fullBox(weight.shape), bytes }, slice.box, elementSize(slice.dtype, slice.key));
+    held.set(slice.key, { dtype: slice.dtype, shape: boxShape(slice.box), bytes: part.bytes });
+  }
+  return held;
+}

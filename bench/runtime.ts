@@ -1,6 +1,7 @@
 /**
  * Runtime benchmark (npm run bench:runtime [-- --models resnet50,bert-base --seq-len 128 --runs 3
- * --time-limit 20000 --cluster homo4 --methods a,b --out DIR]): each model is profiled on this machine, every
+ * --time-limit 20000 --cluster homo4 --methods a,b --out DIR]): each model is profiled on this machine (operator
+ * times and the step/split overheads), every
  * method plans it for the cluster as emulated here (its devices' speeds stretched from the host profile, docs/runtime.md),
  * and every plan then runs on 4 local worker processes with emulated links (the cluster's 100 Mbit/s Wi-Fi) and
  * emulated device speeds. Prints measured vs predicted latency per method (calibrated by the profile, and from the
@@ -25,7 +26,7 @@ function flag(name: string, fallback: string): string {
 
 const models = flag('models', 'resnet50,bert-base').split(',');
 const seqLen = Number(flag('seq-len', '128'));
-const runs = Number(flag('runs', '3'));
+const runs = Number(flag('runs', '5'));
 const timeLimitMs = Number(flag('time-limit', '20000'));
 const clusterName = flag('cluster', 'homo4');
 const methodsWanted = flag('methods', 'single,layerwise,proportional,lp,deepthings,heft,geneflow').split(',');
@@ -43,18 +44,19 @@ interface Row {
   maxAbsError: number;
   feasible: boolean;
   runsMs: number[];
+  hostGflops: number;
 }
 
 const rows: Row[] = [];
-const hosts: Array<{ model: string; gflops: number; profileMs: number }> = [];
+const hosts: Array<{ model: string; gflops: number; profileMs: number; overheads: unknown }> = [];
 const base = loadCluster(clusterName);
 for (const name of models) {
   const model = loadModel(name, name.startsWith('bert') || name.startsWith('gpt') || name.startsWith('qwen') ? { seqLen } : {});
   let started = performance.now();
-  const { profile } = await profileModel(model, { runs: 3 });
+  const { profile, calibration } = await profileModel(model, { runs: 5 });
   const hostGflops = profileGflops(model, profile);
-  hosts.push({ model: name, gflops: hostGflops, profileMs: performance.now() - started });
-  log(`${name}: profiled in ${((performance.now() - started) / 1000).toFixed(1)} s, host ${hostGflops.toFixed(2)} GFLOP/s`);
+  hosts.push({ model: name, gflops: hostGflops, profileMs: performance.now() - started, overheads: profile.overheads });
+  log(`${name}: profiled in ${((performance.now() - started) / 1000).toFixed(1)} s, host ${hostGflops.toFixed(2)} GFLOP/s, overheads ${JSON.stringify(profile.overheads)} (fit rms ${calibration?.rmsMs.toFixed(2)} ms over ${calibration?.samples.length} steps)`);
   const cluster = emulatedCluster(base, profile, hostGflops);
   started = performance.now();
   const order = planOrder(model, { timeLimitMs: 10_000 }).orderNames;
@@ -74,9 +76,10 @@ for (const name of models) {
       maxAbsError: report.maxAbsError,
       feasible: method.feasible,
       runsMs: report.runsMs,
+      hostGflops: report.hostGflops,
     };
     rows.push(row);
-    log(`${name} ${method.name}: measured ${row.measuredMs.toFixed(1)} ms, predicted ${row.predictedMs.toFixed(1)} ms (${row.errorPercent.toFixed(1)}%), max abs error ${row.maxAbsError.toExponential(1)}`);
+    log(`${name} ${method.name}: host ${row.hostGflops.toFixed(1)} GFLOP/s, measured ${row.measuredMs.toFixed(1)} ms, predicted ${row.predictedMs.toFixed(1)} ms (${row.errorPercent.toFixed(1)}%), max abs error ${row.maxAbsError.toExponential(1)}`);
   }
 }
 

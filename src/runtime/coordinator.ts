@@ -20,6 +20,13 @@ export interface ExecuteOptions {
   emulateLinks: boolean;
   /** Per worker compute stretch factor (--emulate), 1 = as measured. */
   slowdowns: number[];
+  /**
+   * Workers take turns on the host's processor, one step at a time (emulated devices sharing one host: a step's CPU
+   * time is then not inflated by another worker computing on a sibling hardware thread).
+   */
+  exclusiveCompute?: boolean;
+  /** Called before each run (warm-up included): per worker slowdowns for that run, replacing `slowdowns`. */
+  slowdownsForRun?: (run: number) => Promise<number[]>;
   /** A worker silent for this long (no frame, not even a heartbeat) fails the run. */
   timeoutMs: number;
   /** Called after each run (warm-up included) with its index and latency: progress reports. */
@@ -88,6 +95,9 @@ class Coordinator {
   private readonly materialised = new Map<string, Region>();
   /** Messages whose upload is complete in the current run. */
   private received = new Set<number>();
+  /** Exclusive compute: the worker holding the processor, and the workers waiting for it in request order. */
+  private processorHolder: number | null = null;
+  private processorQueue: number[] = [];
 
   constructor(
     private readonly program: RuntimeProgram,
@@ -216,6 +226,10 @@ class Coordinator {
         }
         this.uploadHandler(i, header, frame.payload);
         return;
+      case 'compute':
+      case 'computed':
+        this.processorRequest(i, header);
+        return;
       case 'done':
         if (this.phase.kind !== 'run' || header.run !== this.phase.run || this.done[i] !== null) {
           this.abort(`unexpected message 'done' from worker ${this.names[i]} during ${this.where(i)}`);
@@ -231,6 +245,23 @@ class Coordinator {
       return;
     }
     list.shift()!(frame);
+  }
+
+  /** Exclusive compute: grants the processor in request order, one worker at a time. */
+  private processorRequest(i: number, header: Extract<CoordinatorBound, { t: 'compute' | 'computed' }>): void {
+    const inRun = this.phase.kind === 'run' && header.run === this.phase.run && this.options.exclusiveCompute === true;
+    const queued = this.processorQueue.includes(i) || this.processorHolder === i;
+    if (!inRun || (header.t === 'compute' && queued) || (header.t === 'computed' && this.processorHolder !== i)) {
+      this.abort(`unexpected message '${header.t}' from worker ${this.names[i]} during ${this.where(i)}`);
+      return;
+    }
+    if (header.t === 'compute') this.processorQueue.push(i);
+    else this.processorHolder = null;
+    if (this.processorHolder === null && this.processorQueue.length > 0) {
+      const next = this.processorQueue.shift()!;
+      this.processorHolder = next;
+      void this.send(next, { t: 'grant', run: header.run });
+    }
   }
 
   /** Waits for the worker's next message of `type`; until it arrives, the worker's silence is timed. */
@@ -255,7 +286,7 @@ class Coordinator {
   private async setup(i: number): Promise<number> {
     const program = this.program.workers[i]!;
     const heartbeatMs = Math.max(10, Math.min(1000, this.options.timeoutMs / 4));
-    await this.send(i, { t: 'setup', program, slowdown: this.options.slowdowns[i] ?? 1, heartbeatMs });
+    await this.send(i, { t: 'setup', program, slowdown: this.options.slowdowns[i] ?? 1, heartbeatMs, exclusiveCompute: this.options.exclusiveCompute ?? false });
     for (const slice of program.weights) {
       const weight = this.program.weightSources.get(slice.key)!;
       let whole = this.materialised.get(weight.name);
@@ -277,6 +308,8 @@ class Coordinator {
     this.phase = { kind: 'run', run };
     this.done.fill(null);
     this.received = new Set();
+    this.processorHolder = null;
+    this.processorQueue = [];
     this.routerLink?.reset();
     for (const link of [...this.uplinks, ...this.downlinks]) link?.reset();
     const outputs = new Map<string, Region>(program.outputs.map((o) => [o.name, emptyRegion(fullBox(o.shape), elementSize(o.dtype, o.name))]));
@@ -334,9 +367,10 @@ class Coordinator {
       }
     };
 
+    const slowdowns = await this.options.slowdownsForRun?.(run);
     const dones = program.workers.map((_, i) => this.expect(i, 'done'));
     const start = performance.now();
-    await Promise.all(program.workers.map((_, i) => this.send(i, { t: 'run', run })));
+    await Promise.all(program.workers.map((_, i) => this.send(i, slowdowns === undefined ? { t: 'run', run } : { t: 'run', run, slowdown: slowdowns[i]! })));
     program.messages.forEach((m, id) => {
       if (m.source !== ROUTER) return;
       const input = this.options.inputs.get(m.tensor);

@@ -20,12 +20,17 @@ export const workerBound = z.discriminatedUnion('t', [
     /** Measured compute is stretched by this factor (--emulate); 1 = as measured. */
     slowdown: z.number().positive(),
     heartbeatMs: z.number().positive(),
+    /** Ask the coordinator for the host's processor before each step (emulated devices sharing one host). */
+    exclusiveCompute: z.boolean().optional(),
   }),
   z.strictObject({ t: z.literal('weight'), key: z.string() }),
   z.strictObject({ t: z.literal('build') }),
-  z.strictObject({ t: z.literal('run'), run: count }),
+  /** Start a run; `slowdown`, when given, replaces the setup's for this run (the host's speed was re-measured). */
+  z.strictObject({ t: z.literal('run'), run: count, slowdown: z.number().positive().optional() }),
   z.strictObject({ t: z.literal('piece'), run: count, message: count, delivery: count, box }),
   z.strictObject({ t: z.literal('reset') }),
+  /** The processor is this worker's until it sends `computed`. */
+  z.strictObject({ t: z.literal('grant'), run: count }),
 ]);
 
 export const coordinatorBound = z.discriminatedUnion('t', [
@@ -42,6 +47,9 @@ export const coordinatorBound = z.discriminatedUnion('t', [
     tensorPeakBytes: count,
   }),
   z.strictObject({ t: z.literal('beat') }),
+  /** Exclusive compute: a step is ready to run (`compute`), and has run (`computed`). */
+  z.strictObject({ t: z.literal('compute'), run: count }),
+  z.strictObject({ t: z.literal('computed'), run: count }),
   z.strictObject({ t: z.literal('error'), message: z.string(), step: z.string().nullable() }),
 ]);
 

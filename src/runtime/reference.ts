@@ -25,6 +25,8 @@ export interface ReferenceRun {
   outputs: Map<string, Uint8Array>;
   /** Median CPU ms of a warm run of the whole model in one onnxruntime session (single intra-op thread). */
   wholeModelMs: number;
+  /** CPU ms of each timed run. */
+  runsMs: number[];
 }
 
 /** Runs the whole (folded) model in one onnxruntime session: the output the distributed run must reproduce. */
@@ -39,10 +41,27 @@ export async function referenceRun(model: Model, inputs: Map<string, ort.Tensor>
       results = timed.results;
       times.push(timed.cpuMs);
     }
-    return { outputs: new Map(Object.entries(results).map(([name, t]) => [name, ortTensorBytes(t)])), wholeModelMs: median(times) };
+    return { outputs: new Map(Object.entries(results).map(([name, t]) => [name, ortTensorBytes(t)])), wholeModelMs: median(times), runsMs: times };
   } finally {
     await session.release();
   }
+}
+
+/** A whole-model session kept open to re-measure the host's speed between distributed runs. */
+export interface HostClock {
+  /** CPU ms of one run of the whole model, now. */
+  sampleMs(): Promise<number>;
+  release(): Promise<void>;
+}
+
+export async function openHostClock(model: Model, inputs: Map<string, ort.Tensor>): Promise<HostClock> {
+  const session = await ort.InferenceSession.create(writeModelBytes(model.graph), SESSION_OPTIONS);
+  const feeds = Object.fromEntries(inputs);
+  await session.run(feeds);
+  return {
+    sampleMs: async () => (await timedRun(session, feeds)).cpuMs,
+    release: () => session.release(),
+  };
 }
 
 export function median(values: readonly number[]): number {

@@ -7,7 +7,7 @@ import { executeProgram, type WorkerRunStats } from './coordinator.ts';
 import { emulatedCluster, profileGflops, slowdownFor } from './emulate.ts';
 import { startLocalWorkers, type LocalWorkers } from './local.ts';
 import { compileProgram } from './program.ts';
-import { maxAbsError, median, modelInputs, referenceRun, withInlineWeights } from './reference.ts';
+import { maxAbsError, median, modelInputs, openHostClock, referenceRun, withInlineWeights } from './reference.ts';
 import { ortTensorBytes } from './tensors.ts';
 
 export interface RunPlanOptions {
@@ -51,7 +51,14 @@ export interface RunReport {
   errorPercent: number;
   maxAbsError: number;
   runsMs: number[];
+  /**
+   * The host's speed on this model (Σ FLOPs / CPU ms of the whole model in one session): with emulated devices the
+   * median over the measured runs of the speed re-measured before each (what emulation divided by), else measured
+   * before the runs.
+   */
   hostGflops: number;
+  /** The host's speed according to the host profile (the prediction's time base), when one was given. */
+  hostProfileGflops?: number;
   calibrated: boolean;
   emulateLinks: boolean;
   emulateDevices: boolean;
@@ -59,17 +66,30 @@ export interface RunReport {
   prediction: SimulationResult;
 }
 
+/** Whole-model runs whose median CPU time gives the host's speed now. */
+const REFERENCE_RUNS = 5;
+/** The host's speed for a run: the median of this many latest whole-model runs. */
+const CLOCK_WINDOW = 5;
+
 /** Executes a plan on workers, checks the output against one whole-model session and sets it beside the prediction. */
 export async function runPlan(analysed: Model, plan: Plan, options: RunPlanOptions): Promise<RunReport> {
   const model = withInlineWeights(analysed);
   const cluster: Cluster = plan.cluster;
   const inputs = modelInputs(model);
-  const reference = await referenceRun(model, inputs, 3);
+  const reference = await referenceRun(model, inputs, REFERENCE_RUNS);
   const totalFlops = model.ops.reduce((n, op) => n + op.cost.flops, 0);
-  const hostGflops = options.hostProfile !== undefined ? profileGflops(model, options.hostProfile) : totalFlops / (reference.wholeModelMs * 1e6);
-  const predictionCluster = options.hostProfile !== undefined && options.emulateDevices ? emulatedCluster(cluster, options.hostProfile, hostGflops) : cluster;
+  // Emulation stretches CPU time measured now, so the slowdowns use the host's speed now (the reference run just
+  // made); the profile, measured earlier, gives the prediction how that time divides among operators and steps.
+  const hostGflops = totalFlops / (reference.wholeModelMs * 1e6);
+  const hostProfileGflops = options.hostProfile === undefined ? undefined : profileGflops(model, options.hostProfile);
+  const predictionCluster = options.hostProfile !== undefined && options.emulateDevices ? emulatedCluster(cluster, options.hostProfile, hostProfileGflops!) : cluster;
   const prediction = simulate(model, predictionCluster, plan);
-  const slowdowns = cluster.devices.map((d) => (options.emulateDevices ? slowdownFor(d, hostGflops) : 1));
+  const slowdownsAt = (gflops: number) => cluster.devices.map((d) => (options.emulateDevices ? slowdownFor(d, gflops) : 1));
+  // The host's speed drifts while other processes come and go: with emulated devices one whole-model run before
+  // every distributed run re-measures it, and that run's slowdowns follow the median of the latest measurements.
+  const clock = options.emulateDevices ? await openHostClock(model, inputs) : undefined;
+  const clockMs = [...reference.runsMs];
+  const runGflops: number[] = [];
   const program = compileProgram(model, plan, cluster);
   let local: LocalWorkers | undefined;
   let addresses = options.workers ?? [];
@@ -85,12 +105,26 @@ export async function runPlan(analysed: Model, plan: Plan, options: RunPlanOptio
       warmup: options.warmup ?? 1,
       inputs: new Map([...inputs].map(([name, t]) => [name, ortTensorBytes(t)])),
       emulateLinks: options.emulateLinks ?? false,
-      slowdowns,
+      slowdowns: slowdownsAt(hostGflops),
+      exclusiveCompute: options.emulateDevices ?? false,
+      ...(clock === undefined
+        ? {}
+        : {
+            slowdownsForRun: async () => {
+              clockMs.push(await clock.sampleMs());
+              const gflops = totalFlops / (median(clockMs.slice(-CLOCK_WINDOW)) * 1e6);
+              runGflops.push(gflops);
+              return slowdownsAt(gflops);
+            },
+          }),
       timeoutMs: options.timeoutMs ?? 30_000,
       ...(options.onRun === undefined ? {} : { onRun: options.onRun }),
       ...(local === undefined ? {} : { describeLoss: (i: number) => local!.exitOf(i) }),
     });
     const measuredMs = median(result.latenciesMs);
+    const warmup = options.warmup ?? 1;
+    const emulatedGflops = runGflops.length > warmup ? median(runGflops.slice(warmup)) : hostGflops;
+    const slowdowns = slowdownsAt(emulatedGflops);
     const workers = cluster.devices.map((device, i): WorkerReport => {
       const runs = result.workerRuns.map((r) => r[i]!);
       const pick = (f: (s: (typeof runs)[number]) => number) => median(runs.map(f));
@@ -117,7 +151,8 @@ export async function runPlan(analysed: Model, plan: Plan, options: RunPlanOptio
       errorPercent: ((measuredMs - prediction.latencyMs) / prediction.latencyMs) * 100,
       maxAbsError: maxAbsError(model, result.outputs, reference.outputs),
       runsMs: result.latenciesMs,
-      hostGflops,
+      hostGflops: emulatedGflops,
+      ...(hostProfileGflops === undefined ? {} : { hostProfileGflops }),
       calibrated: options.hostProfile !== undefined,
       emulateLinks: options.emulateLinks ?? false,
       emulateDevices: options.emulateDevices ?? false,
@@ -126,5 +161,6 @@ export async function runPlan(analysed: Model, plan: Plan, options: RunPlanOptio
     };
   } finally {
     await local?.stop();
+    await clock?.release();
   }
 }

@@ -93,6 +93,8 @@ class WorkerSession {
   private waiting = new Map<string, () => void>();
   private closed = false;
   private queue: Promise<void> = Promise.resolve();
+  private exclusiveCompute = false;
+  private granted: (() => void) | null = null;
 
   constructor(
     private readonly ws: WebSocket,
@@ -135,6 +137,13 @@ class WorkerSession {
       this.storePiece(header, payload);
       return;
     }
+    if (header.t === 'grant') {
+      const wake = this.granted;
+      this.granted = null;
+      if (wake === null) this.failWith(new Error("received 'grant' without asking for the processor"), null);
+      else wake();
+      return;
+    }
     if (header.t === 'weight') {
       this.weights.set(header.key, { dtype: 'float32', shape: [], bytes: payload.slice() });
       return;
@@ -147,12 +156,14 @@ class WorkerSession {
       case 'setup':
         this.program = header.program as WorkerProgram;
         this.slowdown = this.options.slowdown ?? header.slowdown;
+        this.exclusiveCompute = header.exclusiveCompute ?? false;
         if (this.heartbeat !== null) clearInterval(this.heartbeat);
         this.heartbeat = setInterval(() => void this.send({ t: 'beat' }), header.heartbeatMs);
         return;
       case 'build':
         return this.build();
       case 'run':
+        if (header.slowdown !== undefined && this.options.slowdown === undefined) this.slowdown = header.slowdown;
         return this.execute(header.run);
       case 'reset':
         await this.releaseSessions();
@@ -276,13 +287,18 @@ class WorkerSession {
           const data = extractRegion(region, feed.box, size);
           feeds[feed.input] = toOrtTensor(dtypeOf(feed.tensor), data.bytes, boxShape(feed.box), feed.tensor);
         }
-        const { results, wallMs, cpuMs } = await timedRun(session, feeds);
-        let stepMs = wallMs;
+        const readyAt = performance.now();
+        if (this.exclusiveCompute) await this.acquireProcessor(run);
+        const { results, cpuMs } = await timedRun(session, feeds);
+        if (this.exclusiveCompute) void this.send({ t: 'computed', run });
+        // Waiting for the processor counts as compute time only where it outlasts the emulated step.
+        const usedMs = performance.now() - readyAt;
+        let stepMs = usedMs;
         if (this.slowdown > 1) {
           // The emulated device needs the step's CPU time × slowdown; the worker sleeps for what the wall clock
           // has not used of it yet. Timers fire late: the lateness is taken off the next sleep.
-          stepMs = Math.max(wallMs, cpuMs * this.slowdown);
-          const stretch = stepMs - wallMs;
+          stepMs = Math.max(usedMs, cpuMs * this.slowdown);
+          const stretch = stepMs - usedMs;
           const slept = performance.now();
           await sleep(stretch - lateMs);
           lateMs = Math.max(0, lateMs + (performance.now() - slept) - stretch);
@@ -308,6 +324,14 @@ class WorkerSession {
     await Promise.all(uploads);
     const peakBytes = Math.max(0, peakResidentBytes() - this.baseline);
     await this.send({ t: 'done', run, computeMs, waitMs, sendMs, peakBytes, tensorPeakBytes: this.weightBytes + heldPeak });
+  }
+
+  /** Asks the coordinator for the host's processor and waits for its grant (exclusive compute). */
+  private acquireProcessor(run: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.granted = resolve;
+      void this.send({ t: 'compute', run });
+    });
   }
 
   /**

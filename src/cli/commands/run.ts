@@ -35,6 +35,7 @@ export function runJson(report: RunReport) {
     maxAbsError: report.maxAbsError,
     runsMs: report.runsMs,
     hostGflops: report.hostGflops,
+    hostProfileGflops: report.hostProfileGflops ?? null,
     calibrated: report.calibrated,
     emulateLinks: report.emulateLinks,
     emulateDevices: report.emulateDevices,
@@ -48,7 +49,7 @@ function formatReport(report: RunReport): string {
     `${report.model}, ${report.method} plan on ${report.cluster}: measured ${ms(report.measuredMs)} ms (median of ${report.runsMs.length}), ` +
       `predicted ${ms(report.predictedMs)} ms, error ${report.errorPercent >= 0 ? '+' : ''}${report.errorPercent.toFixed(1)}%`,
     `max abs error vs one whole-model session: ${report.maxAbsError.toExponential(2)}`,
-    `links ${report.emulateLinks ? 'emulated' : 'not emulated'}; devices ${report.emulateDevices ? `emulated (host ${report.hostGflops.toFixed(1)} GFLOP/s)` : 'not emulated'}; prediction ${report.calibrated ? 'calibrated by the host profile' : 'from the cluster file alone'}`,
+    `links ${report.emulateLinks ? 'emulated' : 'not emulated'}; devices ${report.emulateDevices ? `emulated (host ${report.hostGflops.toFixed(1)} GFLOP/s now${report.hostProfileGflops === undefined ? '' : `, ${report.hostProfileGflops.toFixed(1)} in its profile`})` : 'not emulated'}; prediction ${report.calibrated ? 'calibrated by the host profile' : 'from the cluster file alone'}`,
     '',
     formatTable(
       ['worker', 'slowdown', 'compute ms', 'predicted', 'wait ms', 'send ms', 'predicted', 'peak RSS', 'tensors peak', 'predicted'],

@@ -26,7 +26,7 @@ function flag(name: string, fallback: string): string {
 
 const models = flag('models', 'resnet50,bert-base').split(',');
 const seqLen = Number(flag('seq-len', '128'));
-const runs = Number(flag('runs', '5'));
+const runs = Number(flag('runs', '9'));
 const timeLimitMs = Number(flag('time-limit', '20000'));
 const clusterName = flag('cluster', 'homo4');
 const methodsWanted = flag('methods', 'single,layerwise,proportional,lp,deepthings,heft,geneflow').split(',');
@@ -54,6 +54,8 @@ for (const name of models) {
   const model = loadModel(name, name.startsWith('bert') || name.startsWith('gpt') || name.startsWith('qwen') ? { seqLen } : {});
   let started = performance.now();
   const { profile, calibration } = await profileModel(model, { runs: 5 });
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, `${name}-profile.json`), `${JSON.stringify(profile, null, 2)}\n`);
   const hostGflops = profileGflops(model, profile);
   hosts.push({ model: name, gflops: hostGflops, profileMs: performance.now() - started, overheads: profile.overheads });
   log(`${name}: profiled in ${((performance.now() - started) / 1000).toFixed(1)} s, host ${hostGflops.toFixed(2)} GFLOP/s, overheads ${JSON.stringify(profile.overheads)} (fit rms ${calibration?.rmsMs.toFixed(2)} ms over ${calibration?.samples.length} steps)`);
@@ -63,6 +65,7 @@ for (const name of models) {
   const planned = await runAllMethods(model, cluster, order, { geneflow: { seed: 1, timeLimitMs }, random: false, methods: methodsWanted });
   log(`${name}: planned in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   for (const method of planned.methods) {
+    writeFileSync(join(outDir, `${name}-${method.name}.plan.json`), `${JSON.stringify(method.plan)}\n`);
     const report = await runPlan(model, method.plan, { local: cluster.devices.length, runs, warmup: 1, emulateLinks: true, emulateDevices: true, hostProfile: profile, timeoutMs: 120_000 });
     const uncalibratedMs = simulate(model, base, method.plan).latencyMs;
     const row: Row = {

@@ -118,6 +118,7 @@ describe('faults', () => {
         [Buffer.concat([Buffer.from([13, 0, 0, 0]), Buffer.from('{"t":"steal"}')]), /unexpected message 'steal' from the coordinator/],
         ['hello', /a text frame/],
         [encodeFrame({ t: 'run', run: 0 }), /received 'run' before its sub-models were built/],
+        [encodeFrame({ t: 'grant', run: 0 }), /received 'grant' without asking for the processor/],
       ];
       for (const [frame, pattern] of bad) {
         const ws = new WebSocket(`ws://${worker.address}`);
@@ -138,12 +139,15 @@ describe('faults', () => {
     }
   });
 
-  it('the coordinator rejects an unexpected frame from a worker', async () => {
+  for (const [what, frame, pattern] of [
+    ['an upload outside a run', encodeFrame({ t: 'upload', run: 7, message: 0, part: 0, box: [] }), /^unexpected message 'upload' from worker pi1 \(127\.0\.0\.1:\d+\) during step '(connect|setup)' \(run 7\)$/],
+    ['a processor release it does not hold', encodeFrame({ t: 'computed', run: 0 }), /^unexpected message 'computed' from worker pi1 \(127\.0\.0\.1:\d+\) during step '(connect|setup)'$/],
+  ] as const) it(`the coordinator rejects an unexpected frame from a worker: ${what}`, async () => {
     const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
     await new Promise((resolve) => server.once('listening', resolve));
     server.on('connection', (ws) => {
       ws.send(encodeFrame({ t: 'hello', name: 'fake', pid: 1, memoryLimitBytes: null }));
-      ws.send(encodeFrame({ t: 'upload', run: 7, message: 0, part: 0, box: [] }));
+      ws.send(frame);
     });
     const port = (server.address() as { port: number }).port;
     const { compileProgram } = await import('./program.ts');
@@ -154,7 +158,7 @@ describe('faults', () => {
       const p = singleDevicePlan(model, single, plan.order, 0);
       await rejectsWith(
         executeProgram(compileProgram(model, p), single, { workers: [`127.0.0.1:${port}`], runs: 1, warmup: 0, inputs: new Map(), emulateLinks: false, slowdowns: [1], timeoutMs: 2000 }),
-        /^unexpected message 'upload' from worker pi1 \(127\.0\.0\.1:\d+\) during step '(connect|setup)' \(run 7\)$/,
+        pattern,
       );
     } finally {
       for (const client of server.clients) client.terminate();

@@ -85,6 +85,30 @@ describe('distributed execution equals one whole-model session', () => {
     }
   });
 
+  it('emulated devices taking turns on the processor (exclusive compute, per-run slowdowns) compute the same output', async () => {
+    const plan = proportionalPlan(cnn, homo2, orderOf(cnn), ['rows']);
+    const inputs = modelInputs(cnn);
+    const reference = await referenceRun(cnn, inputs);
+    const asked: number[] = [];
+    const result = await executeProgram(compileProgram(cnn, plan), homo2, {
+      workers: workers.slice(0, 2).map((w) => w.address),
+      runs: 2,
+      warmup: 1,
+      inputs: new Map([...inputs].map(([name, t]) => [name, ortTensorBytes(t)])),
+      emulateLinks: true,
+      slowdowns: [3, 3],
+      exclusiveCompute: true,
+      slowdownsForRun: async (run) => {
+        asked.push(run);
+        return [2, 2];
+      },
+      timeoutMs: 20_000,
+    });
+    assert.deepEqual(asked, [0, 1, 2]);
+    assert.ok(maxAbsError(cnn, result.outputs, reference.outputs) <= 1e-4);
+    for (const run of result.workerRuns) for (const w of run) assert.ok(w.computeMs > 0);
+  });
+
   it('BERT (1 layer, 8 tokens): attention split by heads, the rest by tokens, fused stretches', async () => {
     const bert = withInlineWeights(loadModel('bert-base', { layers: 1, seqLen: 8 }));
     const err = await check(bert, fusedPlan(bert, homo2, ['heads', 'tokens', 'channels']));

@@ -62,7 +62,7 @@ for (const name of models) {
   const cluster = emulatedCluster(base, profile, hostGflops);
   started = performance.now();
   const order = planOrder(model, { timeLimitMs: 10_000 }).orderNames;
-  const planned = await runAllMethods(model, cluster, order, { geneflow: { seed: 1, timeLimitMs }, random: false, methods: methodsWanted });
+  const planned = await runAllMethods(model, cluster, order, { geneflow: { seed: 1, timeLimitMs, patience: 100 }, random: false, methods: methodsWanted });
   log(`${name}: planned in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   for (const method of planned.methods) {
     writeFileSync(join(outDir, `${name}-${method.name}.plan.json`), `${JSON.stringify(method.plan)}\n`);

@@ -33,7 +33,7 @@ export interface GeneflowOptions {
   crossoverRate?: number;
   /** Upper limit on generations (default 200). */
   maxGenerations?: number;
-  /** Early stop: generations without improvement of the best fitness (default 100). */
+  /** Early stop: generations without improvement of the best fitness (default 30). */
   patience?: number;
   /** Wall-clock limit in ms (default 20 000); the best plan so far is returned. */
   timeLimitMs?: number;
@@ -102,7 +102,7 @@ export async function runGeneflow(model: Model, cluster: Cluster, order: readonl
   const tournamentSize = options.tournamentSize ?? 3;
   const crossoverRate = options.crossoverRate ?? 0.8;
   const maxGenerations = options.maxGenerations ?? 200;
-  const patience = options.patience ?? 100;
+  const patience = options.patience ?? 30;
   const timeLimitMs = options.timeLimitMs ?? 20_000;
   const deadline = started + timeLimitMs;
   const pool = (options.workers ?? 0) > 0 ? await EvaluationPool.start(model, cluster, order, options.workers!) : undefined;

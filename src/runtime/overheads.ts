@@ -10,10 +10,10 @@ import { proportionalPlan, singleDevicePlan } from '../plan/build.ts';
 import { SPLIT_DIMS, type Plan, type SplitDim } from '../plan/types.ts';
 import { compileProgram, type RuntimeProgram } from './program.ts';
 import { median } from './reference.ts';
-import { elementSize, extractRegion, regionBytes } from './regions.ts';
+import { elementSize, extractRegion } from './regions.ts';
 import { planSteps } from './schedule.ts';
-import { buildStepModel, type HeldWeight } from './submodel.ts';
-import { SESSION_OPTIONS, timedRun, toOrtTensor } from './tensors.ts';
+import { buildStepModel, syntheticFeeds, type HeldWeight } from './submodel.ts';
+import { SESSION_OPTIONS, timedRun } from './tensors.ts';
 
 /** One step of a calibration plan as run on this machine (docs/runtime.md, "Profiling"). */
 export interface StepSample {
@@ -122,7 +122,7 @@ export interface CalibrateOptions {
 
 /**
  * Times every step of the calibration plans on this machine, each sub-model built and run exactly as a worker
- * does (one session per step, one intra-op thread, CPU time of the run), and fits the execution overheads to
+ * does (one session per step, one intra-op thread, CPU time of the run; inputs from syntheticFeeds), and fits the execution overheads to
  * them given the profiled operator times `opMs` (docs/runtime.md, "Profiling"). All sessions are built first and
  * timed in rounds, one run of every step per round, so a change in the machine's speed while calibrating (other
  * processes, shared caches) touches every plan alike instead of biasing the plans timed during it.
@@ -142,13 +142,7 @@ export async function calibrateOverheads(model: Model, opMs: Readonly<Record<str
           const step = worker.steps[s]!;
           const built = buildStepModel(worker, step, plans[s]!.held, weights, plans[s]!.keep);
           const session = await ort.InferenceSession.create(writeModelBytes(built.graph), SESSION_OPTIONS);
-          const feeds: Record<string, ort.Tensor> = {};
-          for (const feed of built.feeds) {
-            const dtype = worker.dtypes[feed.tensor]!;
-            const bytes = new Uint8Array(regionBytes(feed.box, elementSize(dtype, feed.tensor)));
-            if (dtype === 'float32') new Float32Array(bytes.buffer).forEach((_, i, a) => (a[i] = Math.sin(i)));
-            feeds[feed.input] = toOrtTensor(dtype, bytes, boxShape(feed.box), feed.tensor);
-          }
+          const feeds = syntheticFeeds(built, worker.dtypes);
           let wholeMs = 0;
           const splitShareMs: StepSample['splitShareMs'] = {};
           for (const op of step.ops) {

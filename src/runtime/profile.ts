@@ -12,10 +12,10 @@ import type { Box, OpSlice } from '../partition/types.ts';
 import { modelFingerprint } from '../model/fingerprint.ts';
 import { wireNode, type WorkerProgram } from './program.ts';
 import { median, modelInputs } from './reference.ts';
-import { boxKey, elementSize, extractRegion, regionBytes } from './regions.ts';
+import { boxKey, elementSize, extractRegion } from './regions.ts';
 import { calibrateOverheads, type OverheadFit } from './overheads.ts';
-import { buildStepModel, type HeldWeight } from './submodel.ts';
-import { SESSION_OPTIONS, timedRun, toOrtTensor } from './tensors.ts';
+import { buildStepModel, syntheticFeeds, type HeldWeight } from './submodel.ts';
+import { SESSION_OPTIONS, timedRun } from './tensors.ts';
 
 export interface ProfileOptions {
   /** Timed runs per operator (after one warm-up); the median is kept. */
@@ -183,14 +183,7 @@ async function timeSlice(ctx: PartitionContext, p: number, outputs: Box[], runs:
   const built = buildStepModel(program, step, held, weights, new Set(node.outputs.filter((t) => t !== '')));
   const session = await ort.InferenceSession.create(writeModelBytes(built.graph), SESSION_OPTIONS);
   try {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const feed of built.feeds) {
-      const dtype = dtypes[feed.tensor]!;
-      const bytes = new Uint8Array(regionBytes(feed.box, elementSize(dtype, feed.tensor)));
-      // float32 inputs get values in [-1, 1]; every other input stays 0 (valid indices for every gather).
-      if (dtype === 'float32') new Float32Array(bytes.buffer).forEach((_, i, a) => (a[i] = Math.sin(i)));
-      feeds[feed.input] = toOrtTensor(dtype, bytes, boxShape(feed.box), feed.tensor);
-    }
+    const feeds = syntheticFeeds(built, dtypes);
     await session.run(feeds);
     const times: number[] = [];
     for (let i = 0; i < runs; i++) times.push((await timedRun(session, feeds)).cpuMs);

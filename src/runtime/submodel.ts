@@ -4,8 +4,10 @@ import { GraphBuilder } from '../ir/builder.ts';
 import type { Attribute, Graph, Weight } from '../ir/graph.ts';
 import { boxShape, sameBox } from '../partition/box.ts';
 import type { Box } from '../partition/types.ts';
+import type * as ort from 'onnxruntime-node';
 import type { ProgramOp, Step, WorkerProgram } from './program.ts';
-import { boxKey } from './regions.ts';
+import { boxKey, elementSize, regionBytes } from './regions.ts';
+import { toOrtTensor } from './tensors.ts';
 
 /** A weight slice as the worker holds it: its shape (the box's extents), dtype and bytes. */
 export interface HeldWeight {
@@ -149,4 +151,19 @@ function sliceNode(b: GraphBuilder, input: string, from: Box, box: Box, name: st
     ends.push(e - fs);
   });
   return b.op('Slice', [input, b.int64(`${name}.starts`, starts), b.int64(`${name}.ends`, ends), b.int64(`${name}.axes`, axes)], {}, name);
+}
+
+/**
+ * Inputs for timing a step's sub-model alone: float32 inputs get sin(i) (values in [-1, 1]), every other input
+ * stays 0 (valid indices for every gather).
+ */
+export function syntheticFeeds(step: StepModel, dtypes: Readonly<Record<string, DType>>): Record<string, ort.Tensor> {
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const feed of step.feeds) {
+    const dtype = dtypes[feed.tensor]!;
+    const bytes = new Uint8Array(regionBytes(feed.box, elementSize(dtype, feed.tensor)));
+    if (dtype === 'float32') new Float32Array(bytes.buffer).forEach((_, i, a) => (a[i] = Math.sin(i)));
+    feeds[feed.input] = toOrtTensor(dtype, bytes, boxShape(feed.box), feed.tensor);
+  }
+  return feeds;
 }

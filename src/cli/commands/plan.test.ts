@@ -28,7 +28,7 @@ function convStack(): string {
 
 test('plan --json reports every method, the bound and the best, and writes plan.json and report.html', () => {
   const out = join(dir, 'out');
-  const result = spawnSync(process.execPath, [bin, 'plan', convStack(), '--cluster', 'homo2', '--time-limit', '2', '--out', out, '--json'], { encoding: 'utf8', timeout: 120_000 });
+  const result = spawnSync(process.execPath, [bin, 'plan', convStack(), '--cluster', 'homo2', '--time-limit', '2', '--patience', '5', '--out', out, '--json'], { encoding: 'utf8', timeout: 120_000 });
   assert.equal(result.status, 0, result.stderr);
   const json = JSON.parse(result.stdout);
   assert.ok(json.lowerBoundMs > 0);

@@ -19,6 +19,7 @@ interface PlanFlags extends ModelFlags {
   seed: number;
   population?: number;
   generations?: number;
+  patience?: number;
   workers?: number;
   methods?: string;
 }
@@ -69,6 +70,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'GenEFlow seed', positiveInteger('--seed'), 1)
     .option('--population <n>', 'GenEFlow population size', positiveInteger('--population'))
     .option('--generations <n>', 'GenEFlow generation limit', positiveInteger('--generations'))
+    .option('--patience <n>', 'GenEFlow stops after this many generations without improvement (default 30)', positiveInteger('--patience'))
     .option('--workers <n>', 'worker threads evaluating GenEFlow fitness (default: none)', positiveInteger('--workers'))
     .option('--methods <list>', 'comma-separated subset of methods to run (default: all)')
     .option('--json', 'print one JSON object')
@@ -93,6 +95,7 @@ export function register(program: Command): void {
           timeLimitMs,
           ...(flags.population === undefined ? {} : { populationSize: flags.population }),
           ...(flags.generations === undefined ? {} : { maxGenerations: flags.generations }),
+          ...(flags.patience === undefined ? {} : { patience: flags.patience }),
           ...(flags.workers === undefined ? {} : { workers: flags.workers }),
           onProgress: (p) => bar.update(p),
         },

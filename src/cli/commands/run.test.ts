@@ -48,6 +48,11 @@ describe('memorianova run, profile, worker', () => {
     assert.equal(profile.format, 'memorianova-profile');
     assert.deepEqual(Object.keys(profile.ops).sort(), model.ops.map((op) => op.node.name).sort());
     assert.ok(profile.opTypes.Conv > 0);
+    // The fitted execution overheads, and in --json the calibration steps they were fitted to.
+    assert.ok(profile.overheads.stepMs >= 0 && profile.overheads.msPerMiB >= 0);
+    for (const [dim, penalty] of Object.entries(profile.overheads.splitPenalty)) assert.ok(['rows', 'channels', 'tokens', 'heads'].includes(dim) && (penalty as number) >= 0);
+    const printed = JSON.parse(run.stdout);
+    assert.ok(printed.overheads.steps.length >= 4 && printed.overheads.rmsMs >= 0);
   });
 
   it('usage errors are one line and exit 1', () => {

@@ -82,7 +82,7 @@ export function register(program: Command): void {
     .option('--runs <n>', 'measured runs (the median is reported)', positiveInteger('--runs'), 5)
     .option('--warmup <n>', 'unmeasured runs first', (v) => (v === '0' ? 0 : positiveInteger('--warmup')(v)), 1)
     .option('--emulate-links', "emulate the plan cluster's links: rates, per-message latency, router forwarding")
-    .option('--emulate', "stretch each worker's compute to its device's speed (the host's speed: --host-profile, else a timed whole-model run)")
+    .option('--emulate', "stretch each worker's compute to its device's speed (host speed re-measured before every run; workers take turns on the processor)")
     .option('--host-profile <file>', 'profile of this machine for the model (memorianova profile): calibrates the prediction')
     .option('--timeout <ms>', 'fail when a worker stays silent this long', positiveNumber('--timeout'), 30_000)
     .option('--memory-limit <MiB>', 'local workers: resident-memory limit above their idle baseline', positiveNumber('--memory-limit'))

@@ -46,6 +46,8 @@ const highs = () => (solver ??= highsLoader());
 
 const MiB = 2 ** 20;
 const WARMUP_RUNS = 3;
+/** Idle time before each timed step run: about what a device waits for its pieces (two 10 ms hops) or sleeps when emulated. */
+const IDLE_BEFORE_STEP_MS = 20;
 
 /**
  * Least squares with non-negative coefficients and penalties (a convex QP, solved by HiGHS):
@@ -162,7 +164,12 @@ export async function calibrateOverheads(model: Model, opMs: Readonly<Record<str
       for (const entry of timed) {
         // The first runs of a new session allocate its buffers: they are not what a warm worker pays.
         if (round < WARMUP_RUNS) await entry.session.run(entry.feeds);
-        else entry.times.push((await timedRun(entry.session, entry.feeds)).cpuMs);
+        else {
+          // A device starts a step after waiting for its pieces, with the processor idle meanwhile; what that
+          // costs (caches refilled, the core woken up) is part of a step's cost, so each timed run follows a gap.
+          await new Promise((resolve) => setTimeout(resolve, IDLE_BEFORE_STEP_MS));
+          entry.times.push((await timedRun(entry.session, entry.feeds)).cpuMs);
+        }
         options.onStep?.(++done, total);
       }
     }

@@ -29,39 +29,46 @@ export interface ReferenceRun {
   runsMs: number[];
 }
 
-/** Runs the whole (folded) model in one onnxruntime session: the output the distributed run must reproduce. */
-export async function referenceRun(model: Model, inputs: Map<string, ort.Tensor>, runs = 1): Promise<ReferenceRun> {
-  const session = await ort.InferenceSession.create(writeModelBytes(model.graph), SESSION_OPTIONS);
-  try {
-    const feeds = Object.fromEntries(inputs);
-    let results = await session.run(feeds);
-    const times: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      const timed = await timedRun(session, feeds);
-      results = timed.results;
-      times.push(timed.cpuMs);
-    }
-    return { outputs: new Map(Object.entries(results).map(([name, t]) => [name, ortTensorBytes(t)])), wholeModelMs: median(times), runsMs: times };
-  } finally {
-    await session.release();
-  }
-}
-
-/** A whole-model session kept open to re-measure the host's speed between distributed runs. */
-export interface HostClock {
-  /** CPU ms of one run of the whole model, now. */
-  sampleMs(): Promise<number>;
+/** One onnxruntime session of the whole (folded) model on fixed inputs, warmed up by one run. */
+export interface WholeModelSession {
+  /** One run: its outputs' bytes and its CPU ms. */
+  run(): Promise<{ outputs: Map<string, Uint8Array>; cpuMs: number }>;
   release(): Promise<void>;
 }
 
-export async function openHostClock(model: Model, inputs: Map<string, ort.Tensor>): Promise<HostClock> {
+export async function openWholeModel(model: Model, inputs: Map<string, ort.Tensor>): Promise<WholeModelSession> {
   const session = await ort.InferenceSession.create(writeModelBytes(model.graph), SESSION_OPTIONS);
   const feeds = Object.fromEntries(inputs);
   await session.run(feeds);
   return {
-    sampleMs: async () => (await timedRun(session, feeds)).cpuMs,
+    run: async () => {
+      const { results, cpuMs } = await timedRun(session, feeds);
+      return { outputs: new Map(Object.entries(results).map(([name, t]) => [name, ortTensorBytes(t)])), cpuMs };
+    },
     release: () => session.release(),
   };
+}
+
+/** `runs` timed runs of an open whole-model session: the output the distributed run must reproduce, and its CPU time. */
+export async function measureReference(whole: WholeModelSession, runs = 1): Promise<ReferenceRun> {
+  let outputs = new Map<string, Uint8Array>();
+  const times: number[] = [];
+  for (let i = 0; i < Math.max(1, runs); i++) {
+    const run = await whole.run();
+    outputs = run.outputs;
+    times.push(run.cpuMs);
+  }
+  return { outputs, wholeModelMs: median(times), runsMs: times };
+}
+
+/** Runs the whole (folded) model in one onnxruntime session: the output the distributed run must reproduce. */
+export async function referenceRun(model: Model, inputs: Map<string, ort.Tensor>, runs = 1): Promise<ReferenceRun> {
+  const whole = await openWholeModel(model, inputs);
+  try {
+    return await measureReference(whole, runs);
+  } finally {
+    await whole.release();
+  }
 }
 
 export function median(values: readonly number[]): number {

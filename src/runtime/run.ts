@@ -7,7 +7,7 @@ import { executeProgram, type WorkerRunStats } from './coordinator.ts';
 import { emulatedCluster, profileGflops, slowdownFor } from './emulate.ts';
 import { startLocalWorkers, type LocalWorkers } from './local.ts';
 import { compileProgram } from './program.ts';
-import { maxAbsError, median, modelInputs, openHostClock, referenceRun, withInlineWeights } from './reference.ts';
+import { maxAbsError, measureReference, median, modelInputs, openWholeModel, withInlineWeights } from './reference.ts';
 import { ortTensorBytes } from './tensors.ts';
 
 export interface RunPlanOptions {
@@ -76,29 +76,32 @@ export async function runPlan(analysed: Model, plan: Plan, options: RunPlanOptio
   const model = withInlineWeights(analysed);
   const cluster: Cluster = plan.cluster;
   const inputs = modelInputs(model);
-  const reference = await referenceRun(model, inputs, REFERENCE_RUNS);
-  const totalFlops = model.ops.reduce((n, op) => n + op.cost.flops, 0);
-  // Emulation stretches CPU time measured now, so the slowdowns use the host's speed now (the reference run just
-  // made); the profile, measured earlier, gives the prediction how that time divides among operators and steps.
-  const hostGflops = totalFlops / (reference.wholeModelMs * 1e6);
-  const hostProfileGflops = options.hostProfile === undefined ? undefined : profileGflops(model, options.hostProfile);
-  const predictionCluster = options.hostProfile !== undefined && options.emulateDevices ? emulatedCluster(cluster, options.hostProfile, hostProfileGflops!) : cluster;
-  const prediction = simulate(model, predictionCluster, plan);
-  const slowdownsAt = (gflops: number) => cluster.devices.map((d) => (options.emulateDevices ? slowdownFor(d, gflops) : 1));
-  // The host's speed drifts while other processes come and go: with emulated devices one whole-model run before
-  // every distributed run re-measures it, and that run's slowdowns follow the median of the latest measurements.
-  const clock = options.emulateDevices ? await openHostClock(model, inputs) : undefined;
-  const clockMs = [...reference.runsMs];
-  const runGflops: number[] = [];
-  const program = compileProgram(model, plan, cluster);
+  // One whole-model session gives the reference output and, with emulated devices, stays open as the host's clock.
+  const whole = await openWholeModel(model, inputs);
+  const reference = await measureReference(whole, REFERENCE_RUNS);
+  if (!options.emulateDevices) await whole.release();
   let local: LocalWorkers | undefined;
-  let addresses = options.workers ?? [];
-  if (options.local !== undefined) {
-    local = await startLocalWorkers(options.local, () => (options.memoryLimitMB === undefined ? [] : ['--memory-limit', String(options.memoryLimitMB)]));
-    addresses = local.addresses;
-    options.onLocalWorkers?.(local);
-  }
   try {
+    const totalFlops = model.ops.reduce((n, op) => n + op.cost.flops, 0);
+    // Emulation stretches CPU time measured now, so the slowdowns use the host's speed now (the reference run just
+    // made); the profile, measured earlier, gives the prediction how that time divides among operators and steps.
+    const hostGflops = totalFlops / (reference.wholeModelMs * 1e6);
+    const hostProfileGflops = options.hostProfile === undefined ? undefined : profileGflops(model, options.hostProfile);
+    const predictionCluster = options.hostProfile !== undefined && options.emulateDevices ? emulatedCluster(cluster, options.hostProfile, hostProfileGflops!) : cluster;
+    const prediction = simulate(model, predictionCluster, plan);
+    const slowdownsAt = (gflops: number) => cluster.devices.map((d) => (options.emulateDevices ? slowdownFor(d, gflops) : 1));
+    // The host's speed drifts while other processes come and go: with emulated devices one whole-model run before
+    // every distributed run re-measures it, and that run's slowdowns follow the median of the latest measurements.
+    const clock = options.emulateDevices ? whole : undefined;
+    const clockMs = [...reference.runsMs];
+    const runGflops: number[] = [];
+    const program = compileProgram(model, plan, cluster);
+    let addresses = options.workers ?? [];
+    if (options.local !== undefined) {
+      local = await startLocalWorkers(options.local, () => (options.memoryLimitMB === undefined ? [] : ['--memory-limit', String(options.memoryLimitMB)]));
+      addresses = local.addresses;
+      options.onLocalWorkers?.(local);
+    }
     const result = await executeProgram(program, cluster, {
       workers: addresses,
       runs: options.runs ?? 5,
@@ -111,7 +114,7 @@ export async function runPlan(analysed: Model, plan: Plan, options: RunPlanOptio
         ? {}
         : {
             slowdownsForRun: async () => {
-              clockMs.push(await clock.sampleMs());
+              clockMs.push((await clock.run()).cpuMs);
               const gflops = totalFlops / (median(clockMs.slice(-CLOCK_WINDOW)) * 1e6);
               runGflops.push(gflops);
               return slowdownsAt(gflops);
@@ -161,6 +164,6 @@ export async function runPlan(analysed: Model, plan: Plan, options: RunPlanOptio
     };
   } finally {
     await local?.stop();
-    await clock?.release();
+    if (options.emulateDevices) await whole.release();
   }
 }

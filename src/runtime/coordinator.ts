@@ -1,12 +1,11 @@
 import WebSocket from 'ws';
 import type { Cluster } from '../cluster/types.ts';
 import { fail, MemoriaNovaError } from '../errors.ts';
-import { weightBytes } from '../ir/weights.ts';
 import { boxVolume, containsBox, fullBox, unionVolume } from '../partition/box.ts';
 import { EmulatedLink, sendFrame, sleep } from './link.ts';
 import { ROUTER, type RuntimeProgram } from './program.ts';
 import { coordinatorBound, decodeFrame, encodeFrame, frameBytes, type CoordinatorBound, type WorkerBound } from './protocol.ts';
-import { copyRegion, elementSize, emptyRegion, extractRegion, type Region } from './regions.ts';
+import { copyRegion, elementSize, emptyRegion, extractRegion, weightSlice, type Region } from './regions.ts';
 
 export interface ExecuteOptions {
   /** host:port of each worker, one per device of the plan's cluster (worker i runs device i). */
@@ -60,7 +59,9 @@ type Phase = { kind: 'connect' } | { kind: 'setup' } | { kind: 'run'; run: numbe
 /**
  * The router of the star (docs/runtime.md, "Coordinator"): connects to the workers, sends each its program and
  * weight slices, then per run hands out the graph inputs, forwards every uploaded piece to the workers that need it
- * (one upload, several deliveries when broadcasting) and assembles the graph outputs.
+ * (one upload, several deliveries when broadcasting) and assembles the graph outputs. Weight slices are cut from
+ * the program's weights at setup: compile it from a model with inline weights (runPlan does) so none is generated
+ * once per slice.
  */
 export async function executeProgram(program: RuntimeProgram, cluster: Cluster, options: ExecuteOptions): Promise<ExecuteResult> {
   const n = program.workers.length;
@@ -91,8 +92,6 @@ class Coordinator {
   private readonly done: Array<Extract<CoordinatorBound, { t: 'done' }> | null>;
   /** Per worker: message ids each of its steps uploads (to name the step a worker is at). */
   private readonly stepUploads: Array<Array<{ name: string; messages: number[] }>>;
-  /** Whole weights materialised during setup, shared by the workers that hold slices of them. */
-  private readonly materialised = new Map<string, Region>();
   /** Messages whose upload is complete in the current run. */
   private received = new Set<number>();
   /** Exclusive compute: the worker holding the processor, and the workers waiting for it in request order. */
@@ -131,7 +130,6 @@ class Coordinator {
     await guarded(Promise.all(this.options.workers.map((address, i) => this.connect(i, address))));
     this.phase = { kind: 'setup' };
     const buildMs = await guarded(Promise.all(this.program.workers.map((_, i) => this.setup(i))));
-    this.materialised.clear();
     const latenciesMs: number[] = [];
     const workerRuns: WorkerRunStats[][] = [];
     let outputs = new Map<string, Uint8Array>();
@@ -288,14 +286,7 @@ class Coordinator {
     const heartbeatMs = Math.max(10, Math.min(1000, this.options.timeoutMs / 4));
     await this.send(i, { t: 'setup', program, slowdown: this.options.slowdowns[i] ?? 1, heartbeatMs, exclusiveCompute: this.options.exclusiveCompute ?? false });
     for (const slice of program.weights) {
-      const weight = this.program.weightSources.get(slice.key)!;
-      let whole = this.materialised.get(weight.name);
-      if (whole === undefined) {
-        whole = { box: fullBox(weight.shape), bytes: weightBytes(weight) };
-        this.materialised.set(weight.name, whole);
-      }
-      const part = extractRegion(whole, slice.box, elementSize(weight.dtype, weight.name));
-      await this.send(i, { t: 'weight', key: slice.key }, part.bytes);
+      await this.send(i, { t: 'weight', key: slice.key }, weightSlice(this.program.weightSources.get(slice.key)!, slice.box));
     }
     const ready = this.expect(i, 'ready');
     await this.send(i, { t: 'build' });

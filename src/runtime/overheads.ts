@@ -3,14 +3,13 @@ import * as ort from 'onnxruntime-node';
 import type { Cluster, ExecutionOverheads } from '../cluster/types.ts';
 import { fail } from '../errors.ts';
 import type { Model } from '../ir/graph.ts';
-import { weightBytes } from '../ir/weights.ts';
 import { writeModelBytes } from '../onnx/write.ts';
 import { boxShape, boxVolume, fullBox } from '../partition/box.ts';
 import { proportionalPlan, singleDevicePlan } from '../plan/build.ts';
 import { SPLIT_DIMS, type Plan, type SplitDim } from '../plan/types.ts';
 import { compileProgram, type RuntimeProgram } from './program.ts';
-import { median } from './reference.ts';
-import { elementSize, extractRegion } from './regions.ts';
+import { median, withInlineWeights } from './reference.ts';
+import { weightSlice } from './regions.ts';
 import { planSteps } from './schedule.ts';
 import { buildStepModel, syntheticFeeds, type HeldWeight } from './submodel.ts';
 import { SESSION_OPTIONS, timedRun } from './tensors.ts';
@@ -129,8 +128,10 @@ export interface CalibrateOptions {
  * timed in rounds, one run of every step per round, so a change in the machine's speed while calibrating (other
  * processes, shared caches) touches every plan alike instead of biasing the plans timed during it.
  */
-export async function calibrateOverheads(model: Model, opMs: Readonly<Record<string, number>>, options: CalibrateOptions = {}): Promise<OverheadFit> {
+export async function calibrateOverheads(analysed: Model, opMs: Readonly<Record<string, number>>, options: CalibrateOptions = {}): Promise<OverheadFit> {
   const runs = options.runs ?? 5;
+  // Every weight is cut into slices for up to 11 devices: materialise each once.
+  const model = withInlineWeights(analysed);
   const order = model.ops.map((op) => op.node.name);
   const outputVolume = (name: string) => boxVolume(fullBox(model.tensors.get(name)!.shape));
   const timed: Array<{ sample: StepSample; session: ort.InferenceSession; feeds: Record<string, ort.Tensor>; times: number[] }> = [];
@@ -182,13 +183,8 @@ export async function calibrateOverheads(model: Model, opMs: Readonly<Record<str
 /** The weight slices a worker of a program holds, cut from the model's weights as the coordinator does. */
 function cutWeights(program: RuntimeProgram, worker: number): Map<string, HeldWeight> {
   const held = new Map<string, HeldWeight>();
-  const whole = new Map<string, Uint8Array>();
   for (const slice of program.workers[worker]!.weights) {
-    const weight = program.weightSources.get(slice.key)!;
-    let bytes = whole.get(weight.name);
-    if (bytes === undefined) whole.set(weight.name, (bytes = weightBytes(weight)));
-    const part = extractRegion({ box: fullBox(weight.shape), bytes }, slice.box, elementSize(slice.dtype, slice.key));
-    held.set(slice.key, { dtype: slice.dtype, shape: boxShape(slice.box), bytes: part.bytes });
+    held.set(slice.key, { dtype: slice.dtype, shape: boxShape(slice.box), bytes: weightSlice(program.weightSources.get(slice.key)!, slice.box) });
   }
   return held;
 }

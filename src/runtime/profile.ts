@@ -4,15 +4,14 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { DeviceProfile } from '../cluster/types.ts';
 import type { Model, Weight } from '../ir/graph.ts';
-import { weightBytes } from '../ir/weights.ts';
 import { writeModelBytes } from '../onnx/write.ts';
 import { boxShape, boxVolume, fullBox, withAxis } from '../partition/box.ts';
 import { partitionContext, type PartitionContext } from '../partition/context.ts';
 import type { Box, OpSlice } from '../partition/types.ts';
 import { modelFingerprint } from '../model/fingerprint.ts';
 import { wireNode, type WorkerProgram } from './program.ts';
-import { median, modelInputs } from './reference.ts';
-import { boxKey, elementSize, extractRegion } from './regions.ts';
+import { median, modelInputs, withInlineWeights } from './reference.ts';
+import { boxKey, weightSlice } from './regions.ts';
 import { calibrateOverheads, type OverheadFit } from './overheads.ts';
 import { buildStepModel, syntheticFeeds, type HeldWeight } from './submodel.ts';
 import { SESSION_OPTIONS, timedRun } from './tensors.ts';
@@ -59,20 +58,21 @@ export interface ProfileResult {
  * operator also runs alone, whole and halved along its first split dimension, in sub-models built exactly as the
  * runtime builds a step (CPU time, median of the runs).
  */
-export async function profileModel(model: Model, options: ProfileOptions = {}): Promise<ProfileResult> {
+export async function profileModel(analysed: Model, options: ProfileOptions = {}): Promise<ProfileResult> {
   const runs = options.runs ?? 5;
+  // Weights are written into sessions and cut into slices many times: materialise each once.
+  const model = withInlineWeights(analysed);
   const ctx = partitionContext(model, model.ops.map((op) => op.node.name));
   const kernels = await kernelTimes(model, runs);
   const ops: Record<string, number> = {};
   const byType = new Map<string, { flops: number; ms: number }>();
   const slices: SliceTiming[] = [];
-  const weightCache = new Map<string, Uint8Array>();
   let totalMs = 0;
   let flops = 0;
   for (let p = 0; p < ctx.order.length; p++) {
     const op = model.ops[ctx.opIndex[p]!]!;
     const whole = ctx.geometry[p]!.outputShapes.map((shape) => fullBox(shape));
-    const ms = kernels.get(op.node.name) ?? (await timeSlice(ctx, p, whole, runs, weightCache));
+    const ms = kernels.get(op.node.name) ?? (await timeSlice(ctx, p, whole, runs));
     ops[op.node.name] = ms;
     totalMs += ms;
     flops += op.cost.flops;
@@ -86,8 +86,8 @@ export async function profileModel(model: Model, options: ProfileOptions = {}): 
     if (options.slices && option !== undefined) {
       const half = whole.map((box, k) => (k === 0 ? withAxis(box, option.axis, 0, Math.ceil(option.extent / 2)) : box));
       const wide = ctx.geometry[p]!.widen(half);
-      const wholeMs = await timeSlice(ctx, p, whole, runs, weightCache);
-      const sliceMs = await timeSlice(ctx, p, wide, runs, weightCache);
+      const wholeMs = await timeSlice(ctx, p, whole, runs);
+      const sliceMs = await timeSlice(ctx, p, wide, runs);
       slices.push({ op: op.node.name, dim: option.dim, fraction: boxVolume(wide[0]!) / boxVolume(whole[0]!), wholeMs, sliceMs });
     }
     options.onOp?.(p + 1, ctx.order.length);
@@ -142,7 +142,7 @@ async function kernelTimes(model: Model, runs: number): Promise<Map<string, numb
 }
 
 /** Median CPU ms of one operator computing the output regions `outputs`, fed exactly the input regions they need. */
-async function timeSlice(ctx: PartitionContext, p: number, outputs: Box[], runs: number, weightCache: Map<string, Uint8Array>): Promise<number> {
+async function timeSlice(ctx: PartitionContext, p: number, outputs: Box[], runs: number): Promise<number> {
   const model = ctx.model;
   const op = model.ops[ctx.opIndex[p]!]!;
   const node = op.node;
@@ -154,14 +154,7 @@ async function timeSlice(ctx: PartitionContext, p: number, outputs: Box[], runs:
   const addWeight = (weight: Weight, box: Box | null): string => {
     const region = box ?? fullBox(weight.shape);
     const key = `${weight.name}@${boxKey(region)}`;
-    let bytes = weightCache.get(weight.name);
-    if (bytes === undefined) {
-      bytes = weightBytes(weight);
-      weightCache.clear();
-      weightCache.set(weight.name, bytes);
-    }
-    const part = extractRegion({ box: fullBox(weight.shape), bytes }, region, elementSize(weight.dtype, weight.name));
-    weights.set(key, { dtype: weight.dtype, shape: boxShape(region), bytes: part.bytes });
+    weights.set(key, { dtype: weight.dtype, shape: boxShape(region), bytes: weightSlice(weight, region) });
     slicesMeta.push({ key, dtype: weight.dtype, box: region });
     return key;
   };

@@ -1,6 +1,8 @@
 import { fail } from '../errors.ts';
 import { dtypeBits, type DType } from '../ir/dtype.ts';
-import { boxShape, boxVolume, containsBox, isEmpty } from '../partition/box.ts';
+import type { Weight } from '../ir/graph.ts';
+import { weightBytes } from '../ir/weights.ts';
+import { boxShape, boxVolume, containsBox, fullBox, isEmpty } from '../partition/box.ts';
 import type { Box } from '../partition/types.ts';
 
 /** A region of a tensor held in memory: the box it covers (in the full tensor's coordinates) and its raw bytes, row-major. */
@@ -93,4 +95,12 @@ export function extractRegion(src: Region, box: Box, elementBytes: number): Regi
 
 export function boxKey(box: Box): string {
   return box.map(([s, e]) => `${s}:${e}`).join(',');
+}
+
+/**
+ * The bytes of `box` of a weight, cut from the whole weight. Generated weights are generated whole on every call:
+ * callers cutting many slices pass a model whose weights are inline (reference.ts, withInlineWeights).
+ */
+export function weightSlice(weight: Weight, box: Box): Uint8Array {
+  return extractRegion({ box: fullBox(weight.shape), bytes: weightBytes(weight) }, box, elementSize(weight.dtype, weight.name)).bytes;
 }

@@ -7,6 +7,7 @@ import { writeModelBytes } from '../onnx/write.ts';
 import { boxShape, boxVolume, fullBox } from '../partition/box.ts';
 import { proportionalPlan, singleDevicePlan } from '../plan/build.ts';
 import { SPLIT_DIMS, type Plan, type SplitDim } from '../plan/types.ts';
+import { splitDimOf } from '../simulate/steps.ts';
 import { compileProgram, type RuntimeProgram } from './program.ts';
 import { median, withInlineWeights } from './reference.ts';
 import { weightSlice } from './regions.ts';
@@ -151,9 +152,9 @@ export async function calibrateOverheads(analysed: Model, opMs: Readonly<Record<
           for (const op of step.ops) {
             const whole = outputVolume(op.node.outputs[0]!);
             const ms = (opMs[op.node.name] ?? 0) * (whole === 0 ? 1 : boxVolume(op.slice.outputs[0]!) / whole);
-            const placement = plan.ops[op.position]!.placement;
-            if ('dim' in placement && program.slices.ops[op.position]!.slices.filter((slice) => slice != null).length > 1) splitShareMs[placement.dim] = (splitShareMs[placement.dim] ?? 0) + ms;
-            else wholeMs += ms;
+            const dim = splitDimOf(plan.ops[op.position]!, program.slices.ops[op.position]!);
+            if (dim === null) wholeMs += ms;
+            else splitShareMs[dim] = (splitShareMs[dim] ?? 0) + ms;
           }
           timed.push({ sample: { plan: label, device: worker.device, step: step.name, wholeMs, splitShareMs, boundaryBytes: step.boundaryBytes, measuredMs: 0 }, session, feeds, times: [] });
         }

@@ -13,7 +13,7 @@ import { communication, ROUTER, type Communication } from './comm.ts';
 import { EventQueue } from './events.ts';
 import { deviceOverheads, downloadMs, forwardMs, opTimeTable, stepOverheadMs, uploadMs } from './latency.ts';
 import { deviceMemory, sendPositions } from './memory.ts';
-import { deviceSteps } from './steps.ts';
+import { deviceSteps, splitDimOf } from './steps.ts';
 import type { DeviceBreakdown, LowerBound, SimulateOptions, SimulationResult, TimelineEvent } from './types.ts';
 
 /**
@@ -98,8 +98,7 @@ function runEvents(
   const overheads = devices.map(deviceOverheads);
   slices.ops.forEach((entry, p) => {
     const full = ctx.outputVolume[p]!;
-    const placement = decisions[p]!.placement;
-    const splitDim = 'dim' in placement && entry.slices.filter((slice) => slice != null).length > 1 ? placement.dim : null;
+    const splitDim = splitDimOf(decisions[p]!, entry);
     entry.slices.forEach((slice, d) => {
       if (slice == null) return;
       taskAt[d]![p] = tasks[d]!.push(p) - 1;

@@ -1,6 +1,7 @@
 import { boxVolume } from '../partition/box.ts';
 import type { PartitionContext } from '../partition/context.ts';
 import type { Box, PlanSlices } from '../partition/types.ts';
+import type { OpDecision, SplitDim } from '../plan/types.ts';
 import type { Communication } from './comm.ts';
 import { sendPositions } from './memory.ts';
 
@@ -79,4 +80,10 @@ export function deviceSteps(ctx: PartitionContext, slices: PlanSlices, comm: Com
     }
     return { positions: step.positions, gathers: step.gathers, boundaryBytes: bytes };
   });
+}
+
+/** The dim an operator is split along over several devices (what splitPenalty is charged for), or null. */
+export function splitDimOf(decision: OpDecision, entry: PlanSlices['ops'][number]): SplitDim | null {
+  const placement = decision.placement;
+  return 'dim' in placement && entry.slices.filter((slice) => slice != null).length > 1 ? placement.dim : null;
 }

@@ -30,9 +30,9 @@ export interface StepSample {
 }
 
 export interface OverheadFit {
-  /** In the profile's time base (divided by `scale`). */
+  /** In the calibration's time base (see fitOverheads). */
   overheads: ExecutionOverheads;
-  /** The fitted factor on profiled times: this machine's speed during calibration relative to the profile (1 = same). */
+  /** Σ measured / Σ profiled ms of the steps without split operators: the speed during calibration relative to the profile. */
   scale: number;
   /** Root-mean-square of measured − fitted over the samples (ms). */
   rmsMs: number;
@@ -50,47 +50,63 @@ const WARMUP_RUNS = 3;
 const IDLE_BEFORE_STEP_MS = 20;
 
 /**
- * Least squares with non-negative coefficients and penalties (a convex QP, solved by HiGHS):
- * measuredMs ≈ scale × wholeMs + Σ_dim c_dim × splitShareMs[dim] + c_step + c_MiB × boundaryBytes / 2^20, over the
- * dims the samples split along. `scale` is the machine's speed now relative to the profile; in the profile's time
- * base splitPenalty[dim] = c_dim / scale − 1, stepMs = c_step / scale, msPerMiB = c_MiB / scale.
+ * The overheads that best explain the timed steps (docs/runtime.md, "Execution overheads"), in the time base of
+ * the steps without split operators (the whole model as one step): `scale` = Σ measured / Σ profiled operator time
+ * over those steps, the machine's speed during calibration relative to the profile (`profileModel` multiplies the
+ * profile by it, so profile and overheads share one time base). Then, over the other steps, measuredMs / scale − wholeMs ≈
+ * Σ_dim (1 + splitPenalty[dim]) × splitShareMs[dim] + stepMs + msPerMiB × boundaryBytes / 2^20, least squares with
+ * stepMs, msPerMiB, splitPenalty ≥ 0 (a convex QP solved by HiGHS). Fitting the speed together with the overheads
+ * let it collapse on small models, where step costs dwarf operator time, and blew the overheads up.
  */
 export async function fitOverheads(samples: readonly StepSample[]): Promise<OverheadFit> {
   if (samples.length < 4) fail(`calibration needs at least 4 timed steps, got ${samples.length}`, 'runtime-failure');
   const dims = SPLIT_DIMS.filter((dim) => samples.some((s) => (s.splitShareMs[dim] ?? 0) > 0));
-  const rows = samples.map((s) => [s.wholeMs, ...dims.map((dim) => s.splitShareMs[dim] ?? 0), 1, s.boundaryBytes / MiB]);
-  const k = rows[0]!.length;
-  const gram = Array.from({ length: k }, (_, a) => Array.from({ length: k }, (_, b) => rows.reduce((n, r) => n + r[a]! * r[b]!, 0)));
-  const rhs = Array.from({ length: k }, (_, a) => rows.reduce((n, r, i) => n + r[a]! * samples[i]!.measuredMs, 0));
-  // Each column scaled to unit norm keeps the QP well conditioned whatever the units.
-  const norm = gram.map((row, a) => Math.sqrt(row[a]!) || 1);
-  const coef = (v: number) => (Math.abs(v) < 1e-300 ? '0' : v.toPrecision(17));
-  const linear = rhs.map((b, a) => `${coef(-2 * b / norm[a]!)} x${a}`).join(' + ');
-  const quadratic: string[] = [];
-  for (let a = 0; a < k; a++) {
-    quadratic.push(`${coef((2 * gram[a]![a]!) / (norm[a]! * norm[a]!))} x${a} ^ 2`);
-    for (let b = a + 1; b < k; b++) quadratic.push(`${coef((4 * gram[a]![b]!) / (norm[a]! * norm[b]!))} x${a} * x${b}`);
-  }
-  // A split slice is not cheaper than its share of the whole operator: c_dim ≥ scale (penalties ≥ 0).
-  const penaltyRows = dims.map((_, i) => ` p${i}: ${coef(1 / norm[1 + i]!)} x${1 + i} - ${coef(1 / norm[0]!)} x0 >= 0`);
-  const constraints = penaltyRows.length === 0 ? '' : `Subject To\n${penaltyRows.join('\n')}\n`;
-  const lp = `Minimize\n obj: ${linear.replace(/\+ -/g, '- ')} + [ ${quadratic.join(' + ').replace(/\+ -/g, '- ')} ] / 2\n${constraints}Bounds\n${Array.from({ length: k }, (_, a) => ` x${a} >= 0`).join('\n')}\nEnd\n`;
-  const solution = (await highs()).solve(lp);
-  if (solution.Status !== 'Optimal') fail(`the overhead fit did not solve (HiGHS: ${solution.Status})`, 'runtime-failure');
-  const x = Array.from({ length: k }, (_, a) => Math.max(0, (solution.Columns as Record<string, { Primal: number }>)[`x${a}`]?.Primal ?? 0) / norm[a]!);
-  const residual = rows.reduce((n, r, i) => n + (r.reduce((m, v, a) => m + v * x[a]!, 0) - samples[i]!.measuredMs) ** 2, 0);
-  const scale = x[0]!;
-  if (!(scale > 0)) fail('the overhead fit found no time for whole operators: calibration needs steps with unsplit operators', 'runtime-failure');
+  const unsplit = samples.filter((s) => dims.every((dim) => (s.splitShareMs[dim] ?? 0) === 0));
+  const unsplitMs = unsplit.reduce((n, s) => n + s.wholeMs, 0);
+  if (!(unsplitMs > 0)) fail('calibration needs timed steps without split operators (the whole model as one step) to tell the machine speed', 'runtime-failure');
+  const scale = unsplit.reduce((n, s) => n + s.measuredMs, 0) / unsplitMs;
+  // The steps with split operators, in that time base. Columns: one per split dim (coefficient 1 + penalty, at
+  // least 1), then stepMs and msPerMiB (at least 0).
+  const split = samples.filter((s) => !unsplit.includes(s));
+  if (split.length === 0) fail('calibration needs timed steps with split operators to fit their costs', 'runtime-failure');
+  const rowOf = (s: StepSample) => [...dims.map((dim) => s.splitShareMs[dim] ?? 0), 1, s.boundaryBytes / MiB];
+  const c = await boundedLeastSquares(split.map(rowOf), split.map((s) => s.measuredMs / scale - s.wholeMs), [...dims.map(() => 1), 0, 0]);
+  const rows = samples.map((s) => (unsplit.includes(s) ? rowOf(s).map(() => 0) : rowOf(s)));
+  const residual = samples.reduce((n, s, i) => n + (scale * (s.wholeMs + rows[i]!.reduce((m, v, a) => m + v * c[a]!, 0)) - s.measuredMs) ** 2, 0);
   return {
     overheads: {
-      splitPenalty: Object.fromEntries(dims.map((dim, i) => [dim, Math.max(0, x[1 + i]! / scale - 1)])),
-      stepMs: x[k - 2]! / scale,
-      msPerMiB: x[k - 1]! / scale,
+      splitPenalty: Object.fromEntries(dims.map((dim, i) => [dim, c[i]! - 1])),
+      stepMs: c[dims.length]!,
+      msPerMiB: c[dims.length + 1]!,
     },
     scale,
     rmsMs: Math.sqrt(residual / samples.length),
     samples: [...samples],
   };
+}
+
+/** argmin ‖rows·c − target‖² subject to c ≥ lower: a convex QP in HiGHS's LP format. */
+async function boundedLeastSquares(rows: readonly number[][], target: readonly number[], lower: readonly number[]): Promise<number[]> {
+  const k = lower.length;
+  const gram = Array.from({ length: k }, (_, a) => Array.from({ length: k }, (_, b) => rows.reduce((n, r) => n + r[a]! * r[b]!, 0)));
+  const rhs = Array.from({ length: k }, (_, a) => rows.reduce((n, r, i) => n + r[a]! * target[i]!, 0));
+  // Each column scaled to unit norm keeps the QP well conditioned whatever the units (x_a = c_a × norm_a); a ridge
+  // of 1e-9 keeps it strictly convex when columns coincide (HiGHS reports such a QP unbounded).
+  const norm = gram.map((row, a) => Math.sqrt(row[a]!) || 1);
+  for (let a = 0; a < k; a++) gram[a]![a]! += 1e-9 * norm[a]! * norm[a]!;
+  const coef = (v: number) => (Math.abs(v) < 1e-300 ? '0' : v.toPrecision(17));
+  const linear = rhs.map((b, a) => `${coef((-2 * b) / norm[a]!)} x${a}`).join(' + ');
+  const quadratic: string[] = [];
+  for (let a = 0; a < k; a++) {
+    quadratic.push(`${coef((2 * gram[a]![a]!) / (norm[a]! * norm[a]!))} x${a} ^ 2`);
+    for (let b = a + 1; b < k; b++) quadratic.push(`${coef((4 * gram[a]![b]!) / (norm[a]! * norm[b]!))} x${a} * x${b}`);
+  }
+  const bounds = lower.map((l, a) => ` x${a} >= ${coef(l * norm[a]!)}`).join('\n');
+  const lp = `Minimize\n obj: ${linear.replace(/\+ -/g, '- ')} + [ ${quadratic.join(' + ').replace(/\+ -/g, '- ')} ] / 2\nBounds\n${bounds}\nEnd\n`;
+  const solution = (await highs()).solve(lp);
+  if (solution.Status !== 'Optimal') fail(`the overhead fit did not solve (HiGHS: ${solution.Status})`, 'runtime-failure');
+  const columns = solution.Columns as Record<string, { Primal: number }>;
+  return lower.map((l, a) => Math.max(l, (columns[`x${a}`]?.Primal ?? 0) / norm[a]!));
 }
 
 /** A cluster of `n` equal devices used only to lay out calibration plans (no timing comes from it). */

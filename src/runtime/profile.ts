@@ -53,7 +53,9 @@ export interface ProfileResult {
  * time of the whole model: onnxruntime's own profiler gives each operator's kernel time in one whole-model session
  * with graph optimisations off (every operator its own kernel; the minimum over the timed runs, which filters out
  * preemption), and these are scaled so that they sum to the median CPU time of the whole model in an optimised
- * session, the way the runtime runs its sub-models (one intra-op thread). `opTypes` gets each operator type's
+ * session, the way the runtime runs its sub-models (one intra-op thread) — with `overheads` (the default), then
+ * multiplied by the calibration's `scale`, so that they sum to the whole model's time as one calibration step, the
+ * time base of the fitted overheads. `opTypes` gets each operator type's
  * effective GFLOP/s (Σ FLOPs / Σ ms over the type's operators that do arithmetic). With `slices`, each splittable
  * operator also runs alone, whole and halved along its first split dimension, in sub-models built exactly as the
  * runtime builds a step (CPU time, median of the runs).
@@ -105,6 +107,12 @@ export async function profileModel(analysed: Model, options: ProfileOptions = {}
   if (options.overheads !== false) {
     result.calibration = await calibrateOverheads(model, ops, { runs, ...(options.onCalibrationStep === undefined ? {} : { onStep: options.onCalibrationStep }) });
     profile.overheads = result.calibration.overheads;
+    // One time base for operators and overheads: the whole model as one step, timed with the calibration steps.
+    const scale = result.calibration.scale;
+    for (const name of Object.keys(ops)) ops[name]! *= scale;
+    for (const type of Object.keys(opTypes)) opTypes[type]! /= scale;
+    result.totalMs *= scale;
+    result.gflops /= scale;
   }
   return result;
 }

@@ -35,6 +35,8 @@ describe('memorianova run, profile, worker', () => {
     assert.ok(Math.abs(json.errorPercent - ((json.measuredMs - json.predictedMs) / json.predictedMs) * 100) < 1e-9);
     assert.ok(json.maxAbsError <= 1e-4);
     assert.equal(json.runsMs.length, 2);
+    assert.ok(json.hostGflops > 0);
+    assert.equal(json.hostProfileGflops, null, 'no --host-profile');
     assert.deepEqual(json.workers.map((w: { name: string }) => w.name), ['pi1', 'pi2']);
     for (const w of json.workers) for (const key of ['computeMs', 'waitMs', 'sendMs', 'peakBytes', 'tensorPeakBytes']) assert.ok(w[key] >= 0, key);
     assert.ok(existsSync(`${chart}.svg`) && existsSync(`${chart}.png`));

@@ -107,9 +107,10 @@ function runEvents(
       breakdown[d]!.flops += slice.flops;
     });
   });
+  const sends = devices.map((_, d) => sendPositions(comm, d));
   overheads.forEach((o, d) => {
     if (o === null) return;
-    for (const step of deviceSteps(ctx, slices, comm, d)) duration[d]![taskAt[d]![step.positions[0]!]!]! += stepOverheadMs(o, step.boundaryBytes);
+    for (const step of deviceSteps(ctx, slices, comm, d, sends[d])) duration[d]![taskAt[d]![step.positions[0]!]!]! += stepOverheadMs(o, step.boundaryBytes);
   });
   const pending: Int32Array[] = tasks.map((list) => new Int32Array(list.length));
   for (const m of messages) for (const delivery of m.deliveries) for (const p of delivery.readers) pending[delivery.device]![taskAt[delivery.device]![p]!]!++;
@@ -237,7 +238,7 @@ function runEvents(
   const devicePeakBytes: number[] = [];
   const violations: SimulationResult['violations'] = [];
   for (let d = 0; d < n; d++) {
-    const memory = deviceMemory(ctx, slices, comm, d, sendPositions(comm, d));
+    const memory = deviceMemory(ctx, slices, comm, d, sends[d]!);
     const b = breakdown[d]!;
     b.weightBytes = memory.weightBytes;
     b.activationPeakBytes = memory.activationPeakBytes;

@@ -31,7 +31,12 @@ export function deviceSteps(ctx: PartitionContext, slices: PlanSlices, comm: Com
   const steps: Array<DeviceStep & { reads: Set<string>; fed: Set<string>; made: Map<string, Box>; sent: Set<string> }> = [];
   let current: (typeof steps)[number] | null = null;
   const sentTensors = new Map<number, string[]>();
-  for (const m of comm.messages) if (m.source === d) sentTensors.set(m.producer, [...(sentTensors.get(m.producer) ?? []), m.tensor]);
+  for (const m of comm.messages) {
+    if (m.source !== d) continue;
+    const list = sentTensors.get(m.producer);
+    if (list === undefined) sentTensors.set(m.producer, [m.tensor]);
+    else list.push(m.tensor);
+  }
   slices.ops.forEach((entry, p) => {
     const slice = entry.slices[d];
     if (slice == null) return;

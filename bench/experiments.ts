@@ -20,7 +20,12 @@ const { values: flags } = parseArgs({
   },
 });
 const quick = flags.quick!;
-const only = new Set(flags.only!.split(',').map((s) => s.trim()).filter((s) => s !== ''));
+const only = new Set(
+  flags
+    .only!.split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== ''),
+);
 const usageError = (message: string): never => {
   process.stderr.write(`error: ${message}\n`);
   process.exit(1);
@@ -56,7 +61,9 @@ const runner = new ExperimentRunner({
   onCase: (r) => {
     if (!showProgress) return;
     const ga = r.methods.find((m) => m.name === 'geneflow');
-    process.stderr.write(`[${elapsed()}] ${r.model} on ${r.cluster}: best ${r.best}, geneflow ${ga?.latencyMs.toFixed(1)} ms, bound ${r.lowerBoundMs.toFixed(1)} ms (${(r.wallMs / 1000).toFixed(1)} s)\n`);
+    process.stderr.write(
+      `[${elapsed()}] ${r.model} on ${r.cluster}: best ${r.best}, geneflow ${ga?.latencyMs.toFixed(1)} ms, bound ${r.lowerBoundMs.toFixed(1)} ms (${(r.wallMs / 1000).toFixed(1)} s)\n`,
+    );
   },
 });
 

@@ -28,10 +28,18 @@ function flag(name: string, fallback: string): string {
 const modelName = flag('model', 'resnet50');
 const rounds = Number(flag('rounds', '7'));
 const model = withInlineWeights(loadModel(modelName));
-const { plan, label } = calibrationPlans(model, model.ops.map((op) => op.node.name)).find((p) => p.label === 'rows/tokens ×4')!;
+const { plan, label } = calibrationPlans(
+  model,
+  model.ops.map((op) => op.node.name),
+).find((p) => p.label === 'rows/tokens ×4')!;
 const program = compileProgram(model, plan, plan.cluster);
 const worker = program.workers[1]!;
-const weights = new Map<string, HeldWeight>(worker.weights.map((w) => [w.key, { dtype: w.dtype, shape: boxShape(w.box), bytes: weightSlice(program.weightSources.get(w.key)!, w.box) }]));
+const weights = new Map<string, HeldWeight>(
+  worker.weights.map((w) => [
+    w.key,
+    { dtype: w.dtype, shape: boxShape(w.box), bytes: weightSlice(program.weightSources.get(w.key)!, w.box) },
+  ]),
+);
 const plans = planSteps(worker);
 const steps: Array<{ session: ort.InferenceSession; feeds: Record<string, ort.Tensor> }> = [];
 for (let s = 0; s < worker.steps.length; s++) {
@@ -79,7 +87,12 @@ for (const [name, measure] of conditions) {
   const totals = await measure();
   const ms = median(totals);
   if (base === 0) base = ms;
-  rows.push([name, ms.toFixed(1), `${ms >= base ? '+' : ''}${((ms / base - 1) * 100).toFixed(0)}%`, totals.map((t) => t.toFixed(0)).join(' ')]);
+  rows.push([
+    name,
+    ms.toFixed(1),
+    `${ms >= base ? '+' : ''}${((ms / base - 1) * 100).toFixed(0)}%`,
+    totals.map((t) => t.toFixed(0)).join(' '),
+  ]);
 }
 for (const step of steps) await step.session.release();
 console.log(`${modelName}, ${label}, device 1: ${steps.length} steps; Σ CPU ms per round, median of ${rounds} rounds\n`);

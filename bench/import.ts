@@ -35,8 +35,13 @@ try {
     const importAnalyzeMs = medianMs(() => analyzeGraph(readModelFile(path), { name: entry.name }));
     const model = analyzeGraph(entry.build(), { name: entry.name });
     rows.push([
-      entry.name, model.ops.length, (written.bytes / 1e6).toFixed(1), written.dataBytes === undefined ? '-' : (written.dataBytes / 1e6).toFixed(0),
-      builtMs.toFixed(0), importMs.toFixed(0), importAnalyzeMs.toFixed(0),
+      entry.name,
+      model.ops.length,
+      (written.bytes / 1e6).toFixed(1),
+      written.dataBytes === undefined ? '-' : (written.dataBytes / 1e6).toFixed(0),
+      builtMs.toFixed(0),
+      importMs.toFixed(0),
+      importAnalyzeMs.toFixed(0),
     ]);
     process.stderr.write(`${entry.name} done\n`);
     rmSync(path, { force: true });
@@ -46,4 +51,6 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 console.log(`Import + inference time, median of ${RUNS} runs (ms)`);
-console.log(formatTable(['model', 'operators', '.onnx MB', 'external MB', 'built-in: build + analyse', 'file: read', 'file: read + analyse'], rows));
+console.log(
+  formatTable(['model', 'operators', '.onnx MB', 'external MB', 'built-in: build + analyse', 'file: read', 'file: read + analyse'], rows),
+);

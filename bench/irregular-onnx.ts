@@ -4,12 +4,15 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeModelFile } from '../src/onnx/write.ts';
-import { dartsGraph } from '../src/ordering/darts.ts';
-import { randWireGraph } from '../src/ordering/randwire.ts';
+import { dartsGraph } from '../src/zoo/darts.ts';
+import { randWireGraph } from '../src/zoo/randwire.ts';
 
 const dir = process.argv[2] ?? 'out';
 mkdirSync(dir, { recursive: true });
-for (const [file, graph] of [['randwire-ws-32.onnx', randWireGraph({ stagesOnly: true })], ['darts-v2.onnx', dartsGraph()]] as const) {
+for (const [file, graph] of [
+  ['randwire-ws-32.onnx', randWireGraph({ stagesOnly: true })],
+  ['darts-v2.onnx', dartsGraph()],
+] as const) {
   const path = join(dir, file);
   writeModelFile(graph, path);
   process.stdout.write(`wrote ${path} (${graph.nodes.length} nodes)\n`);

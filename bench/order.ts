@@ -9,8 +9,8 @@ import { memoryGraphOf } from '../src/memory/graph.ts';
 import { loadModel } from '../src/model/load.ts';
 import { baselines, randomOrder } from '../src/ordering/baselines.ts';
 import { btsearch } from '../src/ordering/btsearch.ts';
-import { dartsGraph } from '../src/ordering/darts.ts';
-import { randWireGraph } from '../src/ordering/randwire.ts';
+import { dartsGraph } from '../src/zoo/darts.ts';
+import { randWireGraph } from '../src/zoo/randwire.ts';
 import { arbitraryMemoryGraph } from '../src/ordering/testing.ts';
 import { ZOO } from '../src/zoo/index.ts';
 
@@ -44,7 +44,12 @@ for (const [name, load] of cases) {
   const model = load();
   const graph = memoryGraphOf(model);
   const base = Object.fromEntries(baselines(graph, { randomSamples }).map((b) => [b.method, b]));
-  const result = btsearch(graph, { timeLimitMs, incumbents: Object.values(base).filter((b) => b.order !== undefined).map((b) => b.order!) });
+  const result = btsearch(graph, {
+    timeLimitMs,
+    incumbents: Object.values(base)
+      .filter((b) => b.order !== undefined)
+      .map((b) => b.order!),
+  });
   const blocks = arenaBlocks(graph, result.order);
   const row = [
     name,
@@ -67,9 +72,27 @@ for (const [name, load] of cases) {
   rows.push(row);
   process.stderr.write(`${row.join('  ')}\n`);
 }
-const headers = ['model', 'ops', 'segments', 'proven optimal', 'proof s', 'all segments s', 'states', 'peak MB', 'random mean MB',
-  'vs random mean', 'vs file', 'vs dfs', 'vs greedy', 'random worst vs mean', 'arena MB', 'greedy-by-size arena MB'];
-process.stdout.write(`BTSearch vs baselines (activations only, in place on; time limit ${timeLimitMs / 1000} s; ${randomSamples} random orders)\n`);
+const headers = [
+  'model',
+  'ops',
+  'segments',
+  'proven optimal',
+  'proof s',
+  'all segments s',
+  'states',
+  'peak MB',
+  'random mean MB',
+  'vs random mean',
+  'vs file',
+  'vs dfs',
+  'vs greedy',
+  'random worst vs mean',
+  'arena MB',
+  'greedy-by-size arena MB',
+];
+process.stdout.write(
+  `BTSearch vs baselines (activations only, in place on; time limit ${timeLimitMs / 1000} s; ${randomSamples} random orders)\n`,
+);
 process.stdout.write(`${formatTable(headers, rows)}\n`);
 
 // RandWire over several seeds: how reliably the hard case is proven (global peak only, no per-segment phase).
@@ -78,14 +101,31 @@ if (wanted === undefined || wanted.has('randwire-seeds')) {
   for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
     const graph = memoryGraphOf(analyzeGraph(randWireGraph({ stagesOnly: true, seed }), { name: `randwire-${seed}` }));
     const base = Object.fromEntries(baselines(graph, { randomSamples }).map((b) => [b.method, b]));
-    const result = btsearch(graph, { timeLimitMs, everySegment: false, incumbents: Object.values(base).filter((b) => b.order !== undefined).map((b) => b.order!) });
-    seedRows.push([seed, graph.ops.length, result.optimal ? 'yes' : `no (gap ${pct(result.peakBytes, result.lowerBoundBytes)})`, (result.provenAtMs / 1000).toFixed(2),
-      result.statesVisited, mb(result.peakBytes), mb(base['random-mean']!.peakBytes), pct(result.peakBytes, base['random-mean']!.peakBytes),
-      pct(result.peakBytes, base.dfs!.peakBytes), pct(result.peakBytes, base.greedy!.peakBytes)]);
+    const result = btsearch(graph, {
+      timeLimitMs,
+      everySegment: false,
+      incumbents: Object.values(base)
+        .filter((b) => b.order !== undefined)
+        .map((b) => b.order!),
+    });
+    seedRows.push([
+      seed,
+      graph.ops.length,
+      result.optimal ? 'yes' : `no (gap ${pct(result.peakBytes, result.lowerBoundBytes)})`,
+      (result.provenAtMs / 1000).toFixed(2),
+      result.statesVisited,
+      mb(result.peakBytes),
+      mb(base['random-mean']!.peakBytes),
+      pct(result.peakBytes, base['random-mean']!.peakBytes),
+      pct(result.peakBytes, base.dfs!.peakBytes),
+      pct(result.peakBytes, base.greedy!.peakBytes),
+    ]);
     process.stderr.write(`${seedRows[seedRows.length - 1]!.join('  ')}\n`);
   }
   process.stdout.write(`\nRandWire-WS (N = 32, k = 4, p = 0.75, three stages) over graph seeds, global peak only\n`);
-  process.stdout.write(`${formatTable(['seed', 'ops', 'proven optimal', 'proof s', 'states', 'peak MB', 'random mean MB', 'vs random mean', 'vs dfs', 'vs greedy'], seedRows)}\n`);
+  process.stdout.write(
+    `${formatTable(['seed', 'ops', 'proven optimal', 'proof s', 'states', 'peak MB', 'random mean MB', 'vs random mean', 'vs dfs', 'vs greedy'], seedRows)}\n`,
+  );
 }
 
 // The arena search against greedy by size where it is not trivially tight: random DAGs of 6–30 operators.
@@ -107,6 +147,8 @@ for (const graph of arenaCases) {
   greedyRatio += greedy / bound;
 }
 const share = (k: number) => `${((k / arenaCases.length) * 100).toFixed(1)}%`;
-process.stdout.write(`\nArena on ${arenaCases.length} random DAGs (6–30 operators, one random order each): search smaller than greedy by size in ` +
-  `${share(better)}; equal to the lower bound (peak) in ${share(searchTight)} (greedy by size ${share(greedyTight)}); ` +
-  `mean arena / bound ${(searchRatio / arenaCases.length).toFixed(4)} (greedy by size ${(greedyRatio / arenaCases.length).toFixed(4)})\n`);
+process.stdout.write(
+  `\nArena on ${arenaCases.length} random DAGs (6–30 operators, one random order each): search smaller than greedy by size in ` +
+    `${share(better)}; equal to the lower bound (peak) in ${share(searchTight)} (greedy by size ${share(greedyTight)}); ` +
+    `mean arena / bound ${(searchRatio / arenaCases.length).toFixed(4)} (greedy by size ${(greedyRatio / arenaCases.length).toFixed(4)})\n`,
+);

@@ -9,7 +9,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runAllMethods } from '../src/baselines/index.ts';
+import { runAllMethods } from '../src/pipeline/methods.ts';
 import { loadCluster } from '../src/cluster/load.ts';
 import { loadModel } from '../src/model/load.ts';
 import { planOrder } from '../src/ordering/plan.ts';
@@ -58,15 +58,29 @@ for (const name of models) {
   writeFileSync(join(outDir, `${name}-profile.json`), `${JSON.stringify(profile, null, 2)}\n`);
   const hostGflops = profileGflops(model, profile);
   hosts.push({ model: name, gflops: hostGflops, profileMs: performance.now() - started, overheads: profile.overheads });
-  log(`${name}: profiled in ${((performance.now() - started) / 1000).toFixed(1)} s, host ${hostGflops.toFixed(2)} GFLOP/s, overheads ${JSON.stringify(profile.overheads)} (fit rms ${calibration?.rmsMs.toFixed(2)} ms over ${calibration?.samples.length} steps)`);
+  log(
+    `${name}: profiled in ${((performance.now() - started) / 1000).toFixed(1)} s, host ${hostGflops.toFixed(2)} GFLOP/s, overheads ${JSON.stringify(profile.overheads)} (fit rms ${calibration?.rmsMs.toFixed(2)} ms over ${calibration?.samples.length} steps)`,
+  );
   const cluster = emulatedCluster(base, profile, hostGflops);
   started = performance.now();
   const order = planOrder(model, { timeLimitMs: 10_000 }).orderNames;
-  const planned = await runAllMethods(model, cluster, order, { geneflow: { seed: 1, timeLimitMs, patience: 100 }, random: false, methods: methodsWanted });
+  const planned = await runAllMethods(model, cluster, order, {
+    geneflow: { seed: 1, timeLimitMs, patience: 100 },
+    random: false,
+    methods: methodsWanted,
+  });
   log(`${name}: planned in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   for (const method of planned.methods) {
     writeFileSync(join(outDir, `${name}-${method.name}.plan.json`), `${JSON.stringify(method.plan)}\n`);
-    const report = await runPlan(model, method.plan, { local: cluster.devices.length, runs, warmup: 1, emulateLinks: true, emulateDevices: true, hostProfile: profile, timeoutMs: 120_000 });
+    const report = await runPlan(model, method.plan, {
+      local: cluster.devices.length,
+      runs,
+      warmup: 1,
+      emulateLinks: true,
+      emulateDevices: true,
+      hostProfile: profile,
+      timeoutMs: 120_000,
+    });
     const uncalibratedMs = simulate(model, base, method.plan).latencyMs;
     const row: Row = {
       model: name,
@@ -82,7 +96,9 @@ for (const name of models) {
       hostGflops: report.hostGflops,
     };
     rows.push(row);
-    log(`${name} ${method.name}: host ${row.hostGflops.toFixed(1)} GFLOP/s, measured ${row.measuredMs.toFixed(1)} ms, predicted ${row.predictedMs.toFixed(1)} ms (${row.errorPercent.toFixed(1)}%), max abs error ${row.maxAbsError.toExponential(1)}`);
+    log(
+      `${name} ${method.name}: host ${row.hostGflops.toFixed(1)} GFLOP/s, measured ${row.measuredMs.toFixed(1)} ms, predicted ${row.predictedMs.toFixed(1)} ms (${row.errorPercent.toFixed(1)}%), max abs error ${row.maxAbsError.toExponential(1)}`,
+    );
   }
 }
 
@@ -90,7 +106,10 @@ const pct = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(1)}%`;
 const lines = [
   `| model | method | predicted ms (profiled) | measured ms | error | predicted ms (cluster file only) | error | max abs error |`,
   '|---|---|---|---|---|---|---|---|',
-  ...rows.map((r) => `| ${r.model} | ${r.method}${r.feasible ? '' : '*'} | ${r.predictedMs.toFixed(1)} | ${r.measuredMs.toFixed(1)} | ${pct(r.errorPercent)} | ${r.uncalibratedMs.toFixed(1)} | ${pct(r.uncalibratedErrorPercent)} | ${r.maxAbsError.toExponential(1)} |`),
+  ...rows.map(
+    (r) =>
+      `| ${r.model} | ${r.method}${r.feasible ? '' : '*'} | ${r.predictedMs.toFixed(1)} | ${r.measuredMs.toFixed(1)} | ${pct(r.errorPercent)} | ${r.uncalibratedMs.toFixed(1)} | ${pct(r.uncalibratedErrorPercent)} | ${r.maxAbsError.toExponential(1)} |`,
+  ),
 ];
 const summary: string[] = [];
 for (const name of models) {
@@ -107,16 +126,20 @@ for (const name of models) {
   );
 }
 const hostLine = hosts.map((h) => `${h.model} ${h.gflops.toFixed(2)} GFLOP/s`).join(', ');
-console.log(`\n### ${clusterName} emulated on this host (${hostLine}); ${runs} measured runs after 1 warm-up; * = plan over a memory limit\n\n${lines.join('\n')}\n\n${summary.join('\n')}`);
+console.log(
+  `\n### ${clusterName} emulated on this host (${hostLine}); ${runs} measured runs after 1 warm-up; * = plan over a memory limit\n\n${lines.join('\n')}\n\n${summary.join('\n')}`,
+);
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, 'runtime-bench.json'), `${JSON.stringify({ cluster: clusterName, seqLen, runs, hosts, rows }, null, 2)}\n`);
 const { svg, png } = await renderChart({
   $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
   title: `Measured vs predicted latency on ${clusterName} (emulated on one host)`,
-  data: { values: rows.flatMap((r) => [
-    { model: r.model, method: r.method, source: 'measured', ms: r.measuredMs },
-    { model: r.model, method: r.method, source: 'predicted (profiled)', ms: r.predictedMs },
-  ]) },
+  data: {
+    values: rows.flatMap((r) => [
+      { model: r.model, method: r.method, source: 'measured', ms: r.measuredMs },
+      { model: r.model, method: r.method, source: 'predicted (profiled)', ms: r.predictedMs },
+    ]),
+  },
   facet: { field: 'model', type: 'nominal', title: null },
   spec: {
     mark: 'bar',

@@ -18,5 +18,7 @@ for (const plan of [singleDevicePlan(model, cluster, order), proportionalPlan(mo
   for (let i = 0; i < runs; i++) simulator.run(plan.ops, { timeline: false, trusted: true });
   const cpu = process.cpuUsage(start);
   const cpuMs = (cpu.user + cpu.system) / 1000 / runs;
-  console.log(`${modelName} (${model.ops.length} ops) on ${clusterName}, plan ${plan.method}: ${cpuMs.toFixed(3)} ms CPU per run (${((performance.now() - wall) / runs).toFixed(3)} ms wall)`);
+  console.log(
+    `${modelName} (${model.ops.length} ops) on ${clusterName}, plan ${plan.method}: ${cpuMs.toFixed(3)} ms CPU per run (${((performance.now() - wall) / runs).toFixed(3)} ms wall)`,
+  );
 }

@@ -20,12 +20,23 @@ for (const name of models) {
   const order = model.ops.map((op) => op.node.name);
   const rows = proportionalPlan(model, cluster, order, ['rows', 'channels']);
   const channels = proportionalPlan(model, cluster, order, ['channels', 'rows']);
-  const fused = makePlan(model, cluster, order, repairDecisions(partitionContext(model, order), channels.ops.map((d) => ({ ...d, sync: false }))), 'fused-channels');
+  const fused = makePlan(
+    model,
+    cluster,
+    order,
+    repairDecisions(
+      partitionContext(model, order),
+      channels.ops.map((d) => ({ ...d, sync: false })),
+    ),
+    'fused-channels',
+  );
   for (const plan of [rows, fused]) {
     const report = await runPlan(model, plan, { local: 2, runs: 1, warmup: 0, timeoutMs: 300_000 });
     const ok = report.maxAbsError <= 1e-4;
     if (!ok) failed++;
-    console.log(`${name} ${plan.method}: max abs error ${report.maxAbsError.toExponential(2)} ${ok ? 'ok' : 'FAIL'} (${report.measuredMs.toFixed(0)} ms)`);
+    console.log(
+      `${name} ${plan.method}: max abs error ${report.maxAbsError.toExponential(2)} ${ok ? 'ok' : 'FAIL'} (${report.measuredMs.toFixed(0)} ms)`,
+    );
   }
 }
 process.exit(failed === 0 ? 0 : 1);

@@ -29,7 +29,17 @@ try {
     const same = JSON.stringify(comparison.built) === JSON.stringify(comparison.imported) && comparison.shapeMismatches.length === 0;
     if (!finite || !same) failures++;
     const megabytes = (written.bytes + (written.dataBytes ?? 0)) / 1e6;
-    console.log([entry.name, megabytes.toFixed(1), exportSeconds.toFixed(1), (run.loadMs / 1000).toFixed(2), (run.runMs / 1000).toFixed(2), finite, same].join('\t'));
+    console.log(
+      [
+        entry.name,
+        megabytes.toFixed(1),
+        exportSeconds.toFixed(1),
+        (run.loadMs / 1000).toFixed(2),
+        (run.runMs / 1000).toFixed(2),
+        finite,
+        same,
+      ].join('\t'),
+    );
     rmSync(path, { force: true });
     rmSync(`${path}.data`, { force: true });
   }

@@ -14,6 +14,8 @@ for (const { test, reason } of result.failed) console.log(`FAIL ${test}: ${reaso
 if (verbose) for (const { test, operator } of result.skipped) console.log(`skip ${test}: ${operator} is not supported`);
 const skippedOps = new Set(result.skipped.map((s) => s.operator));
 console.log(`${result.notImportable.length} tests skipped: their models are outside the IR (sequences, optionals, training domain)`);
-console.log(`${result.skipped.length} tests skipped: they use ${skippedOps.size} operator types the analysis does not support${verbose ? '' : ' (--verbose lists them)'}`);
+console.log(
+  `${result.skipped.length} tests skipped: they use ${skippedOps.size} operator types the analysis does not support${verbose ? '' : ' (--verbose lists them)'}`,
+);
 console.log(`${result.operators} operators supported, ${result.passed.length} shape tests passed, ${result.failed.length} failed`);
 process.exitCode = result.failed.length === 0 ? 0 : 1;

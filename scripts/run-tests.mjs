@@ -15,7 +15,10 @@ function findTests(dir) {
 }
 
 const filters = process.argv.slice(2);
-const files = ['src', 'bench'].flatMap(findTests).filter((f) => filters.length === 0 || filters.some((p) => f.includes(p))).sort();
+const files = ['src', 'bench']
+  .flatMap(findTests)
+  .filter((f) => filters.length === 0 || filters.some((p) => f.includes(p)))
+  .sort();
 if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);

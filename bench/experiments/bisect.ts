@@ -33,10 +33,12 @@ export interface LeastLimitOptions {
 export function bracketsOf(methods: readonly string[], probes: readonly LimitProbe[], floor: number): LimitBracket[] {
   return methods.map((method) => {
     let leastSucceeded: number | undefined;
-    for (const p of probes) if (p.succeeded.has(method) && (leastSucceeded === undefined || p.limit < leastSucceeded)) leastSucceeded = p.limit;
+    for (const p of probes)
+      if (p.succeeded.has(method) && (leastSucceeded === undefined || p.limit < leastSucceeded)) leastSucceeded = p.limit;
     let greatestFailed = floor;
     for (const p of probes) {
-      if (!p.succeeded.has(method) && p.limit > greatestFailed && (leastSucceeded === undefined || p.limit < leastSucceeded)) greatestFailed = p.limit;
+      if (!p.succeeded.has(method) && p.limit > greatestFailed && (leastSucceeded === undefined || p.limit < leastSucceeded))
+        greatestFailed = p.limit;
     }
     return { method, leastSucceeded, greatestFailed };
   });
@@ -58,7 +60,10 @@ export async function leastSucceedingLimits(
   }
   while (probes.length < options.maxProbes) {
     const open = bracketsOf(methods, probes, options.floor)
-      .filter((b): b is LimitBracket & { leastSucceeded: number } => b.leastSucceeded !== undefined && b.leastSucceeded / b.greatestFailed > options.ratio)
+      .filter(
+        (b): b is LimitBracket & { leastSucceeded: number } =>
+          b.leastSucceeded !== undefined && b.leastSucceeded / b.greatestFailed > options.ratio,
+      )
       .sort((x, y) => y.leastSucceeded / y.greatestFailed - x.leastSucceeded / x.greatestFailed);
     const widest = open[0];
     if (widest === undefined) break;

@@ -10,16 +10,28 @@ test('homo4 and the four-device mix match the presets homo4 and hetero4 (as mult
   assert.deepEqual(strip(heterogeneousCluster(4)), strip(presetCluster('hetero4')!));
   assert.deepEqual(strip(heterogeneousCluster(8)), strip(presetCluster('hetero8')!));
   assert.deepEqual(homogeneousCluster(4).router, presetCluster('homo4')!.router);
-  assert.deepEqual(heterogeneousCluster(3).devices.map((d) => d.name), ['pi1', 'jetson1', 'pi2']);
+  assert.deepEqual(
+    heterogeneousCluster(3).devices.map((d) => d.name),
+    ['pi1', 'jetson1', 'pi2'],
+  );
 });
 
 test('uniform memory and bandwidth edits change only what they name', () => {
   const base = presetCluster('hetero4')!;
   const small = withUniformMemory(base, 300 * BYTES_PER_MB);
-  assert.deepEqual(small.devices.map((d) => d.memoryMB), [300, 300, 300, 300]);
-  assert.deepEqual(small.devices.map((d) => d.gflops), base.devices.map((d) => d.gflops));
+  assert.deepEqual(
+    small.devices.map((d) => d.memoryMB),
+    [300, 300, 300, 300],
+  );
+  assert.deepEqual(
+    small.devices.map((d) => d.gflops),
+    base.devices.map((d) => d.gflops),
+  );
   const slow = withBandwidth(base, 5);
-  assert.deepEqual(slow.devices.map((d) => [d.uplinkMbps, d.downlinkMbps, d.latencyMs]), base.devices.map((d) => [5, 5, d.latencyMs]));
+  assert.deepEqual(
+    slow.devices.map((d) => [d.uplinkMbps, d.downlinkMbps, d.latencyMs]),
+    base.devices.map((d) => [5, 5, d.latencyMs]),
+  );
   assert.equal(slow.router.forwardingMbps, 5);
   assert.equal(slow.router.latencyMs, base.router.latencyMs);
   assert.equal(base.router.forwardingMbps, 600, 'the original is not modified');

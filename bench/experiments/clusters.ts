@@ -25,12 +25,18 @@ function clusterOf(name: string, classes: readonly DeviceClass[]): Cluster {
 
 /** n Pi-class devices behind the presets' router (homo4 for n = 4). */
 export function homogeneousCluster(n: number): Cluster {
-  return clusterOf(`homo${n}`, Array.from({ length: n }, () => 'pi' as const));
+  return clusterOf(
+    `homo${n}`,
+    Array.from({ length: n }, () => 'pi' as const),
+  );
 }
 
 /** The first n devices of the cycle pi, jetson, pi, laptop, ... behind the presets' router. */
 export function heterogeneousCluster(n: number): Cluster {
-  return clusterOf(`hetero-mix${n}`, Array.from({ length: n }, (_, i) => HETERO_CYCLE[i % HETERO_CYCLE.length]!));
+  return clusterOf(
+    `hetero-mix${n}`,
+    Array.from({ length: n }, (_, i) => HETERO_CYCLE[i % HETERO_CYCLE.length]!),
+  );
 }
 
 /** The same cluster with every device's memory limit set to `bytes`. */

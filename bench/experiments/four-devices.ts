@@ -4,7 +4,12 @@ import { INFEASIBLE_NOTE, latencyTable, methodColor, percent, SCHEMA, type Exper
 import { geneflowGain, METHOD_NAMES, type CaseResult, type ExperimentRunner } from './runner.ts';
 
 /** The gain statistics of experiment (a) for one cluster (docs/experiments.md). */
-export function gainSummary(results: readonly CaseResult[]): { models: number; compared: number; meanGain: number | undefined; neverWorse: number } {
+export function gainSummary(results: readonly CaseResult[]): {
+  models: number;
+  compared: number;
+  meanGain: number | undefined;
+  neverWorse: number;
+} {
   const gains = results.map(geneflowGain).filter((g): g is number => g !== undefined);
   return {
     models: results.length,
@@ -15,7 +20,11 @@ export function gainSummary(results: readonly CaseResult[]): { models: number; c
 }
 
 /** (a) Every method on every model with four devices, per cluster; latency and its ratio to the lower bound. */
-export async function fourDevicesExperiment(runner: ExperimentRunner, models: readonly string[], clusters: readonly Cluster[]): Promise<ExperimentOutput> {
+export async function fourDevicesExperiment(
+  runner: ExperimentRunner,
+  models: readonly string[],
+  clusters: readonly Cluster[],
+): Promise<ExperimentOutput> {
   const sections: string[] = [];
   const byCluster: Record<string, { results: CaseResult[]; summary: ReturnType<typeof gainSummary> }> = {};
   for (const cluster of clusters) {
@@ -39,7 +48,15 @@ export async function fourDevicesExperiment(runner: ExperimentRunner, models: re
     );
   }
   const values = Object.values(byCluster).flatMap(({ results }) =>
-    results.flatMap((r) => r.methods.map((m) => ({ cluster: r.cluster, model: r.model, method: m.name, ratioToBound: m.ratioToBound, feasible: m.feasible ? 'yes' : 'no' }))),
+    results.flatMap((r) =>
+      r.methods.map((m) => ({
+        cluster: r.cluster,
+        model: r.model,
+        method: m.name,
+        ratioToBound: m.ratioToBound,
+        feasible: m.feasible ? 'yes' : 'no',
+      })),
+    ),
   );
   const chart = {
     $schema: SCHEMA,

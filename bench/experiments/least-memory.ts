@@ -27,7 +27,11 @@ interface ModelOutcome {
  * Where the bisection of one model works: below `floorBytes` (weights / devices) no plan fits; the ceilings are
  * 1.25× and 4× what one device holding the whole model needs (weights + BTSearch's activation peak).
  */
-export function memoryRange(weightBytes: number, activationPeakBytes: number, devices: number): { floorBytes: number; singleDeviceBytes: number; ceilings: number[] } {
+export function memoryRange(
+  weightBytes: number,
+  activationPeakBytes: number,
+  devices: number,
+): { floorBytes: number; singleDeviceBytes: number; ceilings: number[] } {
   const singleDeviceBytes = weightBytes + activationPeakBytes;
   return { floorBytes: weightBytes / devices, singleDeviceBytes, ceilings: [singleDeviceBytes * 1.25, singleDeviceBytes * 4] };
 }
@@ -37,7 +41,12 @@ export function memoryRange(weightBytes: number, activationPeakBytes: number, de
  * plan: a shared geometric bisection (bisect.ts) between the weights-per-device floor and a multiple of the
  * single-device need, running every method at every probed limit.
  */
-export async function leastMemoryExperiment(runner: ExperimentRunner, models: readonly string[], cluster: Cluster, settings: LeastMemorySettings): Promise<ExperimentOutput> {
+export async function leastMemoryExperiment(
+  runner: ExperimentRunner,
+  models: readonly string[],
+  cluster: Cluster,
+  settings: LeastMemorySettings,
+): Promise<ExperimentOutput> {
   const outcomes: ModelOutcome[] = [];
   const names = METHOD_NAMES;
   for (const model of models) {
@@ -80,7 +89,9 @@ export async function leastMemoryExperiment(runner: ExperimentRunner, models: re
     `${cluster.name}, every device given the same limit; least limit (MiB) at which each method's plan is feasible ` +
     `(bisection to within ×${settings.ratio}, at most ${settings.maxProbes} probes; ~ = not narrowed to that ratio within the probe budget; 'none' = infeasible at every probed limit up to 4× one device)\n${table}`;
   const values = outcomes.flatMap((o) =>
-    o.brackets.filter((b) => b.leastSucceeded !== undefined).map((b) => ({ model: o.model, method: b.method, leastMiB: Number(mib(b.leastSucceeded!)) })),
+    o.brackets
+      .filter((b) => b.leastSucceeded !== undefined)
+      .map((b) => ({ model: o.model, method: b.method, leastMiB: Number(mib(b.leastSucceeded!)) })),
   );
   const chart = {
     $schema: SCHEMA,

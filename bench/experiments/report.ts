@@ -14,7 +14,12 @@ const METHOD_RANGE = ['#4c78a8', '#72b7b2', '#eeca3b', '#54a24b', '#9d755d', '#b
 /** One colour per method in every chart (GenEFlow red, random search grey; the lower bound, when drawn, black). */
 export function methodColor(withLowerBound: boolean) {
   const domain = withLowerBound ? [...METHOD_NAMES, LOWER_BOUND] : [...METHOD_NAMES];
-  return { field: 'method', type: 'nominal', sort: domain, scale: { domain, range: [...METHOD_RANGE, '#000000'].slice(0, domain.length) } } as const;
+  return {
+    field: 'method',
+    type: 'nominal',
+    sort: domain,
+    scale: { domain, range: [...METHOD_RANGE, '#000000'].slice(0, domain.length) },
+  } as const;
 }
 
 /** One experiment's results: text tables (printed and written as .md), its data (.json) and a chart (.svg, .png). */
@@ -56,7 +61,10 @@ export function methodNames(results: readonly CaseResult[]): string[] {
 }
 
 /** A table with the given leading cells per result, then bound, every method's latency cell, and the best method. */
-export function latencyTable<R extends CaseResult>(results: readonly R[], leading: { headers: string[]; cells: (r: R) => (string | number)[] }): string {
+export function latencyTable<R extends CaseResult>(
+  results: readonly R[],
+  leading: { headers: string[]; cells: (r: R) => (string | number)[] },
+): string {
   const names = methodNames(results);
   const rows = results.map((r) => [
     ...leading.cells(r),
@@ -73,7 +81,13 @@ export function latencyTable<R extends CaseResult>(results: readonly R[], leadin
 /** One chart row per (result, method) plus the lower bound as a pseudo-method, for line charts over a parameter. */
 export function latencySeries(results: readonly CaseResult[], key: (r: CaseResult) => Record<string, string | number>) {
   return results.flatMap((r) => [
-    ...r.methods.map((m) => ({ ...key(r), method: m.name, latencyMs: m.latencyMs, ratioToBound: m.ratioToBound, feasible: m.feasible ? 'yes' : 'no' })),
+    ...r.methods.map((m) => ({
+      ...key(r),
+      method: m.name,
+      latencyMs: m.latencyMs,
+      ratioToBound: m.ratioToBound,
+      feasible: m.feasible ? 'yes' : 'no',
+    })),
     { ...key(r), method: LOWER_BOUND, latencyMs: r.lowerBoundMs, ratioToBound: 1, feasible: 'yes' },
   ]);
 }

@@ -1,4 +1,5 @@
-import { BASELINES, geneflowGain as geneflowGainOf, runAllMethods } from '../../src/baselines/index.ts';
+import { BASELINES } from '../../src/baselines/index.ts';
+import { geneflowGain as geneflowGainOf, runAllMethods } from '../../src/pipeline/methods.ts';
 import type { Cluster } from '../../src/cluster/types.ts';
 import type { Model } from '../../src/ir/graph.ts';
 import { loadModel } from '../../src/model/load.ts';
@@ -39,7 +40,6 @@ export interface RunnerOptions {
 
 export const GENEFLOW = 'geneflow';
 
-
 /** Every method runAllMethods runs, in the order it reports them. */
 export const METHOD_NAMES: readonly string[] = [...BASELINES.map((b) => b.name), GENEFLOW, 'random'];
 
@@ -65,7 +65,9 @@ export class ExperimentRunner {
   async run(modelName: string, cluster: Cluster): Promise<CaseResult> {
     const { model, order } = this.prepared(modelName);
     const started = performance.now();
-    const all = await runAllMethods(model, cluster, order.orderNames, { geneflow: { timeLimitMs: this.options.gaTimeLimitMs, seed: this.options.seed } });
+    const all = await runAllMethods(model, cluster, order.orderNames, {
+      geneflow: { timeLimitMs: this.options.gaTimeLimitMs, seed: this.options.seed },
+    });
     const result: CaseResult = {
       model: modelName,
       cluster: cluster.name,
@@ -89,7 +91,7 @@ export class ExperimentRunner {
 }
 
 /**
- * GenEFlow's gain over the best baseline (src/baselines/index.ts `geneflowGain`, the one definition):
+ * GenEFlow's gain over the best baseline (src/pipeline/methods.ts `geneflowGain`, the one definition):
  * 1 − geneflow / best feasible baseline latency; positive when GenEFlow is faster. Undefined when GenEFlow or
  * every baseline has no feasible plan.
  */

@@ -5,12 +5,21 @@ import { INFEASIBLE_NOTE, latencySeries, LOWER_BOUND, methodColor, latencyTable,
 import type { CaseResult, ExperimentRunner } from './runner.ts';
 
 /** A line chart of latency over one parameter per method (the lower bound dashed), a panel per model and column. */
-function sweepChart(title: string, values: object[], x: { field: string; title: string; log: boolean }, models: readonly string[], column?: string): ChartSpec {
+function sweepChart(
+  title: string,
+  values: object[],
+  x: { field: string; title: string; log: boolean },
+  models: readonly string[],
+  column?: string,
+): ChartSpec {
   return {
     $schema: SCHEMA,
     title,
     data: { values },
-    facet: { row: { field: 'model', type: 'nominal', title: null, sort: [...models] }, ...(column === undefined ? {} : { column: { field: column, type: 'nominal', title: null } }) },
+    facet: {
+      row: { field: 'model', type: 'nominal', title: null, sort: [...models] },
+      ...(column === undefined ? {} : { column: { field: column, type: 'nominal', title: null } }),
+    },
     resolve: { scale: { y: 'independent' } },
     spec: {
       width: 300,
@@ -27,7 +36,11 @@ function sweepChart(title: string, values: object[], x: { field: string; title: 
 }
 
 /** (c) 1 to n devices, Pi-class homogeneous clusters against the heterogeneous mix (clusters.ts). */
-export async function deviceCountExperiment(runner: ExperimentRunner, models: readonly string[], counts: readonly number[]): Promise<ExperimentOutput> {
+export async function deviceCountExperiment(
+  runner: ExperimentRunner,
+  models: readonly string[],
+  counts: readonly number[],
+): Promise<ExperimentOutput> {
   const clusters: Array<{ family: string; cluster: Cluster }> = [];
   for (const n of counts) clusters.push({ family: 'homogeneous', cluster: homogeneousCluster(n) });
   // One device of the mix is the same Pi as homo1.
@@ -38,7 +51,9 @@ export async function deviceCountExperiment(runner: ExperimentRunner, models: re
     const rows: Array<CaseResult & { family: string }> = [];
     for (const { family, cluster } of clusters) rows.push({ ...(await runner.run(model, cluster)), family });
     results.push(...rows);
-    sections.push(`${model}: ${INFEASIBLE_NOTE}\n${latencyTable(rows, { headers: ['cluster', 'devices'], cells: (r) => [r.cluster, r.devices] })}`);
+    sections.push(
+      `${model}: ${INFEASIBLE_NOTE}\n${latencyTable(rows, { headers: ['cluster', 'devices'], cells: (r) => [r.cluster, r.devices] })}`,
+    );
   }
   const values = results.flatMap((r) => latencySeries([r], () => ({ model: r.model, family: r.family, devices: r.devices })));
   return {
@@ -46,19 +61,32 @@ export async function deviceCountExperiment(runner: ExperimentRunner, models: re
     title: '(c) One to eight devices, homogeneous and heterogeneous',
     text: `Clusters: homoN = N Pi-class devices; hetero-mixN = the first N of pi, jetson, pi, laptop, pi, jetson, pi, laptop.\n\n${sections.join('\n\n')}`,
     data: { results },
-    chart: sweepChart('Latency over the number of devices (dashed: lower bound)', values, { field: 'devices', title: 'devices', log: false }, models, 'family'),
+    chart: sweepChart(
+      'Latency over the number of devices (dashed: lower bound)',
+      values,
+      { field: 'devices', title: 'devices', log: false },
+      models,
+      'family',
+    ),
   };
 }
 
 /** (d) Every link and the router's forwarding at the same rate, swept on a log scale. */
-export async function bandwidthExperiment(runner: ExperimentRunner, models: readonly string[], cluster: Cluster, bandwidthsMbps: readonly number[]): Promise<ExperimentOutput> {
+export async function bandwidthExperiment(
+  runner: ExperimentRunner,
+  models: readonly string[],
+  cluster: Cluster,
+  bandwidthsMbps: readonly number[],
+): Promise<ExperimentOutput> {
   const results: Array<CaseResult & { mbps: number }> = [];
   const sections: string[] = [];
   for (const model of models) {
     const rows: Array<CaseResult & { mbps: number }> = [];
     for (const mbps of bandwidthsMbps) rows.push({ ...(await runner.run(model, withBandwidth(cluster, mbps))), mbps });
     results.push(...rows);
-    sections.push(`${model} on ${cluster.name}: ${INFEASIBLE_NOTE}\n${latencyTable(rows, { headers: ['Mbit/s'], cells: (r) => [r.mbps] })}`);
+    sections.push(
+      `${model} on ${cluster.name}: ${INFEASIBLE_NOTE}\n${latencyTable(rows, { headers: ['Mbit/s'], cells: (r) => [r.mbps] })}`,
+    );
   }
   const values = results.flatMap((r) => latencySeries([r], () => ({ model: r.model, mbps: r.mbps })));
   return {
@@ -66,6 +94,11 @@ export async function bandwidthExperiment(runner: ExperimentRunner, models: read
     title: '(d) Link bandwidth from 1 to 1000 Mbit/s',
     text: `Every device link (up and down) and the router's forwarding rate set to the same value; per-message latencies as in ${cluster.name}.\n\n${sections.join('\n\n')}`,
     data: { cluster: cluster.name, results },
-    chart: sweepChart(`Latency over link bandwidth, ${cluster.name} (dashed: lower bound)`, values, { field: 'mbps', title: 'link bandwidth (Mbit/s)', log: true }, models),
+    chart: sweepChart(
+      `Latency over link bandwidth, ${cluster.name} (dashed: lower bound)`,
+      values,
+      { field: 'mbps', title: 'link bandwidth (Mbit/s)', log: true },
+      models,
+    ),
   };
 }

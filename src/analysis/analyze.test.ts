@@ -29,7 +29,10 @@ function exporterFlatten(): Graph {
 
 test('the exporter shape sub-graph folds away and every activation becomes static', () => {
   const model = analyzeGraph(exporterFlatten(), { bindings: { dims: { batch: 2 } } });
-  assert.deepEqual(model.ops.map((op) => op.node.opType), ['Relu', 'Reshape', 'Gemm']);
+  assert.deepEqual(
+    model.ops.map((op) => op.node.opType),
+    ['Relu', 'Reshape', 'Gemm'],
+  );
   model.ops.forEach((op, i) => assert.equal(op.node, model.graph.nodes[i]));
   const reshape = model.graph.nodes[1]!;
   const target = model.graph.initializers.get(reshape.inputs[1]!)!;
@@ -38,26 +41,43 @@ test('the exporter shape sub-graph folds away and every activation becomes stati
   assert.deepEqual([...model.graph.initializers.keys()].sort(), ['concat_out', 'fc']);
   assert.deepEqual(model.tensors.get(reshape.outputs[0]!)!.shape, [2, 48]);
   assert.deepEqual(model.graph.inputs[0]!.shape, [2, 3, 4, 4]);
-  assert.deepEqual(model.graph.outputs.map((o) => o.shape), [[2, 10]]);
-  assert.deepEqual([...model.tensors.values()].map((t) => `${t.name}:${t.kind}`), ['x:input', 'fc:weight', 'concat_out:weight', 'relu_out:activation', 'reshape_out:activation', 'gemm_out:activation']);
+  assert.deepEqual(
+    model.graph.outputs.map((o) => o.shape),
+    [[2, 10]],
+  );
+  assert.deepEqual(
+    [...model.tensors.values()].map((t) => `${t.name}:${t.kind}`),
+    ['x:input', 'fc:weight', 'concat_out:weight', 'relu_out:activation', 'reshape_out:activation', 'gemm_out:activation'],
+  );
   assert.deepEqual(model.warnings, []);
 });
 
 test('an unbound dynamic dimension is an error naming input, dimension and axis', () => {
-  assert.throws(() => analyzeGraph(exporterFlatten()), (error: unknown) => {
-    assert.ok(error instanceof MemoriaNovaError);
-    assert.equal(error.code, 'dynamic-shape');
-    assert.equal(error.message, "input 'x' has dynamic dimension 'batch' (axis 0); bind it with --dim batch=N or --input x:1x3x4x4");
-    return true;
-  });
+  assert.throws(
+    () => analyzeGraph(exporterFlatten()),
+    (error: unknown) => {
+      assert.ok(error instanceof MemoriaNovaError);
+      assert.equal(error.code, 'dynamic-shape');
+      assert.equal(error.message, "input 'x' has dynamic dimension 'batch' (axis 0); bind it with --dim batch=N or --input x:1x3x4x4");
+      return true;
+    },
+  );
 });
 
 test('a whole-input binding fixes the shape and must respect fixed dimensions', () => {
   const model = analyzeGraph(exporterFlatten(), { bindings: { inputs: { x: [5, 3, 4, 4] } } });
   assert.deepEqual(model.graph.outputs[0]!.shape, [5, 10]);
-  assert.throws(() => analyzeGraph(exporterFlatten(), { bindings: { inputs: { x: [5, 3, 4, 5] } } }), /gives 5 for axis 3, but the model fixes it to 4/);
-  assert.throws(() => analyzeGraph(exporterFlatten(), { bindings: { inputs: { y: [1] } } }), /--input names 'y', which is not a graph input \(inputs: x\)/);
-  assert.deepEqual(analyzeGraph(exporterFlatten(), { bindings: { dims: { batch: 1, bacth: 2 } } }).warnings, ['--dim bacth=2 matches no dimension of the graph inputs; ignored']);
+  assert.throws(
+    () => analyzeGraph(exporterFlatten(), { bindings: { inputs: { x: [5, 3, 4, 5] } } }),
+    /gives 5 for axis 3, but the model fixes it to 4/,
+  );
+  assert.throws(
+    () => analyzeGraph(exporterFlatten(), { bindings: { inputs: { y: [1] } } }),
+    /--input names 'y', which is not a graph input \(inputs: x\)/,
+  );
+  assert.deepEqual(analyzeGraph(exporterFlatten(), { bindings: { dims: { batch: 1, bacth: 2 } } }).warnings, [
+    '--dim bacth=2 matches no dimension of the graph inputs; ignored',
+  ]);
 });
 
 function withUnknownOp(declare: boolean): Graph {
@@ -70,12 +90,15 @@ function withUnknownOp(declare: boolean): Graph {
 }
 
 test('an unknown operator without declared shapes is an error naming op type and node', () => {
-  assert.throws(() => analyzeGraph(withUnknownOp(false)), (error: unknown) => {
-    assert.ok(error instanceof MemoriaNovaError);
-    assert.equal(error.code, 'unsupported-operator');
-    assert.match(error.message, /^unsupported operator 'FancyNorm' \(node 'fancy_3'\)/);
-    return true;
-  });
+  assert.throws(
+    () => analyzeGraph(withUnknownOp(false)),
+    (error: unknown) => {
+      assert.ok(error instanceof MemoriaNovaError);
+      assert.equal(error.code, 'unsupported-operator');
+      assert.match(error.message, /^unsupported operator 'FancyNorm' \(node 'fancy_3'\)/);
+      return true;
+    },
+  );
 });
 
 test('an unknown operator with value_info is kept as opaque with a warning', () => {
@@ -96,7 +119,9 @@ test('declared shapes that disagree with inference: inference wins, with a warni
   b.output(b.op('Relu', [y]));
   const model = analyzeGraph(b.build());
   assert.deepEqual(model.tensors.get(y)!.shape, [3, 2]);
-  assert.deepEqual(model.warnings, ["tensor 'transpose_out' of Transpose node 'transpose': the file declares [2,3], inference gives [3,2]; using inference"]);
+  assert.deepEqual(model.warnings, [
+    "tensor 'transpose_out' of Transpose node 'transpose': the file declares [2,3], inference gives [3,2]; using inference",
+  ]);
 });
 
 test('a run-time shape input falls back to the declared output shape, with a warning', () => {
@@ -119,7 +144,10 @@ test('nodes run in topological order even when the file lists them out of order'
   const graph = b.build();
   graph.nodes.reverse();
   const model = analyzeGraph(graph);
-  assert.deepEqual(model.ops.map((op) => op.node.opType), ['Relu', 'Neg']);
+  assert.deepEqual(
+    model.ops.map((op) => op.node.opType),
+    ['Relu', 'Neg'],
+  );
 });
 
 test('a foldable node producing a graph output stays an operator but its consumers see its value', () => {
@@ -127,10 +155,18 @@ test('a foldable node producing a graph output stays an operator but its consume
   const x = b.input('x', 'float32', [2, 5]);
   const shape = b.op('Shape', [x]);
   b.output(shape, 'int64');
-  b.output(b.op('Reshape', [x, b.op('Concat', [b.int64('m1', [-1]), b.op('Slice', [shape, b.int64('s', [1]), b.int64('e', [2])])], { axis: 0 })]));
+  b.output(
+    b.op('Reshape', [x, b.op('Concat', [b.int64('m1', [-1]), b.op('Slice', [shape, b.int64('s', [1]), b.int64('e', [2])])], { axis: 0 })]),
+  );
   const model = analyzeGraph(b.build());
-  assert.deepEqual(model.ops.map((op) => op.node.opType), ['Shape', 'Reshape']);
-  assert.deepEqual(model.graph.outputs.map((o) => o.shape), [[2], [2, 5]]);
+  assert.deepEqual(
+    model.ops.map((op) => op.node.opType),
+    ['Shape', 'Reshape'],
+  );
+  assert.deepEqual(
+    model.graph.outputs.map((o) => o.shape),
+    [[2], [2, 5]],
+  );
 });
 
 test('per-operator costs: bytes read include weights, weight bytes count initializer inputs', () => {
@@ -147,7 +183,8 @@ test('per-operator costs: bytes read include weights, weight bytes count initial
 test('Range, ConstantOfShape and Where fold on constants', () => {
   const b = new GraphBuilder('fold');
   const x = b.input('x', 'float32', [4, 4]);
-  const scalar = (name: string, v: number) => b.weight(name, [], { dtype: 'int64', data: { kind: 'inline', bytes: encodeValues('int64', [], [v]) } });
+  const scalar = (name: string, v: number) =>
+    b.weight(name, [], { dtype: 'int64', data: { kind: 'inline', bytes: encodeValues('int64', [], [v]) } });
   const range = b.op('Range', [scalar('start', 0), scalar('limit', 10), scalar('delta', 3)]);
   const count = b.op('Shape', [range]);
   const zeros = b.op('ConstantOfShape', [count], { value: { type: 'tensor', value: int64Tensor('', [4], [1]) } });
@@ -155,7 +192,10 @@ test('Range, ConstantOfShape and Where fold on constants', () => {
   const four = b.op('Slice', [picked, b.int64('s0', [1]), b.int64('e0', [2])]);
   b.output(b.op('Reshape', [x, b.op('Concat', [b.int64('m1', [-1]), four], { axis: 0 })]));
   const model = analyzeGraph(b.build());
-  assert.deepEqual(model.ops.map((op) => op.node.opType), ['Reshape']);
+  assert.deepEqual(
+    model.ops.map((op) => op.node.opType),
+    ['Reshape'],
+  );
   // range = [0,3,6,9] → where(range == 3, 4, range) = [0,4,6,9] → slice [1:2] = [4] → concat [-1, 4]
   const folded = model.graph.initializers.get(model.graph.nodes[0]!.inputs[1]!)!;
   assert.deepEqual(weightValues(folded, 10), [-1, 4]);
@@ -165,7 +205,8 @@ test('Range, ConstantOfShape and Where fold on constants', () => {
 test('a PyTorch dynamic-axes embedding + head split folds to static shapes under --dim bindings', () => {
   const b = new GraphBuilder('dynamic-embedding', { opset: 17 });
   const ids = b.input('input_ids', 'int64', ['batch', 'sequence']);
-  const scalar = (name: string, v: number) => b.weight(name, [], { dtype: 'int64', data: { kind: 'inline', bytes: encodeValues('int64', [], [v]) } });
+  const scalar = (name: string, v: number) =>
+    b.weight(name, [], { dtype: 'int64', data: { kind: 'inline', bytes: encodeValues('int64', [], [v]) } });
   const shape = b.op('Shape', [ids]);
   const batch = b.op('Gather', [shape, scalar('i0', 0)], { axis: 0 });
   const seq = b.op('Gather', [shape, scalar('i1', 1)], { axis: 0 });
@@ -178,10 +219,17 @@ test('a PyTorch dynamic-axes embedding + head split folds to static shapes under
   const target = b.op('Concat', [unsq(batch), unsq(seq), b.int64('heads', [4, 4])], { axis: 0 });
   b.output(b.op('Reshape', [hidden, target]));
   const model = analyzeGraph(b.build(), { bindings: { dims: { batch: 2, sequence: 8 } } });
-  assert.deepEqual(model.ops.map((op) => op.node.opType), ['Gather', 'Gather', 'Add', 'Reshape']);
+  assert.deepEqual(
+    model.ops.map((op) => op.node.opType),
+    ['Gather', 'Gather', 'Add', 'Reshape'],
+  );
   const positionWeight = model.graph.initializers.get(model.graph.nodes[1]!.inputs[1]!)!;
   assert.deepEqual(positionWeight.shape, [2, 8]);
   assert.deepEqual(weightValues(positionWeight, 100), [0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7]);
   assert.deepEqual(model.graph.outputs[0]!.shape, [2, 8, 4, 4]);
-  for (const t of model.tensors.values()) assert.ok(t.shape.every((d) => Number.isInteger(d)), t.name);
+  for (const t of model.tensors.values())
+    assert.ok(
+      t.shape.every((d) => Number.isInteger(d)),
+      t.name,
+    );
 });

@@ -123,12 +123,17 @@ class Analysis {
     const missing = node.outputs.filter((o, i) => o !== '' && declared[i] === undefined);
     if (missing.length > 0) {
       const domain = node.domain === '' ? '' : ` of domain '${node.domain}'`;
-      fail(`unsupported operator '${node.opType}'${domain} (node '${node.name}'); its output shapes are not declared in the file (value_info), so it cannot be kept as an opaque operator`, 'unsupported-operator');
+      fail(
+        `unsupported operator '${node.opType}'${domain} (node '${node.name}'); its output shapes are not declared in the file (value_info), so it cannot be kept as an opaque operator`,
+        'unsupported-operator',
+      );
     }
     node.outputs.forEach((name, i) => {
       if (name !== '') this.known.set(name, { name, ...declared[i]! });
     });
-    this.warnings.push(`operator '${node.opType}' (node '${node.name}') is not supported: kept as an opaque operator with the declared output shapes and 0 FLOPs`);
+    this.warnings.push(
+      `operator '${node.opType}' (node '${node.name}') is not supported: kept as an opaque operator with the declared output shapes and 0 FLOPs`,
+    );
     this.nodes.push(node);
     const outputs = declared.filter((d): d is OutputType => d !== undefined);
     this.ops.push({ node, cost: this.cost(node, undefined, undefined, outputs), memory: 'normal', opaque: true });
@@ -138,12 +143,16 @@ class Analysis {
   private crossCheck(node: Node, name: string, inferred: OutputType): void {
     const info = this.declared.get(name);
     if (info?.shape === undefined) return;
-    const agrees = info.shape.length === inferred.shape.length && info.shape.every((d, i) => {
-      const bound = bindDim(d, this.bindings);
-      return bound === undefined || bound === inferred.shape[i];
-    });
+    const agrees =
+      info.shape.length === inferred.shape.length &&
+      info.shape.every((d, i) => {
+        const bound = bindDim(d, this.bindings);
+        return bound === undefined || bound === inferred.shape[i];
+      });
     if (!agrees) {
-      this.warnings.push(`tensor '${name}' of ${describe(node)}: the file declares [${info.shape.join(',')}], inference gives [${inferred.shape.join(',')}]; using inference`);
+      this.warnings.push(
+        `tensor '${name}' of ${describe(node)}: the file declares [${info.shape.join(',')}], inference gives [${inferred.shape.join(',')}]; using inference`,
+      );
     }
   }
 
@@ -159,7 +168,8 @@ class Analysis {
     }
     const bytesWritten = outputs.reduce((sum, o) => sum + tensorBytes(o.dtype, o.shape), 0);
     const flops = def?.flops !== undefined && ctx !== undefined ? def.flops(ctx, outputs) : 0;
-    if (!Number.isFinite(flops) || flops < 0) fail(`${describe(node)}: the inputs and attributes give an invalid FLOP count`, 'invalid-model');
+    if (!Number.isFinite(flops) || flops < 0)
+      fail(`${describe(node)}: the inputs and attributes give an invalid FLOP count`, 'invalid-model');
     return { flops, bytesRead, bytesWritten, weightBytes };
   }
 }
@@ -200,7 +210,9 @@ export function analyzeGraph(graph: Graph, options: AnalyzeOptions = {}): Model 
     outputs: graph.outputs.map((o) => staticInfo(o.name)),
     initializers,
     nodes: analysis.nodes,
-    valueInfo: new Map([...tensors.values()].filter((t) => t.kind === 'activation' && !outputNames.has(t.name)).map((t) => [t.name, staticInfo(t.name)])),
+    valueInfo: new Map(
+      [...tensors.values()].filter((t) => t.kind === 'activation' && !outputNames.has(t.name)).map((t) => [t.name, staticInfo(t.name)]),
+    ),
   };
   return { name: options.name ?? graph.name, graph: folded, ops: analysis.ops, tensors, warnings: analysis.warnings };
 }

@@ -66,23 +66,37 @@ export function resolveInputShapes(graph: Graph, bindings: ShapeBindings = {}): 
     const bound = bindings.inputs?.[input.name];
     if (bound !== undefined) {
       if (declared !== undefined) {
-        if (declared.length !== bound.length) fail(`--input ${input.name}:${bound.join('x')} has rank ${bound.length}, but input '${input.name}' has rank ${declared.length}`, 'usage');
+        if (declared.length !== bound.length)
+          fail(
+            `--input ${input.name}:${bound.join('x')} has rank ${bound.length}, but input '${input.name}' has rank ${declared.length}`,
+            'usage',
+          );
         declared.forEach((d, axis) => {
-          if (typeof d === 'number' && d >= 0 && d !== bound[axis]) fail(`--input ${input.name}:${bound.join('x')} gives ${bound[axis]} for axis ${axis}, but the model fixes it to ${d}`, 'usage');
+          if (typeof d === 'number' && d >= 0 && d !== bound[axis])
+            fail(`--input ${input.name}:${bound.join('x')} gives ${bound[axis]} for axis ${axis}, but the model fixes it to ${d}`, 'usage');
         });
       }
       shapes.set(input.name, [...bound]);
       continue;
     }
-    shapes.set(input.name, declared!.map((d, axis) => {
-      const value = bindDim(d, bindings);
-      if (value !== undefined) return value;
-      const example = declared!.map((x) => (typeof x === 'number' && x >= 0 ? x : 1)).join('x');
-      if (typeof d === 'string' && d !== '') {
-        fail(`input '${input.name}' has dynamic dimension '${d}' (axis ${axis}); bind it with --dim ${d}=N or --input ${input.name}:${example}`, 'dynamic-shape');
-      }
-      fail(`input '${input.name}' has an unnamed dynamic dimension (axis ${axis}); bind it with --input ${input.name}:${example}`, 'dynamic-shape');
-    }));
+    shapes.set(
+      input.name,
+      declared!.map((d, axis) => {
+        const value = bindDim(d, bindings);
+        if (value !== undefined) return value;
+        const example = declared!.map((x) => (typeof x === 'number' && x >= 0 ? x : 1)).join('x');
+        if (typeof d === 'string' && d !== '') {
+          fail(
+            `input '${input.name}' has dynamic dimension '${d}' (axis ${axis}); bind it with --dim ${d}=N or --input ${input.name}:${example}`,
+            'dynamic-shape',
+          );
+        }
+        fail(
+          `input '${input.name}' has an unnamed dynamic dimension (axis ${axis}); bind it with --input ${input.name}:${example}`,
+          'dynamic-shape',
+        );
+      }),
+    );
   }
   return shapes;
 }

@@ -58,12 +58,19 @@ function bindTestInputs(graph: Graph, tensors: TensorFile[]): Record<string, num
     const tensor = tensors[i];
     if (tensor === undefined) return;
     if (constants.has(input.name) && tensor.dtype !== 'string') {
-      graph.initializers.set(input.name, { name: input.name, dtype: tensor.dtype, shape: tensor.shape, data: { kind: 'inline', bytes: tensor.bytes } });
+      graph.initializers.set(input.name, {
+        name: input.name,
+        dtype: tensor.dtype,
+        shape: tensor.shape,
+        data: { kind: 'inline', bytes: tensor.bytes },
+      });
     } else {
       shapes[input.name] = tensor.shape;
     }
   });
-  graph.inputs = graph.inputs.filter((input) => shapes[input.name] !== undefined).map((input) => ({ name: input.name, dtype: input.dtype }));
+  graph.inputs = graph.inputs
+    .filter((input) => shapes[input.name] !== undefined)
+    .map((input) => ({ name: input.name, dtype: input.dtype }));
   return shapes;
 }
 
@@ -94,7 +101,8 @@ function checkTest(folder: string, graph: Graph): string | undefined {
     const gotType = model.tensors.get(output.name)?.dtype;
     const wantType = want.dtype === 'uint16' && gotType === 'bfloat16' ? 'bfloat16' : want.dtype;
     if (gotType !== wantType) problems.push(`output '${output.name}': inferred type ${gotType}, expected ${want.dtype}`);
-    if (got === undefined || got.join(',') !== want.shape.join(',')) problems.push(`output '${output.name}': inferred [${got?.join(',') ?? '?'}], expected [${want.shape.join(',')}]`);
+    if (got === undefined || got.join(',') !== want.shape.join(','))
+      problems.push(`output '${output.name}': inferred [${got?.join(',') ?? '?'}], expected [${want.shape.join(',')}]`);
   });
   return problems.length === 0 ? undefined : problems.join('; ');
 }
@@ -106,7 +114,10 @@ function checkTest(folder: string, graph: Graph): string | undefined {
 export function runConformance(root = ONNX_TESTDATA): ConformanceResult {
   const result: ConformanceResult = { operators: supportedOperators().length, passed: [], failed: [], skipped: [], notImportable: [] };
   const tests = TEST_FOLDERS.filter((f) => existsSync(join(root, f))).flatMap((f) =>
-    readdirSync(join(root, f), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => `${f}/${e.name}`).sort(),
+    readdirSync(join(root, f), { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => `${f}/${e.name}`)
+      .sort(),
   );
   for (const test of tests) {
     const folder = join(root, test);
@@ -119,7 +130,10 @@ export function runConformance(root = ONNX_TESTDATA): ConformanceResult {
     }
     const unsupported = graph.nodes.find((node) => node.opType !== 'Constant' && opDefinition(node) === undefined);
     if (unsupported !== undefined) {
-      result.skipped.push({ test, operator: unsupported.domain === '' ? unsupported.opType : `${unsupported.domain}.${unsupported.opType}` });
+      result.skipped.push({
+        test,
+        operator: unsupported.domain === '' ? unsupported.opType : `${unsupported.domain}.${unsupported.opType}`,
+      });
       continue;
     }
     try {
@@ -127,7 +141,10 @@ export function runConformance(root = ONNX_TESTDATA): ConformanceResult {
       if (reason === undefined) result.passed.push(test);
       else result.failed.push({ test, reason });
     } catch (error) {
-      result.failed.push({ test, reason: error instanceof MemoriaNovaError ? `${error.code}: ${error.message}` : `crash: ${message(error)}` });
+      result.failed.push({
+        test,
+        reason: error instanceof MemoriaNovaError ? `${error.code}: ${error.message}` : `crash: ${message(error)}`,
+      });
     }
   }
   return result;

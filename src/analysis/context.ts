@@ -22,7 +22,10 @@ export function makeContext(node: Node, opset: number, known: Map<string, Tensor
     values: (index) => {
       const meta = ctx.input(index);
       if (meta.value === undefined) {
-        fail(`cannot infer the output shape of ${describe(node)}: input ${index} '${meta.name}' is computed at run time, not a constant`, 'dynamic-shape');
+        fail(
+          `cannot infer the output shape of ${describe(node)}: input ${index} '${meta.name}' is computed at run time, not a constant`,
+          'dynamic-shape',
+        );
       }
       return meta.value;
     },

@@ -11,7 +11,9 @@ async function run(graph: Graph, feeds: Record<string, ort.Tensor>): Promise<Rec
   const session = await ort.InferenceSession.create(writeModelBytes(graph), { graphOptimizationLevel: 'disabled' });
   try {
     const results = await session.run(feeds);
-    return Object.fromEntries(Object.entries(results).map(([name, t]) => [name, { dims: t.dims, data: Array.from(t.data as Float32Array, Number) }]));
+    return Object.fromEntries(
+      Object.entries(results).map(([name, t]) => [name, { dims: t.dims, data: Array.from(t.data as Float32Array, Number) }]),
+    );
   } finally {
     await session.release();
   }
@@ -24,7 +26,8 @@ async function run(graph: Graph, feeds: Record<string, ort.Tensor>): Promise<Rec
 function shapeArithmetic(): Graph {
   const b = new GraphBuilder('shape-arithmetic', { opset: 17 });
   const x = b.input('x', 'float32', ['batch', 6, 'width']);
-  const scalar = (name: string, v: number) => b.weight(name, [], { dtype: 'int64', data: { kind: 'inline', bytes: encodeValues('int64', [], [v]) } });
+  const scalar = (name: string, v: number) =>
+    b.weight(name, [], { dtype: 'int64', data: { kind: 'inline', bytes: encodeValues('int64', [], [v]) } });
   const shape = b.op('Shape', [x]);
   const batch = b.op('Gather', [shape, scalar('i0', 0)]);
   const width = b.op('Gather', [shape, scalar('i2', 2)]);
@@ -40,7 +43,12 @@ function shapeArithmetic(): Graph {
   // a mask row built with Range / Equal / Where / ConstantOfShape, broadcast with Expand and Tile
   const positions = b.op('Range', [scalar('zero', 0), width, scalar('one_i', 1)]);
   const isOdd = b.op('Equal', [b.op('Mod', [positions, scalar('two_m', 2)]), scalar('one_e', 1)]);
-  const ones = b.op('ConstantOfShape', [unsq(width)], { value: { type: 'tensor', value: { name: '', dtype: 'float32', shape: [1], data: { kind: 'inline', bytes: encodeValues('float32', [1], [1]) } } } });
+  const ones = b.op('ConstantOfShape', [unsq(width)], {
+    value: {
+      type: 'tensor',
+      value: { name: '', dtype: 'float32', shape: [1], data: { kind: 'inline', bytes: encodeValues('float32', [1], [1]) } },
+    },
+  });
   const mask = b.op('Where', [isOdd, ones, b.op('Neg', [ones])]);
   const tiled = b.op('Tile', [unsq(mask), b.op('Concat', [b.int64('t0', [6]), b.int64('t1', [1])], { axis: 0 })]);
   const expanded = b.op('Expand', [tiled, b.op('Concat', [unsq(batch), b.int64('k6', [6]), unsq(width)], { axis: 0 })]);
@@ -57,7 +65,10 @@ test('the folded graph runs in onnxruntime with the same outputs as the original
   const original = await run(graph, feeds);
   const model = analyzeGraph(graph, { bindings: { dims: { batch: 2, width: 4 } } });
   // the whole mask path is constant (48 elements) and folds, the final Reshape included
-  assert.deepEqual(model.ops.map((op) => op.node.opType), ['Relu', 'Reshape', 'Mul']);
+  assert.deepEqual(
+    model.ops.map((op) => op.node.opType),
+    ['Relu', 'Reshape', 'Mul'],
+  );
   const folded = await run(model.graph, feeds);
   assert.deepEqual(folded, original);
   const output = model.graph.outputs[0]!;

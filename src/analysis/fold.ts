@@ -30,7 +30,10 @@ export function constantToWeight(node: Node): Weight {
     return numeric(list === attrs['value_floats'] ? 'float32' : 'int64', list.value, [list.value.length]);
   }
   const sparse = Object.keys(attrs).find((k) => k.startsWith('sparse') || k.startsWith('value_string'));
-  fail(`Constant node '${node.name}' uses attribute '${sparse ?? Object.keys(attrs)[0] ?? 'none'}', which is not supported`, 'unsupported-operator');
+  fail(
+    `Constant node '${node.name}' uses attribute '${sparse ?? Object.keys(attrs)[0] ?? 'none'}', which is not supported`,
+    'unsupported-operator',
+  );
 }
 
 /**
@@ -46,5 +49,10 @@ export function foldValues(def: OpDef, ctx: OpContext, outputs: OutputType[]): n
 
 /** The inline weight holding a folded output. */
 export function foldedWeight(name: string, output: OutputType, values: number[]): Weight {
-  return { name, dtype: output.dtype, shape: [...output.shape], data: { kind: 'inline', bytes: encodeValues(output.dtype, output.shape, values) } };
+  return {
+    name,
+    dtype: output.dtype,
+    shape: [...output.shape],
+    data: { kind: 'inline', bytes: encodeValues(output.dtype, output.shape, values) },
+  };
 }

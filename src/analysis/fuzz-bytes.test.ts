@@ -39,7 +39,8 @@ test('property: mutated model bytes import and analyze, or fail with a clean err
       try {
         const model = analyzeGraph(readModelBytes(bytes, '.'), { bindings: { dims: { batch: 2 } } });
         analyzed++;
-        for (const t of model.tensors.values()) assert.ok(t.shape.every((d) => Number.isSafeInteger(d) && d >= 0) && Number.isSafeInteger(t.bytes));
+        for (const t of model.tensors.values())
+          assert.ok(t.shape.every((d) => Number.isSafeInteger(d) && d >= 0) && Number.isSafeInteger(t.bytes));
       } catch (error) {
         if (!(error instanceof MemoriaNovaError)) throw error;
         assert.ok(!error.message.includes('\n'), 'error messages are one line');

@@ -17,7 +17,9 @@ const PUBLISHED_GMACS: Record<string, number> = {
 test('Conv/Gemm FLOPs reproduce the published multiply-accumulate counts within 2%', () => {
   for (const [name, gmacs] of Object.entries(PUBLISHED_GMACS)) {
     const model = analyzeGraph(zooEntry(name).build());
-    const flops = model.ops.filter((op) => op.node.opType === 'Conv' || op.node.opType === 'Gemm').reduce((sum, op) => sum + op.cost.flops, 0);
+    const flops = model.ops
+      .filter((op) => op.node.opType === 'Conv' || op.node.opType === 'Gemm')
+      .reduce((sum, op) => sum + op.cost.flops, 0);
     const ours = flops / 2 / 1e9;
     assert.ok(Math.abs(ours - gmacs) / gmacs < 0.02, `${name}: ${ours.toFixed(3)} GMAC vs published ${gmacs}`);
   }

@@ -20,6 +20,12 @@ test('summarize: operators, params (float weights only), weight bytes, FLOPs, la
   assert.equal(summary.weightBytes, 120 * 4 + 2 * 8);
   // Conv 2·4·64·27 + 4·64, Relu 256, GAP 256, Reshape 0, Gemm 2·1·2·4
   assert.equal(summary.flops, 13824 + 256 + 256 + 256 + 16);
-  assert.deepEqual(summary.largestActivations.map((t) => [t.name, t.bytes]), [['conv_out', 1024], ['relu_out', 1024]]);
+  assert.deepEqual(
+    summary.largestActivations.map((t) => [t.name, t.bytes]),
+    [
+      ['conv_out', 1024],
+      ['relu_out', 1024],
+    ],
+  );
   assert.equal(summary.opaqueOperators, 0);
 });

@@ -14,13 +14,21 @@ export interface Operand {
 }
 
 /** Analyzes a graph made of one node over the given operands; '' skips an optional input. */
-export function analyzeOne(opType: string, operands: (Operand | '')[], attributes: Record<string, AttributeInput> = {}, options: { opset?: number; outputs?: number } = {}): { model: Model; op: AnalyzedOp; outputs: TensorInfo[] } {
+export function analyzeOne(
+  opType: string,
+  operands: (Operand | '')[],
+  attributes: Record<string, AttributeInput> = {},
+  options: { opset?: number; outputs?: number } = {},
+): { model: Model; op: AnalyzedOp; outputs: TensorInfo[] } {
   const b = new GraphBuilder('one', { opset: options.opset ?? 17 });
   const names = operands.map((operand, i) => {
     if (operand === '') return '';
     const dtype = operand.dtype ?? 'float32';
     if (operand.value !== undefined) {
-      return b.weight(`c${i}`, operand.shape, { dtype, data: { kind: 'inline', bytes: encodeValues(dtype, operand.shape, operand.value) } });
+      return b.weight(`c${i}`, operand.shape, {
+        dtype,
+        data: { kind: 'inline', bytes: encodeValues(dtype, operand.shape, operand.value) },
+      });
     }
     return operand.weight === true ? b.weight(`w${i}`, operand.shape, { dtype }) : b.input(`x${i}`, dtype, operand.shape);
   });
@@ -32,6 +40,11 @@ export function analyzeOne(opType: string, operands: (Operand | '')[], attribute
 }
 
 /** Output shapes of a one-node graph. */
-export function shapesOf(opType: string, operands: (Operand | '')[], attributes: Record<string, AttributeInput> = {}, options: { opset?: number; outputs?: number } = {}): number[][] {
+export function shapesOf(
+  opType: string,
+  operands: (Operand | '')[],
+  attributes: Record<string, AttributeInput> = {},
+  options: { opset?: number; outputs?: number } = {},
+): number[][] {
   return analyzeOne(opType, operands, attributes, options).outputs.map((t) => t.shape);
 }

@@ -35,7 +35,11 @@ const CODECS: Partial<Record<DType, { size: number; read: Reader; write?: Writer
   int32: { size: 4, read: (v, i) => v.getInt32(i * 4, true), write: (v, i, x) => v.setInt32(i * 4, x, true) },
   uint32: { size: 4, read: (v, i) => v.getUint32(i * 4, true), write: (v, i, x) => v.setUint32(i * 4, x, true) },
   int64: { size: 8, read: (v, i) => Number(v.getBigInt64(i * 8, true)), write: (v, i, x) => v.setBigInt64(i * 8, toBigInt(x), true) },
-  uint64: { size: 8, read: (v, i) => Number(v.getBigUint64(i * 8, true)), write: (v, i, x) => v.setBigUint64(i * 8, BigInt.asUintN(64, toBigInt(x)), true) },
+  uint64: {
+    size: 8,
+    read: (v, i) => Number(v.getBigUint64(i * 8, true)),
+    write: (v, i, x) => v.setBigUint64(i * 8, BigInt.asUintN(64, toBigInt(x)), true),
+  },
 };
 
 /** Dtypes whose folded values can be written back as inline initializer bytes. */

@@ -2,7 +2,7 @@ import type { Cluster, Device } from '../cluster/types.ts';
 import type { Evaluated, Evaluator } from '../geneflow/fitness.ts';
 import type { Model } from '../ir/graph.ts';
 import type { PartitionContext } from '../partition/context.ts';
-import type { OpDecision, Placement } from '../plan/types.ts';
+import type { OpDecision, Placement } from '../partition/types.ts';
 import { hopMs } from '../simulate/latency.ts';
 import type { Simulator } from '../simulate/simulate.ts';
 
@@ -25,7 +25,11 @@ export function wholeOn(ctx: PartitionContext, device: number): OpDecision[] {
   return ctx.order.map((op) => ({ op, placement: { device }, sync: true }));
 }
 
-export function decisionsOf(ctx: PartitionContext, placements: readonly Placement[], sync: (position: number) => boolean = () => true): OpDecision[] {
+export function decisionsOf(
+  ctx: PartitionContext,
+  placements: readonly Placement[],
+  sync: (position: number) => boolean = () => true,
+): OpDecision[] {
   return placements.map((placement, p) => ({ op: ctx.order[p]!, placement, sync: sync(p) }));
 }
 

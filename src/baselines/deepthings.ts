@@ -1,4 +1,4 @@
-import type { OpDecision, SplitDim } from '../plan/types.ts';
+import type { OpDecision, SplitDim } from '../partition/types.ts';
 import { normalizeRatios } from '../geneflow/encoding.ts';
 import { bestOf, devicesBySpeed, rateOn, type BaselineOutcome, type PlanningContext } from './common.ts';
 
@@ -35,7 +35,11 @@ export function deepThings({ simulator, evaluator, cluster }: PlanningContext): 
     for (let k = 2; k <= cluster.devices.length; k++) {
       const chosen = bySpeed.slice(0, k);
       const ratios = normalizeRatios(cluster.devices.map((_, d) => (chosen.includes(d) ? rateOn(simulator, d, ctx.opIndex[0]!) : 0)))!;
-      candidates.push(ctx.order.map((op, p) => (p < end ? { op, placement: { dim, ratios }, sync: p === end - 1 } : { op, placement: { device: bySpeed[0]! }, sync: true })));
+      candidates.push(
+        ctx.order.map((op, p) =>
+          p < end ? { op, placement: { dim, ratios }, sync: p === end - 1 } : { op, placement: { device: bySpeed[0]! }, sync: true },
+        ),
+      );
     }
   }
   candidates.push(ctx.order.map((op) => ({ op, placement: { device: bySpeed[0]! }, sync: true })));

@@ -17,7 +17,8 @@ export function heft({ simulator, evaluator, cluster }: PlanningContext): Baseli
   const meanTransfer = (bytes: number) => {
     let sum = 0;
     let pairs = 0;
-    for (let a = 0; a < D; a++) for (let b = 0; b < D; b++) if (a !== b) (sum += transferMs(cluster, devices[a]!, devices[b]!, bytes)), pairs++;
+    for (let a = 0; a < D; a++)
+      for (let b = 0; b < D; b++) if (a !== b) ((sum += transferMs(cluster, devices[a]!, devices[b]!, bytes)), pairs++);
     return pairs === 0 ? 0 : sum / pairs;
   };
   const inputs = ctx.order.map((_, p) => activationInputs(ctx, p));
@@ -46,9 +47,11 @@ export function heft({ simulator, evaluator, cluster }: PlanningContext): Baseli
     for (let d = 0; d < D; d++) {
       let ready = free[d]!;
       for (const input of inputs[p]!) {
-        const arrives = input.producer < 0
-          ? transferMs(cluster, null, devices[d]!, input.bytes)
-          : finish[input.producer]! + (device[input.producer] === d ? 0 : transferMs(cluster, devices[device[input.producer]!]!, devices[d]!, input.bytes));
+        const arrives =
+          input.producer < 0
+            ? transferMs(cluster, null, devices[d]!, input.bytes)
+            : finish[input.producer]! +
+              (device[input.producer] === d ? 0 : transferMs(cluster, devices[device[input.producer]!]!, devices[d]!, input.bytes));
         ready = Math.max(ready, arrives);
       }
       const done = ready + ms(p, d);
@@ -64,5 +67,13 @@ export function heft({ simulator, evaluator, cluster }: PlanningContext): Baseli
     free[best] = bestFinish;
     weights[best]! += w;
   }
-  return { best: evaluator.evaluate(decisionsOf(ctx, device.map((d) => ({ device: d })))), candidates: 1 };
+  return {
+    best: evaluator.evaluate(
+      decisionsOf(
+        ctx,
+        device.map((d) => ({ device: d })),
+      ),
+    ),
+    candidates: 1,
+  };
 }

@@ -58,7 +58,9 @@ export function layerwise({ simulator, evaluator, cluster }: PlanningContext): B
   const D = devices.length;
   const { live, crossing } = liveness(ctx);
   const maxCuts = D > 4 ? MAX_CUTS / 2 : MAX_CUTS;
-  const inner = Array.from({ length: n - 1 }, (_, i) => i + 1).sort((a, b) => crossing[a]! - crossing[b]! || a - b).slice(0, maxCuts);
+  const inner = Array.from({ length: n - 1 }, (_, i) => i + 1)
+    .sort((a, b) => crossing[a]! - crossing[b]! || a - b)
+    .slice(0, maxCuts);
   const cuts = [0, ...inner.sort((a, b) => a - b), n];
   const K = cuts.length;
 
@@ -98,8 +100,11 @@ export function layerwise({ simulator, evaluator, cluster }: PlanningContext): B
         });
       }
       row[b] = {
-        fromRouter: { ...fromRouter }, fromEarlier: { ...fromEarlier }, toRouter: { ...toRouter },
-        weightBytes: weightPrefix[cuts[b]!]! - weightPrefix[start]!, activationPeak: peak,
+        fromRouter: { ...fromRouter },
+        fromEarlier: { ...fromEarlier },
+        toRouter: { ...toRouter },
+        weightBytes: weightPrefix[cuts[b]!]! - weightPrefix[start]!,
+        activationPeak: peak,
       };
     }
     costs.push(row);
@@ -109,8 +114,10 @@ export function layerwise({ simulator, evaluator, cluster }: PlanningContext): B
     const c = costs[a]![b]!;
     const device = devices[to]!;
     let ms = computePrefix[to]![cuts[b]!]! - computePrefix[to]![cuts[a]!]!;
-    if (c.fromRouter.messages > 0) ms += transferMs(cluster, null, device, c.fromRouter.bytes) + (c.fromRouter.messages - 1) * device.latencyMs;
-    if (c.fromEarlier.messages > 0 && from >= 0) ms += transferMs(cluster, devices[from]!, device, c.fromEarlier.bytes) + (c.fromEarlier.messages - 1) * 2 * device.latencyMs;
+    if (c.fromRouter.messages > 0)
+      ms += transferMs(cluster, null, device, c.fromRouter.bytes) + (c.fromRouter.messages - 1) * device.latencyMs;
+    if (c.fromEarlier.messages > 0 && from >= 0)
+      ms += transferMs(cluster, devices[from]!, device, c.fromEarlier.bytes) + (c.fromEarlier.messages - 1) * 2 * device.latencyMs;
     if (c.toRouter.messages > 0) ms += transferMs(cluster, device, null, c.toRouter.bytes) + (c.toRouter.messages - 1) * device.latencyMs;
     return ms;
   };

@@ -1,7 +1,7 @@
 import highsModule, { type Highs } from 'highs';
 import { deviceMemoryBytes } from '../cluster/types.ts';
 import { normalizeRatios } from '../geneflow/encoding.ts';
-import type { OpDecision, Placement, SplitDim } from '../plan/types.ts';
+import type { OpDecision, Placement, SplitDim } from '../partition/types.ts';
 import type { Evaluated } from '../geneflow/fitness.ts';
 import { SPATIAL_FIRST } from './proportional.ts';
 import { activationInputs, devicesBySpeed, weightBytesOf, type BaselineOutcome, type PlanningContext } from './common.ts';
@@ -36,7 +36,11 @@ export interface SplitSolution {
  * has no transfer terms: x_home·t_home ≤ T. All (operator, S, dim) blocks go into one LP whose objective is the sum of their T (the blocks
  * are independent, so each T is minimised); per operator the block with the least T wins. Solved by HiGHS.
  */
-export async function solveSplits(problems: readonly SplitProblem[], cluster: PlanningContext['cluster'], bySpeed: readonly number[]): Promise<Array<SplitSolution | null>> {
+export async function solveSplits(
+  problems: readonly SplitProblem[],
+  cluster: PlanningContext['cluster'],
+  bySpeed: readonly number[],
+): Promise<Array<SplitSolution | null>> {
   const devices = cluster.devices;
   const blocks: Array<{ problem: number; dim: SplitDim; set: number[] }> = [];
   problems.forEach((problem, i) => {
@@ -130,7 +134,8 @@ export async function linearProgram(context: PlanningContext): Promise<BaselineO
   for (const preference of SPATIAL_FIRST) plans.push(await lpPlan(context, preference));
   let current = plans.reduce((a, b) => (b.fitness < a.fitness ? b : a));
   let tries = 0;
-  const outputBytes = (p: number) => ctx.model.ops[ctx.opIndex[p]!]!.node.outputs.reduce((s, t) => s + (ctx.model.tensors.get(t)?.bytes ?? 0), 0);
+  const outputBytes = (p: number) =>
+    ctx.model.ops[ctx.opIndex[p]!]!.node.outputs.reduce((s, t) => s + (ctx.model.tensors.get(t)?.bytes ?? 0), 0);
   const byBytes = ctx.order.map((_, p) => p).sort((a, b) => outputBytes(b) - outputBytes(a) || a - b);
   for (const p of byBytes) {
     if (tries >= FUSION_TRIES) break;

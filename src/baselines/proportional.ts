@@ -1,9 +1,12 @@
-import type { Placement, SplitDim } from '../plan/types.ts';
+import type { Placement, SplitDim } from '../partition/types.ts';
 import { normalizeRatios } from '../geneflow/encoding.ts';
 import { bestOf, decisionsOf, devicesBySpeed, rateOn, type BaselineOutcome, type PlanningContext } from './common.ts';
 
 /** Split dims tried first, in turn: the spatial one (rows of CNN maps, tokens of sequences), then channels. */
-export const SPATIAL_FIRST: ReadonlyArray<readonly SplitDim[]> = [['rows', 'tokens', 'channels', 'heads'], ['channels', 'heads', 'rows', 'tokens']];
+export const SPATIAL_FIRST: ReadonlyArray<readonly SplitDim[]> = [
+  ['rows', 'tokens', 'channels', 'heads'],
+  ['channels', 'heads', 'rows', 'tokens'],
+];
 
 /**
  * Per-layer split proportional to device speed (MoDNN / CoEdge, docs/baselines.md): every operator that can be
@@ -27,6 +30,12 @@ export function proportional({ simulator, evaluator, cluster }: PlanningContext)
       candidates.push(decisionsOf(ctx, placements));
     }
   }
-  if (candidates.length === 0) candidates.push(decisionsOf(ctx, ctx.order.map(() => ({ device: bySpeed[0]! }))));
+  if (candidates.length === 0)
+    candidates.push(
+      decisionsOf(
+        ctx,
+        ctx.order.map(() => ({ device: bySpeed[0]! })),
+      ),
+    );
   return bestOf(evaluator, candidates);
 }

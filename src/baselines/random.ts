@@ -8,13 +8,22 @@ import type { BaselineOutcome, PlanningContext } from './common.ts';
  * individuals (random fused groups with random placements), the best kept. Uses its own evaluator so that none of
  * the budget is spent on, or saved by, plans other methods simulated.
  */
-export function randomSearch({ simulator, cluster }: PlanningContext, budget: number, seed = 1, timeLimitMs = Number.POSITIVE_INFINITY): BaselineOutcome {
+export function randomSearch(
+  { simulator, cluster }: PlanningContext,
+  budget: number,
+  seed = 1,
+  timeLimitMs = Number.POSITIVE_INFINITY,
+): BaselineOutcome {
   const evaluator = new Evaluator(simulator);
   const random = mulberry32(seed);
   const deadline = performance.now() + timeLimitMs;
   let best: Evaluated | undefined;
   let draws = 0;
-  while (evaluator.evaluations < Math.max(1, budget) && draws < 20 * Math.max(1, budget) && (best === undefined || performance.now() < deadline)) {
+  while (
+    evaluator.evaluations < Math.max(1, budget) &&
+    draws < 20 * Math.max(1, budget) &&
+    (best === undefined || performance.now() < deadline)
+  ) {
     draws++;
     const e = evaluator.evaluate(randomChromosome(simulator.context, random, cluster.devices.length));
     if (best === undefined || e.fitness < best.fitness) best = e;

@@ -63,6 +63,9 @@ export function formatTable(headers: string[], rows: (string | number)[][]): str
   const cells = [headers, ...rows.map((row) => row.map(String))];
   const widths = headers.map((_, c) => Math.max(...cells.map((row) => (row[c] ?? '').length)));
   const line = (row: string[]) =>
-    row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ').trimEnd();
+    row
+      .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+      .join('  ')
+      .trimEnd();
   return [line(cells[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }

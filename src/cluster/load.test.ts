@@ -7,7 +7,8 @@ import { MemoriaNovaError } from '../errors.ts';
 import { loadCluster, parseCluster } from './load.ts';
 import { PRESET_NAMES } from './presets.ts';
 
-const device = (extra = '') => `  - name: pi1\n    gflops: 10\n    memoryMB: 512\n    uplinkMbps: 100\n    downlinkMbps: 100\n    latencyMs: 10\n${extra}`;
+const device = (extra = '') =>
+  `  - name: pi1\n    gflops: 10\n    memoryMB: 512\n    uplinkMbps: 100\n    downlinkMbps: 100\n    latencyMs: 10\n${extra}`;
 
 function errorOf(text: string, source = 'x.yaml'): string {
   try {
@@ -23,8 +24,14 @@ function errorOf(text: string, source = 'x.yaml'): string {
 test('presets: the six named clusters load, with the documented device mix', () => {
   assert.deepEqual(PRESET_NAMES, ['homo2', 'homo4', 'homo6', 'homo8', 'hetero4', 'hetero8']);
   for (const name of PRESET_NAMES) assert.equal(loadCluster(name).name, name);
-  assert.deepEqual(loadCluster('homo6').devices.map((d) => d.gflops), [10, 10, 10, 10, 10, 10]);
-  assert.deepEqual(loadCluster('hetero4').devices.map((d) => d.name), ['pi1', 'pi2', 'jetson1', 'laptop1']);
+  assert.deepEqual(
+    loadCluster('homo6').devices.map((d) => d.gflops),
+    [10, 10, 10, 10, 10, 10],
+  );
+  assert.deepEqual(
+    loadCluster('hetero4').devices.map((d) => d.name),
+    ['pi1', 'pi2', 'jetson1', 'laptop1'],
+  );
   assert.equal(loadCluster('hetero8').devices.length, 8);
   assert.ok(loadCluster('homo4').router.broadcast);
 });
@@ -39,7 +46,18 @@ test('JSON is accepted too, with efficiency and an inline profile', () => {
   const cluster = parseCluster(
     JSON.stringify({
       name: 'j',
-      devices: [{ name: 'a', gflops: 5, efficiency: { Conv: 0.5 }, profile: { format: 'memorianova-profile', version: 1, opTypes: { Conv: 3 } }, memoryMB: 64, uplinkMbps: 10, downlinkMbps: 20, latencyMs: 1 }],
+      devices: [
+        {
+          name: 'a',
+          gflops: 5,
+          efficiency: { Conv: 0.5 },
+          profile: { format: 'memorianova-profile', version: 1, opTypes: { Conv: 3 } },
+          memoryMB: 64,
+          uplinkMbps: 10,
+          downlinkMbps: 20,
+          latencyMs: 1,
+        },
+      ],
       router: { forwardingMbps: 100, latencyMs: 0.5, broadcast: false },
     }),
     'j.json',
@@ -51,7 +69,10 @@ test('JSON is accepted too, with efficiency and an inline profile', () => {
 
 test('a profile path is read relative to the cluster file', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mn-cluster-'));
-  writeFileSync(join(dir, 'pi.json'), JSON.stringify({ format: 'memorianova-profile', version: 1, model: { name: 'm', fingerprint: 'abc' }, ops: { conv1: 2.5 } }));
+  writeFileSync(
+    join(dir, 'pi.json'),
+    JSON.stringify({ format: 'memorianova-profile', version: 1, model: { name: 'm', fingerprint: 'abc' }, ops: { conv1: 2.5 } }),
+  );
   writeFileSync(join(dir, 'c.yaml'), `name: p\ndevices:\n${device('    profile: pi.json\n')}`);
   assert.equal(loadCluster(join(dir, 'c.yaml')).devices[0]!.profile!.ops!.conv1, 2.5);
   writeFileSync(join(dir, 'd.yaml'), `name: p\ndevices:\n${device('    profile: missing.json\n')}`);
@@ -68,14 +89,26 @@ function errorOfLoad(path: string): string {
 }
 
 test('bad cluster files: one-line errors naming file and field', () => {
-  assert.equal(errorOf(`name: c\ndevices:\n${device()}${device().replace('pi1', 'pi2').replace('uplinkMbps: 100', 'uplinkMbps: -5')}`), 'cluster file x.yaml: devices[1].uplinkMbps: must be > 0');
-  assert.equal(errorOf(`name: c\ndevices:\n${device().replace('memoryMB: 512', 'memoryMB: 0')}`), 'cluster file x.yaml: devices[0].memoryMB: must be > 0');
+  assert.equal(
+    errorOf(`name: c\ndevices:\n${device()}${device().replace('pi1', 'pi2').replace('uplinkMbps: 100', 'uplinkMbps: -5')}`),
+    'cluster file x.yaml: devices[1].uplinkMbps: must be > 0',
+  );
+  assert.equal(
+    errorOf(`name: c\ndevices:\n${device().replace('memoryMB: 512', 'memoryMB: 0')}`),
+    'cluster file x.yaml: devices[0].memoryMB: must be > 0',
+  );
   assert.equal(errorOf('name: c\ndevices: []\n'), 'cluster file x.yaml: devices: must list at least one device');
   assert.equal(errorOf(`name: c\ndevices:\n${device('    colour: red\n')}`), "cluster file x.yaml: devices[0]: unknown field 'colour'");
   assert.equal(errorOf(`name: c\nextra: 1\ndevices:\n${device()}`), "cluster file x.yaml: unknown field 'extra'");
-  assert.equal(errorOf(`name: c\ndevices:\n${device()}router:\n  broadcast: maybe\n`), 'cluster file x.yaml: router.broadcast: must be true or false');
+  assert.equal(
+    errorOf(`name: c\ndevices:\n${device()}router:\n  broadcast: maybe\n`),
+    'cluster file x.yaml: router.broadcast: must be true or false',
+  );
   assert.equal(errorOf(`name: c\ndevices:\n${device()}${device()}`), "cluster file x.yaml: devices[1].name: 'pi1' is used by two devices");
-  assert.equal(errorOf(`name: c\ndevices:\n${device().replace('gflops: 10', 'gflops: fast')}`), 'cluster file x.yaml: devices[0].gflops: must be a number');
+  assert.equal(
+    errorOf(`name: c\ndevices:\n${device().replace('gflops: 10', 'gflops: fast')}`),
+    'cluster file x.yaml: devices[0].gflops: must be a number',
+  );
   assert.match(errorOf('name: c\ndevices: [\n  - : :'), /^cluster file x.yaml: not valid YAML\/JSON \(/);
   assert.match(errorOf('- just\n- a list\n'), /^cluster file x.yaml: must be a mapping/);
   assert.match(errorOfLoad('no-such-cluster'), /neither a preset \(homo2, .*\) nor an existing file/);

@@ -38,7 +38,8 @@ export function parseCluster(text: string, source: string, baseDir = process.cwd
 
 /** Checks an already parsed cluster object (a plan's inlined cluster, a parsed file). `where` prefixes errors. */
 export function validateCluster(raw: unknown, where: string, baseDir = process.cwd()): Cluster {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) fail(`${where}: must be a mapping with 'name', 'devices' and optionally 'router'`, 'invalid-cluster');
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    fail(`${where}: must be a mapping with 'name', 'devices' and optionally 'router'`, 'invalid-cluster');
   const parsed = clusterSchema.safeParse(raw);
   if (!parsed.success) fail(`${where}: ${describeIssue(parsed.error)}`, 'invalid-cluster');
   const seen = new Set<string>();
@@ -49,7 +50,14 @@ export function validateCluster(raw: unknown, where: string, baseDir = process.c
     return {
       ...rest,
       ...(efficiency === undefined ? {} : { efficiency }),
-      ...(profile === undefined ? {} : { profile: typeof profile === 'string' ? loadProfile(resolve(baseDir, profile), `${where}: devices[${i}].profile`) : (profile as DeviceProfile) }),
+      ...(profile === undefined
+        ? {}
+        : {
+            profile:
+              typeof profile === 'string'
+                ? loadProfile(resolve(baseDir, profile), `${where}: devices[${i}].profile`)
+                : (profile as DeviceProfile),
+          }),
     };
   });
   const { forwardingMbps, ...router } = parsed.data.router;

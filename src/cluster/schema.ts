@@ -1,7 +1,8 @@
 import { z } from 'zod';
 
 const positive = () => z.number({ error: 'must be a number' }).positive({ error: 'must be > 0' }).finite({ error: 'must be finite' });
-const nonNegative = () => z.number({ error: 'must be a number' }).nonnegative({ error: 'must be >= 0' }).finite({ error: 'must be finite' });
+const nonNegative = () =>
+  z.number({ error: 'must be a number' }).nonnegative({ error: 'must be >= 0' }).finite({ error: 'must be finite' });
 const name = () => z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' });
 
 export const profileSchema = z.strictObject({
@@ -11,7 +12,13 @@ export const profileSchema = z.strictObject({
   model: z.strictObject({ name: name(), fingerprint: name() }).optional(),
   ops: z.record(z.string(), nonNegative()).optional(),
   opTypes: z.record(z.string(), positive()).optional(),
-  overheads: z.strictObject({ stepMs: nonNegative(), msPerMiB: nonNegative(), splitPenalty: z.partialRecord(z.enum(['rows', 'channels', 'tokens', 'heads']), nonNegative()) }).optional(),
+  overheads: z
+    .strictObject({
+      stepMs: nonNegative(),
+      msPerMiB: nonNegative(),
+      splitPenalty: z.partialRecord(z.enum(['rows', 'channels', 'tokens', 'heads']), nonNegative()),
+    })
+    .optional(),
 });
 
 export const deviceSchema = z.strictObject({
@@ -44,9 +51,8 @@ export type ClusterFile = z.infer<typeof clusterSchema>;
 /** `devices[1].memoryMB: must be > 0` — the first problem zod found, as one line. */
 export function describeIssue(error: z.ZodError): string {
   const issue = error.issues[0]!;
-  const path = issue.path
-    .map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`))
-    .join('');
-  const message = issue.code === 'unrecognized_keys' ? `unknown field${issue.keys.length > 1 ? 's' : ''} '${issue.keys.join("', '")}'` : issue.message;
+  const path = issue.path.map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`)).join('');
+  const message =
+    issue.code === 'unrecognized_keys' ? `unknown field${issue.keys.length > 1 ? 's' : ''} '${issue.keys.join("', '")}'` : issue.message;
   return path === '' ? message : `${path}: ${message}`;
 }

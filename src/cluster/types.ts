@@ -1,4 +1,4 @@
-import type { SplitDim } from '../plan/types.ts';
+import type { SplitDim } from '../partition/types.ts';
 
 /**
  * An edge cluster in the router–edge-device architecture: a star whose centre (the router, or gateway) holds the

@@ -1,5 +1,5 @@
 import type { PartitionContext } from '../partition/context.ts';
-import type { OpDecision, Placement, SplitDim } from '../plan/types.ts';
+import type { OpDecision, Placement, SplitDim } from '../partition/types.ts';
 
 /**
  * The chromosome (docs/geneflow.md, "Encoding"): one gene per operator in the order, the operator's decision
@@ -97,7 +97,7 @@ export function randomChromosome(ctx: PartitionContext, random: Random, deviceCo
   const n = ctx.order.length;
   const chromosome: Chromosome = new Array(n);
   const maxLength = Math.max(1, Math.ceil(n / 4));
-  for (let start = 0; start < n; ) {
+  for (let start = 0; start < n;) {
     const end = Math.min(n, start + 1 + randomInt(random, maxLength));
     assignStretch(ctx, chromosome, start, end, randomPlacement(ctx, start, random, deviceCount));
     if (random() < 0.3) for (let p = start; p < end; p++) chromosome[p] = { ...chromosome[p]!, sync: true };

@@ -1,5 +1,5 @@
 import { repairDecisions } from '../partition/slices.ts';
-import type { OpDecision } from '../plan/types.ts';
+import type { OpDecision } from '../partition/types.ts';
 import type { Simulator } from '../simulate/simulate.ts';
 import type { SimulationResult } from '../simulate/types.ts';
 

@@ -28,7 +28,10 @@ describe('fitness', () => {
 describe('GenEFlow', () => {
   it('two identical devices with free links: finds a plan at the lower bound (half the compute each)', async () => {
     const model = convChain(3);
-    const cluster = testCluster([testDevice('a', { uplinkMbps: 1e7, downlinkMbps: 1e7 }), testDevice('b', { uplinkMbps: 1e7, downlinkMbps: 1e7 })]);
+    const cluster = testCluster([
+      testDevice('a', { uplinkMbps: 1e7, downlinkMbps: 1e7 }),
+      testDevice('b', { uplinkMbps: 1e7, downlinkMbps: 1e7 }),
+    ]);
     const order = orderOf(model);
     const single = createSimulator(model, cluster, order).run(wholeOn(createSimulator(model, cluster, order).context, 0));
     const run = await runGeneflow(model, cluster, order, { seed: 3, timeLimitMs: 60_000, maxGenerations: 60 });
@@ -47,7 +50,12 @@ describe('GenEFlow', () => {
     const order = orderOf(model);
     const sim = createSimulator(model, cluster, order);
     assert.equal(sim.run(wholeOn(sim.context, 0)).feasible, false);
-    const run = await runGeneflow(model, cluster, order, { seed: 1, seeds: [wholeOn(sim.context, 0)], maxGenerations: 30, timeLimitMs: 60_000 });
+    const run = await runGeneflow(model, cluster, order, {
+      seed: 1,
+      seeds: [wholeOn(sim.context, 0)],
+      maxGenerations: 30,
+      timeLimitMs: 60_000,
+    });
     assert.ok(run.feasible);
     assert.ok(run.result.devicePeakBytes[0]! <= tiny * 2 ** 20);
   });
@@ -59,7 +67,10 @@ describe('GenEFlow', () => {
     const a = await runGeneflow(model, cluster, orderOf(model), options);
     const b = await runGeneflow(model, cluster, orderOf(model), options);
     assert.deepEqual(a.plan, b.plan);
-    assert.deepEqual(a.history.map((h) => [h.best, h.mean, h.evaluations]), b.history.map((h) => [h.best, h.mean, h.evaluations]));
+    assert.deepEqual(
+      a.history.map((h) => [h.best, h.mean, h.evaluations]),
+      b.history.map((h) => [h.best, h.mean, h.evaluations]),
+    );
   });
 
   it('is never worse than the best seed, and its history never gets worse', async () => {

@@ -2,7 +2,8 @@ import type { Cluster } from '../cluster/types.ts';
 import type { Model } from '../ir/graph.ts';
 import { mulberry32 } from '../random.ts';
 import { makePlan } from '../plan/build.ts';
-import type { OpDecision, Plan } from '../plan/types.ts';
+import type { Plan } from '../plan/types.ts';
+import type { OpDecision } from '../partition/types.ts';
 import { createSimulator, type Simulator } from '../simulate/simulate.ts';
 import type { SimulationResult } from '../simulate/types.ts';
 import { randomChromosome, randomInt, type Chromosome, type Random } from './encoding.ts';
@@ -89,7 +90,12 @@ function historyEntry(population: readonly Evaluated[], generation: number, eval
  * rest with children of tournament-selected parents (segment crossover, then one or more mutations). Stops after
  * `maxGenerations`, after `patience` generations without improvement, or at the time limit.
  */
-export async function runGeneflow(model: Model, cluster: Cluster, order: readonly string[], options: GeneflowOptions = {}): Promise<GeneflowResult> {
+export async function runGeneflow(
+  model: Model,
+  cluster: Cluster,
+  order: readonly string[],
+  options: GeneflowOptions = {},
+): Promise<GeneflowResult> {
   const started = performance.now();
   const simulator = options.simulator ?? createSimulator(model, cluster, order);
   const evaluator = options.evaluator ?? new Evaluator(simulator);
@@ -149,14 +155,21 @@ export async function runGeneflow(model: Model, cluster: Cluster, order: readonl
       } else first.push(randomChromosome(ctx, random, deviceCount));
     }
     let population = (await evaluateAll(first)).sort((x, y) => x.fitness - y.fitness);
-    const history: GeneflowHistoryEntry[] = [historyEntry(population, 0, evaluator.evaluations - evaluationsBefore, performance.now() - started)];
+    const history: GeneflowHistoryEntry[] = [
+      historyEntry(population, 0, evaluator.evaluations - evaluationsBefore, performance.now() - started),
+    ];
     let generation = 0;
     let sinceImprovement = 0;
     let stopReason: GeneflowResult['stopReason'] = 'generations';
     const report = () =>
       options.onProgress?.({
-        generation, maxGenerations, bestLatencyMs: population[0]!.result.latencyMs, bestFeasible: population[0]!.result.feasible,
-        evaluations: evaluator.evaluations - evaluationsBefore, elapsedMs: performance.now() - started, timeLimitMs,
+        generation,
+        maxGenerations,
+        bestLatencyMs: population[0]!.result.latencyMs,
+        bestFeasible: population[0]!.result.feasible,
+        evaluations: evaluator.evaluations - evaluationsBefore,
+        elapsedMs: performance.now() - started,
+        timeLimitMs,
       });
     report();
     while (generation < maxGenerations) {

@@ -1,8 +1,18 @@
 import type { Cluster } from '../cluster/types.ts';
 import type { PartitionContext } from '../partition/context.ts';
-import type { Placement } from '../plan/types.ts';
+import type { Placement } from '../partition/types.ts';
 import {
-  adaptPlacement, assignStretch, dimsOf, gaussian, groupAt, normalizeRatios, pick, randomInt, randomPlacement, type Chromosome, type Random,
+  adaptPlacement,
+  assignStretch,
+  dimsOf,
+  gaussian,
+  groupAt,
+  normalizeRatios,
+  pick,
+  randomInt,
+  randomPlacement,
+  type Chromosome,
+  type Random,
 } from './encoding.ts';
 
 /**
@@ -84,12 +94,14 @@ export function balancedRatios(space: MutationSpace, from: number, to: number, c
   const { ctx, cluster, opMs } = space;
   const input = activationBytes(ctx, ctx.model.ops[ctx.opIndex[from]!]!.node.inputs);
   const output = activationBytes(ctx, ctx.model.ops[ctx.opIndex[to - 1]!]!.node.outputs);
-  return normalizeRatios(cluster.devices.map((device, d) => {
-    if (!chosen[d]) return 0;
-    let a = (input * 8) / (device.downlinkMbps * 1000) + (output * 8) / (device.uplinkMbps * 1000);
-    for (let p = from; p < to; p++) a += opMs[d]![ctx.opIndex[p]!]!;
-    return 1 / Math.max(a, 1e-9);
-  }));
+  return normalizeRatios(
+    cluster.devices.map((device, d) => {
+      if (!chosen[d]) return 0;
+      let a = (input * 8) / (device.downlinkMbps * 1000) + (output * 8) / (device.uplinkMbps * 1000);
+      for (let p = from; p < to; p++) a += opMs[d]![ctx.opIndex[p]!]!;
+      return 1 / Math.max(a, 1e-9);
+    }),
+  );
 }
 
 function drawPosition(space: MutationSpace, random: Random): number {
@@ -160,7 +172,12 @@ export function mutate(space: MutationSpace, chromosome: Chromosome, kind: Mutat
       const dims = dimsOf(ctx, position);
       if (dims.length === 0) break;
       const to = Math.min(n, position + stretchLength(random, n));
-      const ratios = balancedRatios(space, position, to, space.cluster.devices.map(() => random() < 0.6));
+      const ratios = balancedRatios(
+        space,
+        position,
+        to,
+        space.cluster.devices.map(() => random() < 0.6),
+      );
       if (ratios !== null) assignStretch(ctx, child, position, to, { dim: pick(random, dims), ratios });
       break;
     }

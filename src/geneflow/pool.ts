@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Cluster } from '../cluster/types.ts';
 import type { Model } from '../ir/graph.ts';
-import type { OpDecision } from '../plan/types.ts';
+import type { OpDecision } from '../partition/types.ts';
 import type { Evaluated, Evaluator } from './fitness.ts';
 
 interface Reply {
@@ -28,11 +28,19 @@ export class EvaluationPool {
 
   /** Workers load TypeScript through tsx, as the process does (no build step). */
   static async start(model: Model, cluster: Cluster, order: readonly string[], count: number): Promise<EvaluationPool> {
-    const workers = Array.from({ length: count }, () => new Worker(new URL('./worker-entry.mjs', import.meta.url), { workerData: { model, cluster, order: [...order] } }));
-    await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {
-      w.once('message', () => resolve());
-      w.once('error', reject);
-    })));
+    const workers = Array.from(
+      { length: count },
+      () => new Worker(new URL('./worker-entry.mjs', import.meta.url), { workerData: { model, cluster, order: [...order] } }),
+    );
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            w.once('message', () => resolve());
+            w.once('error', reject);
+          }),
+      ),
+    );
     return new EvaluationPool(workers);
   }
 
@@ -51,7 +59,10 @@ export class EvaluationPool {
     const jobs = this.workers.map(async (worker, w) => {
       const mine = todo.slice(w * chunk, (w + 1) * chunk);
       if (mine.length === 0) return;
-      const evaluated = await this.send(worker, mine.map((i) => chromosomes[i]!));
+      const evaluated = await this.send(
+        worker,
+        mine.map((i) => chromosomes[i]!),
+      );
       mine.forEach((i, k) => {
         evaluator.remember(evaluated[k]!);
         out[i] = evaluated[k]!;

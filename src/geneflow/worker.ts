@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Cluster } from '../cluster/types.ts';
 import type { Model } from '../ir/graph.ts';
-import type { OpDecision } from '../plan/types.ts';
+import type { OpDecision } from '../partition/types.ts';
 import { createSimulator } from '../simulate/simulate.ts';
 import { Evaluator } from './fitness.ts';
 

@@ -4,7 +4,20 @@ import type { Attribute, Dim, Graph, Node, Weight, WeightData } from './graph.ts
 export type AttributeInput = number | string | number[] | string[] | Attribute;
 
 /** Float-valued attributes of the default domain; every other plain number is an int attribute. */
-const FLOAT_ATTRIBUTES = new Set(['alpha', 'beta', 'epsilon', 'momentum', 'gamma', 'bias', 'lambd', 'min', 'max', 'ratio', 'value_float', 'scale']);
+const FLOAT_ATTRIBUTES = new Set([
+  'alpha',
+  'beta',
+  'epsilon',
+  'momentum',
+  'gamma',
+  'bias',
+  'lambd',
+  'min',
+  'max',
+  'ratio',
+  'value_float',
+  'scale',
+]);
 
 function toAttribute(key: string, value: AttributeInput): Attribute {
   if (typeof value === 'number') {
@@ -61,7 +74,7 @@ export class GraphBuilder {
   /** A weight with seeded uniform random values in ±bound (bound defaults to 1/sqrt(fan-in), PyTorch-like). */
   weight(name: string, shape: number[], options: { dtype?: DType; bound?: number; data?: WeightData } = {}): string {
     const unique = this.unique(name);
-    const fanIn = shape.length > 1 ? shape.slice(1).reduce((a, b) => a * b, 1) : shape[0] ?? 1;
+    const fanIn = shape.length > 1 ? shape.slice(1).reduce((a, b) => a * b, 1) : (shape[0] ?? 1);
     const bound = options.bound ?? 1 / Math.sqrt(Math.max(1, fanIn));
     const data = options.data ?? { kind: 'random', seed: this.seed++, low: -bound, high: bound };
     const weight: Weight = { name: unique, dtype: options.dtype ?? 'float32', shape, data };
@@ -89,7 +102,12 @@ export class GraphBuilder {
   }
 
   /** Adds a node and returns its output names (one unless `outputs` says more). */
-  node(opType: string, inputs: string[], attributes: Record<string, AttributeInput> = {}, options: { name?: string; outputs?: number; domain?: string } = {}): string[] {
+  node(
+    opType: string,
+    inputs: string[],
+    attributes: Record<string, AttributeInput> = {},
+    options: { name?: string; outputs?: number; domain?: string } = {},
+  ): string[] {
     const name = this.unique(options.name ?? opType.toLowerCase());
     const count = options.outputs ?? 1;
     const outputs = Array.from({ length: count }, (_, i) => this.unique(count === 1 ? `${name}_out` : `${name}_out${i}`));

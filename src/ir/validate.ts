@@ -44,7 +44,8 @@ export function validateGraph(graph: Graph): Node[] {
   const { producer, consumers } = indexGraph(graph);
   const external = new Set<string>([...graph.inputs.map((i) => i.name), ...graph.initializers.keys()]);
   for (const name of producer.keys()) {
-    if (external.has(name)) fail(`node '${graph.nodes[producer.get(name)!]!.name}' writes '${name}', which is a graph input or weight`, 'invalid-model');
+    if (external.has(name))
+      fail(`node '${graph.nodes[producer.get(name)!]!.name}' writes '${name}', which is a graph input or weight`, 'invalid-model');
   }
   for (const node of graph.nodes) {
     for (const input of node.inputs) {

@@ -27,7 +27,9 @@ describe('weightBytes', () => {
 
   it('reads an external slice', () => {
     const baseDir = fileURLToPath(new URL('../onnx/testdata/', import.meta.url));
-    const b = weightBytes(weight('float32', [3], { kind: 'external', baseDir, location: 'tiny-external.onnx.data', offset: 48, length: 12 }));
+    const b = weightBytes(
+      weight('float32', [3], { kind: 'external', baseDir, location: 'tiny-external.onnx.data', offset: 48, length: 12 }),
+    );
     assert.deepEqual(f32(b), [1, -2, 3]);
   });
 
@@ -60,7 +62,8 @@ describe('weightBytes', () => {
           const data: WeightData = { kind: 'random', seed, low: lo, high: hi };
           const a = weightBytes(weight(dtype, [64], data));
           assert.deepEqual(a, weightBytes(weight(dtype, [64], data)));
-          for (const v of decode(dtype, a)) assert.ok(v >= Math.min(lo, roundTo(dtype, lo)) && v < hi, `${dtype} ${v} outside [${lo}, ${hi})`);
+          for (const v of decode(dtype, a))
+            assert.ok(v >= Math.min(lo, roundTo(dtype, lo)) && v < hi, `${dtype} ${v} outside [${lo}, ${hi})`);
         },
       ),
       { seed: 7, numRuns: 300 },
@@ -78,7 +81,18 @@ describe('weightBytes', () => {
 
 describe('half-precision conversions', () => {
   it('float16 bits round to nearest even and saturate to infinity', () => {
-    const cases: [number, number][] = [[1, 0x3c00], [-2, 0xc000], [0.1, 0x2e66], [65504, 0x7bff], [65520, 0x7c00], [2 ** -24, 0x0001], [2 ** -26, 0x0000], [1 + 2 ** -11, 0x3c00], [1 + 3 * 2 ** -11, 0x3c02], [Infinity, 0x7c00]];
+    const cases: [number, number][] = [
+      [1, 0x3c00],
+      [-2, 0xc000],
+      [0.1, 0x2e66],
+      [65504, 0x7bff],
+      [65520, 0x7c00],
+      [2 ** -24, 0x0001],
+      [2 ** -26, 0x0000],
+      [1 + 2 ** -11, 0x3c00],
+      [1 + 3 * 2 ** -11, 0x3c02],
+      [Infinity, 0x7c00],
+    ];
     for (const [value, bits] of cases) assert.equal(float16Bits(value), bits, `float16(${value})`);
     assert.equal(float16Value(0x3c00), 1);
     assert.equal(float16Value(0x0001), 2 ** -24);
@@ -96,15 +110,24 @@ describe('half-precision conversions', () => {
 function decode(dtype: DType, bytes: Uint8Array): number[] {
   const buffer = bytes.slice().buffer;
   switch (dtype) {
-    case 'float32': return [...new Float32Array(buffer)];
-    case 'float64': return [...new Float64Array(buffer)];
-    case 'float16': return [...new Uint16Array(buffer)].map(float16Value);
-    case 'bfloat16': return [...new Uint16Array(buffer)].map(bfloat16Value);
-    case 'int8': return [...new Int8Array(buffer)];
-    case 'uint8': return [...new Uint8Array(buffer)];
-    case 'int32': return [...new Int32Array(buffer)];
-    case 'int64': return [...new BigInt64Array(buffer)].map(Number);
-    default: throw new Error(dtype);
+    case 'float32':
+      return [...new Float32Array(buffer)];
+    case 'float64':
+      return [...new Float64Array(buffer)];
+    case 'float16':
+      return [...new Uint16Array(buffer)].map(float16Value);
+    case 'bfloat16':
+      return [...new Uint16Array(buffer)].map(bfloat16Value);
+    case 'int8':
+      return [...new Int8Array(buffer)];
+    case 'uint8':
+      return [...new Uint8Array(buffer)];
+    case 'int32':
+      return [...new Int32Array(buffer)];
+    case 'int64':
+      return [...new BigInt64Array(buffer)].map(Number);
+    default:
+      throw new Error(dtype);
   }
 }
 

@@ -82,17 +82,39 @@ function encode(weight: Weight, value: Generator, high?: number, low?: number): 
         view.setUint16(i * 2, bfloat16Bits(inRange(bfloat16Value(bfloat16Bits(v)), v)), true);
       }
       return out;
-    case 'int8': for (let i = 0; i < n; i++) view.setInt8(i, clampInt(value(i), -128, 127)); return out;
-    case 'uint8': for (let i = 0; i < n; i++) view.setUint8(i, clampInt(value(i), 0, 255)); return out;
-    case 'int16': for (let i = 0; i < n; i++) view.setInt16(i * 2, clampInt(value(i), -32768, 32767), true); return out;
-    case 'uint16': for (let i = 0; i < n; i++) view.setUint16(i * 2, clampInt(value(i), 0, 65535), true); return out;
-    case 'int32': for (let i = 0; i < n; i++) view.setInt32(i * 4, clampInt(value(i), -(2 ** 31), 2 ** 31 - 1), true); return out;
-    case 'uint32': for (let i = 0; i < n; i++) view.setUint32(i * 4, clampInt(value(i), 0, 2 ** 32 - 1), true); return out;
-    case 'int64': for (let i = 0; i < n; i++) view.setBigInt64(i * 8, BigInt(clampInt(value(i), Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)), true); return out;
-    case 'uint64': for (let i = 0; i < n; i++) view.setBigUint64(i * 8, BigInt(clampInt(value(i), 0, Number.MAX_SAFE_INTEGER)), true); return out;
-    case 'bool': for (let i = 0; i < n; i++) view.setUint8(i, Math.floor(value(i)) !== 0 ? 1 : 0); return out;
+    case 'int8':
+      for (let i = 0; i < n; i++) view.setInt8(i, clampInt(value(i), -128, 127));
+      return out;
+    case 'uint8':
+      for (let i = 0; i < n; i++) view.setUint8(i, clampInt(value(i), 0, 255));
+      return out;
+    case 'int16':
+      for (let i = 0; i < n; i++) view.setInt16(i * 2, clampInt(value(i), -32768, 32767), true);
+      return out;
+    case 'uint16':
+      for (let i = 0; i < n; i++) view.setUint16(i * 2, clampInt(value(i), 0, 65535), true);
+      return out;
+    case 'int32':
+      for (let i = 0; i < n; i++) view.setInt32(i * 4, clampInt(value(i), -(2 ** 31), 2 ** 31 - 1), true);
+      return out;
+    case 'uint32':
+      for (let i = 0; i < n; i++) view.setUint32(i * 4, clampInt(value(i), 0, 2 ** 32 - 1), true);
+      return out;
+    case 'int64':
+      for (let i = 0; i < n; i++)
+        view.setBigInt64(i * 8, BigInt(clampInt(value(i), Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)), true);
+      return out;
+    case 'uint64':
+      for (let i = 0; i < n; i++) view.setBigUint64(i * 8, BigInt(clampInt(value(i), 0, Number.MAX_SAFE_INTEGER)), true);
+      return out;
+    case 'bool':
+      for (let i = 0; i < n; i++) view.setUint8(i, Math.floor(value(i)) !== 0 ? 1 : 0);
+      return out;
     default:
-      fail(`weight '${weight.name}' is ${dtype} (${dtypeBits(dtype)}-bit); generated values are not supported for this type`, 'invalid-input');
+      fail(
+        `weight '${weight.name}' is ${dtype} (${dtypeBits(dtype)}-bit); generated values are not supported for this type`,
+        'invalid-input',
+      );
   }
 }
 
@@ -164,4 +186,3 @@ export function bfloat16Value(bits: number): number {
   u32[0] = bits << 16;
   return f32[0]!;
 }
-

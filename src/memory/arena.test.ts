@@ -12,7 +12,12 @@ describe('arena', () => {
     // x(10) → C → c(20) → R (in place) → r(20); C2(x) → d(30); E(r, d) → e(5).
     const graph = memoryGraphFromSpec({
       tensors: { x: 10, c: 20, r: 20, d: 30, e: 5 },
-      ops: [['C', ['x'], ['c']], ['R', ['c'], ['r'], 'elementwise'], ['D', ['x'], ['d']], ['E', ['r', 'd'], ['e']]],
+      ops: [
+        ['C', ['x'], ['c']],
+        ['R', ['c'], ['r'], 'elementwise'],
+        ['D', ['x'], ['d']],
+        ['E', ['r', 'd'], ['e']],
+      ],
       inputs: ['x'],
       outputs: ['e'],
     });
@@ -20,7 +25,12 @@ describe('arena', () => {
     const blocks = arenaBlocks(graph, order);
     assert.deepEqual(
       blocks.map((b) => [b.bytes, b.first, b.last, b.tensors.map((t) => graph.tensorNames[t]).join('+')]),
-      [[10, 0, 2, 'x'], [20, 0, 3, 'c+r'], [30, 2, 3, 'd'], [5, 3, 3, 'e']],
+      [
+        [10, 0, 2, 'x'],
+        [20, 0, 3, 'c+r'],
+        [30, 2, 3, 'd'],
+        [5, 3, 3, 'e'],
+      ],
     );
     // Steps: 30, 30, 60, 55 → lower bound 60.
     assert.equal(arenaLowerBound(blocks), 60);
@@ -42,7 +52,12 @@ describe('arena', () => {
         const greedy = greedyBySize(blocks);
         const best = planArena(blocks);
         const ids = blocks.map((_, i) => i);
-        const plans = [greedy, best, { blocks, method: 'start', ...placeBlocks(blocks, ids, 'best') }, { blocks, method: 'reverse', ...placeBlocks(blocks, [...ids].reverse(), 'first') }];
+        const plans = [
+          greedy,
+          best,
+          { blocks, method: 'start', ...placeBlocks(blocks, ids, 'best') },
+          { blocks, method: 'reverse', ...placeBlocks(blocks, [...ids].reverse(), 'first') },
+        ];
         for (const plan of plans) {
           assert.deepEqual(arenaConflicts(plan), [], plan.method);
           assert.ok(plan.arenaBytes >= peak);

@@ -43,10 +43,16 @@ export function memoryGraphOf(model: Model): MemoryGraph {
   }
   // Ids for every operator output first, so a file whose node order is not topological still maps.
   const opOutputs = model.ops.map(({ node }) =>
-    node.outputs.filter((name) => name !== '').map((name) => {
-      if (!model.tensors.has(name)) fail(`operator '${node.name}' (${node.opType}) writes tensor '${name}', which the analysed model does not describe`, 'invalid-model');
-      return add(name);
-    }),
+    node.outputs
+      .filter((name) => name !== '')
+      .map((name) => {
+        if (!model.tensors.has(name))
+          fail(
+            `operator '${node.name}' (${node.opType}) writes tensor '${name}', which the analysed model does not describe`,
+            'invalid-model',
+          );
+        return add(name);
+      }),
   );
   const ops: MemoryGraph['ops'] = model.ops.map((op, index) => {
     const { node } = op;
@@ -54,12 +60,16 @@ export function memoryGraphOf(model: Model): MemoryGraph {
     for (const name of node.inputs) {
       if (name === '' || !isActivation(name)) {
         if (name !== '' && !model.tensors.has(name) && !model.graph.initializers.has(name)) {
-          fail(`operator '${node.name}' (${node.opType}) reads tensor '${name}', which the analysed model does not describe`, 'invalid-model');
+          fail(
+            `operator '${node.name}' (${node.opType}) reads tensor '${name}', which the analysed model does not describe`,
+            'invalid-model',
+          );
         }
         continue;
       }
       const id = ids.get(name);
-      if (id === undefined) fail(`operator '${node.name}' (${node.opType}) reads tensor '${name}', which no operator or graph input defines`, 'invalid-model');
+      if (id === undefined)
+        fail(`operator '${node.name}' (${node.opType}) reads tensor '${name}', which no operator or graph input defines`, 'invalid-model');
       if (!inputs.includes(id)) inputs.push(id);
     }
     // A view needs an activation to view: an alias whose input 0 is a weight gets a buffer of its own.

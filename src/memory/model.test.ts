@@ -16,7 +16,12 @@ describe('memory model (docs/memory.md), hand-computed', () => {
   // x(10) → A → a(20); B(a) → b(5); C(a) → c(40); D(b, c) → d(5), output.
   const diamond = {
     tensors: { x: 10, a: 20, b: 5, c: 40, d: 5 },
-    ops: [['A', ['x'], ['a']], ['B', ['a'], ['b']], ['C', ['a'], ['c']], ['D', ['b', 'c'], ['d']]] as [string, string[], string[]][],
+    ops: [
+      ['A', ['x'], ['a']],
+      ['B', ['a'], ['b']],
+      ['C', ['a'], ['c']],
+      ['D', ['b', 'c'], ['d']],
+    ] as [string, string[], string[]][],
     inputs: ['x'],
     outputs: ['d'],
   };
@@ -54,14 +59,29 @@ describe('memory model (docs/memory.md), hand-computed', () => {
   });
 
   it('alias of a size-changing op is not a view', () => {
-    const p = profile({ tensors: { x: 16, r: 8, y: 4 }, ops: [['R', ['x'], ['r'], 'alias'], ['N', ['r'], ['y']]], inputs: ['x'], outputs: ['y'] }, ['R', 'N']);
+    const p = profile(
+      {
+        tensors: { x: 16, r: 8, y: 4 },
+        ops: [
+          ['R', ['x'], ['r'], 'alias'],
+          ['N', ['r'], ['y']],
+        ],
+        inputs: ['x'],
+        outputs: ['y'],
+      },
+      ['R', 'N'],
+    );
     assert.deepEqual(p.stepBytes, [24, 12]);
   });
 
   // x(10) → C → c(20) → R (elementwise) → r(20) → S (elementwise) → s(20), output.
   const chain = {
     tensors: { x: 10, c: 20, r: 20, s: 20 },
-    ops: [['C', ['x'], ['c']], ['R', ['c'], ['r'], 'elementwise'], ['S', ['r'], ['s'], 'elementwise']] as [string, string[], string[], 'elementwise' | 'normal'][],
+    ops: [
+      ['C', ['x'], ['c']],
+      ['R', ['c'], ['r'], 'elementwise'],
+      ['S', ['r'], ['s'], 'elementwise'],
+    ] as [string, string[], string[], 'elementwise' | 'normal'][],
     inputs: ['x'],
     outputs: ['s'],
   };
@@ -81,7 +101,12 @@ describe('memory model (docs/memory.md), hand-computed', () => {
     const p = profile(
       {
         tensors: { x: 10, c: 20, r: 20, a: 20, b: 4, e: 20 },
-        ops: [['C', ['x'], ['c']], ['R', ['c'], ['r'], 'elementwise'], ['A', ['c', 'r'], ['a']], ['E', ['a', 'b'], ['e'], 'elementwise']],
+        ops: [
+          ['C', ['x'], ['c']],
+          ['R', ['c'], ['r'], 'elementwise'],
+          ['A', ['c', 'r'], ['a']],
+          ['E', ['a', 'b'], ['e'], 'elementwise'],
+        ],
         inputs: ['x', 'b'],
         outputs: ['e'],
       },
@@ -93,14 +118,33 @@ describe('memory model (docs/memory.md), hand-computed', () => {
   });
 
   it('a graph output read later stays live to the end', () => {
-    const p = profile({ tensors: { x: 2, a: 10, b: 5 }, ops: [['A', ['x'], ['a']], ['B', ['a'], ['b']]], inputs: ['x'], outputs: ['a', 'b'] }, ['A', 'B']);
+    const p = profile(
+      {
+        tensors: { x: 2, a: 10, b: 5 },
+        ops: [
+          ['A', ['x'], ['a']],
+          ['B', ['a'], ['b']],
+        ],
+        inputs: ['x'],
+        outputs: ['a', 'b'],
+      },
+      ['A', 'B'],
+    );
     assert.deepEqual(p.stepBytes, [12, 15]);
     assert.deepEqual(p.residentAfter, [10, 15]);
   });
 
   it('an output nobody reads is freed right after its operator', () => {
     const p = profile(
-      { tensors: { x: 8, o1: 4, o2: 4, y: 2 }, ops: [['A', ['x'], ['o1', 'o2']], ['B', ['o1'], ['y']]], inputs: ['x'], outputs: ['y'] },
+      {
+        tensors: { x: 8, o1: 4, o2: 4, y: 2 },
+        ops: [
+          ['A', ['x'], ['o1', 'o2']],
+          ['B', ['o1'], ['y']],
+        ],
+        inputs: ['x'],
+        outputs: ['y'],
+      },
       ['A', 'B'],
     );
     assert.deepEqual(p.stepBytes, [16, 6]);
@@ -127,7 +171,10 @@ describe('memory model (docs/memory.md), hand-computed', () => {
 
   it('rejects orders that are not topological, repeat or miss operators', () => {
     const graph = memoryGraphFromSpec(diamond);
-    assert.throws(() => evaluateOrder(graph, orderByNames(graph, ['B', 'A', 'C', 'D'])), (e: unknown) => e instanceof MemoriaNovaError && /'B' before/.test(e.message));
+    assert.throws(
+      () => evaluateOrder(graph, orderByNames(graph, ['B', 'A', 'C', 'D'])),
+      (e: unknown) => e instanceof MemoriaNovaError && /'B' before/.test(e.message),
+    );
     assert.throws(() => evaluateOrder(graph, orderByNames(graph, ['A', 'A', 'C', 'D'])), /twice/);
     assert.throws(() => evaluateOrder(graph, orderByNames(graph, ['A', 'B', 'C'])), /3 operators, the graph 4/);
   });
@@ -146,7 +193,8 @@ describe('memoryGraphOf', () => {
     b.output(s);
     const graph = b.build();
     const tensors = new Map<string, TensorInfo>();
-    const info = (name: string, kind: TensorInfo['kind'], bytes: number) => tensors.set(name, { name, dtype: 'float32', shape: [bytes / 4], bytes, kind });
+    const info = (name: string, kind: TensorInfo['kind'], bytes: number) =>
+      tensors.set(name, { name, dtype: 'float32', shape: [bytes / 4], bytes, kind });
     info(x, 'input', 16);
     info(w, 'weight', 64);
     info(shape, 'weight', 8);
@@ -165,9 +213,15 @@ describe('memoryGraphOf', () => {
     const mg = memoryGraphOf(model);
     assert.deepEqual(mg.tensorNames, [x, m, r, v, s]);
     assert.deepEqual(mg.tensorBytes, [16, 16, 16, 32, 16]);
-    assert.deepEqual(mg.ops.map((op) => op.inputs), [[0], [1], [], [2, 3]]);
+    assert.deepEqual(
+      mg.ops.map((op) => op.inputs),
+      [[0], [1], [], [2, 3]],
+    );
     // The Reshape of a weight has no activation to view: it gets a buffer of its own.
-    assert.deepEqual(mg.ops.map((op) => op.behaviour), ['normal', 'alias', 'normal', 'elementwise']);
+    assert.deepEqual(
+      mg.ops.map((op) => op.behaviour),
+      ['normal', 'alias', 'normal', 'elementwise'],
+    );
     assert.deepEqual(mg.graphInputs, [0]);
     assert.deepEqual(mg.graphOutputs, [4]);
     assert.equal(weightBytesOf(model), 72);

@@ -31,7 +31,10 @@ export class MemoryIndex {
   /** Live bytes before any operator runs: the graph inputs. */
   readonly initialResident: number;
 
-  constructor(readonly graph: MemoryGraph, readonly inplace = true) {
+  constructor(
+    readonly graph: MemoryGraph,
+    readonly inplace = true,
+  ) {
     const tensorCount = graph.tensorNames.length;
     const n = graph.ops.length;
     this.opCount = n;
@@ -39,7 +42,8 @@ export class MemoryIndex {
     for (const t of graph.graphInputs) this.producer[t] = -1;
     graph.ops.forEach((op, i) => {
       for (const t of op.outputs) {
-        if (this.producer[t] !== -2) fail(`tensor '${graph.tensorNames[t]}' has two producers (second: operator '${op.name}')`, 'invalid-model');
+        if (this.producer[t] !== -2)
+          fail(`tensor '${graph.tensorNames[t]}' has two producers (second: operator '${op.name}')`, 'invalid-model');
         this.producer[t] = i;
       }
     });

@@ -42,7 +42,10 @@ describe('bad model input', () => {
 
   it('a truncated file', () => {
     const whole = readFileSync(fixture);
-    rejects(() => readModelFile(file('truncated.onnx', whole.subarray(0, Math.floor(whole.length / 2)))), /truncated\.onnx' is not a valid ONNX model \(corrupt or truncated protobuf/);
+    rejects(
+      () => readModelFile(file('truncated.onnx', whole.subarray(0, Math.floor(whole.length / 2)))),
+      /truncated\.onnx' is not a valid ONNX model \(corrupt or truncated protobuf/,
+    );
   });
 
   it('a protobuf that is not a model (a TensorProto)', () => {
@@ -52,7 +55,10 @@ describe('bad model input', () => {
 
   it('a protobuf without a graph or an ir_version', () => {
     rejects(() => readModelBytes(bytesOf({ ir_version: 8 }), dir, 'nograph.onnx'), /'nograph\.onnx' is not an ONNX model: it has no graph/);
-    rejects(() => readModelBytes(bytesOf(tinyModel({}, { ir_version: 0 })), dir, 'noir.onnx'), /'noir\.onnx' is not an ONNX model: it has no ir_version/);
+    rejects(
+      () => readModelBytes(bytesOf(tinyModel({}, { ir_version: 0 })), dir, 'noir.onnx'),
+      /'noir\.onnx' is not an ONNX model: it has no ir_version/,
+    );
   });
 
   it('an empty file', () => {
@@ -67,7 +73,10 @@ describe('bad model input', () => {
   it('a missing external-data file names the tensor and the file', () => {
     const model = join(dir, 'no-data.onnx');
     copyFileSync(fixture, model);
-    rejects(() => readModelFile(model), /initializer 'W' stores its data in 'tiny-external\.onnx\.data', but .*tiny-external\.onnx\.data does not exist/);
+    rejects(
+      () => readModelFile(model),
+      /initializer 'W' stores its data in 'tiny-external\.onnx\.data', but .*tiny-external\.onnx\.data does not exist/,
+    );
   });
 
   it('an external-data file shorter than the tensor needs', () => {
@@ -75,7 +84,10 @@ describe('bad model input', () => {
     copyFileSync(fixture, join(sub, 'tiny-external.onnx'));
     copyFileSync(`${fixture}.data`, join(sub, 'tiny-external.onnx.data'));
     truncateSync(join(sub, 'tiny-external.onnx.data'), 50);
-    rejects(() => readModelFile(join(sub, 'tiny-external.onnx')), /initializer 'b' needs bytes 48\.\.60 of 'tiny-external\.onnx\.data', but the file has only 50 bytes/);
+    rejects(
+      () => readModelFile(join(sub, 'tiny-external.onnx')),
+      /initializer 'b' needs bytes 48\.\.60 of 'tiny-external\.onnx\.data', but the file has only 50 bytes/,
+    );
   });
 
   it('external data deleted after import fails when the bytes are needed', () => {
@@ -115,20 +127,50 @@ describe('bad model input', () => {
 
   it('inconsistent or absurd tensors', () => {
     const withInit = (init: object) => tinyModel({ initializer: [init] });
-    rejects(() => readModelBytes(bytesOf(withInit({ name: 'w', data_type: FLOAT, dims: [4], raw_data: new Uint8Array(12) })), dir), /initializer 'w' has 12 bytes of raw_data, expected 16 for float32\[4\]/);
-    rejects(() => readModelBytes(bytesOf(withInit({ name: 'w', data_type: FLOAT, dims: [2 ** 40, 2 ** 40], raw_data: new Uint8Array(4) })), dir), /initializer 'w' has shape .* too large/);
+    rejects(
+      () => readModelBytes(bytesOf(withInit({ name: 'w', data_type: FLOAT, dims: [4], raw_data: new Uint8Array(12) })), dir),
+      /initializer 'w' has 12 bytes of raw_data, expected 16 for float32\[4\]/,
+    );
+    rejects(
+      () => readModelBytes(bytesOf(withInit({ name: 'w', data_type: FLOAT, dims: [2 ** 40, 2 ** 40], raw_data: new Uint8Array(4) })), dir),
+      /initializer 'w' has shape .* too large/,
+    );
     rejects(() => readModelBytes(bytesOf(withInit({ name: 'w', data_type: 99, dims: [1] })), dir), /initializer 'w' has data type 99/);
-    rejects(() => readModelBytes(bytesOf(withInit({ name: 'w', data_type: FLOAT, dims: [3], int64_data: [1, 2, 3] })), dir), /initializer 'w' is float32 but stores int64_data/);
-    rejects(() => readModelBytes(bytesOf(withInit({ name: 'w', data_type: FLOAT, dims: [1], data_location: 1, external_data: [{ key: 'location', value: '../../etc/passwd' }] })), dir), /outside the model's folder/);
+    rejects(
+      () => readModelBytes(bytesOf(withInit({ name: 'w', data_type: FLOAT, dims: [3], int64_data: [1, 2, 3] })), dir),
+      /initializer 'w' is float32 but stores int64_data/,
+    );
+    rejects(
+      () =>
+        readModelBytes(
+          bytesOf(
+            withInit({
+              name: 'w',
+              data_type: FLOAT,
+              dims: [1],
+              data_location: 1,
+              external_data: [{ key: 'location', value: '../../etc/passwd' }],
+            }),
+          ),
+          dir,
+        ),
+      /outside the model's folder/,
+    );
   });
 
   it('non-tensor inputs, missing types and missing opsets', () => {
     const seq = { name: 'x', type: { sequence_type: { elem_type: { tensor_type: { elem_type: FLOAT } } } } };
     rejects(() => readModelBytes(bytesOf(tinyModel({ input: [seq] })), dir), /graph input 'x' is a sequence; only tensors are supported/);
     rejects(() => readModelBytes(bytesOf(tinyModel({ output: [{ name: 'y' }] })), dir), /graph output 'y' has no type/);
-    rejects(() => readModelBytes(bytesOf(tinyModel({}, { opset_import: [] })), dir, 'm.onnx'), /'m\.onnx' imports no opset of the default ONNX domain/);
+    rejects(
+      () => readModelBytes(bytesOf(tinyModel({}, { opset_import: [] })), dir, 'm.onnx'),
+      /'m\.onnx' imports no opset of the default ONNX domain/,
+    );
     rejects(() => readModelBytes(bytesOf(tinyModel({ node: [{ input: ['x'], output: ['y'] }] })), dir), /node #0 has no op_type/);
-    rejects(() => readModelBytes(bytesOf(tinyModel({ input: [tensorValueInfo('x', FLOAT, [2 ** 60])] })), dir), /dimension 0 of graph input 'x' is .* not a usable integer/);
+    rejects(
+      () => readModelBytes(bytesOf(tinyModel({ input: [tensorValueInfo('x', FLOAT, [2 ** 60])] })), dir),
+      /dimension 0 of graph input 'x' is .* not a usable integer/,
+    );
   });
 });
 

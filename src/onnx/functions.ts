@@ -35,23 +35,28 @@ function functionId(domain: string, name: string, overload: string): string {
 
 function instantiate(fn: FunctionProto, call: NodeProto, callName: string): NodeProto[] {
   if (call.input.length > fn.input.length || call.output.length > fn.output.length) {
-    fail(`node '${callName}' calls function '${fn.name}' with ${call.input.length} inputs and ${call.output.length} outputs; it takes ${fn.input.length} and ${fn.output.length}`, 'invalid-model');
+    fail(
+      `node '${callName}' calls function '${fn.name}' with ${call.input.length} inputs and ${call.output.length} outputs; it takes ${fn.input.length} and ${fn.output.length}`,
+      'invalid-model',
+    );
   }
   const rename = new Map<string, string>();
   fn.input.forEach((formal, i) => rename.set(formal, call.input[i] ?? ''));
   fn.output.forEach((formal, i) => rename.set(formal, call.output[i] ?? ''));
-  const local = (name: string) => (name === '' ? '' : rename.get(name) ?? `${callName}/${name}`);
+  const local = (name: string) => (name === '' ? '' : (rename.get(name) ?? `${callName}/${name}`));
   const given = new Map(call.attribute.map((a) => [a.name, a]));
   const defaults = new Map(fn.attribute_proto.map((a) => [a.name, a]));
   // Copies inherit from the originals: decoded messages keep unset fields' defaults on their prototypes.
-  return fn.node.map((node, j) => Object.assign(Object.create(node) as NodeProto, {
-    name: `${callName}/${node.name === '' ? `${node.op_type}_${j}` : node.name}`,
-    input: node.input.map(local),
-    output: node.output.map(local),
-    attribute: node.attribute.flatMap((a): AttributeProto[] => {
-      if (a.ref_attr_name === '') return [a];
-      const value = given.get(a.ref_attr_name) ?? defaults.get(a.ref_attr_name);
-      return value === undefined ? [] : [Object.assign(Object.create(value) as AttributeProto, { name: a.name })];
+  return fn.node.map((node, j) =>
+    Object.assign(Object.create(node) as NodeProto, {
+      name: `${callName}/${node.name === '' ? `${node.op_type}_${j}` : node.name}`,
+      input: node.input.map(local),
+      output: node.output.map(local),
+      attribute: node.attribute.flatMap((a): AttributeProto[] => {
+        if (a.ref_attr_name === '') return [a];
+        const value = given.get(a.ref_attr_name) ?? defaults.get(a.ref_attr_name);
+        return value === undefined ? [] : [Object.assign(Object.create(value) as AttributeProto, { name: a.name })];
+      }),
     }),
-  }));
+  );
 }

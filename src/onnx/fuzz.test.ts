@@ -17,7 +17,17 @@ function baseModel(): Uint8Array {
   const conv = b.op('Conv', [x, b.weight('w', [4, 3, 3, 3]), b.weight('bias', [4])], { pads: [1, 1, 1, 1], group: 1 });
   const relu = b.op('LeakyRelu', [conv], { alpha: 0.1 });
   const pool = b.op('MaxPool', [relu], { kernel_shape: [2, 2], strides: [2, 2], auto_pad: 'NOTSET' });
-  const shape = b.op('Constant', [], { value: { type: 'tensor', value: { name: 'shape', dtype: 'int64', shape: [2], data: { kind: 'inline', bytes: new Uint8Array(new BigInt64Array([0n, -1n]).buffer) } } } });
+  const shape = b.op('Constant', [], {
+    value: {
+      type: 'tensor',
+      value: {
+        name: 'shape',
+        dtype: 'int64',
+        shape: [2],
+        data: { kind: 'inline', bytes: new Uint8Array(new BigInt64Array([0n, -1n]).buffer) },
+      },
+    },
+  });
   const flat = b.op('Reshape', [pool, shape]);
   b.output(b.op('Gemm', [flat, b.weight('fc', [2, 64]), b.int64('unused_i64', [1, 2, 3])], { transB: 1 }), 'float32', ['batch', 2]);
   return writeModelBytes(b.build());
@@ -33,7 +43,11 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
   fc.record({ kind: fc.constant('set' as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }),
   fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
-  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 8 }) }),
+  fc.record({
+    kind: fc.constant('insert' as const),
+    at: fc.nat(),
+    bytes: fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 1, maxLength: 8 }),
+  }),
 );
 
 function mutate(base: Uint8Array, mutations: Mutation[]): Uint8Array {

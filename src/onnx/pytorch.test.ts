@@ -19,14 +19,25 @@ async function run(path: string, shape: number[]): Promise<number[]> {
   const next = mulberry32(5);
   const size = shape.reduce((a, b) => a * b, 1);
   const session = await ort.InferenceSession.create(path);
-  const out = await session.run({ x: new ort.Tensor('float32', Float32Array.from({ length: size }, () => next() * 2 - 1), shape) });
+  const out = await session.run({
+    x: new ort.Tensor(
+      'float32',
+      Float32Array.from({ length: size }, () => next() * 2 - 1),
+      shape,
+    ),
+  });
   return [...(out.y!.data as Float32Array)];
 }
 
 describe('PyTorch exports', () => {
-  const files = readdirSync(fixtures).filter((f) => f.endsWith('.onnx')).sort();
+  const files = readdirSync(fixtures)
+    .filter((f) => f.endsWith('.onnx'))
+    .sort();
   it('has both models at every opset', () => {
-    assert.deepEqual(files, ['attention', 'cnn'].flatMap((m) => [11, 13, 14, 17].map((o) => `${m}-opset${o}.onnx`)));
+    assert.deepEqual(
+      files,
+      ['attention', 'cnn'].flatMap((m) => [11, 13, 14, 17].map((o) => `${m}-opset${o}.onnx`)),
+    );
   });
 
   for (const file of files) {
@@ -36,7 +47,11 @@ describe('PyTorch exports', () => {
       assert.equal(graph.producer, 'pytorch');
       const attention = file.startsWith('attention');
       assert.deepEqual(graph.inputs[0]!.shape, attention ? ['batch', 'seq', 16] : ['batch', 3, 16, 16]);
-      for (const op of ['Shape', 'Gather', 'Unsqueeze', 'Concat', 'Reshape']) assert.ok(graph.nodes.some((n) => n.opType === op), `${file} has ${op}`);
+      for (const op of ['Shape', 'Gather', 'Unsqueeze', 'Concat', 'Reshape'])
+        assert.ok(
+          graph.nodes.some((n) => n.opType === op),
+          `${file} has ${op}`,
+        );
 
       const model = analyzeGraph(graph, { bindings: { dims: { batch: 1, seq: 7 } } });
       assert.deepEqual(model.tensors.get('y')!.shape, attention ? [1, 7, 16] : [1, 4]);

@@ -19,12 +19,24 @@ describe('readModelFile', () => {
     assert.equal(graph.producer, 'make_external.py');
     assert.deepEqual(graph.inputs, [{ name: 'x', dtype: 'float32', shape: ['batch', 4] }]);
     assert.deepEqual(graph.outputs, [{ name: 'y', dtype: 'float32', shape: ['batch', 3] }]);
-    assert.deepEqual(graph.nodes.map((n) => `${n.name}:${n.opType}`), ['matmul:MatMul', 'add:Add', 'relu:Relu', 'two:Constant', 'mul:Mul']);
+    assert.deepEqual(
+      graph.nodes.map((n) => `${n.name}:${n.opType}`),
+      ['matmul:MatMul', 'add:Add', 'relu:Relu', 'two:Constant', 'mul:Mul'],
+    );
     const w = graph.initializers.get('W')!;
-    assert.deepEqual(w.data, { kind: 'external', baseDir: testdata.replace(/\/$/, ''), location: 'tiny-external.onnx.data', offset: 0, length: 48 });
+    assert.deepEqual(w.data, {
+      kind: 'external',
+      baseDir: testdata.replace(/\/$/, ''),
+      location: 'tiny-external.onnx.data',
+      offset: 0,
+      length: 48,
+    });
     assert.deepEqual(graph.initializers.get('b')!.data, { ...w.data, offset: 48, length: 12 });
     const values = new Float32Array(weightBytes(w).slice().buffer);
-    assert.deepEqual([...values], Array.from({ length: 12 }, (_, i) => Math.fround(i * Math.fround(0.1))));
+    assert.deepEqual(
+      [...values],
+      Array.from({ length: 12 }, (_, i) => Math.fround(i * Math.fround(0.1))),
+    );
     assert.deepEqual([...new Float32Array(weightBytes(graph.initializers.get('b')!).slice().buffer)], [1, -2, 3]);
     const constant = graph.nodes[3]!.attributes.value!;
     assert.equal(constant.type, 'tensor');
@@ -58,24 +70,31 @@ describe('readModelFile', () => {
   });
 
   it('names unnamed nodes <opType>_<index> and makes repeated names unique', () => {
-    const graph = read(tinyModel({
-      node: [
-        { op_type: 'Relu', input: ['x'], output: ['a'] },
-        { op_type: 'Relu', input: ['a'], output: ['b'], name: 'act' },
-        { op_type: 'Relu', input: ['b'], output: ['y'], name: 'act' },
-      ],
-    }));
-    assert.deepEqual(graph.nodes.map((n) => n.name), ['Relu_0', 'act', 'act_1']);
+    const graph = read(
+      tinyModel({
+        node: [
+          { op_type: 'Relu', input: ['x'], output: ['a'] },
+          { op_type: 'Relu', input: ['a'], output: ['b'], name: 'act' },
+          { op_type: 'Relu', input: ['b'], output: ['y'], name: 'act' },
+        ],
+      }),
+    );
+    assert.deepEqual(
+      graph.nodes.map((n) => n.name),
+      ['Relu_0', 'act', 'act_1'],
+    );
   });
 
   it('drops graph inputs that are initializers and keeps symbolic and unknown dimensions', () => {
-    const graph = read(tinyModel({
-      node: [{ op_type: 'Add', input: ['x', 'w'], output: ['y'] }],
-      input: [tensorValueInfo('x', FLOAT, ['batch', null, 3]), tensorValueInfo('w', FLOAT, [3])],
-      output: [tensorValueInfo('y', FLOAT, ['batch', null, -1])],
-      initializer: [{ name: 'w', data_type: 1, dims: [3], float_data: [1, 2, 3] }],
-      value_info: [tensorValueInfo('unused', FLOAT, [1]), { name: 'untyped' }],
-    }));
+    const graph = read(
+      tinyModel({
+        node: [{ op_type: 'Add', input: ['x', 'w'], output: ['y'] }],
+        input: [tensorValueInfo('x', FLOAT, ['batch', null, 3]), tensorValueInfo('w', FLOAT, [3])],
+        output: [tensorValueInfo('y', FLOAT, ['batch', null, -1])],
+        initializer: [{ name: 'w', data_type: 1, dims: [3], float_data: [1, 2, 3] }],
+        value_info: [tensorValueInfo('unused', FLOAT, [1]), { name: 'untyped' }],
+      }),
+    );
     assert.deepEqual(graph.inputs, [{ name: 'x', dtype: 'float32', shape: ['batch', '?0', 3] }]);
     assert.deepEqual(graph.outputs, [{ name: 'y', dtype: 'float32', shape: ['batch', '?1', '?2'] }]);
     assert.deepEqual([...graph.valueInfo.keys()], ['unused']);
@@ -98,9 +117,17 @@ describe('readModelFile', () => {
       { name: 'ts', type: 9, tensors: [tensor] },
       { name: 'gs', type: 10, graphs: [body] },
     ];
-    const graph = read(tinyModel({ node: [{ op_type: 'Custom', domain: 'com.example', input: ['x'], output: ['y'], attribute }] }, {
-      opset_import: [{ domain: 'ai.onnx', version: 13 }, { domain: 'com.example', version: 2 }],
-    }));
+    const graph = read(
+      tinyModel(
+        { node: [{ op_type: 'Custom', domain: 'com.example', input: ['x'], output: ['y'], attribute }] },
+        {
+          opset_import: [
+            { domain: 'ai.onnx', version: 13 },
+            { domain: 'com.example', version: 2 },
+          ],
+        },
+      ),
+    );
     assert.equal(graph.opset, 13);
     assert.deepEqual(graph.opsetImports, { 'com.example': 2 });
     const a = graph.nodes[0]!.attributes;
@@ -119,14 +146,18 @@ describe('readModelFile', () => {
   });
 
   it('densifies sparse initializers', () => {
-    const graph = read(tinyModel({
-      node: [{ op_type: 'Add', input: ['x', 's'], output: ['y'] }],
-      sparse_initializer: [{
-        dims: [2, 3],
-        values: { name: 's', data_type: FLOAT, dims: [2], float_data: [7, 9] },
-        indices: { name: 's_idx', data_type: INT64, dims: [2], int64_data: [1, 5] },
-      }],
-    }));
+    const graph = read(
+      tinyModel({
+        node: [{ op_type: 'Add', input: ['x', 's'], output: ['y'] }],
+        sparse_initializer: [
+          {
+            dims: [2, 3],
+            values: { name: 's', data_type: FLOAT, dims: [2], float_data: [7, 9] },
+            indices: { name: 's_idx', data_type: INT64, dims: [2], int64_data: [1, 5] },
+          },
+        ],
+      }),
+    );
     assert.deepEqual([...new Float32Array(weightBytes(graph.initializers.get('s')!).slice().buffer)], [0, 7, 0, 0, 0, 9]);
   });
 });

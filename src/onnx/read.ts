@@ -5,7 +5,17 @@ import type { Attribute, Dim, Graph, Node, ValueInfo, Weight } from '../ir/graph
 import { validateGraph } from '../ir/validate.ts';
 import { inlineFunctions } from './functions.ts';
 import { exactInt, looseInt } from './int64.ts';
-import { asBytes, ATTRIBUTE_TYPE, onnxTypes, type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type TypeProto, type ValueInfoProto } from './proto.ts';
+import {
+  asBytes,
+  ATTRIBUTE_TYPE,
+  onnxTypes,
+  type AttributeProto,
+  type GraphProto,
+  type ModelProto,
+  type NodeProto,
+  type TypeProto,
+  type ValueInfoProto,
+} from './proto.ts';
 import { tensorDType, weightFromSparseProto, weightFromTensorProto, type TensorContext } from './tensor-proto.ts';
 
 const utf8 = new TextDecoder();
@@ -69,7 +79,10 @@ function importModel(model: ModelProto, label: string, context: TensorContext): 
   }
   if (opset === undefined || opset < 1) {
     const others = Object.keys(opsetImports);
-    fail(`'${label}' imports no opset of the default ONNX domain${others.length > 0 ? ` (only ${others.join(', ')})` : ''}`, 'invalid-model');
+    fail(
+      `'${label}' imports no opset of the default ONNX domain${others.length > 0 ? ` (only ${others.join(', ')})` : ''}`,
+      'invalid-model',
+    );
   }
   const importer = new GraphImporter(context);
   const graph = importer.graph(model.graph, inlineFunctions(model.graph.node, model.functions), opset);
@@ -103,7 +116,15 @@ class GraphImporter {
       if (v.type?.tensor_type && v.type.tensor_type.elem_type !== 0) valueInfo.set(v.name, this.valueInfo(v, 'value_info entry'));
     }
     const names = new Set<string>();
-    return { name: proto.name, opset, inputs, outputs, initializers, nodes: nodes.map((node, index) => this.node(node, index, names)), valueInfo };
+    return {
+      name: proto.name,
+      opset,
+      inputs,
+      outputs,
+      initializers,
+      nodes: nodes.map((node, index) => this.node(node, index, names)),
+      valueInfo,
+    };
   }
 
   private valueInfo(proto: ValueInfoProto, role: string): ValueInfo {
@@ -133,7 +154,8 @@ class GraphImporter {
     names.add(name);
     const attributes: Record<string, Attribute> = {};
     for (const attribute of proto.attribute) {
-      if (Object.hasOwn(attributes, attribute.name)) fail(`node '${name}' (${proto.op_type}) has attribute '${attribute.name}' twice`, 'invalid-model');
+      if (Object.hasOwn(attributes, attribute.name))
+        fail(`node '${name}' (${proto.op_type}) has attribute '${attribute.name}' twice`, 'invalid-model');
       // defineProperty, not assignment: a file may name an attribute '__proto__'.
       Object.defineProperty(attributes, attribute.name, {
         value: this.attribute(attribute, `attribute '${attribute.name}' of node '${name}' (${proto.op_type})`),
@@ -142,28 +164,44 @@ class GraphImporter {
         configurable: true,
       });
     }
-    return { name, opType: proto.op_type, domain: proto.domain === 'ai.onnx' ? '' : proto.domain, inputs: [...proto.input], outputs: [...proto.output], attributes };
+    return {
+      name,
+      opType: proto.op_type,
+      domain: proto.domain === 'ai.onnx' ? '' : proto.domain,
+      inputs: [...proto.input],
+      outputs: [...proto.output],
+      attributes,
+    };
   }
 
   private attribute(proto: AttributeProto, what: string): Attribute {
     if (proto.name === '') fail(`${what.replace("attribute ''", 'an attribute')} has no name`, 'invalid-model');
-    if (proto.ref_attr_name !== '') fail(`${what} refers to function attribute '${proto.ref_attr_name}', which is only valid inside a function`, 'invalid-model');
+    if (proto.ref_attr_name !== '')
+      fail(`${what} refers to function attribute '${proto.ref_attr_name}', which is only valid inside a function`, 'invalid-model');
     const tensor = (t: typeof proto.t, i?: number) => weightFromTensorProto(t!, i === undefined ? what : `${what} [${i}]`, this.context);
     switch (proto.type) {
-      case ATTRIBUTE_TYPE.FLOAT: return { type: 'float', value: proto.f };
-      case ATTRIBUTE_TYPE.INT: return { type: 'int', value: looseInt(proto.i) };
-      case ATTRIBUTE_TYPE.STRING: return { type: 'string', value: utf8.decode(asBytes(proto.s)) };
-      case ATTRIBUTE_TYPE.FLOATS: return { type: 'floats', value: [...proto.floats] };
-      case ATTRIBUTE_TYPE.INTS: return { type: 'ints', value: proto.ints.map(looseInt) };
-      case ATTRIBUTE_TYPE.STRINGS: return { type: 'strings', value: proto.strings.map((s) => utf8.decode(asBytes(s))) };
+      case ATTRIBUTE_TYPE.FLOAT:
+        return { type: 'float', value: proto.f };
+      case ATTRIBUTE_TYPE.INT:
+        return { type: 'int', value: looseInt(proto.i) };
+      case ATTRIBUTE_TYPE.STRING:
+        return { type: 'string', value: utf8.decode(asBytes(proto.s)) };
+      case ATTRIBUTE_TYPE.FLOATS:
+        return { type: 'floats', value: [...proto.floats] };
+      case ATTRIBUTE_TYPE.INTS:
+        return { type: 'ints', value: proto.ints.map(looseInt) };
+      case ATTRIBUTE_TYPE.STRINGS:
+        return { type: 'strings', value: proto.strings.map((s) => utf8.decode(asBytes(s))) };
       case ATTRIBUTE_TYPE.TENSOR:
         if (!proto.t) fail(`${what} is a tensor attribute without a tensor`, 'invalid-model');
         return { type: 'tensor', value: tensor(proto.t) };
-      case ATTRIBUTE_TYPE.TENSORS: return { type: 'tensors', value: proto.tensors.map((t, i) => tensor(t, i)) };
+      case ATTRIBUTE_TYPE.TENSORS:
+        return { type: 'tensors', value: proto.tensors.map((t, i) => tensor(t, i)) };
       case ATTRIBUTE_TYPE.GRAPH:
         if (!proto.g) fail(`${what} is a graph attribute without a graph`, 'invalid-model');
         return { type: 'graph', value: proto.g };
-      case ATTRIBUTE_TYPE.GRAPHS: return { type: 'graphs', value: [...proto.graphs] };
+      case ATTRIBUTE_TYPE.GRAPHS:
+        return { type: 'graphs', value: [...proto.graphs] };
       case ATTRIBUTE_TYPE.SPARSE_TENSOR:
       case ATTRIBUTE_TYPE.SPARSE_TENSORS:
         fail(`${what} is a sparse tensor, which is not supported in attributes`, 'invalid-model');
@@ -180,7 +218,10 @@ function tensorType(type: TypeProto | null | undefined, what: string): NonNullab
   if (!type || !type.value) fail(`${what} has no type`, 'invalid-model');
   if (!type.tensor_type) {
     const kind = type.value.replace(/_type$/, '').replace('_', ' ');
-    fail(`${what} is ${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind}; only tensors are supported as graph inputs and outputs`, 'invalid-model');
+    fail(
+      `${what} is ${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind}; only tensors are supported as graph inputs and outputs`,
+      'invalid-model',
+    );
   }
   return type.tensor_type;
 }

@@ -44,9 +44,10 @@ export function weightFromTensorProto(tensor: TensorProto, what: string, context
   const shape = tensorShape(tensor.dims, what);
   if (tensor.segment) fail(`${what} is stored in segments, which is not supported`, 'invalid-model');
   if (dtype === 'string') fail(`${what} is a string tensor; string tensor data is not supported`, 'invalid-model');
-  const data = tensor.data_location === DATA_LOCATION_EXTERNAL
-    ? externalData(tensor, dtype, shape, what, context)
-    : { kind: 'inline' as const, bytes: inlineBytes(tensor, dtype, shape, what) };
+  const data =
+    tensor.data_location === DATA_LOCATION_EXTERNAL
+      ? externalData(tensor, dtype, shape, what, context)
+      : { kind: 'inline' as const, bytes: inlineBytes(tensor, dtype, shape, what) };
   return { name: tensor.name, dtype, shape, data };
 }
 
@@ -77,7 +78,10 @@ function externalData(tensor: TensorProto, dtype: DType, shape: number[], what: 
   const lengthText = entries.get('length');
   const length = lengthText === undefined ? Math.max(0, fileSize - offset) : externalInt(lengthText, 'length', what);
   if (length !== expected) {
-    fail(`${what} has ${length} bytes of external data in '${location}', expected ${expected} for ${dtype}[${shape.join(', ')}]`, 'invalid-model');
+    fail(
+      `${what} has ${length} bytes of external data in '${location}', expected ${expected} for ${dtype}[${shape.join(', ')}]`,
+      'invalid-model',
+    );
   }
   if (offset + length > fileSize) {
     fail(`${what} needs bytes ${offset}..${offset + length} of '${location}', but the file has only ${fileSize} bytes`, 'invalid-model');
@@ -100,7 +104,10 @@ function inlineBytes(tensor: TensorProto, dtype: DType, shape: number[], what: s
   };
   if (tensor.raw_data.length > 0 || expected === 0) {
     if (tensor.raw_data.length !== expected) {
-      fail(`${what} has ${tensor.raw_data.length} bytes of raw_data, expected ${expected} for ${dtype}[${shape.join(', ')}]`, 'invalid-model');
+      fail(
+        `${what} has ${tensor.raw_data.length} bytes of raw_data, expected ${expected} for ${dtype}[${shape.join(', ')}]`,
+        'invalid-model',
+      );
     }
     // A plain view, not a Buffer, so every inline weight has the same type whatever the source.
     return asBytes(tensor.raw_data);
@@ -137,10 +144,18 @@ function int32FieldBytes(values: number[], dtype: DType, shape: number[], what: 
   const bits = dtypeBits(dtype);
   const count = elementCount(shape);
   const entries = bits === 4 ? Math.ceil(count / 2) : count;
-  if (dtype === 'float32' || dtype === 'float64' || dtype === 'int64' || dtype === 'uint32' || dtype === 'uint64' || dtype.startsWith('complex')) {
+  if (
+    dtype === 'float32' ||
+    dtype === 'float64' ||
+    dtype === 'int64' ||
+    dtype === 'uint32' ||
+    dtype === 'uint64' ||
+    dtype.startsWith('complex')
+  ) {
     fail(`${what} is ${dtype} but stores int32_data`, 'invalid-model');
   }
-  if (values.length !== entries) fail(`${what} has ${values.length} values in int32_data, expected ${entries} for ${dtype}[${shape.join(', ')}]`, 'invalid-model');
+  if (values.length !== entries)
+    fail(`${what} has ${values.length} values in int32_data, expected ${entries} for ${dtype}[${shape.join(', ')}]`, 'invalid-model');
   if (bits === 32) return new Uint8Array(Int32Array.from(values).buffer);
   if (bits === 16) return new Uint8Array(Uint16Array.from(values, (v) => v & 0xffff).buffer);
   return Uint8Array.from(values, (v) => v & 0xff);
@@ -171,7 +186,8 @@ export function weightFromSparseProto(sparse: SparseTensorProto, context: Tensor
   const values = weightFromTensorProto(sparse.values, what, context);
   const indices = weightFromTensorProto(sparse.indices, `indices of ${what}`, context);
   const shape = tensorShape(sparse.dims, what);
-  if (values.data.kind !== 'inline' || indices.data.kind !== 'inline') fail(`${what} keeps its values or indices in external data, which is not supported`, 'invalid-model');
+  if (values.data.kind !== 'inline' || indices.data.kind !== 'inline')
+    fail(`${what} keeps its values or indices in external data, which is not supported`, 'invalid-model');
   if (indices.dtype !== 'int64') fail(`${what} has ${indices.dtype} indices; ONNX requires int64`, 'invalid-model');
   const elementBytes = dtypeBits(values.dtype) / 8;
   if (!Number.isInteger(elementBytes)) fail(`${what} is ${values.dtype}; sub-byte sparse tensors are not supported`, 'invalid-model');
@@ -180,7 +196,8 @@ export function weightFromSparseProto(sparse: SparseTensorProto, context: Tensor
   const total = elementCount(shape);
   const out = new Uint8Array(tensorBytes(values.dtype, shape));
   const index = new DataView(indices.data.bytes.buffer, indices.data.bytes.byteOffset, indices.data.bytes.byteLength);
-  if (elementCount(indices.shape) !== nnz * rank || (rank !== 1 && rank !== shape.length)) fail(`${what} has indices of shape [${indices.shape.join(', ')}] for ${nnz} values`, 'invalid-model');
+  if (elementCount(indices.shape) !== nnz * rank || (rank !== 1 && rank !== shape.length))
+    fail(`${what} has indices of shape [${indices.shape.join(', ')}] for ${nnz} values`, 'invalid-model');
   for (let k = 0; k < nnz; k++) {
     let linear = 0;
     if (indices.shape.length === 2) {

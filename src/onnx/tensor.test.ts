@@ -14,7 +14,10 @@ describe('readTensorFile', () => {
     const path = join(dir, 'input_0.pb');
     writeFileSync(path, encodeTensor({ name: 'x', data_type: FLOAT, dims: [2, 1], float_data: [0.5, -1] }));
     const t = readTensorFile(path);
-    assert.deepEqual({ ...t, bytes: [...new Float32Array(t.bytes.slice().buffer)] }, { name: 'x', dtype: 'float32', shape: [2, 1], bytes: [0.5, -1] });
+    assert.deepEqual(
+      { ...t, bytes: [...new Float32Array(t.bytes.slice().buffer)] },
+      { name: 'x', dtype: 'float32', shape: [2, 1], bytes: [0.5, -1] },
+    );
   });
 
   it('reads string tensors as values', () => {

@@ -30,7 +30,10 @@ export function readTensorFile(path: string): TensorFile {
   try {
     tensor = onnxTypes().TensorProto.decode(bytes) as unknown as TensorProto;
   } catch (error) {
-    throw new MemoriaNovaError(`'${path}' is not a valid ONNX tensor (corrupt or truncated protobuf: ${(error as Error).message})`, 'invalid-model');
+    throw new MemoriaNovaError(
+      `'${path}' is not a valid ONNX tensor (corrupt or truncated protobuf: ${(error as Error).message})`,
+      'invalid-model',
+    );
   }
   if (tensor.data_type === 0) fail(`'${path}' is not an ONNX tensor: it has no data_type`, 'invalid-model');
   const what = `tensor '${tensor.name}' in ${path}`;
@@ -42,7 +45,14 @@ export function readTensorFile(path: string): TensorFile {
 function stringTensor(tensor: TensorProto, what: string): TensorFile {
   const shape = tensorShape(tensor.dims, what);
   const count = elementCount(shape);
-  if (tensor.string_data.length !== count) fail(`${what} has ${tensor.string_data.length} strings, expected ${count} for shape [${shape.join(', ')}]`, 'invalid-model');
+  if (tensor.string_data.length !== count)
+    fail(`${what} has ${tensor.string_data.length} strings, expected ${count} for shape [${shape.join(', ')}]`, 'invalid-model');
   const utf8 = new TextDecoder();
-  return { name: tensor.name, dtype: 'string', shape, bytes: new Uint8Array(0), strings: tensor.string_data.map((s) => utf8.decode(asBytes(s))) };
+  return {
+    name: tensor.name,
+    dtype: 'string',
+    shape,
+    bytes: new Uint8Array(0),
+    strings: tensor.string_data.map((s) => utf8.decode(asBytes(s))),
+  };
 }

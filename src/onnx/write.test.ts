@@ -19,17 +19,25 @@ function normalized(graph: Graph): unknown {
   const weight = (w: Weight) => ({ name: w.name, dtype: w.dtype, shape: w.shape, bytes: Buffer.from(weightBytes(w)).toString('base64') });
   const attribute = (a: Attribute): unknown => {
     switch (a.type) {
-      case 'float': return { type: a.type, value: Math.fround(a.value) };
-      case 'floats': return { type: a.type, value: a.value.map(Math.fround) };
-      case 'tensor': return { type: a.type, value: weight(a.value) };
-      case 'tensors': return { type: a.type, value: a.value.map(weight) };
-      default: return a;
+      case 'float':
+        return { type: a.type, value: Math.fround(a.value) };
+      case 'floats':
+        return { type: a.type, value: a.value.map(Math.fround) };
+      case 'tensor':
+        return { type: a.type, value: weight(a.value) };
+      case 'tensors':
+        return { type: a.type, value: a.value.map(weight) };
+      default:
+        return a;
     }
   };
   return {
     ...graph,
     initializers: [...graph.initializers.values()].map(weight),
-    nodes: graph.nodes.map((n) => ({ ...n, attributes: Object.fromEntries(Object.entries(n.attributes).map(([k, a]) => [k, attribute(a)])) })),
+    nodes: graph.nodes.map((n) => ({
+      ...n,
+      attributes: Object.fromEntries(Object.entries(n.attributes).map(([k, a]) => [k, attribute(a)])),
+    })),
     valueInfo: [...graph.valueInfo.entries()],
   };
 }
@@ -45,14 +53,22 @@ function smallCnn(): Graph {
   const conv = b.op('Conv', [x, b.fill('kernel', [1, 1, 3, 3], 1)], { pads: [1, 1, 1, 1], kernel_shape: [3, 3] });
   const pooled = b.op('MaxPool', [b.op('Relu', [conv])], { kernel_shape: [2, 2], strides: [2, 2] });
   const flat = b.op('Flatten', [pooled], { axis: 1 });
-  const y = b.op('Gemm', [flat, b.float32('fc', [1, 0, 0, 0, 0, 0, 0, -1], [2, 4]), b.fill('fc_bias', [2], 0.5)], { transB: 1, alpha: 1.0, beta: 1.0 });
+  const y = b.op('Gemm', [flat, b.float32('fc', [1, 0, 0, 0, 0, 0, 0, -1], [2, 4]), b.fill('fc_bias', [2], 0.5)], {
+    transB: 1,
+    alpha: 1.0,
+    beta: 1.0,
+  });
   b.output(y, 'float32', ['batch', 2]);
   return b.build();
 }
 
 async function runCnn(path: string): Promise<number[]> {
   const session = await ort.InferenceSession.create(path);
-  const x = new ort.Tensor('float32', Float32Array.from({ length: 16 }, (_, i) => i), [1, 1, 4, 4]);
+  const x = new ort.Tensor(
+    'float32',
+    Float32Array.from({ length: 16 }, (_, i) => i),
+    [1, 1, 4, 4],
+  );
   const out = await session.run({ x });
   return [...(out[session.outputNames[0]!]!.data as Float32Array)];
 }
@@ -65,7 +81,12 @@ describe('writeModelBytes / readModelBytes round trip', () => {
     const h = b.op('Gemm', [x, b.weight('w', [8, 8]), b.weight('bias', [8])], { alpha: 0.5, transB: 1 });
     const s = b.op('Slice', [h, b.int64('starts', [0]), b.int64('ends', [2]), b.int64('axes', [1])]);
     const n = b.op('LayerNormalization', [s, b.fill('gamma', [8], 1), b.fill('beta', [8], 0)], { epsilon: 1e-5, axis: -1 });
-    const c = b.node('Custom', [n, ids], { mode: 'fast', sizes: [1, 2, 3], scales: [0.25, 1.5], names: ['a', 'b'], limit: 2 ** 63, floor: -(2 ** 63) }, { domain: 'com.example', outputs: 2 });
+    const c = b.node(
+      'Custom',
+      [n, ids],
+      { mode: 'fast', sizes: [1, 2, 3], scales: [0.25, 1.5], names: ['a', 'b'], limit: 2 ** 63, floor: -(2 ** 63) },
+      { domain: 'com.example', outputs: 2 },
+    );
     b.weight('half', [3, 5], { dtype: 'float16' });
     b.weight('int8s', [7], { dtype: 'int8', bound: 100 });
     b.output(c[0]!, 'float32', ['batch', 8]);
@@ -83,8 +104,14 @@ describe('writeModelBytes / readModelBytes round trip', () => {
     const path = join(dir, 'external.onnx');
     writeModelFile(graph, path, { externalData: 'always' });
     const back = readModelFile(path);
-    const offsets = [...back.initializers.values()].map((w) => (w.data.kind === 'external' ? [w.data.location, w.data.offset, w.data.length] : w.data.kind));
-    assert.deepEqual(offsets, [['external.onnx.data', 0, 36], ['external.onnx.data', 4096, 32], ['external.onnx.data', 8192, 8]]);
+    const offsets = [...back.initializers.values()].map((w) =>
+      w.data.kind === 'external' ? [w.data.location, w.data.offset, w.data.length] : w.data.kind,
+    );
+    assert.deepEqual(offsets, [
+      ['external.onnx.data', 0, 36],
+      ['external.onnx.data', 4096, 32],
+      ['external.onnx.data', 8192, 8],
+    ]);
     assert.equal(statSync(`${path}.data`).size, 8192 + 8);
     assert.deepEqual(normalized(back), normalized(graph));
   });
@@ -114,7 +141,10 @@ describe('writeModelBytes / readModelBytes round trip', () => {
   });
 
   it('reports an unwritable path as a clean error and leaves no temporary files', () => {
-    assert.throws(() => writeModelFile(smallCnn(), join(dir, 'no-such-folder', 'm.onnx'), { externalData: 'always' }), (e: unknown) => e instanceof MemoriaNovaError && /^cannot write '.*m\.onnx': ENOENT/.test(e.message));
+    assert.throws(
+      () => writeModelFile(smallCnn(), join(dir, 'no-such-folder', 'm.onnx'), { externalData: 'always' }),
+      (e: unknown) => e instanceof MemoriaNovaError && /^cannot write '.*m\.onnx': ENOENT/.test(e.message),
+    );
     assert.ok(!readdirSync(dir).some((f) => f.includes('.tmp-')));
   });
 
@@ -122,7 +152,10 @@ describe('writeModelBytes / readModelBytes round trip', () => {
     const b = new GraphBuilder('bad');
     const x = b.input('x', 'float32', [2]);
     b.output(b.op('Add', [x, b.weight('w', [2], { data: { kind: 'inline', bytes: new Uint8Array(3) } })]));
-    assert.throws(() => writeModelBytes(b.build()), (e: unknown) => e instanceof MemoriaNovaError && /weight 'w' has 3 bytes, expected 8/.test(e.message));
+    assert.throws(
+      () => writeModelBytes(b.build()),
+      (e: unknown) => e instanceof MemoriaNovaError && /weight 'w' has 3 bytes, expected 8/.test(e.message),
+    );
   });
 });
 

@@ -119,7 +119,10 @@ function checkedBytes(weight: Weight): Uint8Array {
   const bytes = weightBytes(weight);
   const expected = tensorBytes(weight.dtype, weight.shape);
   if (bytes.length !== expected) {
-    fail(`weight '${weight.name}' has ${bytes.length} bytes, expected ${expected} for ${weight.dtype}[${weight.shape.join(', ')}]`, 'invalid-input');
+    fail(
+      `weight '${weight.name}' has ${bytes.length} bytes, expected ${expected} for ${weight.dtype}[${weight.shape.join(', ')}]`,
+      'invalid-input',
+    );
   }
   return bytes;
 }
@@ -234,16 +237,26 @@ function nodeProto(node: Node): object {
 
 function attributeProto(name: string, attribute: Attribute): object {
   switch (attribute.type) {
-    case 'float': return { name, type: ATTRIBUTE_TYPE.FLOAT, f: attribute.value };
-    case 'int': return { name, type: ATTRIBUTE_TYPE.INT, i: toLong(attribute.value) };
-    case 'string': return { name, type: ATTRIBUTE_TYPE.STRING, s: utf8.encode(attribute.value) };
-    case 'floats': return { name, type: ATTRIBUTE_TYPE.FLOATS, floats: attribute.value };
-    case 'ints': return { name, type: ATTRIBUTE_TYPE.INTS, ints: attribute.value.map(toLong) };
-    case 'strings': return { name, type: ATTRIBUTE_TYPE.STRINGS, strings: attribute.value.map((s) => utf8.encode(s)) };
-    case 'tensor': return { name, type: ATTRIBUTE_TYPE.TENSOR, t: tensorProto(attribute.value) };
-    case 'tensors': return { name, type: ATTRIBUTE_TYPE.TENSORS, tensors: attribute.value.map(tensorProto) };
-    case 'graph': return { name, type: ATTRIBUTE_TYPE.GRAPH, g: attribute.value };
-    case 'graphs': return { name, type: ATTRIBUTE_TYPE.GRAPHS, graphs: attribute.value };
+    case 'float':
+      return { name, type: ATTRIBUTE_TYPE.FLOAT, f: attribute.value };
+    case 'int':
+      return { name, type: ATTRIBUTE_TYPE.INT, i: toLong(attribute.value) };
+    case 'string':
+      return { name, type: ATTRIBUTE_TYPE.STRING, s: utf8.encode(attribute.value) };
+    case 'floats':
+      return { name, type: ATTRIBUTE_TYPE.FLOATS, floats: attribute.value };
+    case 'ints':
+      return { name, type: ATTRIBUTE_TYPE.INTS, ints: attribute.value.map(toLong) };
+    case 'strings':
+      return { name, type: ATTRIBUTE_TYPE.STRINGS, strings: attribute.value.map((s) => utf8.encode(s)) };
+    case 'tensor':
+      return { name, type: ATTRIBUTE_TYPE.TENSOR, t: tensorProto(attribute.value) };
+    case 'tensors':
+      return { name, type: ATTRIBUTE_TYPE.TENSORS, tensors: attribute.value.map(tensorProto) };
+    case 'graph':
+      return { name, type: ATTRIBUTE_TYPE.GRAPH, g: attribute.value };
+    case 'graphs':
+      return { name, type: ATTRIBUTE_TYPE.GRAPHS, graphs: attribute.value };
   }
 }
 

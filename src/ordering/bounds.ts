@@ -34,7 +34,12 @@ export function segmentLowerBound(index: MemoryIndex, state: MemoryState, segmen
 
   // Per buffer that matters here: its bytes, its producer inside the segment (-1: produced before), whether
   // it outlives the segment, and its readers inside the segment.
-  interface Candidate { bytes: number; producer: number; outlives: boolean; readers: number[] }
+  interface Candidate {
+    bytes: number;
+    producer: number;
+    outlives: boolean;
+    readers: number[];
+  }
   const candidates = new Map<number, Candidate>();
   const candidate = (buffer: number, producer: number): Candidate => {
     let c = candidates.get(buffer);
@@ -77,7 +82,8 @@ export function segmentLowerBound(index: MemoryIndex, state: MemoryState, segmen
     let allocated = 0;
     for (const t of own) allocated += index.bufferBytes[t]!;
     const inplace = index.inplaceBytes[op]!;
-    if (inplace >= 0 && index.inputBuffers[op]!.some((b) => index.pinned[b] === 0 && index.bufferBytes[b] === inplace)) allocated -= inplace;
+    if (inplace >= 0 && index.inputBuffers[op]!.some((b) => index.pinned[b] === 0 && index.bufferBytes[b] === inplace))
+      allocated -= inplace;
     best = Math.max(best, live + allocated);
   });
   return best;

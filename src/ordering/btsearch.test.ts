@@ -13,7 +13,13 @@ import { arbitraryMemoryGraph, bruteForceMinimumPeak } from './testing.ts';
 // branch to its end before starting the other keeps one big tensor live at a time.
 const branches = memoryGraphFromSpec({
   tensors: { x: 10, a: 100, b: 1, c: 60, d: 1, e: 1 },
-  ops: [['A', ['x'], ['a']], ['C', ['x'], ['c']], ['B', ['a'], ['b']], ['D', ['c'], ['d']], ['E', ['b', 'd'], ['e']]],
+  ops: [
+    ['A', ['x'], ['a']],
+    ['C', ['x'], ['c']],
+    ['B', ['a'], ['b']],
+    ['D', ['c'], ['d']],
+    ['E', ['b', 'd'], ['e']],
+  ],
   inputs: ['x'],
   outputs: ['e'],
 });
@@ -70,7 +76,13 @@ describe('segments', () => {
   it('cut operators stand alone; the branches between them form one segment', () => {
     const graph = memoryGraphFromSpec({
       tensors: { x: 1, a: 1, b: 1, c: 1, d: 1, e: 1 },
-      ops: [['A', ['x'], ['a']], ['B', ['a'], ['b']], ['C', ['a'], ['c']], ['D', ['b', 'c'], ['d']], ['E', ['d', 'a'], ['e']]],
+      ops: [
+        ['A', ['x'], ['a']],
+        ['B', ['a'], ['b']],
+        ['C', ['a'], ['c']],
+        ['D', ['b', 'c'], ['d']],
+        ['E', ['d', 'a'], ['e']],
+      ],
       inputs: ['x'],
       outputs: ['e'],
     });
@@ -82,7 +94,12 @@ describe('segments', () => {
   it('a side branch that joins late keeps everything in between in one segment', () => {
     const graph = memoryGraphFromSpec({
       tensors: { x: 1, a: 1, b: 1, s: 1, e: 1 },
-      ops: [['A', ['x'], ['a']], ['B', ['a'], ['b']], ['S', ['x'], ['s']], ['E', ['b', 's'], ['e']]],
+      ops: [
+        ['A', ['x'], ['a']],
+        ['B', ['a'], ['b']],
+        ['S', ['x'], ['s']],
+        ['E', ['b', 's'], ['e']],
+      ],
       inputs: ['x'],
       outputs: ['e'],
     });

@@ -186,7 +186,8 @@ class SegmentSearch {
   /** Takes back `op`, the last operator run. */
   private unrun(op: number): void {
     const { ready } = this;
-    for (const s of this.state.index.successors[op]!) if (this.state.waitingFor[s] === 0 && this.local.has(s)) ready.splice(ready.lastIndexOf(s), 1);
+    for (const s of this.state.index.successors[op]!)
+      if (this.state.waitingFor[s] === 0 && this.local.has(s)) ready.splice(ready.lastIndexOf(s), 1);
     this.state.undo(op);
     this.toggle(op);
     ready.push(op);

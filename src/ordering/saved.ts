@@ -45,13 +45,17 @@ export function loadSavedOrder(file: string, model: Model): number[] {
   } catch {
     fail(`order file '${file}' is not JSON`);
   }
-  if (!Array.isArray(saved.order) || saved.order.some((name) => typeof name !== 'string')) fail(`order file '${file}' has no 'order' list of operator names`);
+  if (!Array.isArray(saved.order) || saved.order.some((name) => typeof name !== 'string'))
+    fail(`order file '${file}' has no 'order' list of operator names`);
   const graph = memoryGraphOf(model);
   if (saved.fingerprint !== undefined && saved.fingerprint !== modelFingerprint(model)) {
     fail(`order file '${file}' was made for model '${saved.model ?? '?'}' with a different graph than '${model.name}'`, 'invalid-plan');
   }
   const index = new Map(graph.ops.map((op, i) => [op.name, i]));
-  const order = saved.order.map((name) => index.get(name) ?? fail(`order file '${file}' names operator '${name}', which model '${model.name}' does not have`, 'invalid-plan'));
+  const order = saved.order.map(
+    (name) =>
+      index.get(name) ?? fail(`order file '${file}' names operator '${name}', which model '${model.name}' does not have`, 'invalid-plan'),
+  );
   checkOrder(graph, order);
   return order;
 }

@@ -65,14 +65,17 @@ export function partitionContext(model: Model, order: readonly string[]): Partit
     fail(`operator order misses '${missing.node.name}' (${order.length} of ${model.ops.length} operators listed)`, 'invalid-plan');
   }
   const producedAt = new Map<string, { position: number; output: number }>();
-  opIndex.forEach((index, p) => model.ops[index]!.node.outputs.forEach((t, k) => t !== '' && producedAt.set(t, { position: p, output: k })));
+  opIndex.forEach((index, p) =>
+    model.ops[index]!.node.outputs.forEach((t, k) => t !== '' && producedAt.set(t, { position: p, output: k })),
+  );
   const graphOutputs = new Set(model.graph.outputs.map((o) => o.name));
   const consumers: TensorUse[][][] = opIndex.map((index) => model.ops[index]!.node.outputs.map(() => []));
   const producers = opIndex.map((index, p) =>
     model.ops[index]!.node.inputs.map((t, input) => {
       const source = producedAt.get(t);
       if (source === undefined) return null;
-      if (source.position >= p) fail(`operator order runs '${order[p]}' before '${order[source.position]}', which produces its input '${t}'`, 'invalid-plan');
+      if (source.position >= p)
+        fail(`operator order runs '${order[p]}' before '${order[source.position]}', which produces its input '${t}'`, 'invalid-plan');
       consumers[source.position]![source.output]!.push({ position: p, input });
       return source;
     }),
@@ -102,7 +105,9 @@ export function partitionContext(model: Model, order: readonly string[]): Partit
     graphInputUses,
     weightReaders: countWeightReaders(model),
     outputVolume: geometry.map((g) => boxVolume(fullBox(g.outputShapes[0]!))),
-    elementBytes: new Map([...model.tensors.values()].map((t) => [t.name, elementCount(t.shape) === 0 ? 0 : t.bytes / elementCount(t.shape)])),
+    elementBytes: new Map(
+      [...model.tensors.values()].map((t) => [t.name, elementCount(t.shape) === 0 ? 0 : t.bytes / elementCount(t.shape)]),
+    ),
     sliceMemo: opIndex.map(() => new Map()),
   };
 }

@@ -1,7 +1,7 @@
 import { Attrs } from '../analysis/ops/attrs.ts';
 import type { AnalyzedOp, Model } from '../ir/graph.ts';
 import { weightBytes } from '../ir/weights.ts';
-import type { SplitDim } from '../plan/types.ts';
+import type { SplitDim } from './types.ts';
 import { fullBox, hull, isEmpty, sameBox } from './box.ts';
 import type { Box, SliceOverrides, SplitOption } from './types.ts';
 
@@ -33,31 +33,46 @@ export function modelLayout(model: Model): Layout {
 
 function axisNames(layout: Layout, shape: readonly number[]): Array<{ dim: SplitDim; axis: number }> {
   const rank = shape.length;
-  if (rank === 2) return [{ dim: 'tokens', axis: 0 }, { dim: 'channels', axis: 1 }];
-  if (rank === 3) return [{ dim: 'tokens', axis: 1 }, { dim: 'channels', axis: 2 }];
+  if (rank === 2)
+    return [
+      { dim: 'tokens', axis: 0 },
+      { dim: 'channels', axis: 1 },
+    ];
+  if (rank === 3)
+    return [
+      { dim: 'tokens', axis: 1 },
+      { dim: 'channels', axis: 2 },
+    ];
   if (rank < 4) return [];
-  if (layout.kind === 'cnn') return rank === 4 ? [{ dim: 'channels', axis: 1 }, { dim: 'rows', axis: 2 }] : [];
+  if (layout.kind === 'cnn')
+    return rank === 4
+      ? [
+          { dim: 'channels', axis: 1 },
+          { dim: 'rows', axis: 2 },
+        ]
+      : [];
   // Attention tensors ([B,heads,T,x], [B,T,heads,d], [B,kv,group,T,x]): the axis of extent T (preferring the
   // second to last) is tokens, heads sit at 1 (2 when axis 1 is T), the last remaining axis is channels.
   const tokens = [rank - 2, 1, rank - 1].find((a) => shape[a] === layout.tokens) ?? rank - 2;
   const heads = tokens === 1 ? 2 : 1;
   const channels = tokens === rank - 1 ? rank - 2 : rank - 1;
-  return [{ dim: 'heads', axis: heads }, { dim: 'tokens', axis: tokens }, { dim: 'channels', axis: channels }];
+  return [
+    { dim: 'heads', axis: heads },
+    { dim: 'tokens', axis: tokens },
+    { dim: 'channels', axis: channels },
+  ];
 }
 
-function optionsFor(layout: Layout, shape: readonly number[], keep: (axis: number, dim: SplitDim) => boolean, granule: (axis: number) => number = () => 1): SplitOption[] {
+function optionsFor(
+  layout: Layout,
+  shape: readonly number[],
+  keep: (axis: number, dim: SplitDim) => boolean,
+  granule: (axis: number) => number = () => 1,
+): SplitOption[] {
   return axisNames(layout, shape)
     .filter(({ axis, dim }) => shape[axis]! >= 2 * granule(axis) && keep(axis, dim))
     .map(({ dim, axis }) => ({ dim, axis, extent: shape[axis]!, granule: granule(axis) }));
 }
-
-const UNARY = new Set([
-  'Relu', 'Sigmoid', 'Tanh', 'HardSigmoid', 'HardSwish', 'LeakyRelu', 'Elu', 'Selu', 'Gelu', 'Erf', 'Exp', 'Log', 'Sqrt',
-  'Reciprocal', 'Neg', 'Abs', 'Identity', 'Dropout', 'Cast', 'Softplus', 'Softsign', 'Mish', 'Floor', 'Ceil', 'Round', 'Sign', 'Not', 'Clip',
-]);
-const BINARY = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Where', 'PRelu', 'Equal', 'Less', 'Greater', 'And', 'Or', 'Sum', 'Mean']);
-const WINDOW = new Set(['Conv', 'MaxPool', 'AveragePool']);
-const REDUCE = new Set(['ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceSumSquare', 'ReduceLogSumExp']);
 
 /** The values of a small int64 weight (axes, starts…), or undefined when the input is absent or not a weight. */
 function constInts(model: Model, name: string | undefined): number[] | undefined {
@@ -66,7 +81,9 @@ function constInts(model: Model, name: string | undefined): number[] | undefined
   const bytes = weightBytes(weight);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = weight.dtype === 'int64' ? bytes.byteLength / 8 : bytes.byteLength / 4;
-  return Array.from({ length: n }, (_, i) => (weight.dtype === 'int64' ? Number(view.getBigInt64(i * 8, true)) : view.getInt32(i * 4, true)));
+  return Array.from({ length: n }, (_, i) =>
+    weight.dtype === 'int64' ? Number(view.getBigInt64(i * 8, true)) : view.getInt32(i * 4, true),
+  );
 }
 
 /**
@@ -81,7 +98,9 @@ function axesWholeGeometry(layout: Layout, base: Base, axes: ReadonlySet<number>
     options: optionsFor(layout, outShape, (a) => !axes.has(a)),
     widen: (out) => [out[0]!.map((r, a) => (axes.has(a) ? [0, outShape[a]!] : r) as [number, number]), ...out.slice(1)],
     inputs: ([out]) => ({
-      inputs: base.inputShapes.map((s, i) => (s === null ? null : i === 0 ? out!.map((r, a) => (axes.has(a) ? [0, shape[a]!] : [r[0], r[1]]) as [number, number]) : fullBox(s))),
+      inputs: base.inputShapes.map((s, i) =>
+        s === null ? null : i === 0 ? out!.map((r, a) => (axes.has(a) ? [0, shape[a]!] : [r[0], r[1]]) as [number, number]) : fullBox(s),
+      ),
     }),
   };
 }
@@ -91,7 +110,8 @@ function reduceGeometry(model: Model, op: AnalyzedOp, layout: Layout, base: Base
   const attrs = new Attrs(op.node);
   const rank = base.inputShapes[0]!.length;
   const axes = attrs.ints('axes') ?? constInts(model, op.node.inputs[1]);
-  if (attrs.int('keepdims', 1) !== 1 || axes === undefined || axes.length === 0 || base.outputShapes[0]!.length !== rank) return wholeGeometry(base);
+  if (attrs.int('keepdims', 1) !== 1 || axes === undefined || axes.length === 0 || base.outputShapes[0]!.length !== rank)
+    return wholeGeometry(base);
   return axesWholeGeometry(layout, base, new Set(axes.map((a) => (a < 0 ? a + rank : a))));
 }
 
@@ -104,32 +124,194 @@ function sliceGeometry(model: Model, op: AnalyzedOp, layout: Layout, base: Base)
   return axesWholeGeometry(layout, base, new Set(axes.map((a) => (a < 0 ? a + rank : a))));
 }
 
+type Rule = (model: Model, op: AnalyzedOp, layout: Layout, base: Base) => OpGeometry | null;
+
+const broadcast: Rule = (_model, op, layout, base) => broadcastGeometry(op.node.opType, layout, base);
+const window: Rule = (_model, op, layout, base) => (base.outputShapes[0]!.length >= 3 ? windowGeometry(op, layout, base) : null);
+const reshape: Rule = (_model, op, layout, base) => reshapeGeometry(op.node.opType, layout, base);
+const reduce: Rule = (model, op, layout, base) => reduceGeometry(model, op, layout, base);
+const normalize: Rule = (_model, op, layout, base) => normalizeGeometry(op, layout, base);
+const globalPool: Rule = (_model, _op, layout, base) => globalPoolGeometry(layout, base);
+
+/**
+ * THE table of split rules, by operator type of the standard domain (single-output operators; Split has its own
+ * rule). A rule may still answer null (run whole) for a node whose shapes it does not cover. Every operator the
+ * analysis supports is either here or in WHOLE_OPERATORS (geometry.test.ts checks both lists against the registry).
+ */
+export const SPLIT_RULES: ReadonlyMap<string, Rule> = new Map<string, Rule>([
+  ...[
+    'Relu',
+    'Sigmoid',
+    'Tanh',
+    'HardSigmoid',
+    'HardSwish',
+    'LeakyRelu',
+    'Elu',
+    'Selu',
+    'Gelu',
+    'Erf',
+    'Exp',
+    'Log',
+    'Sqrt',
+    'Reciprocal',
+    'Neg',
+    'Abs',
+    'Identity',
+    'Dropout',
+    'Cast',
+    'Softplus',
+    'Softsign',
+    'Mish',
+    'Floor',
+    'Ceil',
+    'Round',
+    'Sign',
+    'Not',
+    'Clip',
+    'Add',
+    'Sub',
+    'Mul',
+    'Div',
+    'Pow',
+    'Max',
+    'Min',
+    'Where',
+    'PRelu',
+    'Equal',
+    'Less',
+    'Greater',
+    'And',
+    'Or',
+    'Sum',
+    'Mean',
+    'BatchNormalization',
+  ].map((type): [string, Rule] => [type, broadcast]),
+  ...['Conv', 'MaxPool', 'AveragePool'].map((type): [string, Rule] => [type, window]),
+  ...['ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceSumSquare', 'ReduceLogSumExp'].map(
+    (type): [string, Rule] => [type, reduce],
+  ),
+  ...['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze'].map((type): [string, Rule] => [type, reshape]),
+  ...['Softmax', 'LogSoftmax', 'LayerNormalization'].map((type): [string, Rule] => [type, normalize]),
+  ...['GlobalAveragePool', 'GlobalMaxPool'].map((type): [string, Rule] => [type, globalPool]),
+  [
+    'MatMul',
+    (_model, _op, layout, base) =>
+      base.inputShapes[0]!.length >= 2 && (base.inputShapes[1]?.length ?? 0) >= 2 ? matmulGeometry(layout, base) : null,
+  ],
+  ['Gemm', (_model, op, layout, base) => gemmGeometry(op, layout, base)],
+  ['Concat', (_model, op, layout, base) => concatGeometry(op, layout, base)],
+  ['Transpose', (_model, op, layout, base) => transposeGeometry(op, layout, base)],
+  ['Slice', (model, op, layout, base) => sliceGeometry(model, op, layout, base)],
+]);
+
+/**
+ * Supported operators that always run whole on one device (no exact region rule is defined for them). Adding a
+ * split rule for one moves it from here to SPLIT_RULES.
+ */
+export const WHOLE_OPERATORS: ReadonlySet<string> = new Set([
+  'Acos',
+  'Acosh',
+  'ArgMax',
+  'ArgMin',
+  'Asin',
+  'Asinh',
+  'Atan',
+  'Atanh',
+  'Bernoulli',
+  'BitShift',
+  'BitwiseAnd',
+  'BitwiseNot',
+  'BitwiseOr',
+  'BitwiseXor',
+  'BlackmanWindow',
+  'CastLike',
+  'Celu',
+  'Compress',
+  'Constant',
+  'ConstantOfShape',
+  'ConvInteger',
+  'ConvTranspose',
+  'Cos',
+  'Cosh',
+  'CumSum',
+  'DepthToSpace',
+  'DequantizeLinear',
+  'Det',
+  'DynamicQuantizeLinear',
+  'Einsum',
+  'Expand',
+  'EyeLike',
+  'GRU',
+  'Gather',
+  'GatherElements',
+  'GatherND',
+  'GlobalLpPool',
+  'GreaterOrEqual',
+  'GridSample',
+  'GroupNormalization',
+  'HammingWindow',
+  'HannWindow',
+  'Hardmax',
+  'InstanceNormalization',
+  'IsInf',
+  'IsNaN',
+  'LRN',
+  'LSTM',
+  'LessOrEqual',
+  'LpNormalization',
+  'LpPool',
+  'MatMulInteger',
+  'MaxUnpool',
+  'MeanVarianceNormalization',
+  'Mod',
+  'NegativeLogLikelihoodLoss',
+  'NonZero',
+  'OneHot',
+  'Pad',
+  'QLinearConv',
+  'QLinearMatMul',
+  'QuantizeLinear',
+  'RNN',
+  'RandomNormal',
+  'RandomNormalLike',
+  'RandomUniform',
+  'RandomUniformLike',
+  'Range',
+  'ReduceLogSum',
+  'Resize',
+  'ReverseSequence',
+  'RoiAlign',
+  'Scatter',
+  'ScatterElements',
+  'ScatterND',
+  'Shape',
+  'Shrink',
+  'Sin',
+  'Sinh',
+  'Size',
+  'SoftmaxCrossEntropyLoss',
+  'SpaceToDepth',
+  'Tan',
+  'ThresholdedRelu',
+  'Tile',
+  'TopK',
+  'Trilu',
+  'Unique',
+  'Upsample',
+  'Xor',
+]);
+
 export function opGeometry(model: Model, op: AnalyzedOp, layout: Layout): OpGeometry {
   const node = op.node;
-  const shapeOf = (name: string): number[] | null => (name === '' ? null : model.tensors.get(name)?.shape ?? null);
+  const shapeOf = (name: string): number[] | null => (name === '' ? null : (model.tensors.get(name)?.shape ?? null));
   const inputShapes = node.inputs.map(shapeOf);
   const outputShapes = node.outputs.map((name) => shapeOf(name) ?? []);
   const base = { inputShapes, outputShapes };
-  const out0 = outputShapes[0]!;
-  const singleOutput = node.outputs.length === 1 && inputShapes[0] != null;
-  const type = node.opType;
-  if (type === 'Split' && node.domain === '' && inputShapes[0] != null && outputShapes.every((shape) => shape.length === inputShapes[0]!.length)) {
+  if (node.domain !== '' || inputShapes[0] == null) return wholeGeometry(base);
+  if (node.opType === 'Split' && outputShapes.every((shape) => shape.length === inputShapes[0]!.length))
     return splitGeometry(op, layout, base);
-  }
-  if (singleOutput && node.domain === '') {
-    if (WINDOW.has(type) && out0.length >= 3) return windowGeometry(op, layout, base);
-    if (UNARY.has(type) || BINARY.has(type) || type === 'BatchNormalization') return broadcastGeometry(type, layout, base);
-    if (type === 'GlobalAveragePool' || type === 'GlobalMaxPool') return globalPoolGeometry(layout, base);
-    if (type === 'Softmax' || type === 'LogSoftmax' || type === 'LayerNormalization') return normalizeGeometry(op, layout, base);
-    if (type === 'MatMul' && inputShapes[0]!.length >= 2 && (inputShapes[1]?.length ?? 0) >= 2) return matmulGeometry(layout, base);
-    if (type === 'Gemm') return gemmGeometry(op, layout, base);
-    if (type === 'Concat') return concatGeometry(op, layout, base);
-    if (type === 'Transpose') return transposeGeometry(op, layout, base);
-    if (type === 'Reshape' || type === 'Flatten' || type === 'Squeeze' || type === 'Unsqueeze') return reshapeGeometry(type, layout, base);
-    if (REDUCE.has(type)) return reduceGeometry(model, op, layout, base);
-    if (type === 'Slice') return sliceGeometry(model, op, layout, base);
-  }
-  return wholeGeometry(base);
+  const rule = node.outputs.length === 1 ? SPLIT_RULES.get(node.opType) : undefined;
+  return rule?.(model, op, layout, base) ?? wholeGeometry(base);
 }
 
 type Base = { inputShapes: Array<number[] | null>; outputShapes: number[][] };
@@ -171,7 +353,13 @@ function splitGeometry(op: AnalyzedOp, layout: Layout, base: Base): OpGeometry {
 /** Numpy broadcasting: the region of an input that a region of the output reads. */
 function broadcastBox(inputShape: readonly number[], out: Box): Box {
   const offset = out.length - inputShape.length;
-  return inputShape.map((size, i) => (size === 1 && out[i + offset]![1] - out[i + offset]![0] >= 1 ? [0, 1] : [out[i + offset]![0], out[i + offset]![1]]) as [number, number]);
+  return inputShape.map(
+    (size, i) =>
+      (size === 1 && out[i + offset]![1] - out[i + offset]![0] >= 1 ? [0, 1] : [out[i + offset]![0], out[i + offset]![1]]) as [
+        number,
+        number,
+      ],
+  );
 }
 
 function broadcastGeometry(type: string, layout: Layout, base: Base): OpGeometry {
@@ -197,7 +385,9 @@ function globalPoolGeometry(layout: Layout, base: Base): OpGeometry {
     ...base,
     options: layout.kind === 'cnn' ? optionsFor(layout, base.outputShapes[0]!, (_, dim) => dim === 'channels') : [],
     widen: (out) => out,
-    inputs: ([out]) => ({ inputs: [inShape.map((size, axis) => (axis < 2 ? [out![axis]![0], out![axis]![1]] : [0, size]) as [number, number])] }),
+    inputs: ([out]) => ({
+      inputs: [inShape.map((size, axis) => (axis < 2 ? [out![axis]![0], out![axis]![1]] : [0, size]) as [number, number])],
+    }),
   };
 }
 
@@ -225,10 +415,21 @@ function windowGeometry(op: AnalyzedOp, layout: Layout, base: Base): OpGeometry 
   // A slice of a grouped convolution holds whole groups.
   const perGroupOut = outChannels / group;
   const alignGroups = (box: Box): Box =>
-    box.map((r, a) => (a === 1 ? [Math.floor(r[0] / perGroupOut) * perGroupOut, Math.ceil(r[1] / perGroupOut) * perGroupOut] : r) as [number, number]);
+    box.map(
+      (r, a) =>
+        (a === 1 ? [Math.floor(r[0] / perGroupOut) * perGroupOut, Math.ceil(r[1] / perGroupOut) * perGroupOut] : r) as [number, number],
+    );
   return {
     ...base,
-    options: layout.kind === 'cnn' ? optionsFor(layout, outShape, () => true, (axis) => (axis === 1 && group !== 1 ? perGroupOut : 1)) : [],
+    options:
+      layout.kind === 'cnn'
+        ? optionsFor(
+            layout,
+            outShape,
+            () => true,
+            (axis) => (axis === 1 && group !== 1 ? perGroupOut : 1),
+          )
+        : [],
     widen: (out) => (group === 1 ? out : [alignGroups(out[0]!), ...out.slice(1)]),
     inputs: ([out]) => {
       const box = out!;
@@ -286,8 +487,14 @@ function matmulGeometry(layout: Layout, base: Base): OpGeometry {
   const operand = (shape: number[], out: Box, keepRows: boolean): Box => {
     const batch = broadcastBox(shape.slice(0, -2), out.slice(0, rank - 2));
     const last2: Box = keepRows
-      ? [[out[rank - 2]![0], out[rank - 2]![1]], [0, shape[shape.length - 1]!]]
-      : [[0, shape[shape.length - 2]!], [out[rank - 1]![0], out[rank - 1]![1]]];
+      ? [
+          [out[rank - 2]![0], out[rank - 2]![1]],
+          [0, shape[shape.length - 1]!],
+        ]
+      : [
+          [0, shape[shape.length - 2]!],
+          [out[rank - 1]![0], out[rank - 1]![1]],
+        ];
     return [...batch, ...last2];
   };
   return {
@@ -310,8 +517,24 @@ function gemmGeometry(op: AnalyzedOp, layout: Layout, base: Base): OpGeometry {
     inputs: ([out]) => {
       const [m, n] = [out![0]!, out![1]!];
       const inputs: Array<Box | null> = [
-        transA ? [[0, k], [m[0], m[1]]] : [[m[0], m[1]], [0, k]],
-        transB ? [[n[0], n[1]], [0, k]] : [[0, k], [n[0], n[1]]],
+        transA
+          ? [
+              [0, k],
+              [m[0], m[1]],
+            ]
+          : [
+              [m[0], m[1]],
+              [0, k],
+            ],
+        transB
+          ? [
+              [n[0], n[1]],
+              [0, k],
+            ]
+          : [
+              [0, k],
+              [n[0], n[1]],
+            ],
       ];
       const c = base.inputShapes[2];
       if (c != null) inputs.push(broadcastBox(c, out!));
@@ -409,7 +632,7 @@ function flatToBox(shape: readonly number[], axes: readonly number[], f0: number
       box.unshift([rest % s, (rest % s) + 1]);
       rest = Math.floor(rest / s);
     }
-    box.push([(f0 / inner) % size, (f0 / inner) % size + (f1 - f0) / inner]);
+    box.push([(f0 / inner) % size, ((f0 / inner) % size) + (f1 - f0) / inner]);
     for (let t = k + 1; t < axes.length; t++) box.push([0, shape[axes[t]!]!]);
     return box;
   }
@@ -468,7 +691,8 @@ function reshapeGeometry(type: string, layout: Layout, base: Base): OpGeometry {
         const box = full.map((r, a) => (a === axis ? [start, end] : r) as [number, number]);
         return sameBox(widenBox(box), box);
       };
-      if (exact(0, granule) && exact(extent - granule, extent) && (extent < 3 * granule || exact(granule, extent - granule))) return granule;
+      if (exact(0, granule) && exact(extent - granule, extent) && (extent < 3 * granule || exact(granule, extent - granule)))
+        return granule;
     }
     return 0;
   };

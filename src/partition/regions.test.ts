@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { GraphBuilder } from '../ir/builder.ts';
-import type { OpDecision, Placement } from '../plan/types.ts';
+import type { OpDecision, Placement } from './types.ts';
 import type { PartitionContext } from './context.ts';
 import { repairDecisions } from './slices.ts';
 import { checkSliceExactness } from './testing.ts';
@@ -131,7 +131,17 @@ function residualCnn() {
   const b = new GraphBuilder('residual', { seed: 5 });
   const x = b.input('x', 'float32', [1, 3, 9, 9]);
   const stem = b.op('Relu', [b.op('Conv', [x, b.weight('w0', [4, 3, 3, 3])], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] })]);
-  const bn = b.op('BatchNormalization', [b.op('Conv', [stem, b.weight('w1', [4, 4, 3, 3])], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }), b.weight('s', [4]), b.weight('o', [4]), b.fill('m', [4], 0), b.fill('v', [4], 1)], { epsilon: 1e-5 });
+  const bn = b.op(
+    'BatchNormalization',
+    [
+      b.op('Conv', [stem, b.weight('w1', [4, 4, 3, 3])], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }),
+      b.weight('s', [4]),
+      b.weight('o', [4]),
+      b.fill('m', [4], 0),
+      b.fill('v', [4], 1),
+    ],
+    { epsilon: 1e-5 },
+  );
   const sum = b.op('Relu', [b.op('Add', [bn, stem])]);
   const pooled = b.op('MaxPool', [sum], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] });
   const branch = b.op('Conv', [pooled, b.weight('w2', [2, 4, 1, 1])], { kernel_shape: [1, 1] });
@@ -150,9 +160,16 @@ function groupedQueryBlock() {
   const [T, C, H, KV, D] = [4, 16, 4, 2, 4];
   const x = b.input('x', 'float32', [1, T, C]);
   const variance = b.op('ReduceMean', [b.op('Mul', [x, x])], { axes: [-1], keepdims: 1 });
-  const norm = b.op('Mul', [b.op('Div', [x, b.op('Sqrt', [b.op('Add', [variance, b.float32('eps', [1e-6], [])])])]), b.weight('gain', [C])]);
+  const norm = b.op('Mul', [
+    b.op('Div', [x, b.op('Sqrt', [b.op('Add', [variance, b.float32('eps', [1e-6], [])])])]),
+    b.weight('gain', [C]),
+  ]);
   const heads = (name: string, count: number, perm: number[]) =>
-    b.op('Transpose', [b.op('Reshape', [b.op('MatMul', [norm, b.weight(`${name}.w`, [C, count * D])]), b.int64('shape', [1, T, count, D])])], { perm });
+    b.op(
+      'Transpose',
+      [b.op('Reshape', [b.op('MatMul', [norm, b.weight(`${name}.w`, [C, count * D])]), b.int64('shape', [1, T, count, D])])],
+      { perm },
+    );
   const rope = (t: string) => {
     const first = b.op('Slice', [t, b.int64('s', [0]), b.int64('e', [D / 2]), b.int64('a', [3])]);
     const second = b.op('Slice', [t, b.int64('s', [D / 2]), b.int64('e', [D]), b.int64('a', [3])]);
@@ -163,12 +180,19 @@ function groupedQueryBlock() {
   const k = b.op('Unsqueeze', [b.op('Transpose', [rope(heads('k', KV, [0, 2, 1, 3]))], { perm: [0, 1, 3, 2] }), b.int64('axes', [2])]);
   const v = b.op('Unsqueeze', [heads('v', KV, [0, 2, 1, 3]), b.int64('axes', [2])]);
   const probs = b.op('Softmax', [b.op('Add', [b.op('MatMul', [q, k]), b.weight('mask', [T, T])])], { axis: -1 });
-  const merged = b.op('Reshape', [b.op('Transpose', [b.op('Reshape', [b.op('MatMul', [probs, v]), b.int64('shape', [1, H, T, D])])], { perm: [0, 2, 1, 3] }), b.int64('shape', [1, T, H * D])]);
+  const merged = b.op('Reshape', [
+    b.op('Transpose', [b.op('Reshape', [b.op('MatMul', [probs, v]), b.int64('shape', [1, H, T, D])])], { perm: [0, 2, 1, 3] }),
+    b.int64('shape', [1, T, H * D]),
+  ]);
   b.output(b.op('Add', [b.op('MatMul', [merged, b.weight('o.w', [H * D, C])]), x]));
   return b.build();
 }
 
-for (const [name, build] of [['grouped-query attention (rms norm, rotary slices, rank-5 matmuls, unsqueeze)', groupedQueryBlock], ['attention block (tokens, heads, channels; split, reshape, transpose, softmax, layer norm)', attentionBlock], ['residual CNN DAG (add, concat, global pool, flatten merging axes, gemm)', residualCnn]] as const) {
+for (const [name, build] of [
+  ['grouped-query attention (rms norm, rotary slices, rank-5 matmuls, unsqueeze)', groupedQueryBlock],
+  ['attention block (tokens, heads, channels; split, reshape, transpose, softmax, layer norm)', attentionBlock],
+  ['residual CNN DAG (add, concat, global pool, flatten merging axes, gemm)', residualCnn],
+] as const) {
   test(`${name}: every device slice equals that region of the full output`, async () => {
     const graph = build();
     await fc.assert(

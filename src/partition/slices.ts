@@ -1,5 +1,5 @@
 import { fail } from '../errors.ts';
-import type { OpDecision, Placement } from '../plan/types.ts';
+import type { OpDecision, Placement } from './types.ts';
 import { boxVolume, fullBox, hull, isEmpty, withAxis } from './box.ts';
 import type { PartitionContext } from './context.ts';
 import { ratiosToRanges } from './ranges.ts';
@@ -25,10 +25,12 @@ export function fusionBlocker(ctx: PartitionContext, decisions: readonly OpDecis
 
 /** Checks decisions against the context and a cluster of `deviceCount` devices; errors name the operator. */
 export function checkDecisions(ctx: PartitionContext, decisions: readonly OpDecision[], deviceCount: number): void {
-  if (decisions.length !== ctx.order.length) fail(`plan has ${decisions.length} operator decisions, the model has ${ctx.order.length} operators`, 'invalid-plan');
+  if (decisions.length !== ctx.order.length)
+    fail(`plan has ${decisions.length} operator decisions, the model has ${ctx.order.length} operators`, 'invalid-plan');
   decisions.forEach((decision, p) => {
     const name = ctx.order[p]!;
-    if (decision.op !== name) fail(`plan decision ${p} is for '${decision.op}', but operator ${p} of the order is '${name}'`, 'invalid-plan');
+    if (decision.op !== name)
+      fail(`plan decision ${p} is for '${decision.op}', but operator ${p} of the order is '${name}'`, 'invalid-plan');
     const where = `operator '${name}' (${ctx.space[p]!.opType})`;
     const placement = decision.placement;
     if ('device' in placement) {
@@ -38,10 +40,15 @@ export function checkDecisions(ctx: PartitionContext, decisions: readonly OpDeci
     } else {
       const options = ctx.space[p]!.options;
       if (!options.some((o) => o.dim === placement.dim)) {
-        fail(`${where} cannot be split by ${placement.dim}${options.length === 0 ? ': it runs whole on one device' : `; it can be split by ${options.map((o) => o.dim).join(', ')}`}`, 'invalid-plan');
+        fail(
+          `${where} cannot be split by ${placement.dim}${options.length === 0 ? ': it runs whole on one device' : `; it can be split by ${options.map((o) => o.dim).join(', ')}`}`,
+          'invalid-plan',
+        );
       }
-      if (placement.ratios.length !== deviceCount) fail(`${where}: ${placement.ratios.length} split ratios for ${deviceCount} devices`, 'invalid-plan');
-      if (placement.ratios.some((r) => !(r >= 0) || !Number.isFinite(r))) fail(`${where}: split ratios must be finite and >= 0, got [${placement.ratios.join(', ')}]`, 'invalid-plan');
+      if (placement.ratios.length !== deviceCount)
+        fail(`${where}: ${placement.ratios.length} split ratios for ${deviceCount} devices`, 'invalid-plan');
+      if (placement.ratios.some((r) => !(r >= 0) || !Number.isFinite(r)))
+        fail(`${where}: split ratios must be finite and >= 0, got [${placement.ratios.join(', ')}]`, 'invalid-plan');
       if (!placement.ratios.some((r) => r > 0)) fail(`${where}: split ratios are all 0`, 'invalid-plan');
     }
     if (!decision.sync) {
@@ -97,7 +104,12 @@ export function planSlices(ctx: PartitionContext, decisions: readonly OpDecision
     const memo = ctx.sliceMemo[p]!;
     let row = memo.get(key);
     if (row === undefined) {
-      row = sliceRow(ctx, p, deviceCount, decision.sync ? ownedRegions(ctx, p, decision.placement) : (d) => neededRegions(ctx, slices, p, d));
+      row = sliceRow(
+        ctx,
+        p,
+        deviceCount,
+        decision.sync ? ownedRegions(ctx, p, decision.placement) : (d) => neededRegions(ctx, slices, p, d),
+      );
       if (memo.size >= MEMO_LIMIT) memo.clear();
       memo.set(key, row);
     }
@@ -107,7 +119,12 @@ export function planSlices(ctx: PartitionContext, decisions: readonly OpDecision
 }
 
 /** The bounding box of what the device's consumer slices read of each output of the operator at `position`. */
-function neededRegions(ctx: PartitionContext, slices: ReadonlyArray<Array<OpSlice | null>>, position: number, device: number): Array<Box | null> {
+function neededRegions(
+  ctx: PartitionContext,
+  slices: ReadonlyArray<Array<OpSlice | null>>,
+  position: number,
+  device: number,
+): Array<Box | null> {
   return ctx.consumers[position]!.map((uses) => {
     let region: Box | null = null;
     for (const use of uses) region = hull(region, slices[use.position]![device]?.inputs[use.input] ?? null);
@@ -129,7 +146,12 @@ export function rowId(row: object): number {
 const MEMO_LIMIT = 512;
 
 /** Each device's slice of the operator at `position`, given the output regions it must compute. */
-function sliceRow(ctx: PartitionContext, position: number, deviceCount: number, regions: (device: number) => Array<Box | null>): Array<OpSlice | null> {
+function sliceRow(
+  ctx: PartitionContext,
+  position: number,
+  deviceCount: number,
+  regions: (device: number) => Array<Box | null>,
+): Array<OpSlice | null> {
   const geometry = ctx.geometry[position]!;
   const op = ctx.model.ops[ctx.opIndex[position]!]!;
   const fullVolume = ctx.outputVolume[position]!;

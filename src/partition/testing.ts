@@ -3,7 +3,7 @@ import { analyzeGraph } from '../analysis/analyze.ts';
 import type { Attribute, Graph, Model, Node, Weight } from '../ir/graph.ts';
 import { weightBytes } from '../ir/weights.ts';
 import { writeModelBytes } from '../onnx/write.ts';
-import type { OpDecision } from '../plan/types.ts';
+import type { OpDecision } from './types.ts';
 import { boxShape, isEmpty } from './box.ts';
 import { partitionContext, type PartitionContext } from './context.ts';
 import { checkDecisions, planSlices } from './slices.ts';
@@ -46,7 +46,12 @@ function weightTensor(weight: Weight): Tensor {
 
 function inlineWeight(name: string, tensor: Tensor): Weight {
   const data = tensor.data;
-  return { name, dtype: data instanceof Float32Array ? 'float32' : 'int64', shape: tensor.shape, data: { kind: 'inline', bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) } };
+  return {
+    name,
+    dtype: data instanceof Float32Array ? 'float32' : 'int64',
+    shape: tensor.shape,
+    data: { kind: 'inline', bytes: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) },
+  };
 }
 
 async function runGraph(graph: Graph, feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
@@ -66,9 +71,17 @@ export interface ExactnessReport {
 }
 
 /** Checks every slice of `decisions` on `graph` (inputs filled with `input(name, size)` values). */
-export async function checkSliceExactness(graph: Graph, decisions: (ctx: PartitionContext) => OpDecision[], deviceCount: number, input: (size: number) => Float32Array): Promise<ExactnessReport & { model: Model }> {
+export async function checkSliceExactness(
+  graph: Graph,
+  decisions: (ctx: PartitionContext) => OpDecision[],
+  deviceCount: number,
+  input: (size: number) => Float32Array,
+): Promise<ExactnessReport & { model: Model }> {
   const model = analyzeGraph(graph);
-  const ctx = partitionContext(model, model.ops.map((op) => op.node.name));
+  const ctx = partitionContext(
+    model,
+    model.ops.map((op) => op.node.name),
+  );
   const plan = decisions(ctx);
   checkDecisions(ctx, plan, deviceCount);
   const slices = planSlices(ctx, plan, deviceCount);
@@ -78,7 +91,12 @@ export async function checkSliceExactness(graph: Graph, decisions: (ctx: Partiti
     const shape = model.tensors.get(i.name)!.shape;
     feeds[i.name] = { data: input(shape.reduce((a, b) => a * b, 1)), shape };
   }
-  const everything: Graph = { ...model.graph, outputs: model.ops.flatMap((op) => op.node.outputs.map((name) => ({ name, dtype: 'float32' as const, shape: model.tensors.get(name)!.shape }))) };
+  const everything: Graph = {
+    ...model.graph,
+    outputs: model.ops.flatMap((op) =>
+      op.node.outputs.map((name) => ({ name, dtype: 'float32' as const, shape: model.tensors.get(name)!.shape })),
+    ),
+  };
   const full: Record<string, Tensor> = { ...feeds, ...(await runGraph(everything, feeds)) };
   for (const [name, w] of model.graph.initializers) full[name] = weightTensor(w);
 
@@ -129,7 +147,8 @@ export async function checkSliceExactness(graph: Graph, decisions: (ctx: Partiti
   for (const [name, want] of Object.entries(expected)) {
     const have = got[name]!;
     if (have.shape.join() !== want.shape.join()) throw new Error(`slice ${name}: shape [${have.shape}] instead of [${want.shape}]`);
-    for (let k = 0; k < want.data.length; k++) maxAbsError = Math.max(maxAbsError, Math.abs((have.data[k] as number) - (want.data[k] as number)));
+    for (let k = 0; k < want.data.length; k++)
+      maxAbsError = Math.max(maxAbsError, Math.abs((have.data[k] as number) - (want.data[k] as number)));
   }
   return { maxAbsError, slicesChecked: Object.keys(expected).length, model };
 }

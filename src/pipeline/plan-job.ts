@@ -1,4 +1,4 @@
-import { runAllMethods, type AllMethodsOptions, type AllMethodsResult } from '../baselines/index.ts';
+import { runAllMethods, type AllMethodsOptions, type AllMethodsResult } from './methods.ts';
 import type { Cluster } from '../cluster/types.ts';
 import type { Model } from '../ir/graph.ts';
 import { planOrder, type OrderPlan } from '../ordering/plan.ts';

@@ -3,7 +3,8 @@ import type { Model } from '../ir/graph.ts';
 import { partitionContext } from '../partition/context.ts';
 import { checkDecisions } from '../partition/slices.ts';
 import { modelFingerprint } from '../model/fingerprint.ts';
-import { PLAN_FORMAT, PLAN_VERSION, type OpDecision, type Plan, type SplitDim } from './types.ts';
+import { PLAN_FORMAT, PLAN_VERSION, type Plan } from './types.ts';
+import type { OpDecision, SplitDim } from '../partition/types.ts';
 
 /** Wraps decisions (one per operator, in `order`) into a plan file object, after checking them. */
 export function makePlan(model: Model, cluster: Cluster, order: readonly string[], ops: OpDecision[], method: string): Plan {
@@ -28,7 +29,13 @@ export function fastestDevice(cluster: Cluster): number {
 
 /** Everything on one device, in order (method `single`). */
 export function singleDevicePlan(model: Model, cluster: Cluster, order: readonly string[], device = fastestDevice(cluster)): Plan {
-  return makePlan(model, cluster, order, order.map((op) => ({ op, placement: { device }, sync: true })), 'single');
+  return makePlan(
+    model,
+    cluster,
+    order,
+    order.map((op) => ({ op, placement: { device }, sync: true })),
+    'single',
+  );
 }
 
 /**
@@ -36,13 +43,22 @@ export function singleDevicePlan(model: Model, cluster: Cluster, order: readonly
  * GFLOP/s, synchronised after every operator; the rest run on the fastest device (method `proportional`,
  * MoDNN-style per-layer splitting).
  */
-export function proportionalPlan(model: Model, cluster: Cluster, order: readonly string[], dims: readonly SplitDim[] = ['rows', 'tokens', 'channels', 'heads']): Plan {
+export function proportionalPlan(
+  model: Model,
+  cluster: Cluster,
+  order: readonly string[],
+  dims: readonly SplitDim[] = ['rows', 'tokens', 'channels', 'heads'],
+): Plan {
   const ctx = partitionContext(model, order);
   const ratios = cluster.devices.map((d) => d.gflops);
   const fastest = fastestDevice(cluster);
   const ops = ctx.space.map((space): OpDecision => {
     const dim = dims.find((d) => space.options.some((o) => o.dim === d));
-    return { op: space.op, placement: dim === undefined || cluster.devices.length === 1 ? { device: fastest } : { dim, ratios: [...ratios] }, sync: true };
+    return {
+      op: space.op,
+      placement: dim === undefined || cluster.devices.length === 1 ? { device: fastest } : { dim, ratios: [...ratios] },
+      sync: true,
+    };
   });
   return makePlan(model, cluster, order, ops, 'proportional');
 }

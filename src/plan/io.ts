@@ -8,7 +8,8 @@ import type { Model } from '../ir/graph.ts';
 import { partitionContext } from '../partition/context.ts';
 import { checkDecisions } from '../partition/slices.ts';
 import { modelFingerprint } from '../model/fingerprint.ts';
-import { PLAN_FORMAT, PLAN_VERSION, SPLIT_DIMS, type Plan } from './types.ts';
+import { PLAN_FORMAT, PLAN_VERSION, type Plan } from './types.ts';
+import { SPLIT_DIMS } from '../partition/types.ts';
 
 const placementSchema = z.union(
   [
@@ -28,9 +29,16 @@ const planSchema = z.strictObject({
   model: z.strictObject({ name: z.string({ error: 'must be a string' }), fingerprint: z.string({ error: 'must be a string' }) }),
   cluster: z.unknown(),
   order: z.array(z.string({ error: 'must be a string' }), { error: 'must be a list of operator names' }),
-  ops: z.array(z.strictObject({ op: z.string({ error: 'must be a string' }), placement: placementSchema, sync: z.boolean({ error: 'must be true or false' }) }), {
-    error: 'must be a list of operator decisions',
-  }),
+  ops: z.array(
+    z.strictObject({
+      op: z.string({ error: 'must be a string' }),
+      placement: placementSchema,
+      sync: z.boolean({ error: 'must be true or false' }),
+    }),
+    {
+      error: 'must be a list of operator decisions',
+    },
+  ),
 });
 
 /** Checks a parsed plan object against the model; `where` prefixes every error (one line each). */
@@ -40,7 +48,10 @@ export function validatePlan(raw: unknown, model: Model, where: string, baseDir 
   const data = parsed.data;
   const fingerprint = modelFingerprint(model);
   if (data.model.fingerprint !== fingerprint) {
-    fail(`${where} was made for model '${data.model.name}' (fingerprint ${data.model.fingerprint}), not for '${model.name}' (fingerprint ${fingerprint})`, 'invalid-plan');
+    fail(
+      `${where} was made for model '${data.model.name}' (fingerprint ${data.model.fingerprint}), not for '${model.name}' (fingerprint ${fingerprint})`,
+      'invalid-plan',
+    );
   }
   const cluster = validateCluster(data.cluster, `${where}: cluster`, baseDir);
   const plan = { ...data, cluster } as Plan;

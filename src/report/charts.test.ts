@@ -4,7 +4,13 @@ import { renderChart } from './charts.ts';
 
 test('a line chart renders to SVG and a PNG image', async () => {
   const { svg, png } = await renderChart({
-    data: { values: [{ step: 0, mb: 1 }, { step: 1, mb: 3 }, { step: 2, mb: 2 }] },
+    data: {
+      values: [
+        { step: 0, mb: 1 },
+        { step: 1, mb: 3 },
+        { step: 2, mb: 2 },
+      ],
+    },
     mark: 'line',
     encoding: { x: { field: 'step', type: 'quantitative' }, y: { field: 'mb', type: 'quantitative' } },
   });

@@ -21,7 +21,10 @@ tr.best td{font-weight:bold;background:#eef7ee} .chart svg{max-width:100%;height
 function renderTable(table: NonNullable<ReportSection['table']>): string {
   const head = `<tr>${table.headers.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>`;
   const body = table.rows
-    .map((row, i) => `<tr${i === table.highlightRow ? ' class="best"' : ''}>${row.map((c) => `<td>${escapeHtml(String(c))}</td>`).join('')}</tr>`)
+    .map(
+      (row, i) =>
+        `<tr${i === table.highlightRow ? ' class="best"' : ''}>${row.map((c) => `<td>${escapeHtml(String(c))}</td>`).join('')}</tr>`,
+    )
     .join('\n');
   return `<table>\n${head}\n${body}\n</table>`;
 }

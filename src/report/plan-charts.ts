@@ -1,4 +1,4 @@
-import type { MethodResult } from '../baselines/index.ts';
+import type { MethodResult } from '../pipeline/methods.ts';
 import { deviceMemoryBytes, type Cluster } from '../cluster/types.ts';
 import type { GeneflowHistoryEntry } from '../geneflow/geneflow.ts';
 import type { ChartSpec } from './charts.ts';
@@ -7,7 +7,11 @@ const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 
 /** Horizontal bars: simulated latency of every method, the lower bound as a rule. */
 export function latencyByMethodChart(methods: readonly MethodResult[], lowerBoundMs: number, title: string): ChartSpec {
-  const values = methods.map((m) => ({ method: m.name, latencyMs: m.latencyMs, feasible: m.feasible ? 'feasible' : 'over a memory limit' }));
+  const values = methods.map((m) => ({
+    method: m.name,
+    latencyMs: m.latencyMs,
+    feasible: m.feasible ? 'feasible' : 'over a memory limit',
+  }));
   return {
     $schema: SCHEMA,
     title,
@@ -20,7 +24,12 @@ export function latencyByMethodChart(methods: readonly MethodResult[], lowerBoun
         encoding: {
           y: { field: 'method', type: 'nominal', sort: { field: 'latencyMs', order: 'ascending' }, title: null },
           x: { field: 'latencyMs', type: 'quantitative', title: 'simulated latency (ms)' },
-          color: { field: 'feasible', type: 'nominal', title: null, scale: { domain: ['feasible', 'over a memory limit'], range: ['#4c78a8', '#e45756'] } },
+          color: {
+            field: 'feasible',
+            type: 'nominal',
+            title: null,
+            scale: { domain: ['feasible', 'over a memory limit'], range: ['#4c78a8', '#e45756'] },
+          },
         },
       },
       {

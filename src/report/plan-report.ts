@@ -25,14 +25,21 @@ export async function renderPlanReport(job: PlanJob): Promise<string> {
   });
   sections.push({
     title: 'Operator order (BTSearch)',
-    text: `Peak live activation memory ${mb(order.peakBytes)} MB, ${order.optimal ? 'proven optimal' : `not proven (lower bound ${mb(order.lowerBoundBytes)} MB)`}, ` +
+    text:
+      `Peak live activation memory ${mb(order.peakBytes)} MB, ${order.optimal ? 'proven optimal' : `not proven (lower bound ${mb(order.lowerBoundBytes)} MB)`}, ` +
       `found in ${(order.timeMs / 1000).toFixed(2)} s over ${order.statesVisited} states. Baselines: ` +
-      order.baselines.map((b) => `${b.method} ${mb(b.peakBytes)} MB`).join(', ') + '.',
+      order.baselines.map((b) => `${b.method} ${mb(b.peakBytes)} MB`).join(', ') +
+      '.',
     svg: await chartToSvg(memoryOverStepsChart(order)),
   });
   const rows = result.methods.map((m) => [
-    m.name, m.latencyMs.toFixed(2), (m.latencyMs / result.lowerBoundMs).toFixed(2), m.feasible ? 'yes' : 'no',
-    mb(Math.max(...m.devicePeakBytes)), (m.searchMs / 1000).toFixed(2), m.evaluations,
+    m.name,
+    m.latencyMs.toFixed(2),
+    (m.latencyMs / result.lowerBoundMs).toFixed(2),
+    m.feasible ? 'yes' : 'no',
+    mb(Math.max(...m.devicePeakBytes)),
+    (m.searchMs / 1000).toFixed(2),
+    m.evaluations,
   ]);
   sections.push({
     title: 'Methods compared (simulated)',
@@ -52,13 +59,20 @@ export async function renderPlanReport(job: PlanJob): Promise<string> {
     });
   }
   if (best.simulation.timeline !== undefined) {
-    sections.push({ title: `Per-device timeline of the best plan (${best.name})`, svg: await chartToSvg(ganttChartSpec(best.simulation, best.name)) });
+    sections.push({
+      title: `Per-device timeline of the best plan (${best.name})`,
+      svg: await chartToSvg(ganttChartSpec(best.simulation, best.name)),
+    });
   }
   sections.push({
     title: `Per-device memory of the best plan (${best.name})`,
     svg: await chartToSvg(deviceMemoryChart(best, cluster, 'Peak memory (weights of its slices + live activations) vs limit')),
   });
-  return renderHtmlReport(`MemoriaNova plan: ${model.name} on ${cluster.name}`, `${model.ops.length} operators, ${cluster.devices.length} devices`, sections);
+  return renderHtmlReport(
+    `MemoriaNova plan: ${model.name} on ${cluster.name}`,
+    `${model.ops.length} operators, ${cluster.devices.length} devices`,
+    sections,
+  );
 }
 
 export async function writePlanReport(path: string, job: PlanJob): Promise<void> {

@@ -11,8 +11,14 @@ export function runChartSpec(report: RunReport): ChartSpec {
     { what: 'end-to-end', source: 'predicted', ms: report.predictedMs },
   ];
   for (const w of report.workers) {
-    rows.push({ what: `${w.name} compute`, source: 'measured', ms: w.computeMs }, { what: `${w.name} compute`, source: 'predicted', ms: w.predictedComputeMs });
-    rows.push({ what: `${w.name} send`, source: 'measured', ms: w.sendMs }, { what: `${w.name} send`, source: 'predicted', ms: w.predictedSendMs });
+    rows.push(
+      { what: `${w.name} compute`, source: 'measured', ms: w.computeMs },
+      { what: `${w.name} compute`, source: 'predicted', ms: w.predictedComputeMs },
+    );
+    rows.push(
+      { what: `${w.name} send`, source: 'measured', ms: w.sendMs },
+      { what: `${w.name} send`, source: 'predicted', ms: w.predictedSendMs },
+    );
   }
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',

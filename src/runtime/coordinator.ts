@@ -108,8 +108,12 @@ class Coordinator {
     this.awaiting = new Array<boolean>(n).fill(false);
     this.names = program.workers.map((w, i) => `${w.name} (${options.workers[i]})`);
     this.done = new Array(n).fill(null);
-    this.uplinks = cluster.devices.map((d) => (options.emulateLinks ? new EmulatedLink({ mbps: d.uplinkMbps, latencyMs: d.latencyMs }) : null));
-    this.downlinks = cluster.devices.map((d) => (options.emulateLinks ? new EmulatedLink({ mbps: d.downlinkMbps, latencyMs: d.latencyMs }) : null));
+    this.uplinks = cluster.devices.map((d) =>
+      options.emulateLinks ? new EmulatedLink({ mbps: d.uplinkMbps, latencyMs: d.latencyMs }) : null,
+    );
+    this.downlinks = cluster.devices.map((d) =>
+      options.emulateLinks ? new EmulatedLink({ mbps: d.downlinkMbps, latencyMs: d.latencyMs }) : null,
+    );
     const r = cluster.router;
     if (options.emulateLinks) this.routerLink = new EmulatedLink({ mbps: r.forwardingMbps ?? Infinity, latencyMs: r.latencyMs });
     this.stepUploads = program.workers.map((w) => w.steps.map((s) => ({ name: s.name, messages: s.uploads.map((u) => u.message) })));
@@ -161,7 +165,11 @@ class Coordinator {
     const steps = this.stepUploads[worker]!;
     const pending = steps.find((s) => s.messages.some((m) => !this.received.has(m)));
     if (pending !== undefined) return pending.name;
-    return this.done[worker] === null ? (steps.length === 0 ? 'finishing (it has no steps)' : `finishing after '${steps[steps.length - 1]!.name}'`) : 'done';
+    return this.done[worker] === null
+      ? steps.length === 0
+        ? 'finishing (it has no steps)'
+        : `finishing after '${steps[steps.length - 1]!.name}'`
+      : 'done';
   }
 
   private where(worker: number): string {
@@ -175,7 +183,9 @@ class Coordinator {
     this.lastHeard.forEach((heard, i) => {
       if (!this.awaiting[i]) return;
       if (now - heard > this.options.timeoutMs) {
-        this.abort(`worker ${this.names[i]} sent nothing for ${Math.round(now - heard)} ms (timeout ${this.options.timeoutMs} ms) during ${this.where(i)}`);
+        this.abort(
+          `worker ${this.names[i]} sent nothing for ${Math.round(now - heard)} ms (timeout ${this.options.timeoutMs} ms) during ${this.where(i)}`,
+        );
       }
     });
   }
@@ -215,7 +225,9 @@ class Coordinator {
       case 'beat':
         return;
       case 'error':
-        this.abort(`worker ${this.names[i]} failed during ${header.step === null ? this.where(i) : `${this.phase.kind === 'run' ? `run ${this.phase.run}, ` : ''}step '${header.step}'`}: ${header.message}`);
+        this.abort(
+          `worker ${this.names[i]} failed during ${header.step === null ? this.where(i) : `${this.phase.kind === 'run' ? `run ${this.phase.run}, ` : ''}step '${header.step}'`}: ${header.message}`,
+        );
         return;
       case 'upload':
         if (this.uploadHandler === null || this.phase.kind !== 'run' || header.run !== this.phase.run) {
@@ -278,13 +290,21 @@ class Coordinator {
   }
 
   private send(i: number, header: WorkerBound, payload?: Uint8Array): Promise<void> {
-    return sendFrame(this.sockets[i]!, encodeFrame(header, payload)).catch(() => this.abort(`worker ${this.names[i]}: sending failed during ${this.where(i)}`));
+    return sendFrame(this.sockets[i]!, encodeFrame(header, payload)).catch(() =>
+      this.abort(`worker ${this.names[i]}: sending failed during ${this.where(i)}`),
+    );
   }
 
   private async setup(i: number): Promise<number> {
     const program = this.program.workers[i]!;
     const heartbeatMs = Math.max(10, Math.min(1000, this.options.timeoutMs / 4));
-    await this.send(i, { t: 'setup', program, slowdown: this.options.slowdowns[i] ?? 1, heartbeatMs, exclusiveCompute: this.options.exclusiveCompute ?? false });
+    await this.send(i, {
+      t: 'setup',
+      program,
+      slowdown: this.options.slowdowns[i] ?? 1,
+      heartbeatMs,
+      exclusiveCompute: this.options.exclusiveCompute ?? false,
+    });
     for (const slice of program.weights) {
       await this.send(i, { t: 'weight', key: slice.key }, weightSlice(this.program.weightSources.get(slice.key)!, slice.box));
     }
@@ -303,7 +323,9 @@ class Coordinator {
     this.processorQueue = [];
     this.routerLink?.reset();
     for (const link of [...this.uplinks, ...this.downlinks]) link?.reset();
-    const outputs = new Map<string, Region>(program.outputs.map((o) => [o.name, emptyRegion(fullBox(o.shape), elementSize(o.dtype, o.name))]));
+    const outputs = new Map<string, Region>(
+      program.outputs.map((o) => [o.name, emptyRegion(fullBox(o.shape), elementSize(o.dtype, o.name))]),
+    );
     const dtypes = new Map([...program.inputs, ...program.outputs].map((t) => [t.name, t.dtype]));
     for (const w of program.workers) for (const [t, d] of Object.entries(w.dtypes)) dtypes.set(t, d);
     let outputPieces = 0;
@@ -323,7 +345,12 @@ class Coordinator {
     const forward = (id: number, uploaded: Region[], readyAt: number) => {
       const m = program.messages[id]!;
       const size = elementSize(dtypes.get(m.tensor)!, m.tensor);
-      const pieceOf = (box: typeof m.deliveries[number]['box']) => extractRegion(uploaded.find((u) => containsBox(u.box, box))!, box, size);
+      const pieceOf = (box: (typeof m.deliveries)[number]['box']) =>
+        extractRegion(
+          uploaded.find((u) => containsBox(u.box, box))!,
+          box,
+          size,
+        );
       const uploadBytes = uploaded.reduce((total, part) => total + part.bytes.length, 0);
       const uploadedAt = m.source === ROUTER ? readyAt : (this.uplinks[m.source]?.reserve(readyAt, uploadBytes) ?? readyAt);
       for (const d of m.deliveries) {
@@ -338,15 +365,27 @@ class Coordinator {
       for (const d of toDevices) {
         const piece = pieceOf(d.box);
         const arrivesAt = this.downlinks[d.device]?.reserve(forwardedAt, piece.bytes.length) ?? forwardedAt;
-        deliveries.push(sleep(arrivesAt - performance.now()).then(() => this.send(d.device, { t: 'piece', run, message: id, delivery: d.k, box: d.box }, piece.bytes)));
+        deliveries.push(
+          sleep(arrivesAt - performance.now()).then(() =>
+            this.send(d.device, { t: 'piece', run, message: id, delivery: d.k, box: d.box }, piece.bytes),
+          ),
+        );
       }
     };
     this.uploadHandler = (worker, header, payload) => {
       const m = program.messages[header.message];
       const part = m?.parts[header.part];
       const size = m === undefined ? 0 : elementSize(dtypes.get(m.tensor)!, m.tensor);
-      if (m === undefined || m.source !== worker || part === undefined || JSON.stringify(part) !== JSON.stringify(header.box) || payload.length !== boxVolume(part) * size) {
-        this.abort(`unexpected upload from worker ${this.names[worker]} during ${this.where(worker)}: message ${header.message} part ${header.part} with ${payload.length} bytes is not one it sends`);
+      if (
+        m === undefined ||
+        m.source !== worker ||
+        part === undefined ||
+        JSON.stringify(part) !== JSON.stringify(header.box) ||
+        payload.length !== boxVolume(part) * size
+      ) {
+        this.abort(
+          `unexpected upload from worker ${this.names[worker]} during ${this.where(worker)}: message ${header.message} part ${header.part} with ${payload.length} bytes is not one it sends`,
+        );
         return;
       }
       const got = parts.get(header.message) ?? [];
@@ -361,7 +400,9 @@ class Coordinator {
     const slowdowns = await this.options.slowdownsForRun?.(run);
     const dones = program.workers.map((_, i) => this.expect(i, 'done'));
     const start = performance.now();
-    await Promise.all(program.workers.map((_, i) => this.send(i, slowdowns === undefined ? { t: 'run', run } : { t: 'run', run, slowdown: slowdowns[i]! })));
+    await Promise.all(
+      program.workers.map((_, i) => this.send(i, slowdowns === undefined ? { t: 'run', run } : { t: 'run', run, slowdown: slowdowns[i]! })),
+    );
     program.messages.forEach((m, id) => {
       if (m.source !== ROUTER) return;
       const input = this.options.inputs.get(m.tensor);

@@ -17,7 +17,10 @@ export function slowdownFor(device: Device, hostGflops: number): number {
 export function profileGflops(model: Model, profile: DeviceProfile): number {
   const fingerprint = modelFingerprint(model);
   if (profile.model?.fingerprint !== fingerprint || profile.ops === undefined) {
-    fail(`profile was measured on model '${profile.model?.name ?? '?'}', not on '${model.name}' (fingerprint ${fingerprint}); run \`memorianova profile\` on this model`, 'invalid-cluster');
+    fail(
+      `profile was measured on model '${profile.model?.name ?? '?'}', not on '${model.name}' (fingerprint ${fingerprint}); run \`memorianova profile\` on this model`,
+      'invalid-cluster',
+    );
   }
   let flops = 0;
   let ms = 0;
@@ -41,10 +44,15 @@ export function emulatedCluster(cluster: Cluster, hostProfile: DeviceProfile, ho
     ...cluster,
     devices: cluster.devices.map((device) => {
       const k = slowdownFor(device, hostGflops);
-      const profile: DeviceProfile = { format: hostProfile.format, version: hostProfile.version, measuredOn: `${hostProfile.measuredOn ?? 'host'}, stretched ×${k.toFixed(3)} to emulate ${device.name}` };
+      const profile: DeviceProfile = {
+        format: hostProfile.format,
+        version: hostProfile.version,
+        measuredOn: `${hostProfile.measuredOn ?? 'host'}, stretched ×${k.toFixed(3)} to emulate ${device.name}`,
+      };
       if (hostProfile.model !== undefined) profile.model = hostProfile.model;
       if (hostProfile.ops !== undefined) profile.ops = Object.fromEntries(Object.entries(hostProfile.ops).map(([op, ms]) => [op, ms * k]));
-      if (hostProfile.opTypes !== undefined) profile.opTypes = Object.fromEntries(Object.entries(hostProfile.opTypes).map(([type, g]) => [type, g / k]));
+      if (hostProfile.opTypes !== undefined)
+        profile.opTypes = Object.fromEntries(Object.entries(hostProfile.opTypes).map(([type, g]) => [type, g / k]));
       const o = hostProfile.overheads;
       if (o !== undefined) profile.overheads = { stepMs: o.stepMs * k, msPerMiB: o.msPerMiB * k, splitPenalty: { ...o.splitPenalty } };
       return { ...device, profile };

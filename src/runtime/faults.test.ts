@@ -12,7 +12,12 @@ import { startWorker } from './worker.ts';
 
 const model = smallCnn();
 const cluster = presetCluster('homo2')!;
-const plan = proportionalPlan(model, cluster, model.ops.map((op) => op.node.name), ['rows']);
+const plan = proportionalPlan(
+  model,
+  cluster,
+  model.ops.map((op) => op.node.name),
+  ['rows'],
+);
 
 function alive(pid: number): boolean {
   try {
@@ -140,30 +145,47 @@ describe('faults', () => {
   });
 
   for (const [what, frame, pattern] of [
-    ['an upload outside a run', encodeFrame({ t: 'upload', run: 7, message: 0, part: 0, box: [] }), /^unexpected message 'upload' from worker pi1 \(127\.0\.0\.1:\d+\) during step '(connect|setup)' \(run 7\)$/],
-    ['a processor release it does not hold', encodeFrame({ t: 'computed', run: 0 }), /^unexpected message 'computed' from worker pi1 \(127\.0\.0\.1:\d+\) during step '(connect|setup)'$/],
-  ] as const) it(`the coordinator rejects an unexpected frame from a worker: ${what}`, async () => {
-    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-    await new Promise((resolve) => server.once('listening', resolve));
-    server.on('connection', (ws) => {
-      ws.send(encodeFrame({ t: 'hello', name: 'fake', pid: 1, memoryLimitBytes: null }));
-      ws.send(frame);
+    [
+      'an upload outside a run',
+      encodeFrame({ t: 'upload', run: 7, message: 0, part: 0, box: [] }),
+      /^unexpected message 'upload' from worker pi1 \(127\.0\.0\.1:\d+\) during step '(connect|setup)' \(run 7\)$/,
+    ],
+    [
+      'a processor release it does not hold',
+      encodeFrame({ t: 'computed', run: 0 }),
+      /^unexpected message 'computed' from worker pi1 \(127\.0\.0\.1:\d+\) during step '(connect|setup)'$/,
+    ],
+  ] as const)
+    it(`the coordinator rejects an unexpected frame from a worker: ${what}`, async () => {
+      const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+      await new Promise((resolve) => server.once('listening', resolve));
+      server.on('connection', (ws) => {
+        ws.send(encodeFrame({ t: 'hello', name: 'fake', pid: 1, memoryLimitBytes: null }));
+        ws.send(frame);
+      });
+      const port = (server.address() as { port: number }).port;
+      const { compileProgram } = await import('./program.ts');
+      const { executeProgram } = await import('./coordinator.ts');
+      try {
+        const single = { ...cluster, devices: cluster.devices.slice(0, 1) };
+        const { singleDevicePlan } = await import('../plan/build.ts');
+        const p = singleDevicePlan(model, single, plan.order, 0);
+        await rejectsWith(
+          executeProgram(compileProgram(model, p), single, {
+            workers: [`127.0.0.1:${port}`],
+            runs: 1,
+            warmup: 0,
+            inputs: new Map(),
+            emulateLinks: false,
+            slowdowns: [1],
+            timeoutMs: 2000,
+          }),
+          pattern,
+        );
+      } finally {
+        for (const client of server.clients) client.terminate();
+        server.close();
+      }
+      assert.ok(workerBound !== undefined);
     });
-    const port = (server.address() as { port: number }).port;
-    const { compileProgram } = await import('./program.ts');
-    const { executeProgram } = await import('./coordinator.ts');
-    try {
-      const single = { ...cluster, devices: cluster.devices.slice(0, 1) };
-      const { singleDevicePlan } = await import('../plan/build.ts');
-      const p = singleDevicePlan(model, single, plan.order, 0);
-      await rejectsWith(
-        executeProgram(compileProgram(model, p), single, { workers: [`127.0.0.1:${port}`], runs: 1, warmup: 0, inputs: new Map(), emulateLinks: false, slowdowns: [1], timeoutMs: 2000 }),
-        pattern,
-      );
-    } finally {
-      for (const client of server.clients) client.terminate();
-      server.close();
-    }
-    assert.ok(workerBound !== undefined);
-  });
 });

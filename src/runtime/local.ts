@@ -38,7 +38,11 @@ function hookExit(): void {
  * flags (--memory-limit, --slowdown ...). A worker also exits by itself when its stdin closes, i.e. when this
  * process dies without the chance to kill it.
  */
-export async function startLocalWorkers(count: number, extraArgs: (worker: number) => string[] = () => [], startTimeoutMs = 60_000): Promise<LocalWorkers> {
+export async function startLocalWorkers(
+  count: number,
+  extraArgs: (worker: number) => string[] = () => [],
+  startTimeoutMs = 60_000,
+): Promise<LocalWorkers> {
   hookExit();
   const children: ChildProcess[] = [];
   const exits: Array<string | undefined> = new Array(count).fill(undefined);
@@ -50,9 +54,13 @@ export async function startLocalWorkers(count: number, extraArgs: (worker: numbe
   try {
     const addresses = await Promise.all(
       Array.from({ length: count }, (_, i) => {
-        const child = spawn(process.execPath, [BIN, 'worker', '--listen', '127.0.0.1:0', '--name', `local${i}`, '--exit-with-parent', ...extraArgs(i)], {
-          stdio: ['pipe', 'pipe', 'pipe'],
-        });
+        const child = spawn(
+          process.execPath,
+          [BIN, 'worker', '--listen', '127.0.0.1:0', '--name', `local${i}`, '--exit-with-parent', ...extraArgs(i)],
+          {
+            stdio: ['pipe', 'pipe', 'pipe'],
+          },
+        );
         children.push(child);
         live.add(child);
         let stderr = '';
@@ -61,7 +69,10 @@ export async function startLocalWorkers(count: number, extraArgs: (worker: numbe
           new Promise<void>((resolve) =>
             child.once('exit', (code, signal) => {
               live.delete(child);
-              exits[i] = signal !== null ? `process ${child.pid} was killed by ${signal}` : `process ${child.pid} exited with code ${code}${stderr.trim() === '' ? '' : `: ${stderr.trim().split('\n').pop()}`}`;
+              exits[i] =
+                signal !== null
+                  ? `process ${child.pid} was killed by ${signal}`
+                  : `process ${child.pid} exited with code ${code}${stderr.trim() === '' ? '' : `: ${stderr.trim().split('\n').pop()}`}`;
               resolve();
             }),
           ),

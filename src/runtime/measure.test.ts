@@ -37,12 +37,26 @@ describe('runtime measurements on hand-computed cases', () => {
 
   it('profile GFLOP/s = Σ FLOPs / Σ ms; the emulated cluster multiplies operator times and step costs by the slowdown', () => {
     const model = tinyModel();
-    assert.deepEqual(model.ops.map((op) => op.cost.flops), [16, 2]);
+    assert.deepEqual(
+      model.ops.map((op) => op.cost.flops),
+      [16, 2],
+    );
     const overheads = { stepMs: 0.01, msPerMiB: 0.002, splitPenalty: { rows: 0.25 } };
-    const profile: DeviceProfile = { format: 'memorianova-profile', version: 1, model: { name: 'tiny', fingerprint: modelFingerprint(model) }, ops: { mm: 0.001, relu: 0.0008 }, opTypes: { MatMul: 0.016 }, overheads };
+    const profile: DeviceProfile = {
+      format: 'memorianova-profile',
+      version: 1,
+      model: { name: 'tiny', fingerprint: modelFingerprint(model) },
+      ops: { mm: 0.001, relu: 0.0008 },
+      opTypes: { MatMul: 0.016 },
+      overheads,
+    };
     // 18 FLOPs in 0.0018 ms: 18 / (0.0018 × 1e6) = 0.01 GFLOP/s.
     assert.ok(Math.abs(profileGflops(model, profile) - 0.01) < 1e-12);
-    const cluster = emulatedCluster({ ...presetCluster('homo2')!, devices: presetCluster('homo2')!.devices.map((d) => ({ ...d, gflops: 0.002 })) }, profile, 0.01);
+    const cluster = emulatedCluster(
+      { ...presetCluster('homo2')!, devices: presetCluster('homo2')!.devices.map((d) => ({ ...d, gflops: 0.002 })) },
+      profile,
+      0.01,
+    );
     const device = cluster.devices[0]!;
     assert.ok(Math.abs(device.profile!.ops!.mm! - 0.005) < 1e-12, 'slowdown 0.01 / 0.002 = 5');
     assert.ok(Math.abs(device.profile!.opTypes!.MatMul! - 0.0032) < 1e-12);

@@ -3,7 +3,15 @@ import test from 'node:test';
 import { mulberry32 } from '../random.ts';
 import { fitOverheads, type StepSample } from './overheads.ts';
 
-const sample = (wholeMs: number, splitShareMs: StepSample['splitShareMs'], boundaryBytes: number, measuredMs: number): StepSample => ({ plan: 'p', device: 0, step: 's', wholeMs, splitShareMs, boundaryBytes, measuredMs });
+const sample = (wholeMs: number, splitShareMs: StepSample['splitShareMs'], boundaryBytes: number, measuredMs: number): StepSample => ({
+  plan: 'p',
+  device: 0,
+  step: 's',
+  wholeMs,
+  splitShareMs,
+  boundaryBytes,
+  measuredMs,
+});
 
 // HiGHS solves the QP to about 1e-6 relative accuracy.
 test('the overhead fit recovers known coefficients from exact samples', async () => {
@@ -18,7 +26,9 @@ test('the overhead fit recovers known coefficients from exact samples', async ()
     const channels = unsplit ? 0 : random() * 10;
     const bytes = Math.floor(random() * 8 * 2 ** 20);
     // The unsplit steps are the time base: what they take is what their operators take.
-    const profileMs = unsplit ? wholeMs : wholeMs + rows * (1 + truth.rows) + channels * (1 + truth.channels) + truth.stepMs + (truth.msPerMiB * bytes) / 2 ** 20;
+    const profileMs = unsplit
+      ? wholeMs
+      : wholeMs + rows * (1 + truth.rows) + channels * (1 + truth.channels) + truth.stepMs + (truth.msPerMiB * bytes) / 2 ** 20;
     return sample(wholeMs, { rows, channels }, bytes, truth.scale * profileMs);
   });
   const fit = await fitOverheads(samples);

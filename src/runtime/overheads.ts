@@ -6,7 +6,8 @@ import type { Model } from '../ir/graph.ts';
 import { writeModelBytes } from '../onnx/write.ts';
 import { boxShape, boxVolume, fullBox } from '../partition/box.ts';
 import { proportionalPlan, singleDevicePlan } from '../plan/build.ts';
-import { SPLIT_DIMS, type Plan, type SplitDim } from '../plan/types.ts';
+import type { Plan } from '../plan/types.ts';
+import { SPLIT_DIMS, type SplitDim } from '../partition/types.ts';
 import { splitDimOf } from '../simulate/steps.ts';
 import { compileProgram, type RuntimeProgram } from './program.ts';
 import { median, withInlineWeights } from './reference.ts';
@@ -63,16 +64,27 @@ export async function fitOverheads(samples: readonly StepSample[]): Promise<Over
   const dims = SPLIT_DIMS.filter((dim) => samples.some((s) => (s.splitShareMs[dim] ?? 0) > 0));
   const unsplit = samples.filter((s) => dims.every((dim) => (s.splitShareMs[dim] ?? 0) === 0));
   const unsplitMs = unsplit.reduce((n, s) => n + s.wholeMs, 0);
-  if (!(unsplitMs > 0)) fail('calibration needs timed steps without split operators (the whole model as one step) to tell the machine speed', 'runtime-failure');
+  if (!(unsplitMs > 0))
+    fail(
+      'calibration needs timed steps without split operators (the whole model as one step) to tell the machine speed',
+      'runtime-failure',
+    );
   const scale = unsplit.reduce((n, s) => n + s.measuredMs, 0) / unsplitMs;
   // The steps with split operators, in that time base. Columns: one per split dim (coefficient 1 + penalty, at
   // least 1), then stepMs and msPerMiB (at least 0).
   const split = samples.filter((s) => !unsplit.includes(s));
   if (split.length === 0) fail('calibration needs timed steps with split operators to fit their costs', 'runtime-failure');
   const rowOf = (s: StepSample) => [...dims.map((dim) => s.splitShareMs[dim] ?? 0), 1, s.boundaryBytes / MiB];
-  const c = await boundedLeastSquares(split.map(rowOf), split.map((s) => s.measuredMs / scale - s.wholeMs), [...dims.map(() => 1), 0, 0]);
+  const c = await boundedLeastSquares(
+    split.map(rowOf),
+    split.map((s) => s.measuredMs / scale - s.wholeMs),
+    [...dims.map(() => 1), 0, 0],
+  );
   const rows = samples.map((s) => (unsplit.includes(s) ? rowOf(s).map(() => 0) : rowOf(s)));
-  const residual = samples.reduce((n, s, i) => n + (scale * (s.wholeMs + rows[i]!.reduce((m, v, a) => m + v * c[a]!, 0)) - s.measuredMs) ** 2, 0);
+  const residual = samples.reduce(
+    (n, s, i) => n + (scale * (s.wholeMs + rows[i]!.reduce((m, v, a) => m + v * c[a]!, 0)) - s.measuredMs) ** 2,
+    0,
+  );
   return {
     overheads: {
       splitPenalty: Object.fromEntries(dims.map((dim, i) => [dim, c[i]! - 1])),
@@ -113,7 +125,14 @@ async function boundedLeastSquares(rows: readonly number[][], target: readonly n
 function layoutCluster(n: number): Cluster {
   return {
     name: `calibration-${n}`,
-    devices: Array.from({ length: n }, (_, i) => ({ name: `c${i}`, gflops: 1, memoryMB: 2 ** 30, uplinkMbps: 1000, downlinkMbps: 1000, latencyMs: 0 })),
+    devices: Array.from({ length: n }, (_, i) => ({
+      name: `c${i}`,
+      gflops: 1,
+      memoryMB: 2 ** 30,
+      uplinkMbps: 1000,
+      downlinkMbps: 1000,
+      latencyMs: 0,
+    })),
     router: { name: 'router', latencyMs: 0, broadcast: true },
   };
 }
@@ -145,7 +164,11 @@ export interface CalibrateOptions {
  * timed in rounds, one run of every step per round, so a change in the machine's speed while calibrating (other
  * processes, shared caches) touches every plan alike instead of biasing the plans timed during it.
  */
-export async function calibrateOverheads(analysed: Model, opMs: Readonly<Record<string, number>>, options: CalibrateOptions = {}): Promise<OverheadFit> {
+export async function calibrateOverheads(
+  analysed: Model,
+  opMs: Readonly<Record<string, number>>,
+  options: CalibrateOptions = {},
+): Promise<OverheadFit> {
   const runs = options.runs ?? 5;
   // Every weight is cut into slices for up to 11 devices: materialise each once.
   const model = withInlineWeights(analysed);
@@ -172,7 +195,20 @@ export async function calibrateOverheads(analysed: Model, opMs: Readonly<Record<
             if (dim === null) wholeMs += ms;
             else splitShareMs[dim] = (splitShareMs[dim] ?? 0) + ms;
           }
-          timed.push({ sample: { plan: label, device: worker.device, step: step.name, wholeMs, splitShareMs, boundaryBytes: step.boundaryBytes, measuredMs: 0 }, session, feeds, times: [] });
+          timed.push({
+            sample: {
+              plan: label,
+              device: worker.device,
+              step: step.name,
+              wholeMs,
+              splitShareMs,
+              boundaryBytes: step.boundaryBytes,
+              measuredMs: 0,
+            },
+            session,
+            feeds,
+            times: [],
+          });
         }
       }
     }
@@ -201,7 +237,11 @@ export async function calibrateOverheads(analysed: Model, opMs: Readonly<Record<
 function cutWeights(program: RuntimeProgram, worker: number): Map<string, HeldWeight> {
   const held = new Map<string, HeldWeight>();
   for (const slice of program.workers[worker]!.weights) {
-    held.set(slice.key, { dtype: slice.dtype, shape: boxShape(slice.box), bytes: weightSlice(program.weightSources.get(slice.key)!, slice.box) });
+    held.set(slice.key, {
+      dtype: slice.dtype,
+      shape: boxShape(slice.box),
+      bytes: weightSlice(program.weightSources.get(slice.key)!, slice.box),
+    });
   }
   return held;
 }

@@ -64,7 +64,10 @@ export async function profileModel(analysed: Model, options: ProfileOptions = {}
   const runs = options.runs ?? 5;
   // Weights are written into sessions and cut into slices many times: materialise each once.
   const model = withInlineWeights(analysed);
-  const ctx = partitionContext(model, model.ops.map((op) => op.node.name));
+  const ctx = partitionContext(
+    model,
+    model.ops.map((op) => op.node.name),
+  );
   const kernels = await kernelTimes(model, runs);
   const ops: Record<string, number> = {};
   const byType = new Map<string, { flops: number; ms: number }>();
@@ -105,7 +108,10 @@ export async function profileModel(analysed: Model, options: ProfileOptions = {}
   };
   const result: ProfileResult = { profile, gflops: totalMs > 0 ? flops / (totalMs * 1e6) : 0, totalMs, slices };
   if (options.overheads !== false) {
-    result.calibration = await calibrateOverheads(model, ops, { runs, ...(options.onCalibrationStep === undefined ? {} : { onStep: options.onCalibrationStep }) });
+    result.calibration = await calibrateOverheads(model, ops, {
+      runs,
+      ...(options.onCalibrationStep === undefined ? {} : { onStep: options.onCalibrationStep }),
+    });
     profile.overheads = result.calibration.overheads;
     // One time base for operators and overheads: the whole model as one step, timed with the calibration steps.
     const scale = result.calibration.scale;
@@ -123,7 +129,12 @@ async function kernelTimes(model: Model, runs: number): Promise<Map<string, numb
   const bytes = writeModelBytes(model.graph);
   const feeds = Object.fromEntries(modelInputs(model));
   try {
-    const traced = await ort.InferenceSession.create(bytes, { ...SESSION_OPTIONS, graphOptimizationLevel: 'disabled', enableProfiling: true, profileFilePrefix: join(dir, 'ort') });
+    const traced = await ort.InferenceSession.create(bytes, {
+      ...SESSION_OPTIONS,
+      graphOptimizationLevel: 'disabled',
+      enableProfiling: true,
+      profileFilePrefix: join(dir, 'ort'),
+    });
     for (let i = 0; i <= runs; i++) await traced.run(feeds);
     traced.endProfiling();
     await traced.release();
@@ -180,7 +191,13 @@ async function timeSlice(ctx: PartitionContext, p: number, outputs: Box[], runs:
   for (const t of node.outputs) if (t !== '') dtypes[t] = model.tensors.get(t)!.dtype;
   const program: WorkerProgram = { device: 0, name: 'profile', dtypes, weights: slicesMeta, steps: [], opset: model.graph.opset };
   if (model.graph.opsetImports !== undefined) program.opsetImports = model.graph.opsetImports;
-  const step = { name: node.name, gathers: [], uploads: [], boundaryBytes: 0, ops: [{ position: p, node: wireNode(node, addWeight), slice, weights: weightKeys }] };
+  const step = {
+    name: node.name,
+    gathers: [],
+    uploads: [],
+    boundaryBytes: 0,
+    ops: [{ position: p, node: wireNode(node, addWeight), slice, weights: weightKeys }],
+  };
   const built = buildStepModel(program, step, held, weights, new Set(node.outputs.filter((t) => t !== '')));
   const session = await ort.InferenceSession.create(writeModelBytes(built.graph), SESSION_OPTIONS);
   try {

@@ -114,7 +114,9 @@ export function compileProgram(model: Model, plan: Plan, cluster: Cluster = plan
     deliveries: m.deliveries.map((d) => ({ device: d.device, box: d.box })),
   }));
   const weightSources = new Map<string, Weight>();
-  const workers = cluster.devices.map((device, d) => workerProgram(simulator.context, slices, comm, messages, d, device.name, weightSources));
+  const workers = cluster.devices.map((device, d) =>
+    workerProgram(simulator.context, slices, comm, messages, d, device.name, weightSources),
+  );
   const info = (name: string) => {
     const t = model.tensors.get(name);
     if (t === undefined) fail(`model '${model.name}' has no tensor '${name}'`, 'invalid-model');
@@ -147,7 +149,10 @@ export function wireNode(node: Node, addWeight: (weight: Weight, box: Box | null
       // Tensor attributes (ConstantOfShape's value and the like) travel as weights of their own.
       attributes[key] = { type: 'tensor', weight: addWeight({ ...attr.value, name: `${node.name}::${key}` }, null) };
     } else if (attr.type === 'tensors' || attr.type === 'graph' || attr.type === 'graphs') {
-      fail(`operator '${node.name}' (${node.opType}) has a ${attr.type} attribute: the runtime cannot run sub-graphs or tensor lists`, 'unsupported-operator');
+      fail(
+        `operator '${node.name}' (${node.opType}) has a ${attr.type} attribute: the runtime cannot run sub-graphs or tensor lists`,
+        'unsupported-operator',
+      );
     } else attributes[key] = attr;
   }
   return { name: node.name, opType: node.opType, domain: node.domain, inputs: [...node.inputs], outputs: [...node.outputs], attributes };
@@ -176,7 +181,13 @@ function workerProgram(
   const assembled = comm.assembled[d]!;
   const steps: Step[] = deviceSteps(ctx, slices, comm, d, sends).map((deviceStep) => {
     const first = slices.ops[deviceStep.positions[0]!]!;
-    const step: Step = { name: model.ops[first.index]!.node.name, gathers: [], ops: [], uploads: [], boundaryBytes: deviceStep.boundaryBytes };
+    const step: Step = {
+      name: model.ops[first.index]!.node.name,
+      gathers: [],
+      ops: [],
+      uploads: [],
+      boundaryBytes: deviceStep.boundaryBytes,
+    };
     for (const tensor of deviceStep.gathers) {
       const pieces: Gather['pieces'] = [];
       messages.forEach((m, id) => {

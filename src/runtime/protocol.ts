@@ -81,7 +81,8 @@ export function decodeFrame<H>(data: Uint8Array, schema: z.ZodType<H>, from: str
   if (data.length < 4) fail(`malformed frame from ${from}: ${data.length} bytes, shorter than the 4-byte header length`, 'runtime-failure');
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const length = view.getUint32(0, true);
-  if (length > MAX_HEADER_BYTES || 4 + length > data.length) fail(`malformed frame from ${from}: header length ${length} exceeds the frame (${data.length} bytes)`, 'runtime-failure');
+  if (length > MAX_HEADER_BYTES || 4 + length > data.length)
+    fail(`malformed frame from ${from}: header length ${length} exceeds the frame (${data.length} bytes)`, 'runtime-failure');
   let raw: unknown;
   try {
     raw = JSON.parse(utf8Decoder.decode(data.subarray(4, 4 + length)));

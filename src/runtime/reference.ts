@@ -11,7 +11,12 @@ import { ortTensorBytes, SESSION_OPTIONS, timedRun } from './tensors.ts';
  * generated again by each user: the reference session and the coordinator cutting slices).
  */
 export function withInlineWeights(model: Model): Model {
-  const initializers = new Map([...model.graph.initializers].map(([name, w]) => [name, w.data.kind === 'inline' ? w : { ...w, data: { kind: 'inline' as const, bytes: weightBytes(w) } }]));
+  const initializers = new Map(
+    [...model.graph.initializers].map(([name, w]) => [
+      name,
+      w.data.kind === 'inline' ? w : { ...w, data: { kind: 'inline' as const, bytes: weightBytes(w) } },
+    ]),
+  );
   return { ...model, graph: { ...model.graph, initializers } };
 }
 

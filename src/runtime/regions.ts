@@ -14,7 +14,8 @@ export interface Region {
 /** Bytes of one element; the runtime moves whole bytes, so sub-byte types (int4, ...) are refused. */
 export function elementSize(dtype: DType, tensor: string): number {
   const bits = dtypeBits(dtype);
-  if (bits % 8 !== 0) fail(`tensor '${tensor}' is ${dtype}: the runtime cannot cut ${bits}-bit elements into regions`, 'unsupported-operator');
+  if (bits % 8 !== 0)
+    fail(`tensor '${tensor}' is ${dtype}: the runtime cannot cut ${bits}-bit elements into regions`, 'unsupported-operator');
   return bits / 8;
 }
 

@@ -87,7 +87,10 @@ export async function runPlan(analysed: Model, plan: Plan, options: RunPlanOptio
     // made); the profile, measured earlier, gives the prediction how that time divides among operators and steps.
     const hostGflops = totalFlops / (reference.wholeModelMs * 1e6);
     const hostProfileGflops = options.hostProfile === undefined ? undefined : profileGflops(model, options.hostProfile);
-    const predictionCluster = options.hostProfile !== undefined && options.emulateDevices ? emulatedCluster(cluster, options.hostProfile, hostProfileGflops!) : cluster;
+    const predictionCluster =
+      options.hostProfile !== undefined && options.emulateDevices
+        ? emulatedCluster(cluster, options.hostProfile, hostProfileGflops!)
+        : cluster;
     const prediction = simulate(model, predictionCluster, plan);
     const slowdownsAt = (gflops: number) => cluster.devices.map((d) => (options.emulateDevices ? slowdownFor(d, gflops) : 1));
     // The host's speed drifts while other processes come and go: with emulated devices one whole-model run before
@@ -98,7 +101,9 @@ export async function runPlan(analysed: Model, plan: Plan, options: RunPlanOptio
     const program = compileProgram(model, plan, cluster);
     let addresses = options.workers ?? [];
     if (options.local !== undefined) {
-      local = await startLocalWorkers(options.local, () => (options.memoryLimitMB === undefined ? [] : ['--memory-limit', String(options.memoryLimitMB)]));
+      local = await startLocalWorkers(options.local, () =>
+        options.memoryLimitMB === undefined ? [] : ['--memory-limit', String(options.memoryLimitMB)],
+      );
       addresses = local.addresses;
       options.onLocalWorkers?.(local);
     }

@@ -8,7 +8,8 @@ import { loadModel } from '../model/load.ts';
 import { partitionContext } from '../partition/context.ts';
 import { repairDecisions } from '../partition/slices.ts';
 import { makePlan, proportionalPlan, singleDevicePlan } from '../plan/build.ts';
-import type { Plan, SplitDim } from '../plan/types.ts';
+import type { Plan } from '../plan/types.ts';
+import type { SplitDim } from '../partition/types.ts';
 import { executeProgram } from './coordinator.ts';
 import { compileProgram } from './program.ts';
 import { maxAbsError, modelInputs, referenceRun, withInlineWeights } from './reference.ts';
@@ -21,7 +22,10 @@ const orderOf = (model: Model) => model.ops.map((op) => op.node.name);
 /** The proportional plan with every operator that may skip synchronisation fused into its consumers. */
 function fusedPlan(model: Model, cluster: Cluster, dims?: SplitDim[]): Plan {
   const base = proportionalPlan(model, cluster, orderOf(model), dims);
-  const ops = repairDecisions(partitionContext(model, base.order), base.ops.map((d) => ({ ...d, sync: false })));
+  const ops = repairDecisions(
+    partitionContext(model, base.order),
+    base.ops.map((d) => ({ ...d, sync: false })),
+  );
   return makePlan(model, cluster, base.order, ops, 'fused');
 }
 
@@ -73,7 +77,7 @@ describe('distributed execution equals one whole-model session', () => {
   }
 
   it('small CNN on hetero4, the plan of every planner (baselines and GenEFlow)', async () => {
-    const { runAllMethods } = await import('../baselines/index.ts');
+    const { runAllMethods } = await import('../pipeline/methods.ts');
     const hetero4 = presetCluster('hetero4')!;
     const more = await startWorker({ host: '127.0.0.1', port: 0, name: 'w3' });
     workers.push(more);

@@ -32,7 +32,13 @@ export interface StepModel {
  * `held` maps every tensor the worker holds before the step to its region; `keep` lists the step's tensors that
  * must leave the sub-model (read by later steps or uploaded).
  */
-export function buildStepModel(program: WorkerProgram, step: Step, held: ReadonlyMap<string, Box>, weights: ReadonlyMap<string, HeldWeight>, keep: ReadonlySet<string>): StepModel {
+export function buildStepModel(
+  program: WorkerProgram,
+  step: Step,
+  held: ReadonlyMap<string, Box>,
+  weights: ReadonlyMap<string, HeldWeight>,
+  keep: ReadonlySet<string>,
+): StepModel {
   const b = new GraphBuilder(`${program.name}:${step.name}`, { opset: program.opset });
   const graph = b.build();
   if (program.opsetImports !== undefined) graph.opsetImports = program.opsetImports;
@@ -40,13 +46,18 @@ export function buildStepModel(program: WorkerProgram, step: Step, held: Readonl
   const feeds: StepModel['feeds'] = [];
   const cuts = new Map<string, string>();
   const initializers = new Map<string, string>();
-  const dtypeOf = (tensor: string): DType => program.dtypes[tensor] ?? fail(`worker program has no dtype for tensor '${tensor}'`, 'invalid-plan');
+  const dtypeOf = (tensor: string): DType =>
+    program.dtypes[tensor] ?? fail(`worker program has no dtype for tensor '${tensor}'`, 'invalid-plan');
 
   const source = (tensor: string): { name: string; box: Box } => {
     const known = local.get(tensor);
     if (known !== undefined) return known;
     const box = held.get(tensor);
-    if (box === undefined) fail(`worker '${program.name}', step '${step.name}': tensor '${tensor}' is neither held nor computed before it is read`, 'invalid-plan');
+    if (box === undefined)
+      fail(
+        `worker '${program.name}', step '${step.name}': tensor '${tensor}' is neither held nor computed before it is read`,
+        'invalid-plan',
+      );
     const name = b.input(tensor, dtypeOf(tensor), boxShape(box));
     feeds.push({ input: name, tensor, box });
     const entry = { name, box };
@@ -102,7 +113,9 @@ function addOp(b: GraphBuilder, op: ProgramOp, ctx: OpContext): void {
   const attributes: Record<string, Attribute> = {};
   for (const [key, attr] of Object.entries(node.attributes)) {
     if (attr.type === 'tensor' && 'weight' in attr) {
-      const w = ctx.weights.get(attr.weight) ?? fail(`weight slice '${attr.weight}' of attribute '${key}' of '${node.name}' is missing`, 'invalid-plan');
+      const w =
+        ctx.weights.get(attr.weight) ??
+        fail(`weight slice '${attr.weight}' of attribute '${key}' of '${node.name}' is missing`, 'invalid-plan');
       const value: Weight = { name: `${node.name}.${key}`, dtype: w.dtype, shape: w.shape, data: { kind: 'inline', bytes: w.bytes } };
       attributes[key] = { type: 'tensor', value };
     } else attributes[key] = attr as Attribute;

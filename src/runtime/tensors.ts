@@ -4,7 +4,9 @@ import type { DType } from '../ir/dtype.ts';
 
 type OrtType = ort.Tensor.Type;
 
-const ORT_TYPES: Partial<Record<DType, { type: OrtType; view: (buffer: ArrayBuffer, offset: number, length: number) => ort.Tensor.DataType }>> = {
+const ORT_TYPES: Partial<
+  Record<DType, { type: OrtType; view: (buffer: ArrayBuffer, offset: number, length: number) => ort.Tensor.DataType }>
+> = {
   float32: { type: 'float32', view: (b, o, n) => new Float32Array(b, o, n) },
   float64: { type: 'float64', view: (b, o, n) => new Float64Array(b, o, n) },
   float16: { type: 'float16', view: (b, o, n) => new Uint16Array(b, o, n) },
@@ -52,7 +54,10 @@ export const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
  * runs a session on the calling thread with one intra-op thread, so the process' CPU time over the call is the
  * compute itself, unaffected by other processes competing for the cores (docs/runtime.md, "Emulating devices").
  */
-export async function timedRun(session: ort.InferenceSession, feeds: Record<string, ort.Tensor>): Promise<{ results: ort.InferenceSession.ReturnType; wallMs: number; cpuMs: number }> {
+export async function timedRun(
+  session: ort.InferenceSession,
+  feeds: Record<string, ort.Tensor>,
+): Promise<{ results: ort.InferenceSession.ReturnType; wallMs: number; cpuMs: number }> {
   const cpu = process.cpuUsage();
   const start = performance.now();
   const results = await session.run(feeds);

@@ -11,7 +11,12 @@ export function smallCnn(size = 20): Model {
   const b = new GraphBuilder('small-cnn', { seed: 7 });
   const x = b.input('image', 'float32', [1, 3, size, size]);
   const c1 = b.op('Conv', [x, b.weight('c1.w', [8, 3, 3, 3]), b.weight('c1.b', [8])], { pads: [1, 1, 1, 1], strides: [2, 2] }, 'conv1');
-  const bn = b.op('BatchNormalization', [c1, b.weight('bn.s', [8]), b.weight('bn.b', [8]), b.weight('bn.m', [8]), b.fill('bn.v', [8], 1)], { epsilon: 1e-5 }, 'bn1');
+  const bn = b.op(
+    'BatchNormalization',
+    [c1, b.weight('bn.s', [8]), b.weight('bn.b', [8]), b.weight('bn.m', [8]), b.fill('bn.v', [8], 1)],
+    { epsilon: 1e-5 },
+    'bn1',
+  );
   const r1 = b.op('Relu', [bn], {}, 'relu1');
   const p1 = b.op('MaxPool', [r1], { kernel_shape: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1] }, 'pool1');
   const c2 = b.op('Conv', [p1, b.weight('c2.w', [8, 2, 3, 3])], { pads: [1, 1, 1, 1], group: 4 }, 'conv2_grouped');

@@ -32,7 +32,10 @@ export interface RunningWorker {
 
 /** A failure the worker reports to the coordinator, naming the step it happened in. */
 class StepFailure extends Error {
-  constructor(message: string, readonly step: string | null) {
+  constructor(
+    message: string,
+    readonly step: string | null,
+  ) {
     super(message);
   }
 }
@@ -55,7 +58,9 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   let active: WebSocket | null = null;
   server.on('connection', (ws) => {
     if (active !== null) {
-      void sendFrame(ws, encodeFrame({ t: 'error', message: `worker ${name} already serves a coordinator`, step: null })).finally(() => ws.close());
+      void sendFrame(ws, encodeFrame({ t: 'error', message: `worker ${name} already serves a coordinator`, step: null })).finally(() =>
+        ws.close(),
+      );
       return;
     }
     active = ws;
@@ -186,7 +191,8 @@ class WorkerSession {
       held.dtype = meta.dtype;
       held.shape = meta.shape;
       const expected = boxVolume(meta.shape.map((s) => [0, s] as [number, number])) * elementSize(meta.dtype, key);
-      if (held.bytes.length !== expected) throw new StepFailure(`weight slice '${key}' has ${held.bytes.length} bytes, expected ${expected}`, 'setup');
+      if (held.bytes.length !== expected)
+        throw new StepFailure(`weight slice '${key}' has ${held.bytes.length} bytes, expected ${expected}`, 'setup');
     }
     for (const w of program.weights) if (!this.weights.has(w.key)) throw new StepFailure(`weight slice '${w.key}' never arrived`, 'setup');
     this.weightBytes = [...this.weights.values()].reduce((n, w) => n + w.bytes.length, 0);
@@ -223,7 +229,10 @@ class WorkerSession {
     const used = peakResidentBytes() - this.baseline;
     if (used > limit) {
       const mb = (n: number) => (n / 2 ** 20).toFixed(1);
-      throw new StepFailure(`memory limit exceeded at step '${step}': ${mb(used)} MiB above the idle baseline, limit ${mb(limit)} MiB`, step);
+      throw new StepFailure(
+        `memory limit exceeded at step '${step}': ${mb(used)} MiB above the idle baseline, limit ${mb(limit)} MiB`,
+        step,
+      );
     }
   }
 
@@ -255,7 +264,8 @@ class WorkerSession {
 
   private async execute(run: number): Promise<void> {
     const program = this.program;
-    if (program === null || (this.steps.length === 0 && program.steps.length > 0)) throw new StepFailure(`received 'run' before its sub-models were built`, null);
+    if (program === null || (this.steps.length === 0 && program.steps.length > 0))
+      throw new StepFailure(`received 'run' before its sub-models were built`, null);
     resetPeak();
     const store = new Map<string, Region>();
     const dtypeOf = (tensor: string): DType => program.dtypes[tensor]!;
@@ -305,7 +315,10 @@ class WorkerSession {
         }
         computeMs += stepMs;
         for (const result of model.results) store.set(result.tensor, { box: result.box, bytes: ortTensorBytes(results[result.output]!) });
-        heldPeak = Math.max(heldPeak, [...store.values()].reduce((n, r) => n + r.bytes.length, 0));
+        heldPeak = Math.max(
+          heldPeak,
+          [...store.values()].reduce((n, r) => n + r.bytes.length, 0),
+        );
         for (const upload of step.uploads) {
           const region = store.get(upload.tensor)!;
           const size = elementSize(dtypeOf(upload.tensor), upload.tensor);

@@ -29,7 +29,9 @@ export function lowerBound(ctx: PartitionContext, cluster: Cluster, opMs: readon
   ctx.opIndex.forEach((index, p) => {
     const splittable = ctx.space[p]!.options.length > 0;
     const weight = splittable
-      ? pooledRate > 0 ? ops[index]!.cost.flops / pooledRate : 0
+      ? pooledRate > 0
+        ? ops[index]!.cost.flops / pooledRate
+        : 0
       : Math.min(...cluster.devices.map((_, d) => opMs[d]![index]!));
     let start = 0;
     for (const source of ctx.producers[p]!) if (source !== null) start = Math.max(start, finish[source.position]!);

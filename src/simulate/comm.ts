@@ -53,7 +53,13 @@ export function communication(ctx: PartitionContext, slices: PlanSlices, cluster
   const memo = routeMemo(ctx);
   const mode = cluster.router.broadcast ? 'b' : 'p';
 
-  const route = (tensor: string, producer: number, holders: Array<{ device: number; box: Box }>, uses: TensorUse[], toRouter: boolean): Route => {
+  const route = (
+    tensor: string,
+    producer: number,
+    holders: Array<{ device: number; box: Box }>,
+    uses: TensorUse[],
+    toRouter: boolean,
+  ): Route => {
     const found: Route = { messages: [], assembled: [] };
     const eb = ctx.elementBytes.get(tensor)!;
     const needs: Array<Box | null> = new Array(deviceCount).fill(null);
@@ -68,7 +74,8 @@ export function communication(ctx: PartitionContext, slices: PlanSlices, cluster
         const piece = intersect(need, holder.box);
         if (isEmpty(piece)) continue;
         const readers: number[] = [];
-        for (const use of uses) if (slices.ops[use.position]!.slices[e] !== null && !readers.includes(use.position)) readers.push(use.position);
+        for (const use of uses)
+          if (slices.ops[use.position]!.slices[e] !== null && !readers.includes(use.position)) readers.push(use.position);
         deliveries.push({ device: e, box: piece, bytes: boxVolume(piece) * eb, readers });
       }
       if (toRouter) deliveries.push({ device: ROUTER, box: holder.box, bytes: boxVolume(holder.box) * eb, readers: [] });
@@ -77,7 +84,8 @@ export function communication(ctx: PartitionContext, slices: PlanSlices, cluster
       for (const group of groups) {
         const uploadBytes = holder.device === ROUTER ? 0 : unionVolume(group.map((d) => d.box)) * eb;
         const toDevices = group.filter((d) => d.device !== ROUTER);
-        const forwardBytes = toDevices.length === group.length && holder.device !== ROUTER ? uploadBytes : unionVolume(toDevices.map((d) => d.box)) * eb;
+        const forwardBytes =
+          toDevices.length === group.length && holder.device !== ROUTER ? uploadBytes : unionVolume(toDevices.map((d) => d.box)) * eb;
         found.messages.push({ tensor, source: holder.device, producer, uploadBytes, forwardBytes, deliveries: group });
       }
     }

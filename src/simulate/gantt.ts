@@ -17,7 +17,9 @@ export function ganttChartSpec(result: SimulationResult, title: string): ChartSp
     }));
   const rows = [...new Set(values.map((v) => v.row))];
   const lanes = [...new Set((result.timeline ?? []).map((e) => e.lane))];
-  const sort = lanes.flatMap((lane) => ['compute', 'send', 'receive', 'forward'].map((kind) => `${lane} ${kind}`)).filter((r) => rows.includes(r));
+  const sort = lanes
+    .flatMap((lane) => ['compute', 'send', 'receive', 'forward'].map((kind) => `${lane} ${kind}`))
+    .filter((r) => rows.includes(r));
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: `${title}: ${result.latencyMs.toFixed(1)} ms (lower bound ${result.lowerBoundMs.toFixed(1)} ms)`,

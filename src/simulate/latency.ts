@@ -1,5 +1,6 @@
 import type { Device, ExecutionOverheads, Router } from '../cluster/types.ts';
 import type { Model } from '../ir/graph.ts';
+import type { SplitDim } from '../partition/types.ts';
 
 /**
  * THE latency model (docs/latency.md). Compute: a device runs a whole operator in
@@ -29,6 +30,15 @@ export function opTimeTable(devices: readonly Device[], model: Model, fingerprin
 export function deviceOverheads(device: Device): ExecutionOverheads | null {
   const o = device.profile?.overheads;
   return o === undefined || (o.stepMs === 0 && o.msPerMiB === 0 && Object.values(o.splitPenalty).every((v) => v === 0)) ? null : o;
+}
+
+/**
+ * One device's slice of an operator: the whole operator's time × the slice's share of the output elements, × (1 +
+ * splitPenalty[dim]) when the operator is split along `splitDim` over several devices (null: not split).
+ */
+export function sliceMs(wholeMs: number, share: number, overheads: ExecutionOverheads | null, splitDim: SplitDim | null): number {
+  const penalty = splitDim === null || overheads === null ? 0 : (overheads.splitPenalty[splitDim] ?? 0);
+  return wholeMs * share * (1 + penalty);
 }
 
 /** What one step costs beyond its slices: stepMs + msPerMiB × the MiB crossing its border. */

@@ -18,7 +18,13 @@ export interface DeviceMemory {
  * an assembled tensor (the buffer into which remote pieces and its own slice are gathered), and a send step after
  * each slice whose output leaves the device (so the buffer lives until it is sent). Sizes are region volumes.
  */
-export function deviceMemory(ctx: PartitionContext, slices: PlanSlices, comm: Communication, device: number, sendsAfter: ReadonlySet<number>): DeviceMemory {
+export function deviceMemory(
+  ctx: PartitionContext,
+  slices: PlanSlices,
+  comm: Communication,
+  device: number,
+  sendsAfter: ReadonlySet<number>,
+): DeviceMemory {
   const tensorNames: string[] = [];
   const tensorBytes: number[] = [];
   const ops: MemoryGraph['ops'] = [];
@@ -75,7 +81,10 @@ export function deviceMemory(ctx: PartitionContext, slices: PlanSlices, comm: Co
   if (ops.length === 0) return { weightBytes: 0, activationPeakBytes: 0 };
   for (const [tensor, box] of weights) weightBytes += bytesOf(tensor, box);
   const graph: MemoryGraph = { tensorNames, tensorBytes, ops, graphInputs: [], graphOutputs: [] };
-  const profile = evaluateOrder(graph, ops.map((_, i) => i));
+  const profile = evaluateOrder(
+    graph,
+    ops.map((_, i) => i),
+  );
   return { weightBytes, activationPeakBytes: profile.peakBytes };
 }
 

@@ -7,7 +7,7 @@ import { GraphBuilder } from '../ir/builder.ts';
 import type { Model } from '../ir/graph.ts';
 import { repairDecisions } from '../partition/slices.ts';
 import { makePlan, proportionalPlan, singleDevicePlan } from '../plan/build.ts';
-import type { OpDecision, Placement } from '../plan/types.ts';
+import type { OpDecision, Placement } from '../partition/types.ts';
 import { createSimulator, simulate } from './simulate.ts';
 
 const MBPS = 8; // 8 Mbit/s: one byte takes 0.001 ms, so byte counts read directly as microseconds.
@@ -57,8 +57,18 @@ test('operator efficiency and measured profiles change operator times as docs/la
   close(base(device('a', { efficiency: { Conv: 0.25 } })), msAt1Gflops(flops) * 4);
   close(base(device('a', { profile: { format: 'memorianova-profile', version: 1, opTypes: { Conv: 2 } } })), msAt1Gflops(flops) / 2);
   const fingerprint = createSimulator(model, cluster([device('a')]), order(model)).fingerprint;
-  close(base(device('a', { profile: { format: 'memorianova-profile', version: 1, model: { name: 'convs', fingerprint }, ops: { conv1: 7 } } })), 7);
-  close(base(device('a', { profile: { format: 'memorianova-profile', version: 1, model: { name: 'other', fingerprint: 'feed' }, ops: { conv1: 7 } } })), msAt1Gflops(flops));
+  close(
+    base(device('a', { profile: { format: 'memorianova-profile', version: 1, model: { name: 'convs', fingerprint }, ops: { conv1: 7 } } })),
+    7,
+  );
+  close(
+    base(
+      device('a', {
+        profile: { format: 'memorianova-profile', version: 1, model: { name: 'other', fingerprint: 'feed' }, ops: { conv1: 7 } },
+      }),
+    ),
+    msAt1Gflops(flops),
+  );
 });
 
 test('two identical devices splitting output channels in half: half the compute plus the predicted transfers', () => {
@@ -78,14 +88,28 @@ test('two channel-split layers: the second waits for the other half of the first
   const model = convModel(2);
   const c = cluster([device('a'), device('b')], { forwardingMbps: 16 });
   const split: Placement = { dim: 'channels', ratios: [1, 1] };
-  const plan = makePlan(model, c, order(model), order(model).map((op) => ({ op, placement: split, sync: true })), 'test');
+  const plan = makePlan(
+    model,
+    c,
+    order(model),
+    order(model).map((op) => ({ op, placement: split, sync: true })),
+    'test',
+  );
   const result = simulate(model, c, plan);
   const [conv1, conv2] = model.ops.map((op) => op.cost.flops);
   const input = 4 * 64 * 4;
   const half = (8 * 64 * 4) / 2;
   const forward = (bytes: number) => 0.5 + bytes / 2000;
   // Both halves reach the router at once; it forwards them one after the other (serialised), so the later waits.
-  const expected = forward(input) + (2 + input / 1000) + msAt1Gflops(conv1! / 2) + (2 + half / 1000) + 2 * forward(half) + (2 + half / 1000) + msAt1Gflops(conv2! / 2) + (2 + half / 1000);
+  const expected =
+    forward(input) +
+    (2 + input / 1000) +
+    msAt1Gflops(conv1! / 2) +
+    (2 + half / 1000) +
+    2 * forward(half) +
+    (2 + half / 1000) +
+    msAt1Gflops(conv2! / 2) +
+    (2 + half / 1000);
   close(result.latencyMs, expected);
   // Without broadcast the router forwards the input once per device: the second copy waits for the first.
   const p2p = simulate(model, cluster(c.devices, { forwardingMbps: 16, broadcast: false }), plan);
@@ -102,7 +126,11 @@ test('device memory: weights of its slices + peak live activations; an overflowi
   assert.deepEqual(result.violations, [{ device: 0, deviceName: 'a', peakBytes: 3200, limitBytes: 400 }]);
   // Split in halves over two devices: each holds the whole input, half the output and half the weights.
   const two = cluster([device('a'), device('b')]);
-  const halves = simulate(model, two, makePlan(model, two, order(model), [{ op: 'conv1', placement: { dim: 'channels', ratios: [1, 1] }, sync: true }], 'test'));
+  const halves = simulate(
+    model,
+    two,
+    makePlan(model, two, order(model), [{ op: 'conv1', placement: { dim: 'channels', ratios: [1, 1] }, sync: true }], 'test'),
+  );
   assert.deepEqual(halves.devicePeakBytes, [1024 + 1024 + 64, 1024 + 1024 + 64]);
 });
 
@@ -110,7 +138,13 @@ function smallCnn(): Model {
   const b = new GraphBuilder('small');
   let x = b.input('x', 'float32', [1, 3, 16, 16]);
   const conv = (c: number, k: number, s = 1) => {
-    x = b.op('Relu', [b.op('Conv', [x, b.weight('w', [c, 0 + (x === 'x' ? 3 : prev), k, k])], { kernel_shape: [k, k], strides: [s, s], pads: [k >> 1, k >> 1, k >> 1, k >> 1] })]);
+    x = b.op('Relu', [
+      b.op('Conv', [x, b.weight('w', [c, 0 + (x === 'x' ? 3 : prev), k, k])], {
+        kernel_shape: [k, k],
+        strides: [s, s],
+        pads: [k >> 1, k >> 1, k >> 1, k >> 1],
+      }),
+    ]);
     prev = c;
   };
   let prev = 3;
@@ -128,29 +162,42 @@ function smallCnn(): Model {
 test('random plans: the lower bound never exceeds the latency; device timelines never overlap', () => {
   const model = smallCnn();
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 4 }), fc.array(fc.nat(1000), { minLength: 40, maxLength: 40 }), fc.boolean(), (n, picks, broadcast) => {
-      let k = 0;
-      const pick = () => picks[k++ % picks.length]!;
-      const c = cluster(Array.from({ length: n }, (_, i) => device(`d${i}`, { gflops: 1 + (pick() % 4), latencyMs: pick() % 3, uplinkMbps: 1 + (pick() % 50) })), { broadcast, forwardingMbps: pick() % 2 ? 20 : undefined });
-      const sim = createSimulator(model, c, order(model));
-      const decisions = repairDecisions(
-        sim.context,
-        sim.context.space.map((space): OpDecision => {
-          const choice = pick() % (space.options.length + 1);
-          const placement: Placement =
-            choice === space.options.length ? { device: pick() % n } : { dim: space.options[choice]!.dim, ratios: Array.from({ length: n }, () => 1 + (pick() % 3)) };
-          return { op: space.op, placement, sync: pick() % 2 === 0 };
-        }),
-      );
-      const result = sim.run(decisions);
-      assert.ok(result.lowerBoundMs <= result.latencyMs + 1e-9, `bound ${result.lowerBoundMs} > latency ${result.latencyMs}`);
-      for (let d = 0; d < n; d++) {
-        for (const kind of ['compute', 'send', 'receive'] as const) {
-          const events = result.timeline!.filter((e) => e.device === d && e.kind === kind).sort((a, b) => a.startMs - b.startMs);
-          for (let i = 1; i < events.length; i++) assert.ok(events[i]!.startMs >= events[i - 1]!.endMs - 1e-9, `${kind} overlaps on device ${d}`);
+    fc.property(
+      fc.integer({ min: 1, max: 4 }),
+      fc.array(fc.nat(1000), { minLength: 40, maxLength: 40 }),
+      fc.boolean(),
+      (n, picks, broadcast) => {
+        let k = 0;
+        const pick = () => picks[k++ % picks.length]!;
+        const c = cluster(
+          Array.from({ length: n }, (_, i) =>
+            device(`d${i}`, { gflops: 1 + (pick() % 4), latencyMs: pick() % 3, uplinkMbps: 1 + (pick() % 50) }),
+          ),
+          { broadcast, ...(pick() % 2 ? { forwardingMbps: 20 } : {}) },
+        );
+        const sim = createSimulator(model, c, order(model));
+        const decisions = repairDecisions(
+          sim.context,
+          sim.context.space.map((space): OpDecision => {
+            const choice = pick() % (space.options.length + 1);
+            const placement: Placement =
+              choice === space.options.length
+                ? { device: pick() % n }
+                : { dim: space.options[choice]!.dim, ratios: Array.from({ length: n }, () => 1 + (pick() % 3)) };
+            return { op: space.op, placement, sync: pick() % 2 === 0 };
+          }),
+        );
+        const result = sim.run(decisions);
+        assert.ok(result.lowerBoundMs <= result.latencyMs + 1e-9, `bound ${result.lowerBoundMs} > latency ${result.latencyMs}`);
+        for (let d = 0; d < n; d++) {
+          for (const kind of ['compute', 'send', 'receive'] as const) {
+            const events = result.timeline!.filter((e) => e.device === d && e.kind === kind).sort((a, b) => a.startMs - b.startMs);
+            for (let i = 1; i < events.length; i++)
+              assert.ok(events[i]!.startMs >= events[i - 1]!.endMs - 1e-9, `${kind} overlaps on device ${d}`);
+          }
         }
-      }
-    }),
+      },
+    ),
     { seed: 11, numRuns: 150 },
   );
 });
@@ -166,7 +213,10 @@ test('memoised slices and routes: re-running plans in any order gives what a fre
       shared.context,
       shared.context.space.map((space): OpDecision => {
         const choice = pick() % (space.options.length + 1);
-        const placement: Placement = choice === space.options.length ? { device: pick() % 3 } : { dim: space.options[choice]!.dim, ratios: [1 + (pick() % 2), 1, pick() % 2] };
+        const placement: Placement =
+          choice === space.options.length
+            ? { device: pick() % 3 }
+            : { dim: space.options[choice]!.dim, ratios: [1 + (pick() % 2), 1, pick() % 2] };
         return { op: space.op, placement, sync: pick() % 3 !== 0 };
       }),
     ),

@@ -7,11 +7,12 @@ import { partitionContext, type PartitionContext } from '../partition/context.ts
 import { checkDecisions, planSlices } from '../partition/slices.ts';
 import type { PlanSlices } from '../partition/types.ts';
 import { modelFingerprint } from '../model/fingerprint.ts';
-import type { OpDecision, Plan } from '../plan/types.ts';
+import type { Plan } from '../plan/types.ts';
+import type { OpDecision } from '../partition/types.ts';
 import { lowerBound, lowerBoundMs } from './bound.ts';
 import { communication, ROUTER, type Communication } from './comm.ts';
 import { EventQueue } from './events.ts';
-import { deviceOverheads, downloadMs, forwardMs, opTimeTable, stepOverheadMs, uploadMs } from './latency.ts';
+import { deviceOverheads, downloadMs, forwardMs, opTimeTable, sliceMs, stepOverheadMs, uploadMs } from './latency.ts';
 import { deviceMemory, sendPositions } from './memory.ts';
 import { deviceSteps, splitDimOf } from './steps.ts';
 import type { DeviceBreakdown, LowerBound, SimulateOptions, SimulationResult, TimelineEvent } from './types.ts';
@@ -93,7 +94,16 @@ function runEvents(
   const duration: number[][] = Array.from({ length: n }, () => []);
   const taskAt: Int32Array[] = Array.from({ length: n }, () => new Int32Array(ctx.order.length));
   const breakdown: DeviceBreakdown[] = devices.map((d) => ({
-    device: d.name, computeMs: 0, sendMs: 0, receiveMs: 0, idleMs: 0, flops: 0, bytesSent: 0, bytesReceived: 0, weightBytes: 0, activationPeakBytes: 0,
+    device: d.name,
+    computeMs: 0,
+    sendMs: 0,
+    receiveMs: 0,
+    idleMs: 0,
+    flops: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+    weightBytes: 0,
+    activationPeakBytes: 0,
   }));
   const overheads = devices.map(deviceOverheads);
   slices.ops.forEach((entry, p) => {
@@ -103,17 +113,19 @@ function runEvents(
       if (slice == null) return;
       taskAt[d]![p] = tasks[d]!.push(p) - 1;
       const fraction = full === 0 ? 1 : boxVolume(slice.outputs[0]!) / full;
-      duration[d]!.push(opMs[d]![entry.index]! * fraction * (1 + (splitDim === null ? 0 : (overheads[d]?.splitPenalty[splitDim] ?? 0))));
+      duration[d]!.push(sliceMs(opMs[d]![entry.index]!, fraction, overheads[d]!, splitDim));
       breakdown[d]!.flops += slice.flops;
     });
   });
   const sends = devices.map((_, d) => sendPositions(comm, d));
   overheads.forEach((o, d) => {
     if (o === null) return;
-    for (const step of deviceSteps(ctx, slices, comm, d, sends[d])) duration[d]![taskAt[d]![step.positions[0]!]!]! += stepOverheadMs(o, step.boundaryBytes);
+    for (const step of deviceSteps(ctx, slices, comm, d, sends[d]))
+      duration[d]![taskAt[d]![step.positions[0]!]!]! += stepOverheadMs(o, step.boundaryBytes);
   });
   const pending: Int32Array[] = tasks.map((list) => new Int32Array(list.length));
-  for (const m of messages) for (const delivery of m.deliveries) for (const p of delivery.readers) pending[delivery.device]![taskAt[delivery.device]![p]!]!++;
+  for (const m of messages)
+    for (const delivery of m.deliveries) for (const p of delivery.readers) pending[delivery.device]![taskAt[delivery.device]![p]!]!++;
   const outbox: number[][] = Array.from({ length: n }, () => []);
   messages.forEach((m, id) => m.source !== ROUTER && outbox[m.source]!.push(id));
   const outboxCursor = new Array<number>(n).fill(0);
@@ -138,7 +150,8 @@ function runEvents(
     computeBusy[d] = true;
     const end = now + duration[d]![t]!;
     breakdown[d]!.computeMs += duration[d]![t]!;
-    if (keepTimeline) timeline.push({ device: d, lane: devices[d]!.name, kind: 'compute', startMs: now, endMs: end, op: ctx.order[tasks[d]![t]!]! });
+    if (keepTimeline)
+      timeline.push({ device: d, lane: devices[d]!.name, kind: 'compute', startMs: now, endMs: end, op: ctx.order[tasks[d]![t]!]! });
     queue.push(end, { kind: 'compute', device: d, task: t });
   };
   const tryUplink = (d: number, now: number) => {
@@ -149,7 +162,17 @@ function runEvents(
     uplinkBusy[d] = true;
     breakdown[d]!.sendMs += time;
     breakdown[d]!.bytesSent += m.uploadBytes;
-    if (keepTimeline) timeline.push({ device: d, lane: devices[d]!.name, kind: 'send', startMs: now, endMs: now + time, tensor: m.tensor, bytes: m.uploadBytes, peer: cluster.router.name });
+    if (keepTimeline)
+      timeline.push({
+        device: d,
+        lane: devices[d]!.name,
+        kind: 'send',
+        startMs: now,
+        endMs: now + time,
+        tensor: m.tensor,
+        bytes: m.uploadBytes,
+        peer: cluster.router.name,
+      });
     queue.push(now + time, { kind: 'upload', device: d, message: id });
   };
   const tryRouter = (now: number) => {
@@ -157,7 +180,16 @@ function runEvents(
     const id = routerQueue.shift()!;
     const time = forwardMs(cluster.router, messages[id]!.forwardBytes);
     routerBusy = true;
-    if (keepTimeline) timeline.push({ device: -1, lane: cluster.router.name, kind: 'forward', startMs: now, endMs: now + time, tensor: messages[id]!.tensor, bytes: messages[id]!.forwardBytes });
+    if (keepTimeline)
+      timeline.push({
+        device: -1,
+        lane: cluster.router.name,
+        kind: 'forward',
+        startMs: now,
+        endMs: now + time,
+        tensor: messages[id]!.tensor,
+        bytes: messages[id]!.forwardBytes,
+      });
     queue.push(now + time, { kind: 'forward', message: id });
   };
   const tryDownlink = (e: number, now: number) => {
@@ -170,7 +202,17 @@ function runEvents(
     breakdown[e]!.receiveMs += time;
     breakdown[e]!.bytesReceived += delivery.bytes;
     const peer = m.source === ROUTER ? cluster.router.name : devices[m.source]!.name;
-    if (keepTimeline) timeline.push({ device: e, lane: devices[e]!.name, kind: 'receive', startMs: now, endMs: now + time, tensor: m.tensor, bytes: delivery.bytes, peer });
+    if (keepTimeline)
+      timeline.push({
+        device: e,
+        lane: devices[e]!.name,
+        kind: 'receive',
+        startMs: now,
+        endMs: now + time,
+        tensor: m.tensor,
+        bytes: delivery.bytes,
+        peer,
+      });
     queue.push(now + time, { kind: 'download', device: e, message: id, delivery: k });
   };
 
@@ -233,7 +275,8 @@ function runEvents(
     }
   }
   for (let d = 0; d < n; d++) {
-    if (next[d]! < tasks[d]!.length) throw new Error(`simulation stalled: device ${devices[d]!.name} never ran '${ctx.order[tasks[d]![next[d]!]!]}'`);
+    if (next[d]! < tasks[d]!.length)
+      throw new Error(`simulation stalled: device ${devices[d]!.name} never ran '${ctx.order[tasks[d]![next[d]!]!]}'`);
   }
   const devicePeakBytes: number[] = [];
   const violations: SimulationResult['violations'] = [];

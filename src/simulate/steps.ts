@@ -1,7 +1,7 @@
 import { boxVolume } from '../partition/box.ts';
 import type { PartitionContext } from '../partition/context.ts';
 import type { Box, PlanSlices } from '../partition/types.ts';
-import type { OpDecision, SplitDim } from '../plan/types.ts';
+import type { OpDecision, SplitDim } from '../partition/types.ts';
 import type { Communication } from './comm.ts';
 import { sendPositions } from './memory.ts';
 
@@ -24,7 +24,13 @@ export interface DeviceStep {
 }
 
 /** The steps of device `d` under a plan: the one definition the runtime's programs and the simulator share. */
-export function deviceSteps(ctx: PartitionContext, slices: PlanSlices, comm: Communication, d: number, sends: ReadonlySet<number> = sendPositions(comm, d)): DeviceStep[] {
+export function deviceSteps(
+  ctx: PartitionContext,
+  slices: PlanSlices,
+  comm: Communication,
+  d: number,
+  sends: ReadonlySet<number> = sendPositions(comm, d),
+): DeviceStep[] {
   const model = ctx.model;
   const assembled = comm.assembled[d]!;
   const gathered = new Set<string>();

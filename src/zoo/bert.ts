@@ -45,9 +45,19 @@ export function buildBertBase({ batch, seqLen, layers }: ResolvedTransformerOpti
     scores = b.op('Div', [scores, c.scalar(Math.sqrt(headDim))], {}, `${p}.attention.self.scale`);
     scores = b.op('Add', [scores, maskBias], {}, `${p}.attention.self.mask`);
     const probs = b.op('Softmax', [scores], { axis: -1 }, `${p}.attention.self.softmax`);
-    const context = mergeHeads(b, c, `${p}.attention.self.context`, b.op('MatMul', [probs, v], {}, `${p}.attention.self.context`), { batch, seqLen, width: hidden });
+    const context = mergeHeads(b, c, `${p}.attention.self.context`, b.op('MatMul', [probs, v], {}, `${p}.attention.self.context`), {
+      batch,
+      seqLen,
+      width: hidden,
+    });
     const attention = linear(b, `${p}.attention.output.dense`, context, hidden, hidden);
-    x = layerNorm(b, `${p}.attention.output.LayerNorm`, b.op('Add', [attention, x], {}, `${p}.attention.output.residual`), hidden, CONFIG.eps);
+    x = layerNorm(
+      b,
+      `${p}.attention.output.LayerNorm`,
+      b.op('Add', [attention, x], {}, `${p}.attention.output.residual`),
+      hidden,
+      CONFIG.eps,
+    );
     const intermediate = gelu(b, c, `${p}.intermediate.gelu`, linear(b, `${p}.intermediate.dense`, x, hidden, CONFIG.intermediate));
     const output = linear(b, `${p}.output.dense`, intermediate, CONFIG.intermediate, hidden);
     x = layerNorm(b, `${p}.output.LayerNorm`, b.op('Add', [output, x], {}, `${p}.output.residual`), hidden, CONFIG.eps);

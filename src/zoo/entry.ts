@@ -48,7 +48,10 @@ function positiveInteger(model: string, option: string, value: number): number {
 }
 
 /** A CNN entry: only the batch size is adjustable. */
-export function cnnEntry(spec: Omit<ZooEntry, 'family' | 'build' | 'defaults'> & { image: [number, number, number] }, build: (batch: number) => Graph): ZooEntry {
+export function cnnEntry(
+  spec: Omit<ZooEntry, 'family' | 'build' | 'defaults'> & { image: [number, number, number] },
+  build: (batch: number) => Graph,
+): ZooEntry {
   const { image, ...rest } = spec;
   return {
     ...rest,

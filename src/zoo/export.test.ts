@@ -24,7 +24,10 @@ describe('zoo export', () => {
       assert.equal(written.params, countParams(built));
 
       const run = await runExported(path, built);
-      assert.deepEqual(run.outputs.map((o) => [o.name, o.dims]), built.outputs.map((o) => [o.name, o.shape]));
+      assert.deepEqual(
+        run.outputs.map((o) => [o.name, o.dims]),
+        built.outputs.map((o) => [o.name, o.shape]),
+      );
       for (const output of run.outputs) assert.ok(output.finite, `${output.name} has non-finite values`);
 
       const comparison = compareImport(built, readModelFile(path));

@@ -4,7 +4,15 @@ import { cnnEntry } from './entry.ts';
 import { batchNorm, classifierOutput, conv, gemm, maxPool, poolAndFlatten, relu, type Pair } from './layers.ts';
 
 /** torchvision's BasicConv2d: convolution without bias, batch norm (eps 0.001), ReLU. */
-export function basicConv(b: GraphBuilder, prefix: string, x: string, cin: number, cout: number, kernel: Pair, options: { stride?: Pair; pad?: Pair } = {}): string {
+export function basicConv(
+  b: GraphBuilder,
+  prefix: string,
+  x: string,
+  cin: number,
+  cout: number,
+  kernel: Pair,
+  options: { stride?: Pair; pad?: Pair } = {},
+): string {
   const y = conv(b, `${prefix}.conv`, x, cin, cout, { kernel, ...options });
   return relu(b, `${prefix}.relu`, batchNorm(b, `${prefix}.bn`, y, cout, 0.001));
 }

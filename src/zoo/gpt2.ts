@@ -2,7 +2,18 @@ import { GraphBuilder } from '../ir/builder.ts';
 import type { Graph } from '../ir/graph.ts';
 import { transformerEntry, type ResolvedTransformerOptions } from './entry.ts';
 import { linear } from './layers.ts';
-import { applyCausalMask, causalMask, Constants, embedding, layerNorm, mergeHeads, positionIds, splitHeads, tiedLmHead, tokenInput } from './transformer.ts';
+import {
+  applyCausalMask,
+  causalMask,
+  Constants,
+  embedding,
+  layerNorm,
+  mergeHeads,
+  positionIds,
+  splitHeads,
+  tiedLmHead,
+  tokenInput,
+} from './transformer.ts';
 
 /** Hugging Face gpt2 (small) config.json. */
 const CONFIG = { vocab: 50257, positions: 1024, hidden: 768, layers: 12, heads: 12, eps: 1e-5 };
@@ -31,7 +42,12 @@ export function buildGpt2({ batch, seqLen, layers }: ResolvedTransformerOptions)
   for (let i = 0; i < layers; i++) {
     const p = `h.${i}`;
     const qkv = linear(b, `${p}.attn.c_attn`, layerNorm(b, `${p}.ln_1`, x, hidden, CONFIG.eps), hidden, 3 * hidden);
-    const [query, key, value] = b.node('Split', [qkv, c.ints([hidden, hidden, hidden])], { axis: 2 }, { name: `${p}.attn.split`, outputs: 3 });
+    const [query, key, value] = b.node(
+      'Split',
+      [qkv, c.ints([hidden, hidden, hidden])],
+      { axis: 2 },
+      { name: `${p}.attn.split`, outputs: 3 },
+    );
     const q = splitHeads(b, c, `${p}.attn.query_heads`, query!, shape);
     const k = splitHeads(b, c, `${p}.attn.key_heads`, key!, shape, true);
     const v = splitHeads(b, c, `${p}.attn.value_heads`, value!, shape);
@@ -39,9 +55,18 @@ export function buildGpt2({ batch, seqLen, layers }: ResolvedTransformerOptions)
     scores = b.op('Div', [scores, c.scalar(Math.sqrt(headDim))], {}, `${p}.attn.scale`);
     scores = applyCausalMask(b, c, `${p}.attn.causal_mask`, scores, mask);
     const probs = b.op('Softmax', [scores], { axis: -1 }, `${p}.attn.softmax`);
-    const context = mergeHeads(b, c, `${p}.attn.merge_heads`, b.op('MatMul', [probs, v], {}, `${p}.attn.context`), { batch, seqLen, width: hidden });
+    const context = mergeHeads(b, c, `${p}.attn.merge_heads`, b.op('MatMul', [probs, v], {}, `${p}.attn.context`), {
+      batch,
+      seqLen,
+      width: hidden,
+    });
     x = b.op('Add', [x, linear(b, `${p}.attn.c_proj`, context, hidden, hidden)], {}, `${p}.attn.residual`);
-    const fc = geluTanh(b, c, `${p}.mlp.act`, linear(b, `${p}.mlp.c_fc`, layerNorm(b, `${p}.ln_2`, x, hidden, CONFIG.eps), hidden, 4 * hidden));
+    const fc = geluTanh(
+      b,
+      c,
+      `${p}.mlp.act`,
+      linear(b, `${p}.mlp.c_fc`, layerNorm(b, `${p}.ln_2`, x, hidden, CONFIG.eps), hidden, 4 * hidden),
+    );
     x = b.op('Add', [x, linear(b, `${p}.mlp.c_proj`, fc, 4 * hidden, hidden)], {}, `${p}.mlp.residual`);
   }
   x = layerNorm(b, 'ln_f', x, hidden, CONFIG.eps);

@@ -16,7 +16,19 @@ export type { ZooBuildOptions, ZooDefaults, ZooEntry } from './entry.ts';
 export { countParams } from '../ir/params.ts';
 
 /** The built-in models, in the order the paper lists them. */
-export const ZOO: ZooEntry[] = [vgg13, resnet50, inceptionv3, mobilenetv3Large, squeezenet10, googlenet, regnety400mf, bertBase, gpt2, qwen2, yolov2];
+export const ZOO: ZooEntry[] = [
+  vgg13,
+  resnet50,
+  inceptionv3,
+  mobilenetv3Large,
+  squeezenet10,
+  googlenet,
+  regnety400mf,
+  bertBase,
+  gpt2,
+  qwen2,
+  yolov2,
+];
 
 export function zooEntry(name: string): ZooEntry {
   const entry = ZOO.find((e) => e.name === name);

@@ -54,7 +54,11 @@ export interface PoolOptions {
 
 function poolAttributes(options: PoolOptions): Record<string, number[] | number> {
   const [ph, pw] = pair(options.pad ?? 0);
-  const attributes: Record<string, number[] | number> = { kernel_shape: pair(options.kernel), strides: pair(options.stride), pads: [ph, pw, ph, pw] };
+  const attributes: Record<string, number[] | number> = {
+    kernel_shape: pair(options.kernel),
+    strides: pair(options.stride),
+    pads: [ph, pw, ph, pw],
+  };
   if (options.ceil ?? false) attributes.ceil_mode = 1;
   return attributes;
 }
@@ -85,7 +89,14 @@ export function gemm(b: GraphBuilder, name: string, x: string, inFeatures: numbe
  * A linear layer over the last axis of an N-D tensor as transformer exporters emit it: MatMul with an
  * `[in, out]` weight, then Add of the bias when there is one.
  */
-export function linear(b: GraphBuilder, name: string, x: string, inFeatures: number, outFeatures: number, options: { bias?: boolean } = {}): string {
+export function linear(
+  b: GraphBuilder,
+  name: string,
+  x: string,
+  inFeatures: number,
+  outFeatures: number,
+  options: { bias?: boolean } = {},
+): string {
   const bound = 1 / Math.sqrt(inFeatures);
   const weight = b.weight(`${name}.weight`, [inFeatures, outFeatures], { bound });
   const product = b.op('MatMul', [x, weight], {}, `${name}.matmul`);

@@ -39,8 +39,24 @@ function activate(b: GraphBuilder, name: string, x: string, activation: Activati
 }
 
 /** Conv2dNormActivation: convolution without bias, batch norm, optional activation. */
-function convBnAct(b: GraphBuilder, prefix: string, x: string, cin: number, cout: number, kernel: number, stride: number, groups: number, activation?: Activation): string {
-  const y = batchNorm(b, `${prefix}.1`, conv(b, `${prefix}.0`, x, cin, cout, { kernel, stride, pad: (kernel - 1) / 2, groups }), cout, BN_EPS);
+function convBnAct(
+  b: GraphBuilder,
+  prefix: string,
+  x: string,
+  cin: number,
+  cout: number,
+  kernel: number,
+  stride: number,
+  groups: number,
+  activation?: Activation,
+): string {
+  const y = batchNorm(
+    b,
+    `${prefix}.1`,
+    conv(b, `${prefix}.0`, x, cin, cout, { kernel, stride, pad: (kernel - 1) / 2, groups }),
+    cout,
+    BN_EPS,
+  );
   return activation === undefined ? y : activate(b, `${prefix}.2`, y, activation);
 }
 
@@ -49,7 +65,12 @@ function squeezeExcitation(b: GraphBuilder, prefix: string, x: string, channels:
   const squeeze = makeDivisible(channels / 4);
   let s = b.op('GlobalAveragePool', [x], {}, `${prefix}.avgpool`);
   s = relu(b, `${prefix}.relu`, conv(b, `${prefix}.fc1`, s, channels, squeeze, { kernel: 1, bias: true }));
-  s = b.op('HardSigmoid', [conv(b, `${prefix}.fc2`, s, squeeze, channels, { kernel: 1, bias: true })], { alpha: 1 / 6, beta: 0.5 }, `${prefix}.hardsigmoid`);
+  s = b.op(
+    'HardSigmoid',
+    [conv(b, `${prefix}.fc2`, s, squeeze, channels, { kernel: 1, bias: true })],
+    { alpha: 1 / 6, beta: 0.5 },
+    `${prefix}.hardsigmoid`,
+  );
   return b.op('Mul', [x, s], {}, `${prefix}.scale`);
 }
 

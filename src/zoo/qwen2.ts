@@ -6,8 +6,15 @@ import { applyCausalMask, causalMask, Constants, embedding, tiedLmHead, tokenInp
 
 /** Hugging Face Qwen/Qwen2-0.5B config.json. */
 const CONFIG = {
-  vocab: 151936, hidden: 896, intermediate: 4864, layers: 24, heads: 14, kvHeads: 2,
-  maxPositions: 32768, ropeTheta: 1e6, eps: 1e-6,
+  vocab: 151936,
+  hidden: 896,
+  intermediate: 4864,
+  layers: 24,
+  heads: 14,
+  kvHeads: 2,
+  maxPositions: 32768,
+  ropeTheta: 1e6,
+  eps: 1e-6,
 };
 const HEAD_DIM = CONFIG.hidden / CONFIG.heads;
 
@@ -55,12 +62,25 @@ function heads(b: GraphBuilder, c: Constants, name: string, x: string, batch: nu
  * `[batch, kvHeads, heads/kvHeads, seq, d]` and keys/values as `[batch, kvHeads, 1, ·, ·]`, so MatMul's
  * broadcasting shares each key/value head among its group of query heads.
  */
-function attention(b: GraphBuilder, c: Constants, p: string, x: string, o: ResolvedTransformerOptions, tables: { cos: string; sin: string }, mask: string): string {
+function attention(
+  b: GraphBuilder,
+  c: Constants,
+  p: string,
+  x: string,
+  o: ResolvedTransformerOptions,
+  tables: { cos: string; sin: string },
+  mask: string,
+): string {
   const { batch, seqLen } = o;
   const group = CONFIG.heads / CONFIG.kvHeads;
   const kvWidth = CONFIG.kvHeads * HEAD_DIM;
   let q = heads(b, c, `${p}.q_heads`, linear(b, `${p}.q_proj`, x, CONFIG.hidden, CONFIG.hidden), batch, seqLen, CONFIG.heads);
-  q = b.op('Reshape', [rotate(b, c, `${p}.q_rotary`, q, tables), c.ints([batch, CONFIG.kvHeads, group, seqLen, HEAD_DIM])], {}, `${p}.q_groups`);
+  q = b.op(
+    'Reshape',
+    [rotate(b, c, `${p}.q_rotary`, q, tables), c.ints([batch, CONFIG.kvHeads, group, seqLen, HEAD_DIM])],
+    {},
+    `${p}.q_groups`,
+  );
   let k = heads(b, c, `${p}.k_heads`, linear(b, `${p}.k_proj`, x, CONFIG.hidden, kvWidth), batch, seqLen, CONFIG.kvHeads);
   k = b.op('Transpose', [rotate(b, c, `${p}.k_rotary`, k, tables)], { perm: [0, 1, 3, 2] }, `${p}.k_transpose`);
   k = b.op('Unsqueeze', [k, c.ints([2])], {}, `${p}.k_groups`);

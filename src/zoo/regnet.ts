@@ -41,7 +41,16 @@ function convBn(b: GraphBuilder, prefix: string, x: string, cin: number, cout: n
 }
 
 /** ResBottleneckBlock with bottleneck multiplier 1 and squeeze-excitation sized from the block's input width. */
-function block(b: GraphBuilder, p: string, x: string, cin: number, cout: number, stride: number, groupWidth: number, seRatio: number): string {
+function block(
+  b: GraphBuilder,
+  p: string,
+  x: string,
+  cin: number,
+  cout: number,
+  stride: number,
+  groupWidth: number,
+  seRatio: number,
+): string {
   const shortcut = cin !== cout || stride !== 1 ? convBn(b, `${p}.proj`, x, cin, cout, 1, stride) : x;
   let y = relu(b, `${p}.f.a.2`, convBn(b, `${p}.f.a`, x, cin, cout, 1, 1));
   y = relu(b, `${p}.f.b.2`, convBn(b, `${p}.f.b`, y, cout, cout, 3, stride, cout / groupWidth));

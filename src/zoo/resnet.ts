@@ -23,7 +23,8 @@ function bottleneck(b: GraphBuilder, prefix: string, x: string, cin: number, pla
   let y = relu(b, `${prefix}.relu1`, convBn(b, `${prefix}.conv1`, `${prefix}.bn1`, x, cin, planes, 1, 1));
   y = relu(b, `${prefix}.relu2`, convBn(b, `${prefix}.conv2`, `${prefix}.bn2`, y, planes, planes, 3, stride));
   y = convBn(b, `${prefix}.conv3`, `${prefix}.bn3`, y, planes, cout, 1, 1);
-  const identity = stride !== 1 || cin !== cout ? convBn(b, `${prefix}.downsample.0`, `${prefix}.downsample.1`, x, cin, cout, 1, stride) : x;
+  const identity =
+    stride !== 1 || cin !== cout ? convBn(b, `${prefix}.downsample.0`, `${prefix}.downsample.1`, x, cin, cout, 1, stride) : x;
   return relu(b, `${prefix}.relu3`, b.op('Add', [y, identity], {}, `${prefix}.add`));
 }
 

@@ -21,7 +21,11 @@ const FEATURES: ({ fire: [number, number, number, number] } | 'pool')[] = [
 function fire(b: GraphBuilder, prefix: string, x: string, [cin, squeeze, e1, e3]: [number, number, number, number]): string {
   const s = relu(b, `${prefix}.squeeze_activation`, conv(b, `${prefix}.squeeze`, x, cin, squeeze, { kernel: 1, bias: true }));
   const left = relu(b, `${prefix}.expand1x1_activation`, conv(b, `${prefix}.expand1x1`, s, squeeze, e1, { kernel: 1, bias: true }));
-  const right = relu(b, `${prefix}.expand3x3_activation`, conv(b, `${prefix}.expand3x3`, s, squeeze, e3, { kernel: 3, pad: 1, bias: true }));
+  const right = relu(
+    b,
+    `${prefix}.expand3x3_activation`,
+    conv(b, `${prefix}.expand3x3`, s, squeeze, e3, { kernel: 3, pad: 1, bias: true }),
+  );
   return b.op('Concat', [left, right], { axis: 1 }, `${prefix}.concat`);
 }
 

@@ -33,7 +33,10 @@ export function tokenInput(b: GraphBuilder, name: string, batch: number, seqLen:
 
 /** Position ids 0..seqLen-1 as an int64 initializer (the exporters' folded `arange`). */
 export function positionIds(b: GraphBuilder, seqLen: number): string {
-  return b.int64('position_ids', Array.from({ length: seqLen }, (_, i) => i));
+  return b.int64(
+    'position_ids',
+    Array.from({ length: seqLen }, (_, i) => i),
+  );
 }
 
 /** An embedding table `[rows, width]` looked up with Gather. */
@@ -50,13 +53,26 @@ export function layerNorm(b: GraphBuilder, name: string, x: string, width: numbe
 }
 
 /** `[batch, seq, heads·headDim]` → `[batch, heads, seq, headDim]` (or `[batch, heads, headDim, seq]` when transposed). */
-export function splitHeads(b: GraphBuilder, c: Constants, name: string, x: string, shape: { batch: number; seqLen: number; heads: number; headDim: number }, transposed = false): string {
+export function splitHeads(
+  b: GraphBuilder,
+  c: Constants,
+  name: string,
+  x: string,
+  shape: { batch: number; seqLen: number; heads: number; headDim: number },
+  transposed = false,
+): string {
   const reshaped = b.op('Reshape', [x, c.ints([shape.batch, shape.seqLen, shape.heads, shape.headDim])], {}, `${name}.reshape`);
   return b.op('Transpose', [reshaped], { perm: transposed ? [0, 2, 3, 1] : [0, 2, 1, 3] }, `${name}.transpose`);
 }
 
 /** `[batch, heads, seq, headDim]` → `[batch, seq, heads·headDim]`. */
-export function mergeHeads(b: GraphBuilder, c: Constants, name: string, x: string, shape: { batch: number; seqLen: number; width: number }): string {
+export function mergeHeads(
+  b: GraphBuilder,
+  c: Constants,
+  name: string,
+  x: string,
+  shape: { batch: number; seqLen: number; width: number },
+): string {
   const transposed = b.op('Transpose', [x], { perm: [0, 2, 1, 3] }, `${name}.transpose`);
   return b.op('Reshape', [transposed, c.ints([shape.batch, shape.seqLen, shape.width])], {}, `${name}.reshape`);
 }
@@ -81,7 +97,13 @@ export function applyCausalMask(b: GraphBuilder, c: Constants, name: string, sco
  * A tied output projection: hidden `[batch, seq, width]` times the `[vocab, width]` embedding table transposed,
  * as one Gemm with transB on the flattened tokens, so the table is neither copied nor transposed at run time.
  */
-export function tiedLmHead(b: GraphBuilder, c: Constants, x: string, table: string, shape: { batch: number; seqLen: number; width: number; vocab: number }): string {
+export function tiedLmHead(
+  b: GraphBuilder,
+  c: Constants,
+  x: string,
+  table: string,
+  shape: { batch: number; seqLen: number; width: number; vocab: number },
+): string {
   const flat = b.op('Reshape', [x, c.ints([shape.batch * shape.seqLen, shape.width])], {}, 'lm_head.flatten');
   const logits = b.op('Gemm', [flat, table], { transB: 1 }, 'lm_head');
   return b.op('Reshape', [logits, c.ints([shape.batch, shape.seqLen, shape.vocab])], {}, 'lm_head.reshape');

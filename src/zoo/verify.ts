@@ -16,9 +16,17 @@ export function sampleFeeds(graph: Graph): Record<string, ort.Tensor> {
     const n = shape.reduce((a, b) => a * b, 1);
     if (input.dtype === 'int64') {
       const value = (i: number) => (input.name === 'attention_mask' ? 1 : input.name === 'token_type_ids' ? i % 2 : (i * 7919) % 30000);
-      feeds[input.name] = new ort.Tensor('int64', BigInt64Array.from({ length: n }, (_, i) => BigInt(value(i))), shape);
+      feeds[input.name] = new ort.Tensor(
+        'int64',
+        BigInt64Array.from({ length: n }, (_, i) => BigInt(value(i))),
+        shape,
+      );
     } else {
-      feeds[input.name] = new ort.Tensor('float32', Float32Array.from({ length: n }, (_, i) => Math.sin(i)), shape);
+      feeds[input.name] = new ort.Tensor(
+        'float32',
+        Float32Array.from({ length: n }, (_, i) => Math.sin(i)),
+        shape,
+      );
     }
   }
   return feeds;
@@ -62,7 +70,10 @@ export interface ModelNumbers {
 export function modelNumbers(model: Model): ModelNumbers {
   const { operators, params, weightBytes, flops } = summarize(model);
   const graph = memoryGraphOf(model);
-  const peakBytes = evaluateOrder(graph, graph.ops.map((_, i) => i)).peakBytes;
+  const peakBytes = evaluateOrder(
+    graph,
+    graph.ops.map((_, i) => i),
+  ).peakBytes;
   return { operators, params, weightBytes, flops, peakBytes };
 }
 

@@ -8,14 +8,31 @@ const OUTPUT_CHANNELS = 425; // 5 anchors × (80 classes + 5 box terms)
 
 /** darknet's yolov2.cfg up to the route layer: [filters, size] for a BN + leaky conv, 'M' for a 2×2/2 max pool. */
 const BACKBONE: ([number, number] | 'M')[] = [
-  [32, 3], 'M',
-  [64, 3], 'M',
-  [128, 3], [64, 1], [128, 3], 'M',
-  [256, 3], [128, 1], [256, 3], 'M',
-  [512, 3], [256, 1], [512, 3], [256, 1], [512, 3], // layer 16: the passthrough source
+  [32, 3],
   'M',
-  [1024, 3], [512, 1], [1024, 3], [512, 1], [1024, 3],
-  [1024, 3], [1024, 3],
+  [64, 3],
+  'M',
+  [128, 3],
+  [64, 1],
+  [128, 3],
+  'M',
+  [256, 3],
+  [128, 1],
+  [256, 3],
+  'M',
+  [512, 3],
+  [256, 1],
+  [512, 3],
+  [256, 1],
+  [512, 3], // layer 16: the passthrough source
+  'M',
+  [1024, 3],
+  [512, 1],
+  [1024, 3],
+  [512, 1],
+  [1024, 3],
+  [1024, 3],
+  [1024, 3],
 ];
 const PASSTHROUGH_LAYER = 16;
 

@@ -25,10 +25,22 @@ const REFERENCE: Record<string, { params: number; unit: number }> = {
 
 describe('model zoo', () => {
   it('has the eleven models under their documented names', () => {
-    assert.deepEqual(ZOO.map((e) => e.name), [
-      'vgg13', 'resnet50', 'inceptionv3', 'mobilenetv3-large', 'squeezenet1.0', 'googlenet', 'regnety-400mf',
-      'bert-base', 'gpt2', 'qwen2-0.5b', 'yolov2',
-    ]);
+    assert.deepEqual(
+      ZOO.map((e) => e.name),
+      [
+        'vgg13',
+        'resnet50',
+        'inceptionv3',
+        'mobilenetv3-large',
+        'squeezenet1.0',
+        'googlenet',
+        'regnety-400mf',
+        'bert-base',
+        'gpt2',
+        'qwen2-0.5b',
+        'yolov2',
+      ],
+    );
   });
 
   for (const entry of ZOO) {
@@ -50,8 +62,17 @@ describe('model zoo', () => {
     const excess = Object.fromEntries(ZOO.map((e) => [e.name, countParams(e.build()) - e.publishedParams]));
     // BERT: √2, 1, 0.5, 8, −10000; GPT-2: 0.044715, √(2/π), 1, 0.5, 8, lowest float; Qwen2: ε, 1/8, lowest float + 2 × 128 × 64 rotary.
     assert.deepEqual(excess, {
-      vgg13: 0, resnet50: 0, inceptionv3: 0, 'mobilenetv3-large': 0, 'squeezenet1.0': 0, googlenet: 0, 'regnety-400mf': 0,
-      'bert-base': 5, gpt2: 6, 'qwen2-0.5b': 3 + 2 * 128 * 64, yolov2: 0,
+      vgg13: 0,
+      resnet50: 0,
+      inceptionv3: 0,
+      'mobilenetv3-large': 0,
+      'squeezenet1.0': 0,
+      googlenet: 0,
+      'regnety-400mf': 0,
+      'bert-base': 5,
+      gpt2: 6,
+      'qwen2-0.5b': 3 + 2 * 128 * 64,
+      yolov2: 0,
     });
   });
 
@@ -63,9 +84,17 @@ describe('model zoo', () => {
   });
 
   it('gives nodes readable, module-path names', () => {
-    const names = new Set(zooEntry('resnet50').build().nodes.map((n) => n.name));
+    const names = new Set(
+      zooEntry('resnet50')
+        .build()
+        .nodes.map((n) => n.name),
+    );
     for (const name of ['conv1', 'layer3.2.conv1', 'layer4.0.downsample.0', 'fc']) assert.ok(names.has(name), name);
-    const qwen = new Set(zooEntry('qwen2-0.5b').build({ layers: 1 }).nodes.map((n) => n.name));
+    const qwen = new Set(
+      zooEntry('qwen2-0.5b')
+        .build({ layers: 1 })
+        .nodes.map((n) => n.name),
+    );
     assert.ok(qwen.has('model.layers.0.self_attn.q_proj.matmul'));
   });
 
@@ -74,11 +103,23 @@ describe('model zoo', () => {
     assert.deepEqual(resnet.inputs[0]!.shape, [4, 3, 224, 224]);
     assert.deepEqual(resnet.outputs[0]!.shape, [4, 1000]);
     const gpt2 = zooEntry('gpt2').build({ batch: 2, seqLen: 16, layers: 1 });
-    assert.deepEqual(gpt2.inputs.map((i) => i.shape), [[2, 16]]);
+    assert.deepEqual(
+      gpt2.inputs.map((i) => i.shape),
+      [[2, 16]],
+    );
     assert.deepEqual(gpt2.outputs[0]!.shape, [2, 16, 50257]);
     const bert = zooEntry('bert-base').build({ seqLen: 8, layers: 1 });
-    assert.deepEqual(bert.inputs.map((i) => i.name), ['input_ids', 'token_type_ids', 'attention_mask']);
-    assert.deepEqual(bert.outputs.map((o) => o.shape), [[1, 8, 768], [1, 768]]);
+    assert.deepEqual(
+      bert.inputs.map((i) => i.name),
+      ['input_ids', 'token_type_ids', 'attention_mask'],
+    );
+    assert.deepEqual(
+      bert.outputs.map((o) => o.shape),
+      [
+        [1, 8, 768],
+        [1, 768],
+      ],
+    );
     assert.deepEqual(zooEntry('yolov2').build().outputs[0]!.shape, [1, 425, 19, 19]);
   });
 
@@ -99,8 +140,13 @@ describe('model zoo', () => {
   });
 
   it('rejects unknown names and options that do not apply', () => {
-    assert.throws(() => zooEntry('foo'), (e: unknown) => e instanceof MemoriaNovaError &&
-      e.message === "unknown model 'foo'; built-in models: vgg13, resnet50, inceptionv3, mobilenetv3-large, squeezenet1.0, googlenet, regnety-400mf, bert-base, gpt2, qwen2-0.5b, yolov2");
+    assert.throws(
+      () => zooEntry('foo'),
+      (e: unknown) =>
+        e instanceof MemoriaNovaError &&
+        e.message ===
+          "unknown model 'foo'; built-in models: vgg13, resnet50, inceptionv3, mobilenetv3-large, squeezenet1.0, googlenet, regnety-400mf, bert-base, gpt2, qwen2-0.5b, yolov2",
+    );
     assert.throws(() => zooEntry('resnet50').build({ seqLen: 8 }), /model 'resnet50' is a CNN: a sequence length does not apply/);
     assert.throws(() => zooEntry('vgg13').build({ layers: 2 }), /model 'vgg13' is a CNN: a layer count does not apply/);
     assert.throws(() => zooEntry('gpt2').build({ seqLen: 1025 }), /model 'gpt2': sequence length 1025 exceeds its 1024 positions/);
@@ -131,7 +177,11 @@ describe('zoo analysis', () => {
   it('analyses every model at its default input with static shapes and no warnings', () => {
     for (const [name, model] of models) {
       assert.deepEqual(model.warnings, [], name);
-      for (const tensor of model.tensors.values()) assert.ok(tensor.shape.every((d) => Number.isInteger(d) && d >= 0), `${name}: ${tensor.name}`);
+      for (const tensor of model.tensors.values())
+        assert.ok(
+          tensor.shape.every((d) => Number.isInteger(d) && d >= 0),
+          `${name}: ${tensor.name}`,
+        );
     }
   });
 
@@ -142,8 +192,9 @@ describe('zoo analysis', () => {
 
   it('matches the published multiply-accumulates of the CNNs at their stated precision', () => {
     for (const [name, published] of Object.entries(PUBLISHED_GMACS)) {
-      const macs = models.get(name)!.ops
-        .filter((op) => ['Conv', 'Gemm', 'MatMul'].includes(op.node.opType))
+      const macs = models
+        .get(name)!
+        .ops.filter((op) => ['Conv', 'Gemm', 'MatMul'].includes(op.node.opType))
         .reduce((sum, op) => sum + op.cost.flops / 2, 0);
       assert.ok(Math.abs(macs / 1e9 - published.gmacs) <= published.unit / 2, `${name}: ${macs / 1e9} vs ${published.gmacs}`);
     }
@@ -157,29 +208,39 @@ describe('zoo options (property)', () => {
 
   it('transformers analyse at any batch, sequence length and layer count, with shapes, params and FLOPs following', () => {
     fc.assert(
-      fc.property(fc.constantFrom('bert-base', 'gpt2', 'qwen2-0.5b'), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 3 }), (name, batch, seqLen, layers) => {
-        const entry = zooEntry(name);
-        const graph = entry.build({ batch, seqLen, layers });
-        const model = analyzeGraph(graph);
-        for (const output of graph.outputs) assert.deepEqual(model.tensors.get(output.name)!.shape, output.shape);
-        assert.equal(model.tensors.get(graph.outputs[0]!.name)!.shape.slice(0, 2).join(), `${batch},${seqLen}`);
-        const oneLayer = entry.build({ batch: 1, seqLen, layers: 1 });
-        assert.equal(countParams(graph) - countParams(oneLayer), (layers - 1) * PER_LAYER[name]!);
-        assert.equal(flops(graph), batch * flops(entry.build({ batch: 1, seqLen, layers })));
-      }),
+      fc.property(
+        fc.constantFrom('bert-base', 'gpt2', 'qwen2-0.5b'),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 3 }),
+        (name, batch, seqLen, layers) => {
+          const entry = zooEntry(name);
+          const graph = entry.build({ batch, seqLen, layers });
+          const model = analyzeGraph(graph);
+          for (const output of graph.outputs) assert.deepEqual(model.tensors.get(output.name)!.shape, output.shape);
+          assert.equal(model.tensors.get(graph.outputs[0]!.name)!.shape.slice(0, 2).join(), `${batch},${seqLen}`);
+          const oneLayer = entry.build({ batch: 1, seqLen, layers: 1 });
+          assert.equal(countParams(graph) - countParams(oneLayer), (layers - 1) * PER_LAYER[name]!);
+          assert.equal(flops(graph), batch * flops(entry.build({ batch: 1, seqLen, layers })));
+        },
+      ),
       { seed: 20261123, numRuns: 30 },
     );
   });
 
   it('CNN FLOPs scale exactly with the batch and params do not change', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...ZOO.filter((e) => e.family === 'cnn').map((e) => e.name)), fc.integer({ min: 2, max: 8 }), (name, batch) => {
-        const entry = zooEntry(name);
-        const one = entry.build();
-        const many = entry.build({ batch });
-        assert.equal(flops(many), batch * flops(one));
-        assert.equal(countParams(many), countParams(one));
-      }),
+      fc.property(
+        fc.constantFrom(...ZOO.filter((e) => e.family === 'cnn').map((e) => e.name)),
+        fc.integer({ min: 2, max: 8 }),
+        (name, batch) => {
+          const entry = zooEntry(name);
+          const one = entry.build();
+          const many = entry.build({ batch });
+          assert.equal(flops(many), batch * flops(one));
+          assert.equal(countParams(many), countParams(one));
+        },
+      ),
       { seed: 7, numRuns: 16 },
     );
   });

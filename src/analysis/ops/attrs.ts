@@ -13,7 +13,10 @@ export class Attrs {
     const attr = this.node.attributes[name];
     if (attr === undefined) return undefined;
     if (!types.includes(attr.type)) {
-      fail(`attribute '${name}' of ${this.node.opType} node '${this.node.name}' has type ${attr.type}, expected ${types.join(' or ')}`, 'invalid-model');
+      fail(
+        `attribute '${name}' of ${this.node.opType} node '${this.node.name}' has type ${attr.type}, expected ${types.join(' or ')}`,
+        'invalid-model',
+      );
     }
     return attr;
   }

@@ -44,14 +44,19 @@ test('Cast changes the dtype and costs nothing', () => {
 test('property: broadcast output dims are the per-axis maximum, in either operand order', () => {
   const dim = fc.integer({ min: 1, max: 4 });
   fc.assert(
-    fc.property(fc.array(dim, { maxLength: 4 }), fc.array(fc.boolean(), { maxLength: 4 }), fc.integer({ min: 0, max: 4 }), (full, ones, drop) => {
-      // b: a suffix of `full` with some dims replaced by 1 — always broadcastable against full
-      const b = full.slice(Math.min(drop, full.length)).map((d, i) => (ones[i] ? 1 : d));
-      const ab = shapesOf('Add', [{ shape: full }, { shape: b }])[0];
-      const ba = shapesOf('Add', [{ shape: b }, { shape: full }])[0];
-      assert.deepEqual(ab, full);
-      assert.deepEqual(ba, full);
-    }),
+    fc.property(
+      fc.array(dim, { maxLength: 4 }),
+      fc.array(fc.boolean(), { maxLength: 4 }),
+      fc.integer({ min: 0, max: 4 }),
+      (full, ones, drop) => {
+        // b: a suffix of `full` with some dims replaced by 1 — always broadcastable against full
+        const b = full.slice(Math.min(drop, full.length)).map((d, i) => (ones[i] ? 1 : d));
+        const ab = shapesOf('Add', [{ shape: full }, { shape: b }])[0];
+        const ba = shapesOf('Add', [{ shape: b }, { shape: full }])[0];
+        assert.deepEqual(ab, full);
+        assert.deepEqual(ba, full);
+      },
+    ),
     { seed: 42, numRuns: 200 },
   );
 });

@@ -54,11 +54,17 @@ function broadcastEvaluate(ctx: OpContext, outputs: OutputType[], fn: (values: n
 }
 
 /** A broadcasting operator over all its inputs; `resultType` fixes the output dtype (comparisons give bool). */
-function broadcasting(options: { flopsPerElement: (inputs: number) => number; fn?: (values: number[], ctx: OpContext) => number; resultType?: DType; minInputs?: number }): OpDef {
+function broadcasting(options: {
+  flopsPerElement: (inputs: number) => number;
+  fn?: (values: number[], ctx: OpContext) => number;
+  resultType?: DType;
+  minInputs?: number;
+}): OpDef {
   const def: OpDef = {
     infer: (ctx) => {
       const inputs = ctx.present();
-      if (inputs.length < (options.minInputs ?? 1)) fail(`${describe(ctx.node)} needs at least ${options.minInputs ?? 1} input(s)`, 'invalid-model');
+      if (inputs.length < (options.minInputs ?? 1))
+        fail(`${describe(ctx.node)} needs at least ${options.minInputs ?? 1} input(s)`, 'invalid-model');
       const dtype = options.resultType ?? inputs[0]!.dtype;
       return [{ dtype, shape: broadcastShapes(ctx.node, operandShapes(ctx)) }];
     },
@@ -90,7 +96,7 @@ const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 const erf = (x: number): number => {
   // Abramowitz–Stegun 7.1.26; folding only needs it for completeness of Erf over constants.
   const t = 1 / (1 + 0.3275911 * Math.abs(x));
-  const y = 1 - (((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t) * Math.exp(-x * x);
+  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
   return x >= 0 ? y : -y;
 };
 
@@ -190,7 +196,9 @@ export const elementwiseOps: OpTable = {
 
   // Selection: 1 FLOP per output element; the output dtype is that of the two branches.
   Where: {
-    infer: (ctx) => [{ dtype: ctx.input(1).dtype, shape: broadcastShapes(ctx.node, [ctx.input(0).shape, ctx.input(1).shape, ctx.input(2).shape]) }],
+    infer: (ctx) => [
+      { dtype: ctx.input(1).dtype, shape: broadcastShapes(ctx.node, [ctx.input(0).shape, ctx.input(1).shape, ctx.input(2).shape]) },
+    ],
     flops: (_ctx, outputs) => elements(outputs),
     memory: 'elementwise',
     evaluate: (ctx, outputs) => broadcastEvaluate(ctx, outputs, ([c, a, b]) => (c !== 0 ? a! : b!)),

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { analyzeOne, shapesOf } from '../testing.ts';
 
 test('Gemm with transB and C: 2·M·N·K + M·N', () => {
-  const { outputs, op } = analyzeOne('Gemm', [{ shape: [4, 8] }, { shape: [16, 8], weight: true }, { shape: [16], weight: true }], { transB: 1 });
+  const { outputs, op } = analyzeOne('Gemm', [{ shape: [4, 8] }, { shape: [16, 8], weight: true }, { shape: [16], weight: true }], {
+    transB: 1,
+  });
   assert.deepEqual(outputs[0]!.shape, [4, 16]);
   assert.equal(op.cost.flops, 2 * 4 * 16 * 8 + 4 * 16);
 });

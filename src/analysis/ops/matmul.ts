@@ -28,7 +28,9 @@ function matmulGeometry(ctx: OpContext, aIndex: number, bIndex: number): MatMulG
 
 function matmul(aIndex: number, bIndex: number, dtype?: (ctx: OpContext) => DType) {
   return {
-    infer: (ctx: OpContext): OutputType[] => [{ dtype: dtype?.(ctx) ?? ctx.input(aIndex).dtype, shape: matmulGeometry(ctx, aIndex, bIndex).shape }],
+    infer: (ctx: OpContext): OutputType[] => [
+      { dtype: dtype?.(ctx) ?? ctx.input(aIndex).dtype, shape: matmulGeometry(ctx, aIndex, bIndex).shape },
+    ],
     flops: (ctx: OpContext) => 2 * matmulGeometry(ctx, aIndex, bIndex).macs,
   };
 }
@@ -36,7 +38,8 @@ function matmul(aIndex: number, bIndex: number, dtype?: (ctx: OpContext) => DTyp
 function gemmDims(ctx: OpContext): { m: number; n: number; k: number } {
   const a = ctx.input(0).shape;
   const b = ctx.input(1).shape;
-  if (a.length !== 2 || b.length !== 2) fail(`${describe(ctx.node)}: Gemm operands must be 2-D, got [${a.join(',')}] and [${b.join(',')}]`, 'invalid-model');
+  if (a.length !== 2 || b.length !== 2)
+    fail(`${describe(ctx.node)}: Gemm operands must be 2-D, got [${a.join(',')}] and [${b.join(',')}]`, 'invalid-model');
   const [m, k] = ctx.attrs.int('transA', 0) === 1 ? [a[1]!, a[0]!] : [a[0]!, a[1]!];
   const [kb, n] = ctx.attrs.int('transB', 0) === 1 ? [b[1]!, b[0]!] : [b[0]!, b[1]!];
   if (k !== kb) fail(`${describe(ctx.node)}: inner dimensions differ (K=${k} vs ${kb})`, 'invalid-model');
@@ -55,7 +58,8 @@ function einsumExtents(ctx: OpContext): { inputs: string[]; output: string; exte
   const [lhs, rhs] = equation.split('->') as [string, string | undefined];
   const operands = ctx.present();
   const rawInputs = lhs.split(',');
-  if (rawInputs.length !== operands.length) fail(`${describe(ctx.node)}: equation '${equation}' names ${rawInputs.length} operands, node has ${operands.length}`, 'invalid-model');
+  if (rawInputs.length !== operands.length)
+    fail(`${describe(ctx.node)}: equation '${equation}' names ${rawInputs.length} operands, node has ${operands.length}`, 'invalid-model');
   const ellipsisRanks = rawInputs.map((term, i) => (term.includes('...') ? operands[i]!.shape.length - (term.length - 3) : 0));
   const ellipsisRank = Math.max(0, ...ellipsisRanks);
   const inputs = rawInputs.map((term, i) => term.replace('...', ELLIPSIS.slice(ellipsisRank - ellipsisRanks[i]!, ellipsisRank)));
@@ -63,20 +67,27 @@ function einsumExtents(ctx: OpContext): { inputs: string[]; output: string; exte
   const counts = new Map<string, number>();
   inputs.forEach((term, i) => {
     const shape = operands[i]!.shape;
-    if (term.length !== shape.length) fail(`${describe(ctx.node)}: term '${rawInputs[i]}' does not match rank ${shape.length} of '${operands[i]!.name}'`, 'invalid-model');
+    if (term.length !== shape.length)
+      fail(`${describe(ctx.node)}: term '${rawInputs[i]}' does not match rank ${shape.length} of '${operands[i]!.name}'`, 'invalid-model');
     [...term].forEach((index, axis) => {
       const d = shape[axis]!;
       const known = extents.get(index);
-      if (known !== undefined && known !== d && known !== 1 && d !== 1) fail(`${describe(ctx.node)}: index '${index}' has sizes ${known} and ${d}`, 'invalid-model');
+      if (known !== undefined && known !== d && known !== 1 && d !== 1)
+        fail(`${describe(ctx.node)}: index '${index}' has sizes ${known} and ${d}`, 'invalid-model');
       extents.set(index, known === undefined || known === 1 ? d : known);
       counts.set(index, (counts.get(index) ?? 0) + 1);
     });
   });
   const broadcast = ELLIPSIS.slice(0, ellipsisRank);
   // Implicit output: the ellipsis dims, then the letters seen once, in alphabetical order.
-  const output = rhs === undefined
-    ? broadcast + [...counts.keys()].filter((l) => counts.get(l) === 1 && !ELLIPSIS.includes(l)).sort().join('')
-    : rhs.replace('...', broadcast);
+  const output =
+    rhs === undefined
+      ? broadcast +
+        [...counts.keys()]
+          .filter((l) => counts.get(l) === 1 && !ELLIPSIS.includes(l))
+          .sort()
+          .join('')
+      : rhs.replace('...', broadcast);
   return { inputs, output, extents };
 }
 
@@ -85,7 +96,8 @@ export const matmulOps: OpTable = {
   Det: {
     infer: (ctx) => {
       const x = requireRank(ctx, 0, 2);
-      if (x.shape.at(-1) !== x.shape.at(-2)) fail(`${describe(ctx.node)}: matrices [${x.shape.slice(-2).join(',')}] are not square`, 'invalid-model');
+      if (x.shape.at(-1) !== x.shape.at(-2))
+        fail(`${describe(ctx.node)}: matrices [${x.shape.slice(-2).join(',')}] are not square`, 'invalid-model');
       return [{ dtype: x.dtype, shape: x.shape.slice(0, -2) }];
     },
     flops: (ctx) => {

@@ -22,21 +22,37 @@ test('Slice attribute form before opset 10', () => {
 // ONNX clamps a backward start into [0, d−1] (numpy would leave it at −1 and give an empty slice).
 test('property: Slice length equals brute-force enumeration of the selected indices', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: -20, max: 20 }), fc.integer({ min: -20, max: 20 }), fc.integer({ min: -4, max: 4 }).filter((s) => s !== 0), (d, start, end, step) => {
-      const norm = (v: number) => (v < 0 ? v + d : v);
-      let count = 0;
-      if (step > 0) for (let i = Math.max(0, norm(start)); i < Math.min(d, norm(end)); i += step) count++;
-      else for (let i = Math.min(d - 1, Math.max(0, norm(start))); i > Math.max(-1, norm(end)); i += step) count++;
-      assert.deepEqual(shapesOf('Slice', [{ shape: [d] }, i64([start]), i64([end]), i64([0]), i64([step])]), [[count]]);
-    }),
+    fc.property(
+      fc.integer({ min: 1, max: 12 }),
+      fc.integer({ min: -20, max: 20 }),
+      fc.integer({ min: -20, max: 20 }),
+      fc.integer({ min: -4, max: 4 }).filter((s) => s !== 0),
+      (d, start, end, step) => {
+        const norm = (v: number) => (v < 0 ? v + d : v);
+        let count = 0;
+        if (step > 0) for (let i = Math.max(0, norm(start)); i < Math.min(d, norm(end)); i += step) count++;
+        else for (let i = Math.min(d - 1, Math.max(0, norm(start))); i > Math.max(-1, norm(end)); i += step) count++;
+        assert.deepEqual(shapesOf('Slice', [{ shape: [d] }, i64([start]), i64([end]), i64([0]), i64([step])]), [[count]]);
+      },
+    ),
     { seed: 7, numRuns: 300 },
   );
 });
 
 test('Split: attribute (opset 11), input (13), even, and num_outputs with a short last chunk (18)', () => {
-  assert.deepEqual(shapesOf('Split', [{ shape: [6, 4] }], { split: [2, 4] }, { opset: 11, outputs: 2 }), [[2, 4], [4, 4]]);
-  assert.deepEqual(shapesOf('Split', [{ shape: [6, 4] }, i64([1, 3])], { axis: 1 }, { opset: 13, outputs: 2 }), [[6, 1], [6, 3]]);
-  assert.deepEqual(shapesOf('Split', [{ shape: [6, 4] }], {}, { outputs: 3 }), [[2, 4], [2, 4], [2, 4]]);
+  assert.deepEqual(shapesOf('Split', [{ shape: [6, 4] }], { split: [2, 4] }, { opset: 11, outputs: 2 }), [
+    [2, 4],
+    [4, 4],
+  ]);
+  assert.deepEqual(shapesOf('Split', [{ shape: [6, 4] }, i64([1, 3])], { axis: 1 }, { opset: 13, outputs: 2 }), [
+    [6, 1],
+    [6, 3],
+  ]);
+  assert.deepEqual(shapesOf('Split', [{ shape: [6, 4] }], {}, { outputs: 3 }), [
+    [2, 4],
+    [2, 4],
+    [2, 4],
+  ]);
   assert.deepEqual(shapesOf('Split', [{ shape: [10] }], { num_outputs: 4 }, { opset: 18, outputs: 4 }), [[3], [3], [3], [1]]);
 });
 
@@ -78,5 +94,11 @@ test('SpaceToDepth and DepthToSpace', () => {
 
 test('TopK gives values and int64 indices with k on the axis', () => {
   const { outputs } = analyzeOne('TopK', [{ shape: [3, 10] }, i64([4])], {}, { outputs: 2 });
-  assert.deepEqual(outputs.map((o) => [o.dtype, o.shape]), [['float32', [3, 4]], ['int64', [3, 4]]]);
+  assert.deepEqual(
+    outputs.map((o) => [o.dtype, o.shape]),
+    [
+      ['float32', [3, 4]],
+      ['int64', [3, 4]],
+    ],
+  );
 });

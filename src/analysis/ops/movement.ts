@@ -77,7 +77,10 @@ function concatShape(ctx: OpContext): number[] {
   shape[axis] = 0;
   for (const t of inputs) {
     if (t.shape.length !== first.length || t.shape.some((d, i) => i !== axis && d !== first[i])) {
-      fail(`${describe(ctx.node)}: input '${t.name}' [${t.shape.join(',')}] does not match [${first.join(',')}] outside axis ${axis}`, 'invalid-model');
+      fail(
+        `${describe(ctx.node)}: input '${t.name}' [${t.shape.join(',')}] does not match [${first.join(',')}] outside axis ${axis}`,
+        'invalid-model',
+      );
     }
     shape[axis]! += t.shape[axis]!;
   }
@@ -91,12 +94,14 @@ function splitSizes(ctx: OpContext): number[] {
   const count = ctx.node.outputs.length;
   const explicit = ctx.opset >= 13 ? (ctx.optional(1) === undefined ? undefined : ctx.values(1)) : ctx.attrs.ints('split');
   if (explicit !== undefined && explicit.length > 0) {
-    if (explicit.reduce((a, b) => a + b, 0) !== d) fail(`${describe(ctx.node)}: split [${explicit.join(',')}] does not add up to ${d}`, 'invalid-model');
+    if (explicit.reduce((a, b) => a + b, 0) !== d)
+      fail(`${describe(ctx.node)}: split [${explicit.join(',')}] does not add up to ${d}`, 'invalid-model');
     return explicit;
   }
   // Opset 18's num_outputs allows a smaller last chunk; without it the split is even.
   const chunk = Math.ceil(d / count);
-  if (!ctx.attrs.has('num_outputs') && d % count !== 0) fail(`${describe(ctx.node)}: axis size ${d} does not split evenly into ${count}`, 'invalid-model');
+  if (!ctx.attrs.has('num_outputs') && d % count !== 0)
+    fail(`${describe(ctx.node)}: axis size ${d} does not split evenly into ${count}`, 'invalid-model');
   return Array.from({ length: count }, (_, i) => Math.max(0, Math.min(chunk, d - i * chunk)));
 }
 
@@ -111,8 +116,9 @@ function gatherShape(ctx: OpContext): { shape: number[]; axis: number } {
 function padShape(ctx: OpContext): number[] {
   const shape = ctx.input(0).shape;
   const rank = shape.length;
-  const pads = ctx.opset < 11 ? ctx.attrs.ints('pads') ?? ctx.attrs.ints('paddings') ?? [] : ctx.values(1);
-  const axes = ctx.optional(3) === undefined ? Array.from({ length: rank }, (_, i) => i) : ctx.values(3).map((a) => normalizeAxis(ctx.node, a, rank));
+  const pads = ctx.opset < 11 ? (ctx.attrs.ints('pads') ?? ctx.attrs.ints('paddings') ?? []) : ctx.values(1);
+  const axes =
+    ctx.optional(3) === undefined ? Array.from({ length: rank }, (_, i) => i) : ctx.values(3).map((a) => normalizeAxis(ctx.node, a, rank));
   if (pads.length !== 2 * axes.length) fail(`${describe(ctx.node)}: ${pads.length} pads for ${axes.length} axes`, 'invalid-model');
   const out = [...shape];
   axes.forEach((axis, i) => {
@@ -175,7 +181,10 @@ function topKShape(ctx: OpContext): OutputType[] {
   const k = ctx.opset < 10 ? ctx.attrs.int('k', 0) : ctx.values(1)[0]!;
   const shape = [...x.shape];
   shape[axis] = k;
-  return [{ dtype: x.dtype, shape }, { dtype: 'int64', shape: [...shape] }];
+  return [
+    { dtype: x.dtype, shape },
+    { dtype: 'int64', shape: [...shape] },
+  ];
 }
 
 export const movementOps: OpTable = {
@@ -187,11 +196,13 @@ export const movementOps: OpTable = {
     evaluate: (ctx, outputs) => {
       const x = ctx.input(0);
       const perm = transposePerm(ctx);
-      return [tabulate(outputs[0]!.shape, (coords) => {
-        const source = new Array<number>(coords.length);
-        perm.forEach((p, i) => (source[p] = coords[i]!));
-        return x.value![flatIndex(x.shape, source)]!;
-      })];
+      return [
+        tabulate(outputs[0]!.shape, (coords) => {
+          const source = new Array<number>(coords.length);
+          perm.forEach((p, i) => (source[p] = coords[i]!));
+          return x.value![flatIndex(x.shape, source)]!;
+        }),
+      ];
     },
   },
   Concat: {
@@ -199,14 +210,22 @@ export const movementOps: OpTable = {
     evaluate: (ctx, outputs) => {
       const inputs = ctx.present();
       const axis = normalizeAxis(ctx.node, ctx.attrs.int('axis', 0), inputs[0]!.shape.length);
-      return [tabulate(outputs[0]!.shape, (coords) => {
-        let offset = coords[axis]!;
-        for (const t of inputs) {
-          if (offset < t.shape[axis]!) return t.value![flatIndex(t.shape, coords.map((c, i) => (i === axis ? offset : c)))]!;
-          offset -= t.shape[axis]!;
-        }
-        return 0;
-      })];
+      return [
+        tabulate(outputs[0]!.shape, (coords) => {
+          let offset = coords[axis]!;
+          for (const t of inputs) {
+            if (offset < t.shape[axis]!)
+              return t.value![
+                flatIndex(
+                  t.shape,
+                  coords.map((c, i) => (i === axis ? offset : c)),
+                )
+              ]!;
+            offset -= t.shape[axis]!;
+          }
+          return 0;
+        }),
+      ];
     },
   },
   Split: {
@@ -222,11 +241,13 @@ export const movementOps: OpTable = {
     evaluate: (ctx, outputs) => {
       const x = ctx.input(0);
       const { axes } = sliceGeometry(ctx);
-      return [tabulate(outputs[0]!.shape, (coords) => {
-        const source = [...coords];
-        for (const { axis, start, step } of axes) source[axis] = start + coords[axis]! * step;
-        return x.value![flatIndex(x.shape, source)]!;
-      })];
+      return [
+        tabulate(outputs[0]!.shape, (coords) => {
+          const source = [...coords];
+          for (const { axis, start, step } of axes) source[axis] = start + coords[axis]! * step;
+          return x.value![flatIndex(x.shape, source)]!;
+        }),
+      ];
     },
     valueInputs: [1, 2, 3, 4],
   },
@@ -238,13 +259,15 @@ export const movementOps: OpTable = {
       const { axis } = gatherShape(ctx);
       const indexRank = indices.shape.length;
       const d = data.shape[axis]!;
-      return [tabulate(outputs[0]!.shape, (coords) => {
-        const raw = indices.value![flatIndex(indices.shape, coords.slice(axis, axis + indexRank))]!;
-        const index = raw < 0 ? raw + d : raw;
-        if (index < 0 || index >= d) fail(`${describe(ctx.node)}: index ${raw} is out of range for size ${d}`, 'invalid-model');
-        const source = [...coords.slice(0, axis), index, ...coords.slice(axis + indexRank)];
-        return data.value![flatIndex(data.shape, source)]!;
-      })];
+      return [
+        tabulate(outputs[0]!.shape, (coords) => {
+          const raw = indices.value![flatIndex(indices.shape, coords.slice(axis, axis + indexRank))]!;
+          const index = raw < 0 ? raw + d : raw;
+          if (index < 0 || index >= d) fail(`${describe(ctx.node)}: index ${raw} is out of range for size ${d}`, 'invalid-model');
+          const source = [...coords.slice(0, axis), index, ...coords.slice(axis + indexRank)];
+          return data.value![flatIndex(data.shape, source)]!;
+        }),
+      ];
     },
   },
   GatherElements: { infer: (ctx) => [{ dtype: ctx.input(0).dtype, shape: [...ctx.input(1).shape] }] },
@@ -273,12 +296,24 @@ export const movementOps: OpTable = {
     infer: (ctx) => {
       const x = ctx.input(0);
       const repeats = ctx.values(1);
-      if (repeats.length !== x.shape.length) fail(`${describe(ctx.node)}: ${repeats.length} repeats for rank ${x.shape.length}`, 'invalid-model');
+      if (repeats.length !== x.shape.length)
+        fail(`${describe(ctx.node)}: ${repeats.length} repeats for rank ${x.shape.length}`, 'invalid-model');
       return [{ dtype: x.dtype, shape: x.shape.map((d, i) => d * repeats[i]!) }];
     },
     evaluate: (ctx, outputs) => {
       const x = ctx.input(0);
-      return [tabulate(outputs[0]!.shape, (coords) => x.value![flatIndex(x.shape, coords.map((c, i) => c % x.shape[i]!))]!)];
+      return [
+        tabulate(
+          outputs[0]!.shape,
+          (coords) =>
+            x.value![
+              flatIndex(
+                x.shape,
+                coords.map((c, i) => c % x.shape[i]!),
+              )
+            ]!,
+        ),
+      ];
     },
     valueInputs: [1],
   },
@@ -287,7 +322,8 @@ export const movementOps: OpTable = {
     infer: (ctx) => {
       const [n, c, h, w] = requireRank(ctx, 0, 4, 4).shape as [number, number, number, number];
       const b = blockSize(ctx);
-      if (h % b !== 0 || w % b !== 0) fail(`${describe(ctx.node)}: spatial size ${h}×${w} is not divisible by blocksize ${b}`, 'invalid-model');
+      if (h % b !== 0 || w % b !== 0)
+        fail(`${describe(ctx.node)}: spatial size ${h}×${w} is not divisible by blocksize ${b}`, 'invalid-model');
       return [{ dtype: ctx.input(0).dtype, shape: [n, c * b * b, h / b, w / b] }];
     },
   },

@@ -27,7 +27,10 @@ export const normalizationOps: OpTable = {
       const x = ctx.input(0);
       // Training-mode outputs (running/saved mean and variance) are per channel.
       const channel = ctx.input(1).shape;
-      return [{ dtype: x.dtype, shape: [...x.shape] }, ...ctx.node.outputs.slice(1).map(() => ({ dtype: ctx.input(3).dtype, shape: [...channel] }))];
+      return [
+        { dtype: x.dtype, shape: [...x.shape] },
+        ...ctx.node.outputs.slice(1).map(() => ({ dtype: ctx.input(3).dtype, shape: [...channel] })),
+      ];
     },
     flops: (_ctx, outputs) => 2 * elements(outputs),
   },

@@ -43,7 +43,12 @@ function maxUnpoolShape(ctx: OpContext): OutputType[] {
   const n = spatial.length;
   const strides = ctx.attrs.ints('strides') ?? new Array<number>(n).fill(1);
   const pads = ctx.attrs.ints('pads') ?? new Array<number>(2 * n).fill(0);
-  return [{ dtype: x.dtype, shape: [...x.shape.slice(0, 2), ...spatial.map((d, i) => (d - 1) * strides[i]! + kernel[i]! - pads[i]! - pads[i + n]!)] }];
+  return [
+    {
+      dtype: x.dtype,
+      shape: [...x.shape.slice(0, 2), ...spatial.map((d, i) => (d - 1) * strides[i]! + kernel[i]! - pads[i]! - pads[i + n]!)],
+    },
+  ];
 }
 
 export const poolOps: OpTable = {

@@ -24,7 +24,8 @@ test('ArgMax gives int64 with the axis reduced', () => {
 });
 
 test('normalizations and softmax: stated FLOPs per element', () => {
-  const per = (opType: string, operands: Parameters<typeof analyzeOne>[1], attrs = {}) => analyzeOne(opType, operands, attrs).op.cost.flops / 24;
+  const per = (opType: string, operands: Parameters<typeof analyzeOne>[1], attrs = {}) =>
+    analyzeOne(opType, operands, attrs).op.cost.flops / 24;
   const x = { shape: [2, 3, 4] };
   assert.equal(per('Softmax', [x]), 5);
   assert.equal(per('LayerNormalization', [x, { shape: [4], weight: true }, { shape: [4], weight: true }]), 7);
@@ -36,5 +37,12 @@ test('normalizations and softmax: stated FLOPs per element', () => {
 
 test('LayerNormalization statistics outputs keep the leading axes', () => {
   const { outputs } = analyzeOne('LayerNormalization', [{ shape: [2, 3, 4] }, { shape: [4], weight: true }], { axis: -1 }, { outputs: 3 });
-  assert.deepEqual(outputs.map((o) => o.shape), [[2, 3, 4], [2, 3, 1], [2, 3, 1]]);
+  assert.deepEqual(
+    outputs.map((o) => o.shape),
+    [
+      [2, 3, 4],
+      [2, 3, 1],
+      [2, 3, 1],
+    ],
+  );
 });

@@ -17,11 +17,17 @@ test('Reshape allowzero keeps a literal 0', () => {
 });
 
 test('Reshape to a wrong element count is a clear error', () => {
-  assert.throws(() => shapesOf('Reshape', [{ shape: [2, 3] }, i64([4, 2])]), /Reshape node 'reshape': cannot reshape \[2,3\] \(6 elements\) to \[4,2\]/);
+  assert.throws(
+    () => shapesOf('Reshape', [{ shape: [2, 3] }, i64([4, 2])]),
+    /Reshape node 'reshape': cannot reshape \[2,3\] \(6 elements\) to \[4,2\]/,
+  );
 });
 
 test('Reshape with a run-time shape and no declared output shape is a dynamic-shape error', () => {
-  assert.throws(() => shapesOf('Reshape', [{ shape: [2, 3] }, { shape: [2], dtype: 'int64' }]), (error: Error & { code?: string }) => error.code === 'dynamic-shape' && /input 1 'x1' is computed at run time/.test(error.message));
+  assert.throws(
+    () => shapesOf('Reshape', [{ shape: [2, 3] }, { shape: [2], dtype: 'int64' }]),
+    (error: Error & { code?: string }) => error.code === 'dynamic-shape' && /input 1 'x1' is computed at run time/.test(error.message),
+  );
 });
 
 test('Flatten around an axis', () => {
@@ -45,6 +51,9 @@ test('Unsqueeze: axes refer to the output rank', () => {
 test('Identity and Dropout alias their input', () => {
   assert.equal(analyzeOne('Identity', [{ shape: [5] }]).op.memory, 'alias');
   const { outputs, op } = analyzeOne('Dropout', [{ shape: [5] }], {}, { outputs: 2 });
-  assert.deepEqual(outputs.map((o) => o.dtype), ['float32', 'bool']);
+  assert.deepEqual(
+    outputs.map((o) => o.dtype),
+    ['float32', 'bool'],
+  );
   assert.equal(op.memory, 'alias');
 });

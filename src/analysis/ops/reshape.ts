@@ -5,16 +5,20 @@ import { describe, normalizeAxis, product } from './util.ts';
 /** Reshape's target: 0 copies the input dimension (unless allowzero), one -1 takes what is left. */
 export function reshapeTarget(ctx: OpContext, input: number[], requested: number[]): number[] {
   const allowZero = ctx.attrs.int('allowzero', 0) === 1;
-  const shape = requested.map((d, i) => (d === 0 && !allowZero ? input[i] ?? fail(`${describe(ctx.node)}: 0 at axis ${i} has no input dimension to copy`, 'invalid-model') : d));
+  const shape = requested.map((d, i) =>
+    d === 0 && !allowZero ? (input[i] ?? fail(`${describe(ctx.node)}: 0 at axis ${i} has no input dimension to copy`, 'invalid-model')) : d,
+  );
   const free = shape.filter((d) => d === -1).length;
   if (free > 1) fail(`${describe(ctx.node)}: target shape [${requested.join(',')}] has more than one -1`, 'invalid-model');
   const total = product(input);
   if (free === 1) {
     const known = product(shape.filter((d) => d !== -1));
-    if (known === 0 || total % known !== 0) fail(`${describe(ctx.node)}: cannot reshape [${input.join(',')}] to [${requested.join(',')}]`, 'invalid-model');
+    if (known === 0 || total % known !== 0)
+      fail(`${describe(ctx.node)}: cannot reshape [${input.join(',')}] to [${requested.join(',')}]`, 'invalid-model');
     return shape.map((d) => (d === -1 ? total / known : d));
   }
-  if (product(shape) !== total) fail(`${describe(ctx.node)}: cannot reshape [${input.join(',')}] (${total} elements) to [${requested.join(',')}]`, 'invalid-model');
+  if (product(shape) !== total)
+    fail(`${describe(ctx.node)}: cannot reshape [${input.join(',')}] (${total} elements) to [${requested.join(',')}]`, 'invalid-model');
   return shape;
 }
 
@@ -40,7 +44,8 @@ function squeezeShape(ctx: OpContext): number[] {
   const axes = axesArgument(ctx);
   if (axes === undefined) return shape.filter((d) => d !== 1);
   const drop = new Set(axes.map((a) => normalizeAxis(ctx.node, a, shape.length)));
-  for (const axis of drop) if (shape[axis] !== 1) fail(`${describe(ctx.node)}: cannot squeeze axis ${axis} of size ${shape[axis]}`, 'invalid-model');
+  for (const axis of drop)
+    if (shape[axis] !== 1) fail(`${describe(ctx.node)}: cannot squeeze axis ${axis} of size ${shape[axis]}`, 'invalid-model');
   return shape.filter((_, i) => !drop.has(i));
 }
 
@@ -69,11 +74,14 @@ function sameShape(ctx: OpContext): number[] {
 }
 
 export const reshapeOps: OpTable = {
-  Reshape: view((ctx) => {
-    // Opset < 5 carries the target in the 'shape' attribute.
-    const requested = ctx.opset < 5 ? ctx.attrs.ints('shape') ?? [] : ctx.values(1);
-    return reshapeTarget(ctx, ctx.input(0).shape, requested);
-  }, [1]),
+  Reshape: view(
+    (ctx) => {
+      // Opset < 5 carries the target in the 'shape' attribute.
+      const requested = ctx.opset < 5 ? (ctx.attrs.ints('shape') ?? []) : ctx.values(1);
+      return reshapeTarget(ctx, ctx.input(0).shape, requested);
+    },
+    [1],
+  ),
   Flatten: view(flattenShape),
   Squeeze: view(squeezeShape, [1]),
   Unsqueeze: view(unsqueezeShape, [1]),

@@ -54,7 +54,12 @@ export const selectOps: OpTable = {
         ? x.shape.map((d, i) => (i === normalizeAxis(ctx.node, ctx.attrs.int('axis', 0), x.shape.length) ? k : d))
         : [k];
       if (ctx.node.outputs.length > 4) fail(`${describe(ctx.node)} has more than 4 outputs`, 'invalid-model');
-      const outputs: OutputType[] = [{ dtype: x.dtype, shape: y }, { dtype: 'int64', shape: [k] }, { dtype: 'int64', shape: [keys.length] }, { dtype: 'int64', shape: [k] }];
+      const outputs: OutputType[] = [
+        { dtype: x.dtype, shape: y },
+        { dtype: 'int64', shape: [k] },
+        { dtype: 'int64', shape: [keys.length] },
+        { dtype: 'int64', shape: [k] },
+      ];
       return outputs.slice(0, Math.max(1, ctx.node.outputs.length));
     },
     valueInputs: [0],

@@ -45,7 +45,11 @@ export function slidingWindow(ctx: OpContext, spatial: number[], kernel: number[
       fail(`${describe(ctx.node)}: unknown auto_pad '${autoPad}'`, 'invalid-model');
     }
     const span = spatial[i]! + pads[i]! + pads[i + n]! - effectiveKernel;
-    if (span < 0) fail(`${describe(ctx.node)}: kernel ${effectiveKernel} is larger than the padded input ${spatial[i]! + pads[i]! + pads[i + n]!} on spatial axis ${i}`, 'invalid-model');
+    if (span < 0)
+      fail(
+        `${describe(ctx.node)}: kernel ${effectiveKernel} is larger than the padded input ${spatial[i]! + pads[i]! + pads[i + n]!} on spatial axis ${i}`,
+        'invalid-model',
+      );
     let out = (options.ceilMode ? Math.ceil(span / stride) : Math.floor(span / stride)) + 1;
     if (options.ceilMode && (out - 1) * stride >= spatial[i]! + pads[i]!) out -= 1;
     output.push(out);

@@ -13,18 +13,25 @@ export function register(program: Command): void {
     .option('--layers <n>', 'transformers: keep only the first n layers', positiveInteger('--layers'))
     .option('--external-data', 'store the weights in <file.onnx>.data (always done above 1.5 GB)')
     .option('--json', 'print one JSON object describing the written files')
-    .action((model: string, options: { output: string; batch?: number; seqLen?: number; layers?: number; externalData?: boolean; json?: boolean }) => {
-      const result = exportZooModel(model, options.output, {
-        ...(options.batch === undefined ? {} : { batch: options.batch }),
-        ...(options.seqLen === undefined ? {} : { seqLen: options.seqLen }),
-        ...(options.layers === undefined ? {} : { layers: options.layers }),
-        externalData: options.externalData ?? false,
-      });
-      if (options.json) {
-        process.stdout.write(`${JSON.stringify(result)}\n`);
-        return;
-      }
-      const data = result.dataPath === undefined ? '' : ` + ${result.dataPath} (${megabytes(result.dataBytes!, 1)})`;
-      process.stdout.write(`wrote ${result.model} to ${result.path} (${megabytes(result.bytes, 1)})${data}, ${result.params.toLocaleString('en-US')} parameters\n`);
-    });
+    .action(
+      (
+        model: string,
+        options: { output: string; batch?: number; seqLen?: number; layers?: number; externalData?: boolean; json?: boolean },
+      ) => {
+        const result = exportZooModel(model, options.output, {
+          ...(options.batch === undefined ? {} : { batch: options.batch }),
+          ...(options.seqLen === undefined ? {} : { seqLen: options.seqLen }),
+          ...(options.layers === undefined ? {} : { layers: options.layers }),
+          externalData: options.externalData ?? false,
+        });
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify(result)}\n`);
+          return;
+        }
+        const data = result.dataPath === undefined ? '' : ` + ${result.dataPath} (${megabytes(result.dataBytes!, 1)})`;
+        process.stdout.write(
+          `wrote ${result.model} to ${result.path} (${megabytes(result.bytes, 1)})${data}, ${result.params.toLocaleString('en-US')} parameters\n`,
+        );
+      },
+    );
 }

@@ -56,17 +56,27 @@ export function register(program: Command): void {
         return;
       }
       const lines: string[] = [];
-      lines.push(`${model.name}: ${summary.operators} operators, ${summary.params.toLocaleString('en-US')} parameters, ` +
-        `${megabytes(summary.weightBytes, 1)} of weights, ${(summary.flops / 1e9).toFixed(3)} GFLOPs`);
+      lines.push(
+        `${model.name}: ${summary.operators} operators, ${summary.params.toLocaleString('en-US')} parameters, ` +
+          `${megabytes(summary.weightBytes, 1)} of weights, ${(summary.flops / 1e9).toFixed(3)} GFLOPs`,
+      );
       for (const input of model.graph.inputs) lines.push(`input  ${input.name} ${JSON.stringify(model.tensors.get(input.name)?.shape)}`);
-      for (const output of model.graph.outputs) lines.push(`output ${output.name} ${JSON.stringify(model.tensors.get(output.name)?.shape)}`);
+      for (const output of model.graph.outputs)
+        lines.push(`output ${output.name} ${JSON.stringify(model.tensors.get(output.name)?.shape)}`);
       const peakAt = profile.peakStep >= 0 ? ` (at '${model.ops[profile.peakStep]!.node.name}')` : '';
-      lines.push(`peak memory of the file's order: ${megabytes(profile.peakBytes)}${peakAt}` +
-        `${memory.includeWeights ? ', weights included' : ', activations only'}${memory.inplace === false ? ', no in-place' : ''}`);
+      lines.push(
+        `peak memory of the file's order: ${megabytes(profile.peakBytes)}${peakAt}` +
+          `${memory.includeWeights ? ', weights included' : ', activations only'}${memory.inplace === false ? ', no in-place' : ''}`,
+      );
       lines.push('', formatTable(['operator type', 'count'], Object.entries(summary.opsByType)));
       const listed = flags.all ? [...activations].sort((a, b) => b.bytes - a.bytes) : summary.largestActivations;
-      lines.push('', formatTable([flags.all ? 'activation' : 'largest activations', 'shape', 'dtype', 'MB'],
-        listed.map((t) => [t.name, t.shape.join('x'), t.dtype, (t.bytes / 1e6).toFixed(3)])));
+      lines.push(
+        '',
+        formatTable(
+          [flags.all ? 'activation' : 'largest activations', 'shape', 'dtype', 'MB'],
+          listed.map((t) => [t.name, t.shape.join('x'), t.dtype, (t.bytes / 1e6).toFixed(3)]),
+        ),
+      );
       for (const warning of model.warnings) lines.push(`warning: ${warning}`);
       process.stdout.write(`${lines.join('\n')}\n`);
     });

@@ -36,7 +36,10 @@ describe('memorianova order', () => {
     assert.equal(zooResult.optimal, true);
     assert.equal(zooResult.lowerBoundBytes, zooResult.peakBytes);
     assert.equal(zooResult.order.length, zooResult.operators);
-    assert.deepEqual(zooResult.baselines.map((b) => b.method), ['file', 'random-mean', 'random-best', 'random-worst', 'dfs', 'greedy']);
+    assert.deepEqual(
+      zooResult.baselines.map((b) => b.method),
+      ['file', 'random-mean', 'random-best', 'random-worst', 'dfs', 'greedy'],
+    );
     for (const b of zooResult.baselines) assert.ok(b.peakBytes >= zooResult.peakBytes, b.method);
     assert.ok(zooResult.arenaBytes >= zooResult.peakBytes);
     const saved = JSON.parse(readFileSync(out, 'utf8')) as { model: string; fingerprint: string; order: string[]; peakBytes: number };
@@ -55,7 +58,8 @@ describe('memorianova order', () => {
     assert.equal(withWeights.baselines[0]!.peakBytes, zooResult.baselines[0]!.peakBytes + withWeights.weightBytes);
     const table = cli('order', 'squeezenet1.0', '--random-samples', '10');
     assert.equal(table.status, 0, table.stderr);
-    for (const method of ['btsearch', 'file', 'random-mean', 'random-best', 'random-worst', 'dfs', 'greedy']) assert.match(table.stdout, new RegExp(`^${method} `, 'm'));
+    for (const method of ['btsearch', 'file', 'random-mean', 'random-best', 'random-worst', 'dfs', 'greedy'])
+      assert.match(table.stdout, new RegExp(`^${method} `, 'm'));
   });
 
   it('an exported .onnx file orders to the same peak as the built-in model', () => {
@@ -68,7 +72,11 @@ describe('memorianova order', () => {
   });
 
   it('bad input: one-line errors, exit 1', () => {
-    for (const args of [['order', 'no-such-model'], ['order', 'squeezenet1.0', '--time-limit', 'soon'], ['order', join(dir, 'missing.onnx')]]) {
+    for (const args of [
+      ['order', 'no-such-model'],
+      ['order', 'squeezenet1.0', '--time-limit', 'soon'],
+      ['order', join(dir, 'missing.onnx')],
+    ]) {
       const run = cli(...args);
       assert.equal(run.status, 1, args.join(' '));
       assert.match(run.stderr, /^error: .+\n$/);

@@ -29,10 +29,18 @@ function table(plan: OrderPlan): string {
   const mean = plan.baselines.find((b) => b.method === 'random-mean')!.peakBytes;
   const change = (peak: number) => `${peak <= mean ? '' : '+'}${(((peak - mean) / mean) * 100).toFixed(1)}%`;
   const rows: (string | number)[][] = [
-    ['btsearch', megabytes(plan.peakBytes), change(plan.peakBytes), `${(plan.timeMs / 1000).toFixed(2)} s`, plan.statesVisited, plan.optimal ? 'yes' : 'no'],
+    [
+      'btsearch',
+      megabytes(plan.peakBytes),
+      change(plan.peakBytes),
+      `${(plan.timeMs / 1000).toFixed(2)} s`,
+      plan.statesVisited,
+      plan.optimal ? 'yes' : 'no',
+    ],
     ...plan.baselines.map((b) => [b.method, megabytes(b.peakBytes), change(b.peakBytes), '', '', '']),
   ];
-  const header = `${plan.model}: ${plan.operators} operators, ${plan.segments} segments (${plan.searchedSegments} searched), ` +
+  const header =
+    `${plan.model}: ${plan.operators} operators, ${plan.segments} segments (${plan.searchedSegments} searched), ` +
     `${plan.includeWeights ? 'weights included' : `activations only (weights ${megabytes(plan.weightBytes)} apart)`}${plan.inplace ? '' : ', no in-place'}`;
   const bound = plan.optimal ? 'proven optimal' : `not proven: lower bound ${megabytes(plan.lowerBoundBytes)}`;
   const arena = `arena for the btsearch order: ${megabytes(plan.arenaBytes)} (${plan.arenaMethod}; greedy by size ${megabytes(plan.arenaGreedyBytes)})`;
@@ -48,7 +56,11 @@ export function register(program: Command): void {
     .option('--time-limit <seconds>', 'search budget; past it the best order so far and a proven lower bound are reported', '60')
     .option('--no-inplace', 'do not let element-wise operators reuse a dying input buffer')
     .option('--include-weights', 'count the weights as resident memory in every peak')
-    .option('--random-samples <n>', 'random topological orders sampled for the random baseline (default 100)', positiveInteger('--random-samples'))
+    .option(
+      '--random-samples <n>',
+      'random topological orders sampled for the random baseline (default 100)',
+      positiveInteger('--random-samples'),
+    )
     .option('--seed <n>', 'seed of the first random order (default 1)', positiveInteger('--seed'))
     .option('--out <order.json>', 'save the order (operator names), its peak and the model fingerprint')
     .option('--plot <dir>', 'write order-memory.svg and order-memory.png (live memory per step) into this folder')

@@ -28,7 +28,11 @@ function convStack(): string {
 
 test('plan --json reports every method, the bound and the best, and writes plan.json and report.html', () => {
   const out = join(dir, 'out');
-  const result = spawnSync(process.execPath, [bin, 'plan', convStack(), '--cluster', 'homo2', '--time-limit', '2', '--patience', '5', '--out', out, '--json'], { encoding: 'utf8', timeout: 120_000 });
+  const result = spawnSync(
+    process.execPath,
+    [bin, 'plan', convStack(), '--cluster', 'homo2', '--time-limit', '2', '--patience', '5', '--out', out, '--json'],
+    { encoding: 'utf8', timeout: 120_000 },
+  );
   assert.equal(result.status, 0, result.stderr);
   const json = JSON.parse(result.stdout);
   assert.ok(json.lowerBoundMs > 0);
@@ -44,7 +48,10 @@ test('plan --json reports every method, the bound and the best, and writes plan.
   }
   const geneflow = json.methods.find((m: { name: string }) => m.name === 'geneflow');
   const baselines = json.methods.filter((m: { name: string; feasible: boolean }) => m.name !== 'geneflow' && m.feasible);
-  assert.ok(geneflow.latencyMs <= Math.min(...baselines.map((m: { latencyMs: number }) => m.latencyMs)) + 1e-9, 'GenEFlow is never worse than a baseline it was seeded with');
+  assert.ok(
+    geneflow.latencyMs <= Math.min(...baselines.map((m: { latencyMs: number }) => m.latencyMs)) + 1e-9,
+    'GenEFlow is never worse than a baseline it was seeded with',
+  );
   const plan = JSON.parse(readFileSync(join(out, 'plan.json'), 'utf8'));
   assert.equal(plan.format, 'memorianova-plan');
   assert.equal(plan.method, json.best);

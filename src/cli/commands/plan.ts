@@ -2,13 +2,21 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { geneflowGain } from '../../baselines/index.ts';
+import { geneflowGain } from '../../pipeline/methods.ts';
 import { loadCluster } from '../../cluster/load.ts';
 import type { GeneflowProgress } from '../../geneflow/geneflow.ts';
 import { runPlanJob, type PlanJob } from '../../pipeline/plan-job.ts';
 import { formatPlan } from '../../plan/io.ts';
 import { writePlanReport } from '../../report/plan-report.ts';
-import { addModelOptions, formatTable, loadModelFromFlags, megabytes, positiveInteger, positiveNumber, type ModelFlags } from '../options.ts';
+import {
+  addModelOptions,
+  formatTable,
+  loadModelFromFlags,
+  megabytes,
+  positiveInteger,
+  positiveNumber,
+  type ModelFlags,
+} from '../options.ts';
 
 interface PlanFlags extends ModelFlags {
   cluster: string;
@@ -28,13 +36,21 @@ interface PlanFlags extends ModelFlags {
 function progressBar(enabled: boolean) {
   if (!enabled) return { update: (_: GeneflowProgress) => {}, stop: () => {} };
   const bar = new cliProgress.SingleBar(
-    { format: 'GenEFlow |{bar}| gen {value}/{total}  best {best} ms  {evals} plans simulated  {elapsed}s', hideCursor: true, stream: process.stderr },
+    {
+      format: 'GenEFlow |{bar}| gen {value}/{total}  best {best} ms  {evals} plans simulated  {elapsed}s',
+      hideCursor: true,
+      stream: process.stderr,
+    },
     cliProgress.Presets.shades_classic,
   );
   let started = false;
   return {
     update(p: GeneflowProgress) {
-      const payload = { best: p.bestFeasible ? p.bestLatencyMs.toFixed(1) : 'infeasible', evals: p.evaluations, elapsed: (p.elapsedMs / 1000).toFixed(1) };
+      const payload = {
+        best: p.bestFeasible ? p.bestLatencyMs.toFixed(1) : 'infeasible',
+        evals: p.evaluations,
+        elapsed: (p.elapsedMs / 1000).toFixed(1),
+      };
       if (!started) {
         bar.start(p.maxGenerations, p.generation, payload);
         started = true;
@@ -60,7 +76,9 @@ function summaryTable(job: PlanJob): string {
 export function register(program: Command): void {
   const command = program
     .command('plan')
-    .description('the main job: BTSearch order, then GenEFlow and every baseline partition the model over a cluster; writes plan.json and an HTML report')
+    .description(
+      'the main job: BTSearch order, then GenEFlow and every baseline partition the model over a cluster; writes plan.json and an HTML report',
+    )
     .argument('<model>', 'built-in model name (see `memorianova zoo`) or a path to an .onnx file');
   addModelOptions(command)
     .requiredOption('--cluster <preset|file>', 'cluster preset (homo2, homo4, homo6, homo8, hetero4, hetero8) or a YAML/JSON cluster file')
@@ -84,11 +102,16 @@ export function register(program: Command): void {
       };
       say(`${model.name}: ${model.ops.length} operators on ${cluster.name} (${cluster.devices.length} devices)`);
       const bar = progressBar(process.stderr.isTTY === true && !flags.json);
-      const methods = flags.methods?.split(',').map((m) => m.trim()).filter((m) => m !== '');
+      const methods = flags.methods
+        ?.split(',')
+        .map((m) => m.trim())
+        .filter((m) => m !== '');
       const job = await runPlanJob(model, cluster, {
         orderTimeLimitMs,
         onOrder: (order) =>
-          say(`BTSearch: peak ${megabytes(order.peakBytes)} (${order.optimal ? 'proven optimal' : `lower bound ${megabytes(order.lowerBoundBytes)}`}) in ${(order.timeMs / 1000).toFixed(2)} s`),
+          say(
+            `BTSearch: peak ${megabytes(order.peakBytes)} (${order.optimal ? 'proven optimal' : `lower bound ${megabytes(order.lowerBoundBytes)}`}) in ${(order.timeMs / 1000).toFixed(2)} s`,
+          ),
         ...(methods === undefined ? {} : { methods }),
         geneflow: {
           seed: flags.seed,
@@ -118,8 +141,12 @@ export function register(program: Command): void {
           lowerBoundMs: result.lowerBoundMs,
           best: result.best,
           methods: result.methods.map((m) => ({
-            name: m.name, latencyMs: m.latencyMs, feasible: m.feasible, devicePeakBytes: m.devicePeakBytes,
-            searchMs: m.searchMs, evaluations: m.evaluations,
+            name: m.name,
+            latencyMs: m.latencyMs,
+            feasible: m.feasible,
+            devicePeakBytes: m.devicePeakBytes,
+            searchMs: m.searchMs,
+            evaluations: m.evaluations,
           })),
           geneflow: result.geneflow,
           plan: join(outDir, 'plan.json'),
@@ -134,7 +161,9 @@ export function register(program: Command): void {
       ];
       const versus = geneflowGain(result.methods);
       if (versus !== undefined) {
-        lines.push(`GenEFlow vs best baseline (${versus.baseline}): ${versus.gain >= 0 ? '' : '+'}${(-versus.gain * 100).toFixed(1)}% latency`);
+        lines.push(
+          `GenEFlow vs best baseline (${versus.baseline}): ${versus.gain >= 0 ? '' : '+'}${(-versus.gain * 100).toFixed(1)}% latency`,
+        );
       }
       lines.push(`plan: ${join(outDir, 'plan.json')}`, `report: ${reportPath}`);
       process.stdout.write(`${lines.join('\n')}\n`);

@@ -14,7 +14,9 @@ interface ProfileFlags extends ModelFlags {
 export function register(program: Command): void {
   const command = program
     .command('profile')
-    .description("time every operator (and, with --slices, half of each splittable one) with onnxruntime on this machine; write a device profile a cluster file's `profile:` can name (docs/runtime.md)")
+    .description(
+      "time every operator (and, with --slices, half of each splittable one) with onnxruntime on this machine; write a device profile a cluster file's `profile:` can name (docs/runtime.md)",
+    )
     .argument('<model>', 'built-in model name or a path to an .onnx file');
   addModelOptions(command)
     .option('-o, --output <file>', 'write the profile here (JSON)')
@@ -39,21 +41,47 @@ export function register(program: Command): void {
       const sliceErrors = result.slices.map((s) => ((s.sliceMs - s.wholeMs * s.fraction) / (s.wholeMs * s.fraction)) * 100);
       const medianSliceError = sliceErrors.length === 0 ? null : [...sliceErrors].sort((a, b) => a - b)[sliceErrors.length >> 1]!;
       if (flags.json) {
-        const calibration = result.calibration === undefined ? null : { ...result.calibration.overheads, scale: result.calibration.scale, rmsMs: result.calibration.rmsMs, steps: result.calibration.samples };
-        process.stdout.write(`${JSON.stringify({ model: model.name, totalMs: result.totalMs, gflops: result.gflops, opTypes: result.profile.opTypes, ops: result.profile.ops, overheads: calibration, slices: result.slices, medianSliceErrorPercent: medianSliceError })}\n`);
+        const calibration =
+          result.calibration === undefined
+            ? null
+            : {
+                ...result.calibration.overheads,
+                scale: result.calibration.scale,
+                rmsMs: result.calibration.rmsMs,
+                steps: result.calibration.samples,
+              };
+        process.stdout.write(
+          `${JSON.stringify({ model: model.name, totalMs: result.totalMs, gflops: result.gflops, opTypes: result.profile.opTypes, ops: result.profile.ops, overheads: calibration, slices: result.slices, medianSliceErrorPercent: medianSliceError })}\n`,
+        );
         return;
       }
       const lines = [
         `${model.name}: ${Object.keys(result.profile.ops!).length} operators, ${result.totalMs.toFixed(1)} ms in all, ${result.gflops.toFixed(2)} GFLOP/s effective (1 intra-op thread)`,
         '',
-        formatTable(['operator type', 'GFLOP/s'], Object.entries(result.profile.opTypes!).sort((a, b) => b[1] - a[1]).map(([t, g]) => [t, g.toFixed(2)])),
+        formatTable(
+          ['operator type', 'GFLOP/s'],
+          Object.entries(result.profile.opTypes!)
+            .sort((a, b) => b[1] - a[1])
+            .map(([t, g]) => [t, g.toFixed(2)]),
+        ),
       ];
       const fit = result.calibration;
       if (fit !== undefined) {
         const o = fit.overheads;
-        lines.push('', `overheads fitted on ${fit.samples.length} calibration steps (rms ${fit.rmsMs.toFixed(2)} ms, speed ×${fit.scale.toFixed(3)} of the profile): ${o.stepMs.toFixed(3)} ms per step + ${o.msPerMiB.toFixed(3)} ms per MiB at its border; operators split by ${Object.entries(o.splitPenalty).map(([dim, p]) => `${dim} ${p >= 0 ? '+' : ''}${(p * 100).toFixed(1)}%`).join(', ') || '(none)'} over their share`);
+        lines.push(
+          '',
+          `overheads fitted on ${fit.samples.length} calibration steps (rms ${fit.rmsMs.toFixed(2)} ms, speed ×${fit.scale.toFixed(3)} of the profile): ${o.stepMs.toFixed(3)} ms per step + ${o.msPerMiB.toFixed(3)} ms per MiB at its border; operators split by ${
+            Object.entries(o.splitPenalty)
+              .map(([dim, p]) => `${dim} ${p >= 0 ? '+' : ''}${(p * 100).toFixed(1)}%`)
+              .join(', ') || '(none)'
+          } over their share`,
+        );
       }
-      if (medianSliceError !== null) lines.push('', `half slices: median deviation from whole time × share ${medianSliceError >= 0 ? '+' : ''}${medianSliceError.toFixed(1)}% over ${sliceErrors.length} operators`);
+      if (medianSliceError !== null)
+        lines.push(
+          '',
+          `half slices: median deviation from whole time × share ${medianSliceError >= 0 ? '+' : ''}${medianSliceError.toFixed(1)}% over ${sliceErrors.length} operators`,
+        );
       if (flags.output !== undefined) lines.push('', `profile written to ${flags.output}`);
       process.stdout.write(`${lines.join('\n')}\n`);
     });

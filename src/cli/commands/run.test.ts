@@ -22,12 +22,35 @@ const modelPath = join(dir, 'small-cnn.onnx');
 writeModelFile(smallCnn().graph, modelPath);
 const model = loadModel(modelPath);
 const planPath = join(dir, 'plan.json');
-writePlan(planPath, proportionalPlan(model, presetCluster('homo2')!, model.ops.map((op) => op.node.name), ['rows']));
+writePlan(
+  planPath,
+  proportionalPlan(
+    model,
+    presetCluster('homo2')!,
+    model.ops.map((op) => op.node.name),
+    ['rows'],
+  ),
+);
 
 describe('memorianova run, profile, worker', () => {
   it('run --local --json: one object with the measured, predicted and per-worker fields; the chart files', () => {
     const chart = join(dir, 'run');
-    const run = cli('run', modelPath, '--plan', planPath, '--local', '2', '--runs', '2', '--warmup', '0', '--emulate-links', '--json', '--chart', chart);
+    const run = cli(
+      'run',
+      modelPath,
+      '--plan',
+      planPath,
+      '--local',
+      '2',
+      '--runs',
+      '2',
+      '--warmup',
+      '0',
+      '--emulate-links',
+      '--json',
+      '--chart',
+      chart,
+    );
     assert.equal(run.status, 0, run.stderr);
     const json = JSON.parse(run.stdout);
     assert.equal(json.method, 'proportional');
@@ -37,8 +60,12 @@ describe('memorianova run, profile, worker', () => {
     assert.equal(json.runsMs.length, 2);
     assert.ok(json.hostGflops > 0);
     assert.equal(json.hostProfileGflops, null, 'no --host-profile');
-    assert.deepEqual(json.workers.map((w: { name: string }) => w.name), ['pi1', 'pi2']);
-    for (const w of json.workers) for (const key of ['computeMs', 'waitMs', 'sendMs', 'peakBytes', 'tensorPeakBytes']) assert.ok(w[key] >= 0, key);
+    assert.deepEqual(
+      json.workers.map((w: { name: string }) => w.name),
+      ['pi1', 'pi2'],
+    );
+    for (const w of json.workers)
+      for (const key of ['computeMs', 'waitMs', 'sendMs', 'peakBytes', 'tensorPeakBytes']) assert.ok(w[key] >= 0, key);
     assert.ok(existsSync(`${chart}.svg`) && existsSync(`${chart}.png`));
   });
 
@@ -52,7 +79,8 @@ describe('memorianova run, profile, worker', () => {
     assert.ok(profile.opTypes.Conv > 0);
     // The fitted execution overheads, and in --json the calibration steps they were fitted to.
     assert.ok(profile.overheads.stepMs >= 0 && profile.overheads.msPerMiB >= 0);
-    for (const [dim, penalty] of Object.entries(profile.overheads.splitPenalty)) assert.ok(['rows', 'channels', 'tokens', 'heads'].includes(dim) && (penalty as number) >= 0);
+    for (const [dim, penalty] of Object.entries(profile.overheads.splitPenalty))
+      assert.ok(['rows', 'channels', 'tokens', 'heads'].includes(dim) && (penalty as number) >= 0);
     const printed = JSON.parse(run.stdout);
     assert.ok(printed.overheads.steps.length >= 4 && printed.overheads.rmsMs >= 0);
   });

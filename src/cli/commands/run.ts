@@ -6,7 +6,15 @@ import { readPlan } from '../../plan/io.ts';
 import { renderChart } from '../../report/charts.ts';
 import { runChartSpec } from '../../runtime/chart.ts';
 import { runPlan, type RunPlanOptions, type RunReport } from '../../runtime/run.ts';
-import { addModelOptions, formatTable, loadModelFromFlags, megabytes, positiveInteger, positiveNumber, type ModelFlags } from '../options.ts';
+import {
+  addModelOptions,
+  formatTable,
+  loadModelFromFlags,
+  megabytes,
+  positiveInteger,
+  positiveNumber,
+  type ModelFlags,
+} from '../options.ts';
 
 interface RunFlags extends ModelFlags {
   plan: string;
@@ -82,19 +90,24 @@ export function register(program: Command): void {
     .option('--runs <n>', 'measured runs (the median is reported)', positiveInteger('--runs'), 5)
     .option('--warmup <n>', 'unmeasured runs first', (v) => (v === '0' ? 0 : positiveInteger('--warmup')(v)), 1)
     .option('--emulate-links', "emulate the plan cluster's links: rates, per-message latency, router forwarding")
-    .option('--emulate', "stretch each worker's compute to its device's speed (host speed re-measured before every run; workers take turns on the processor)")
+    .option(
+      '--emulate',
+      "stretch each worker's compute to its device's speed (host speed re-measured before every run; workers take turns on the processor)",
+    )
     .option('--host-profile <file>', 'profile of this machine for the model (memorianova profile): calibrates the prediction')
     .option('--timeout <ms>', 'fail when a worker stays silent this long', positiveNumber('--timeout'), 30_000)
     .option('--memory-limit <MiB>', 'local workers: resident-memory limit above their idle baseline', positiveNumber('--memory-limit'))
     .option('--chart <path>', 'write measured-vs-predicted bars to <path>.svg and <path>.png')
     .option('--json', 'print one JSON object')
     .action(async (spec: string, flags: RunFlags) => {
-      if ((flags.workers === undefined) === (flags.local === undefined)) fail('give exactly one of --workers host:port,... and --local N', 'usage');
+      if ((flags.workers === undefined) === (flags.local === undefined))
+        fail('give exactly one of --workers host:port,... and --local N', 'usage');
       const model = loadModelFromFlags(spec, flags);
       const plan = readPlan(flags.plan, model);
       const devices = plan.cluster.devices.length;
       const workers = flags.workers?.split(',').map((w) => w.trim());
-      if (workers !== undefined && workers.length !== devices) fail(`--workers lists ${workers.length} workers, the plan has ${devices} devices`, 'usage');
+      if (workers !== undefined && workers.length !== devices)
+        fail(`--workers lists ${workers.length} workers, the plan has ${devices} devices`, 'usage');
       if (flags.local !== undefined && flags.local !== devices) fail(`--local ${flags.local}: the plan has ${devices} devices`, 'usage');
       const options: RunPlanOptions = {
         runs: flags.runs,
@@ -107,7 +120,9 @@ export function register(program: Command): void {
       if (flags.local !== undefined) options.local = flags.local;
       if (flags.hostProfile !== undefined) options.hostProfile = loadProfile(flags.hostProfile, `--host-profile ${flags.hostProfile}`);
       if (flags.memoryLimit !== undefined) options.memoryLimitMB = flags.memoryLimit;
-      if (process.stderr.isTTY) options.onRun = (run, latencyMs) => process.stderr.write(`run ${run + 1}/${flags.warmup + flags.runs}: ${latencyMs.toFixed(1)} ms\n`);
+      if (process.stderr.isTTY)
+        options.onRun = (run, latencyMs) =>
+          process.stderr.write(`run ${run + 1}/${flags.warmup + flags.runs}: ${latencyMs.toFixed(1)} ms\n`);
       const report = await runPlan(model, plan, options);
       if (flags.chart !== undefined) {
         const { svg, png } = await renderChart(runChartSpec(report));

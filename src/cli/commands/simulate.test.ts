@@ -14,7 +14,19 @@ function cli(...args: string[]) {
 
 describe('memorianova simulate', () => {
   it('--plan proportional --json: the documented fields, one peak per device; --plot writes the Gantt chart', () => {
-    const run = cli('simulate', 'squeezenet1.0', '--cluster', 'hetero4', '--plan', 'proportional', '--order-time-limit', '2', '--json', '--plot', dir);
+    const run = cli(
+      'simulate',
+      'squeezenet1.0',
+      '--cluster',
+      'hetero4',
+      '--plan',
+      'proportional',
+      '--order-time-limit',
+      '2',
+      '--json',
+      '--plot',
+      dir,
+    );
     assert.equal(run.status, 0, run.stderr);
     const json = JSON.parse(run.stdout);
     assert.equal(json.method, 'proportional');
@@ -34,7 +46,10 @@ describe('memorianova simulate', () => {
     assert.match(run.stdout, /\npi1 +[\d.]+ +/);
 
     const cluster = join(dir, 'bad.yaml');
-    writeFileSync(cluster, 'name: bad\ndevices:\n  - name: a\n    gflops: 1\n    memoryMB: 1\n    uplinkMbps: -3\n    downlinkMbps: 1\n    latencyMs: 1\n');
+    writeFileSync(
+      cluster,
+      'name: bad\ndevices:\n  - name: a\n    gflops: 1\n    memoryMB: 1\n    uplinkMbps: -3\n    downlinkMbps: 1\n    latencyMs: 1\n',
+    );
     const bad = cli('simulate', 'squeezenet1.0', '--cluster', cluster, '--plan', 'single');
     assert.equal(bad.status, 1);
     assert.equal(bad.stderr, `error: cluster file ${cluster}: devices[0].uplinkMbps: must be > 0\n`);

@@ -63,7 +63,9 @@ function report(model: Model, cluster: Cluster, plan: Plan, result: SimulationRe
         megabytes(cluster.devices[i]!.memoryMB * 2 ** 20),
       ]),
     ),
-    ...result.violations.map((v) => `memory limit exceeded on ${v.deviceName}: peak ${megabytes(v.peakBytes)} > limit ${megabytes(v.limitBytes)}`),
+    ...result.violations.map(
+      (v) => `memory limit exceeded on ${v.deviceName}: peak ${megabytes(v.peakBytes)} > limit ${megabytes(v.limitBytes)}`,
+    ),
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -74,8 +76,14 @@ export function register(program: Command): void {
     .description('simulate a partition plan on an edge cluster: latency, per-device timeline and memory')
     .argument('<model>', 'built-in model name (see `memorianova zoo`) or a path to an .onnx file');
   addModelOptions(command)
-    .option('--cluster <preset|file>', 'cluster preset (homo2, homo4, homo6, homo8, hetero4, hetero8) or YAML/JSON file; default: the plan file\'s own')
-    .requiredOption('--plan <plan.json|single|proportional>', 'a plan file, or a built-in plan over BTSearch\'s order: single (fastest device) or proportional (every layer split by device speed)')
+    .option(
+      '--cluster <preset|file>',
+      "cluster preset (homo2, homo4, homo6, homo8, hetero4, hetero8) or YAML/JSON file; default: the plan file's own",
+    )
+    .requiredOption(
+      '--plan <plan.json|single|proportional>',
+      "a plan file, or a built-in plan over BTSearch's order: single (fastest device) or proportional (every layer split by device speed)",
+    )
     .option('--order-time-limit <seconds>', 'built-in plans: BTSearch budget for the order', positiveNumber('--order-time-limit'), 10)
     .option('--plot <dir>', 'write gantt.svg and gantt.png (per-device timeline) into this folder')
     .option('--json', 'print one JSON object')

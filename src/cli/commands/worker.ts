@@ -27,10 +27,18 @@ export function register(program: Command): void {
     .description('run a worker: receives its part of a plan, builds its ONNX sub-models and executes them (docs/runtime.md)')
     .requiredOption('--listen <host:port>', 'address to listen on (port 0 picks a free one; the address is printed)')
     .option('--name <name>', 'name used in messages (default worker@host:port)')
-    .option('--memory-limit <MiB>', 'fail a step when resident memory grows more than this above the idle baseline', positiveNumber('--memory-limit'))
+    .option(
+      '--memory-limit <MiB>',
+      'fail a step when resident memory grows more than this above the idle baseline',
+      positiveNumber('--memory-limit'),
+    )
     .option('--emulate <device>', 'stretch compute to the speed of this device of --cluster')
     .option('--cluster <preset|file>', 'cluster file or preset naming the --emulate device')
-    .option('--host-gflops <n>', 'this machine\'s effective GFLOP/s for --emulate (from `memorianova profile`)', positiveNumber('--host-gflops'))
+    .option(
+      '--host-gflops <n>',
+      "this machine's effective GFLOP/s for --emulate (from `memorianova profile`)",
+      positiveNumber('--host-gflops'),
+    )
     .option('--exit-with-parent', 'exit when standard input closes (how `run --local` ties workers to itself)')
     .action(async (flags: WorkerFlags) => {
       const { host, port } = parseHostPort(flags.listen, '--listen');
@@ -39,7 +47,11 @@ export function register(program: Command): void {
         if (flags.cluster === undefined || flags.hostGflops === undefined) fail('--emulate needs --cluster and --host-gflops', 'usage');
         const cluster = loadCluster(flags.cluster);
         const device = cluster.devices.find((d) => d.name === flags.emulate);
-        if (device === undefined) fail(`--emulate: cluster '${cluster.name}' has no device '${flags.emulate}' (it has ${cluster.devices.map((d) => d.name).join(', ')})`, 'usage');
+        if (device === undefined)
+          fail(
+            `--emulate: cluster '${cluster.name}' has no device '${flags.emulate}' (it has ${cluster.devices.map((d) => d.name).join(', ')})`,
+            'usage',
+          );
         slowdown = slowdownFor(device, flags.hostGflops);
       }
       const worker = await startWorker({

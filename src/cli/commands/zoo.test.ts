@@ -16,7 +16,9 @@ describe('memorianova zoo / export', () => {
   it('zoo --json lists every built-in model with params, published figure, FLOPs and source', () => {
     const run = cli('zoo', '--json');
     assert.equal(run.status, 0, run.stderr);
-    const { models } = JSON.parse(run.stdout) as { models: { name: string; params: number; publishedParams: number; flops: number; source: string; inputs: Record<string, number[]> }[] };
+    const { models } = JSON.parse(run.stdout) as {
+      models: { name: string; params: number; publishedParams: number; flops: number; source: string; inputs: Record<string, number[]> }[];
+    };
     assert.equal(models.length, 11);
     const resnet = models.find((m) => m.name === 'resnet50')!;
     assert.equal(resnet.params, 25_557_032);
@@ -54,7 +56,10 @@ describe('memorianova zoo / export', () => {
     assert.equal(bad.stderr, "error: --seq-len must be a positive integer, got 'x'\n");
     const folder = cli('export', 'squeezenet1.0', '-o', join(dir, 'missing', 'x.onnx'));
     assert.equal(folder.status, 1);
-    assert.equal(folder.stderr, `error: cannot write '${join(dir, 'missing', 'x.onnx')}': folder '${join(dir, 'missing')}' does not exist\n`);
+    assert.equal(
+      folder.stderr,
+      `error: cannot write '${join(dir, 'missing', 'x.onnx')}': folder '${join(dir, 'missing')}' does not exist\n`,
+    );
     const taken = cli('export', 'squeezenet1.0', '-o', dir);
     assert.equal(taken.status, 1);
     assert.equal(taken.stderr, `error: cannot write '${dir}': it is a folder\n`);

@@ -33,6 +33,8 @@ export function register(program: Command): void {
       }
       const header = ['name', 'title', 'input', 'params', 'published', 'GFLOPs', 'source'];
       process.stdout.write(`${table(header, models.map(formatRow))}\n`);
-      process.stdout.write('\nGFLOPs: all operators at batch 1 (sequence 128 for transformers), a multiply-add counting 2 (docs/zoo.md).\n');
+      process.stdout.write(
+        '\nGFLOPs: all operators at batch 1 (sequence 128 for transformers), a multiply-add counting 2 (docs/zoo.md).\n',
+      );
     });
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { geneflowGain } from './index.ts';
+import { geneflowGain } from './methods.ts';
 
 const row = (name: string, latencyMs: number, feasible = true) => ({ name, latencyMs, feasible });
 

@@ -1,6 +1,6 @@
 import { GraphBuilder } from '../ir/builder.ts';
 import type { Graph } from '../ir/graph.ts';
-import { batchNorm, classifierOutput, conv, gemm, poolAndFlatten, relu } from '../zoo/layers.ts';
+import { batchNorm, classifierOutput, conv, gemm, poolAndFlatten, relu } from './layers.ts';
 import { mulberry32 } from '../random.ts';
 
 /**
@@ -65,8 +65,18 @@ export function randWireGraph(options: RandWireOptions = {}): Graph {
     ? b.input('input', 'float32', [1, channels, resolution / 4, resolution / 4])
     : b.input('input', 'float32', [1, 3, resolution, resolution]);
   if (!stagesOnly) {
-    x = relu(b, 'conv1.relu', batchNorm(b, 'conv1.bn', conv(b, 'conv1', x, 3, channels / 2, { kernel: 3, stride: 2, pad: 1 }), channels / 2, 1e-5));
-    x = batchNorm(b, 'conv2.bn', conv(b, 'conv2', relu(b, 'conv2.relu', x), channels / 2, channels, { kernel: 3, stride: 2, pad: 1 }), channels, 1e-5);
+    x = relu(
+      b,
+      'conv1.relu',
+      batchNorm(b, 'conv1.bn', conv(b, 'conv1', x, 3, channels / 2, { kernel: 3, stride: 2, pad: 1 }), channels / 2, 1e-5),
+    );
+    x = batchNorm(
+      b,
+      'conv2.bn',
+      conv(b, 'conv2', relu(b, 'conv2.relu', x), channels / 2, channels, { kernel: 3, stride: 2, pad: 1 }),
+      channels,
+      1e-5,
+    );
   }
   let inChannels = channels;
   for (let s = 0; s < stages; s++) {

@@ -1,17 +1,29 @@
 import { GraphBuilder } from '../ir/builder.ts';
 import type { Graph } from '../ir/graph.ts';
-import { batchNorm, classifierOutput, conv, gemm, maxPool, poolAndFlatten, relu } from '../zoo/layers.ts';
+import { batchNorm, classifierOutput, conv, gemm, maxPool, poolAndFlatten, relu } from './layers.ts';
 
 type Operation = 'sep_conv_3x3' | 'dil_conv_3x3' | 'max_pool_3x3' | 'skip_connect';
 
 /** DARTS-V2's cells (Liu et al. 2019, genotypes.py): two operations per intermediate node, [op, input state]. */
 const NORMAL: [Operation, number][] = [
-  ['sep_conv_3x3', 0], ['sep_conv_3x3', 1], ['sep_conv_3x3', 0], ['sep_conv_3x3', 1],
-  ['sep_conv_3x3', 1], ['skip_connect', 0], ['skip_connect', 0], ['dil_conv_3x3', 2],
+  ['sep_conv_3x3', 0],
+  ['sep_conv_3x3', 1],
+  ['sep_conv_3x3', 0],
+  ['sep_conv_3x3', 1],
+  ['sep_conv_3x3', 1],
+  ['skip_connect', 0],
+  ['skip_connect', 0],
+  ['dil_conv_3x3', 2],
 ];
 const REDUCE: [Operation, number][] = [
-  ['max_pool_3x3', 0], ['max_pool_3x3', 1], ['skip_connect', 2], ['max_pool_3x3', 1],
-  ['max_pool_3x3', 0], ['skip_connect', 2], ['skip_connect', 2], ['max_pool_3x3', 1],
+  ['max_pool_3x3', 0],
+  ['max_pool_3x3', 1],
+  ['skip_connect', 2],
+  ['max_pool_3x3', 1],
+  ['max_pool_3x3', 0],
+  ['skip_connect', 2],
+  ['skip_connect', 2],
+  ['max_pool_3x3', 1],
 ];
 
 export interface DartsOptions {
@@ -60,7 +72,18 @@ export function dartsGraph(options: DartsOptions = {}): Graph {
       const separable = (prefix: string, v: string, s: number, dilation: number) => {
         const activated = relu(b, `${prefix}.relu`, v);
         const dwWeight = b.weight(`${prefix}.dw.weight`, [channels, 1, 3, 3]);
-        const dw = b.op('Conv', [activated, dwWeight], { kernel_shape: [3, 3], strides: [s, s], pads: [dilation, dilation, dilation, dilation], dilations: [dilation, dilation], group: channels }, `${prefix}.dw`);
+        const dw = b.op(
+          'Conv',
+          [activated, dwWeight],
+          {
+            kernel_shape: [3, 3],
+            strides: [s, s],
+            pads: [dilation, dilation, dilation, dilation],
+            dilations: [dilation, dilation],
+            group: channels,
+          },
+          `${prefix}.dw`,
+        );
         return batchNorm(b, `${prefix}.bn`, conv(b, `${prefix}.pw`, dw, channels, channels, { kernel: 1 }), channels, 1e-5);
       };
       switch (op) {

@@ -1,0 +1,56 @@
+import type { Command } from 'commander';
+import { readPlan } from '../../plan/io.ts';
+import { DEFAULT_EXTERNAL_DATA_ABOVE_BYTES, writeBundle } from '../../runtime/deploy.ts';
+import { addModelOptions, formatTable, loadModelFromFlags, megabytes, positiveNumber, type ModelFlags } from '../options.ts';
+
+interface DeployFlags extends ModelFlags {
+  plan: string;
+  output: string;
+  externalDataAbove: number;
+  json?: boolean;
+}
+
+export function register(program: Command): void {
+  const command = program
+    .command('deploy')
+    .description(
+      'write a per-device deployment bundle of a plan: ONNX sub-models, manifest.json with checksums, README (docs/runtime.md, "Bundles")',
+    )
+    .argument('<model>', 'built-in model name or a path to an .onnx file');
+  addModelOptions(command)
+    .requiredOption('--plan <file>', 'plan file (memorianova plan / simulate)')
+    .requiredOption('-o, --output <dir>', 'bundle folder (new, empty, or a bundle to replace)')
+    .option(
+      '--external-data-above <MiB>',
+      "keep a sub-model's weights in <file>.data when they exceed this",
+      positiveNumber('--external-data-above'),
+      DEFAULT_EXTERNAL_DATA_ABOVE_BYTES / 2 ** 20,
+    )
+    .option('--json', 'print one JSON object')
+    .action((spec: string, flags: DeployFlags) => {
+      const model = loadModelFromFlags(spec, flags);
+      const plan = readPlan(flags.plan, model);
+      const tty = process.stderr.isTTY;
+      const result = writeBundle(model, plan, flags.output, {
+        externalDataAboveBytes: flags.externalDataAbove * 2 ** 20,
+        ...(tty
+          ? {
+              onStep: (device: string, s: number, n: number) =>
+                process.stderr.write(`\r${device}: sub-model ${s + 1}/${n}${s + 1 === n ? '\n' : ''}`),
+            }
+          : {}),
+      });
+      if (flags.json) {
+        process.stdout.write(`${JSON.stringify(result)}\n`);
+        return;
+      }
+      process.stdout.write(
+        `wrote the bundle of '${model.name}' (fingerprint ${result.fingerprint}), plan '${plan.method}', to ${result.dir}\n\n` +
+          formatTable(
+            ['device', 'folder', 'steps', 'files', 'size'],
+            result.devices.map((d) => [d.name, `${d.folder}/`, d.steps, d.files, megabytes(d.bytes, 1)]),
+          ) +
+          `\n\nstart each device with: memorianova worker --bundle ${result.dir}/<folder> --listen 0.0.0.0:7000\n`,
+      );
+    });
+}

@@ -1,9 +1,19 @@
 import { Command, CommanderError } from 'commander';
 import { MemoriaNovaError } from '../errors.ts';
+import { VERSION } from '../version.ts';
 import { commands } from './commands/index.ts';
+
+// A reader that goes away (`memorianova zoo | head -3`) ends the command quietly, whatever it was doing.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
+}
 
 const program = new Command('memorianova')
   .description('Memory-aware operator ordering and distributed partitioning of ONNX models for edge devices')
+  .version(VERSION, '-V, --version', 'print the version')
   .option('--debug', 'print stack traces for errors')
   .exitOverride()
   .configureOutput({ writeErr: (text) => process.stderr.write(text) });

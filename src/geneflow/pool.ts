@@ -26,12 +26,10 @@ export class EvaluationPool {
     }
   }
 
-  /** Workers load TypeScript through tsx, as the process does (no build step). */
   static async start(model: Model, cluster: Cluster, order: readonly string[], count: number): Promise<EvaluationPool> {
-    const workers = Array.from(
-      { length: count },
-      () => new Worker(new URL('./worker-entry.mjs', import.meta.url), { workerData: { model, cluster, order: [...order] } }),
-    );
+    // Run from source, workers load TypeScript through tsx as the process does; the built package runs its JS.
+    const entry = new URL(import.meta.url.endsWith('.ts') ? './worker-entry.mjs' : './worker.js', import.meta.url);
+    const workers = Array.from({ length: count }, () => new Worker(entry, { workerData: { model, cluster, order: [...order] } }));
     await Promise.all(
       workers.map(
         (w) =>

@@ -4,10 +4,11 @@ import type { AnalyzedOp, Graph, Model, Node, TensorInfo, ValueInfo, Weight } fr
 import { validateGraph } from '../ir/validate.ts';
 import { bindDim, resolveInputShapes, unusedDimBindings, type ShapeBindings } from './bindings.ts';
 import { makeContext } from './context.ts';
-import { constantToWeight, FOLD_LIMIT, foldedWeight, foldValues } from './fold.ts';
+import { constantToWeight, FOLD_BUDGET, FOLD_LIMIT, foldedWeight, foldValues } from './fold.ts';
 import { opDefinition } from './ops/registry.ts';
 import type { OpContext, OpDef, OutputType, TensorMeta } from './ops/types.ts';
 import { describe } from './ops/util.ts';
+import { propagatePartial } from './partial.ts';
 import { weightValues } from './values.ts';
 
 export type { ShapeBindings } from './bindings.ts';
@@ -35,6 +36,8 @@ class Analysis {
   readonly warnings: string[] = [];
   private readonly graphOutputs: Set<string>;
   private readonly declared = new Map<string, ValueInfo>();
+  private foldedElements = 0;
+  private budgetWarned = false;
 
   constructor(
     private readonly graph: Graph,
@@ -76,11 +79,14 @@ class Analysis {
     }
     const ctx = makeContext(node, this.graph.opset, this.known);
     const outputs = this.inferOutputs(node, def, ctx);
-    const values = foldValues(def, ctx, outputs);
-    const keep = values === undefined || node.outputs.some((o) => this.graphOutputs.has(o));
-    if (!keep) {
+    let values = this.withinBudget(foldValues(def, ctx, outputs));
+    const partial = values === undefined ? this.withinBudget(propagatePartial(def, ctx, outputs)) : undefined;
+    // Partial values that turn out fully known (a Gather of the known elements) fold like any constant.
+    if (partial?.every((p) => p.every((v) => v !== undefined))) values = partial as number[][];
+    if (values !== undefined && !node.outputs.some((o) => this.graphOutputs.has(o))) {
+      const folded = values;
       node.outputs.forEach((name, i) => {
-        if (name !== '') this.addWeight(foldedWeight(name, outputs[i]!, values[i]!));
+        if (name !== '') this.addWeight(foldedWeight(name, outputs[i]!, folded[i]!));
       });
       return;
     }
@@ -88,11 +94,27 @@ class Analysis {
       if (name === '') return;
       const meta: TensorMeta = { name, dtype: outputs[i]!.dtype, shape: outputs[i]!.shape };
       if (values?.[i] !== undefined) meta.value = values[i];
+      else if (partial?.[i]?.some((v) => v !== undefined)) meta.partial = partial[i];
       this.known.set(name, meta);
       this.crossCheck(node, name, outputs[i]!);
     });
     this.nodes.push(node);
     this.ops.push({ node, cost: this.cost(node, def, ctx, outputs), memory: def.memory ?? 'normal', opaque: false });
+  }
+
+  /** Values within what is left of FOLD_BUDGET, else undefined (with one warning): a file cannot make folding allocate without limit. */
+  private withinBudget<T extends unknown[][]>(values: T | undefined): T | undefined {
+    if (values === undefined) return undefined;
+    const count = values.reduce((sum, v) => sum + v.length, 0);
+    if (this.foldedElements + count <= FOLD_BUDGET) {
+      this.foldedElements += count;
+      return values;
+    }
+    if (!this.budgetWarned) {
+      this.warnings.push(`constant folding stopped at ${FOLD_BUDGET} computed elements; the remaining constant sub-graphs run at run time`);
+      this.budgetWarned = true;
+    }
+    return undefined;
   }
 
   private inferOutputs(node: Node, def: OpDef, ctx: OpContext): OutputType[] {

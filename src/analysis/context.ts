@@ -4,6 +4,13 @@ import { Attrs } from './ops/attrs.ts';
 import type { OpContext, TensorMeta } from './ops/types.ts';
 import { describe } from './ops/util.ts';
 
+function runTime(node: Node, meta: TensorMeta, index: number): never {
+  fail(
+    `cannot infer the output shape of ${describe(node)}: input ${index} '${meta.name}' is computed at run time, not a constant`,
+    'dynamic-shape',
+  );
+}
+
 /** The view of a node's inputs that operator definitions see. */
 export function makeContext(node: Node, opset: number, known: Map<string, TensorMeta>): OpContext {
   const lookup = (index: number): TensorMeta | undefined => {
@@ -19,15 +26,10 @@ export function makeContext(node: Node, opset: number, known: Map<string, Tensor
     attrs: new Attrs(node),
     input: (index) => lookup(index) ?? fail(`${describe(node)} is missing required input ${index}`, 'invalid-model'),
     optional: lookup,
-    values: (index) => {
+    values: (index) => ctx.input(index).value ?? runTime(node, ctx.input(index), index),
+    partialValues: (index) => {
       const meta = ctx.input(index);
-      if (meta.value === undefined) {
-        fail(
-          `cannot infer the output shape of ${describe(node)}: input ${index} '${meta.name}' is computed at run time, not a constant`,
-          'dynamic-shape',
-        );
-      }
-      return meta.value;
+      return meta.value ?? meta.partial ?? runTime(node, meta, index);
     },
     present: () => node.inputs.map((_, i) => lookup(i)).filter((m): m is TensorMeta => m !== undefined),
   };

@@ -8,6 +8,9 @@ import { canEncode, encodeValues } from './values.ts';
 /** Constants with at most this many elements carry their values through folding. */
 export const FOLD_LIMIT = 4096;
 
+/** Elements folding may compute over a whole graph (folded and partial values); beyond it sub-graphs stay run-time operators. */
+export const FOLD_BUDGET = 1 << 22;
+
 /** A Constant node's value as a weight named after its output (value, value_float(s), value_int(s)). */
 export function constantToWeight(node: Node): Weight {
   const output = node.outputs[0];

@@ -1,4 +1,5 @@
 import { fail } from '../../errors.ts';
+import { runTimeElements } from '../partial.ts';
 import type { OpContext, OpTable, OutputType } from './types.ts';
 import { broadcastIndexer, broadcastShapes, describe, elements, normalizeAxis, product, requireRank, strides } from './util.ts';
 
@@ -127,6 +128,17 @@ function padShape(ctx: OpContext): number[] {
   return out;
 }
 
+/** Expand's target shape; an element computed at run time is the input's dimension there when that is not 1. */
+function expandTarget(ctx: OpContext): number[] {
+  const x = ctx.input(0).shape;
+  const target = ctx.partialValues(1);
+  return target.map((d, i) => {
+    if (d !== undefined) return d;
+    const own = x[x.length - target.length + i];
+    return own !== undefined && own !== 1 ? own : runTimeElements(ctx, 1, target);
+  });
+}
+
 function transposePerm(ctx: OpContext): number[] {
   const rank = ctx.input(0).shape.length;
   const perm = ctx.attrs.ints('perm') ?? Array.from({ length: rank }, (_, i) => rank - 1 - i);
@@ -234,6 +246,25 @@ export const movementOps: OpTable = {
       const axis = normalizeAxis(ctx.node, ctx.attrs.int('axis', 0), x.shape.length);
       return splitSizes(ctx).map((size) => ({ dtype: x.dtype, shape: x.shape.map((d, i) => (i === axis ? size : d)) }));
     },
+    evaluate: (ctx, outputs) => {
+      const x = ctx.input(0);
+      const axis = normalizeAxis(ctx.node, ctx.attrs.int('axis', 0), x.shape.length);
+      let start = 0;
+      return outputs.map((out) => {
+        const offset = start;
+        start += out.shape[axis]!;
+        return tabulate(
+          out.shape,
+          (coords) =>
+            x.value![
+              flatIndex(
+                x.shape,
+                coords.map((c, i) => (i === axis ? c + offset : c)),
+              )
+            ]!,
+        );
+      });
+    },
     valueInputs: [1],
   },
   Slice: {
@@ -284,7 +315,7 @@ export const movementOps: OpTable = {
   ScatterElements: { infer: (ctx) => [{ dtype: ctx.input(0).dtype, shape: [...ctx.input(0).shape] }] },
   Scatter: { infer: (ctx) => [{ dtype: ctx.input(0).dtype, shape: [...ctx.input(0).shape] }] },
   Expand: {
-    infer: (ctx) => [{ dtype: ctx.input(0).dtype, shape: broadcastShapes(ctx.node, [ctx.input(0).shape, ctx.values(1)]) }],
+    infer: (ctx) => [{ dtype: ctx.input(0).dtype, shape: broadcastShapes(ctx.node, [ctx.input(0).shape, expandTarget(ctx)]) }],
     evaluate: (ctx, outputs) => {
       const x = ctx.input(0);
       const index = broadcastIndexer(x.shape, outputs[0]!.shape);

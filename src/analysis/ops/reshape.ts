@@ -1,5 +1,6 @@
 import { fail } from '../../errors.ts';
-import type { OpContext, OpDef, OpTable, OutputType } from './types.ts';
+import { runTimeElements } from '../partial.ts';
+import type { OpContext, OpDef, OpTable, OutputType, PartialValue } from './types.ts';
 import { describe, normalizeAxis, product } from './util.ts';
 
 /** Reshape's target: 0 copies the input dimension (unless allowzero), one -1 takes what is left. */
@@ -20,6 +21,26 @@ export function reshapeTarget(ctx: OpContext, input: number[], requested: number
   if (product(shape) !== total)
     fail(`${describe(ctx.node)}: cannot reshape [${input.join(',')}] (${total} elements) to [${requested.join(',')}]`, 'invalid-model');
   return shape;
+}
+
+/**
+ * A target with one element computed at run time (and no -1): whatever that element is, the output keeps the
+ * input's element count, so the dimension there is the count divided by the other dimensions.
+ */
+function completeTarget(ctx: OpContext, requested: PartialValue): number[] {
+  const unknown = requested.filter((d) => d === undefined).length;
+  if (unknown === 0) return requested as number[];
+  const input = ctx.input(0).shape;
+  const allowZero = ctx.attrs.int('allowzero', 0) === 1;
+  const others = product(requested.map((d, i) => (d === undefined ? 1 : d === 0 && !allowZero ? (input[i] ?? 0) : d)));
+  const total = product(input);
+  if (unknown > 1 || requested.includes(-1) || others <= 0 || total === 0) runTimeElements(ctx, 1, requested);
+  if (total % others !== 0)
+    fail(
+      `${describe(ctx.node)}: cannot reshape [${input.join(',')}] to a target with known dimensions [${requested.join(',')}]`,
+      'invalid-model',
+    );
+  return requested.map((d) => d ?? total / others);
 }
 
 /** An aliasing view of input 0: same values, new shape, 0 FLOPs. */
@@ -77,7 +98,7 @@ export const reshapeOps: OpTable = {
   Reshape: view(
     (ctx) => {
       // Opset < 5 carries the target in the 'shape' attribute.
-      const requested = ctx.opset < 5 ? (ctx.attrs.ints('shape') ?? []) : ctx.values(1);
+      const requested = ctx.opset < 5 ? (ctx.attrs.ints('shape') ?? []) : completeTarget(ctx, ctx.partialValues(1));
       return reshapeTarget(ctx, ctx.input(0).shape, requested);
     },
     [1],

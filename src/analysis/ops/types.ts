@@ -9,7 +9,15 @@ export interface TensorMeta {
   shape: number[];
   /** Row-major element values (bool as 0/1), present only for constants small enough to fold. */
   value?: number[];
+  /**
+   * Row-major element values of a small integer tensor of which only some elements are known (the rest, undefined,
+   * are computed at run time); absent when `value` is present or nothing is known. See src/analysis/partial.ts.
+   */
+  partial?: PartialValue;
 }
+
+/** Element values with unknown elements (undefined): computed at run time. */
+export type PartialValue = (number | undefined)[];
 
 /** The static type of one operator output. */
 export interface OutputType {
@@ -27,6 +35,8 @@ export interface OpContext {
   optional(index: number): TensorMeta | undefined;
   /** The constant values of an input whose values decide output shapes: fails with 'dynamic-shape' when unknown. */
   values(index: number): number[];
+  /** Like `values`, but elements computed at run time are undefined; fails only when no element is known. */
+  partialValues(index: number): PartialValue;
   /** Every present input, in order. */
   present(): TensorMeta[];
 }

@@ -55,7 +55,7 @@ const showProgress = flags.progress! || process.stderr.isTTY === true;
 const started = performance.now();
 const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
 const runner = new ExperimentRunner({
-  gaTimeLimitMs: timeLimitS * 1000,
+  timeLimitMs: timeLimitS * 1000,
   orderTimeLimitMs: SETTINGS.orderTimeLimitMs,
   seed: 1,
   onCase: (r) => {
@@ -73,7 +73,7 @@ const experiments: Array<[string, () => Promise<ExperimentOutput>]> = [
   ['c', () => deviceCountExperiment(runner, SETTINGS.deviceCount.models, SETTINGS.deviceCount.counts)],
   ['d', () => bandwidthExperiment(runner, SETTINGS.bandwidth.models, loadCluster('hetero4'), SETTINGS.bandwidth.mbps)],
 ];
-process.stdout.write(`MemoriaNova experiments (${quick ? 'quick' : 'full'}; GenEFlow time limit ${timeLimitS} s per run; seed 1)\n`);
+process.stdout.write(`MemoriaNova experiments (${quick ? 'quick' : 'full'}; partitioning time limit ${timeLimitS} s per run; seed 1)\n`);
 for (const [id, run] of experiments) {
   if (!only.has(id)) continue;
   const experimentStarted = performance.now();

@@ -1,17 +1,16 @@
 /**
- * Planning benchmark (npm run bench:plan [-- --clusters hetero4,homo4 --models a,b --time-limit ms --out DIR]):
- * every zoo model on each cluster, BTSearch's order, then every method. Prints a Markdown table per cluster
- * (latency of each method, GenEFlow's gain over the best baseline, ratio to the lower bound, planning time: BTSearch +
- * every baseline + GenEFlow, the random-search ablation left out) and
- * writes the rows as JSON.
+ * Planning benchmark (npm run bench:plan [-- --clusters homo4,hetero4 --models a,b --seeds 1,2,3 --time-limit S
+ * --out DIR]): every zoo model on each cluster, the whole plan job (BTSearch, every baseline, GenEFlow with the
+ * random-search ablation interleaved) once per seed within `--time-limit` seconds. Prints a Markdown table per
+ * cluster (definitions in docs/baselines.md, "Benchmark numbers") and writes the rows as JSON.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BASELINES } from '../src/baselines/index.ts';
-import { geneflowGain, runAllMethods } from '../src/pipeline/methods.ts';
 import { loadCluster } from '../src/cluster/load.ts';
 import { loadModel } from '../src/model/load.ts';
-import { planOrder } from '../src/ordering/plan.ts';
+import { geneflowGain, type MethodResult } from '../src/pipeline/methods.ts';
+import { runPlanJob, type PlanJob } from '../src/pipeline/plan-job.ts';
 import { ZOO } from '../src/zoo/index.ts';
 
 function flag(name: string, fallback: string): string {
@@ -19,61 +18,136 @@ function flag(name: string, fallback: string): string {
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
 }
 
-const clusters = flag('clusters', 'hetero4,homo4').split(',');
+const clusters = flag('clusters', 'homo4,hetero4,bench/clusters/hetero4-gbe.yaml').split(',');
 const models = flag('models', ZOO.map((e) => e.name).join(',')).split(',');
-const timeLimitMs = Number(flag('time-limit', '20000'));
+const seeds = flag('seeds', '1,2,3').split(',').map(Number);
+const timeLimitS = Number(flag('time-limit', '20'));
 const outDir = flag('out', 'results/bench-plan');
-const BASELINE_NAMES = BASELINES.map((b) => b.name);
+if (!(timeLimitS > 0)) throw new Error(`--time-limit: seconds > 0, got '${flag('time-limit', '')}'`);
+if (seeds.some((s) => !Number.isInteger(s) || s < 1)) throw new Error(`--seeds: positive integers, got '${flag('seeds', '')}'`);
+const OTHERS = [...BASELINES.map((b) => b.name), 'random'];
+
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const mean = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : 'n/a');
 
 const rows: Array<Record<string, unknown>> = [];
 for (const clusterName of clusters) {
   const cluster = loadCluster(clusterName);
-  const lines: string[] = [];
-  const header = ['model', ...BASELINE_NAMES, 'random', 'geneflow', 'best baseline', 'gain', 'GA/LB', 'GA ms', 'plan ms'];
-  lines.push(`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`);
-  const gains: number[] = [];
+  const header = [
+    'model',
+    ...OTHERS,
+    'geneflow (median)',
+    'best seed',
+    'median/best',
+    'best other',
+    'gain',
+    'GA ≤ all',
+    'speed-up vs 1 device',
+    '× bound',
+    'plans/s',
+  ];
+  const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
+  const summary = { gains: [] as number[], speedups: [] as number[], cnnSpeedups: [] as number[], allBelow: true };
   for (const name of models) {
     const model = loadModel(name);
-    const started = performance.now();
-    const order = planOrder(model, { timeLimitMs: 10_000 });
-    const result = await runAllMethods(model, cluster, order.orderNames, { geneflow: { seed: 1, timeLimitMs } });
-    const allMs = performance.now() - started;
-    const planMs = allMs - (result.methods.find((m) => m.name === 'random')?.searchMs ?? 0);
-    const by = new Map(result.methods.map((m) => [m.name, m]));
-    const cell = (m: { latencyMs: number; feasible: boolean } | undefined) =>
-      m === undefined ? '–' : `${m.latencyMs.toFixed(1)}${m.feasible ? '' : '*'}`;
-    const ga = by.get('geneflow')!;
-    const versus = geneflowGain(result.methods);
-    const bestBaseline = versus === undefined ? undefined : by.get(versus.baseline);
-    const gain = versus?.gain ?? Number.NaN;
-    if (versus !== undefined) gains.push(gain);
+    const runs: Array<{
+      seed: number;
+      job: PlanJob;
+      by: Map<string, MethodResult>;
+      ga: MethodResult;
+      wallMs: number;
+      belowAll: boolean;
+      versus: ReturnType<typeof geneflowGain>;
+    }> = [];
+    for (const seed of seeds) {
+      const started = performance.now();
+      const job = await runPlanJob(model, cluster, { timeLimitMs: timeLimitS * 1000, geneflow: { seed } });
+      const wallMs = performance.now() - started;
+      const by = new Map(job.result.methods.map((m) => [m.name, m]));
+      const ga = by.get('geneflow')!;
+      const others = job.result.methods.filter((m) => m.name !== 'geneflow' && m.feasible);
+      const belowAll = ga.feasible ? others.every((m) => ga.latencyMs <= m.latencyMs + 1e-9) : others.length === 0;
+      runs.push({ seed, job, by, ga, wallMs, belowAll, versus: geneflowGain(job.result.methods) });
+      console.error(
+        `${clusterName} ${name} seed ${seed}: geneflow ${ga.latencyMs.toFixed(1)} ms, ${ga.evaluations} plans, ${job.result.geneflow.restarts} restarts, ` +
+          `random ${by.get('random')?.latencyMs.toFixed(1)} ms (${by.get('random')?.evaluations} plans), job ${(wallMs / 1000).toFixed(1)} s`,
+      );
+    }
+    const gaMs = runs.map((r) => r.ga.latencyMs);
+    const gaMedian = median(gaMs);
+    const gaBest = Math.min(...gaMs);
+    const gains = runs.flatMap((r) => (r.versus === undefined ? [] : [r.versus.gain]));
+    const gain = gains.length === 0 ? Number.NaN : mean(gains);
+    const single = runs[0]!.by.get('single');
+    const speedup = single !== undefined && single.feasible ? single.latencyMs / gaMedian : Number.NaN;
+    const bound = runs[0]!.job.result.lowerBoundMs;
+    const allFeasible = runs.every((r) => r.ga.feasible);
+    const belowAll = runs.every((r) => r.belowAll);
+    const plansPerS = mean(runs.map((r) => r.ga.evaluations / (r.ga.searchMs / 1000)));
+    if (Number.isFinite(gain)) summary.gains.push(gain);
+    if (Number.isFinite(speedup)) {
+      summary.speedups.push(speedup);
+      if (ZOO.find((e) => e.name === name)?.family === 'cnn') summary.cnnSpeedups.push(speedup);
+    }
+    summary.allBelow &&= belowAll;
+    const cell = (method: string) => {
+      const ms = runs.map((r) => r.by.get(method)).filter((m) => m !== undefined);
+      if (ms.length === 0) return '–';
+      return `${median(ms.map((m) => m.latencyMs)).toFixed(1)}${ms.every((m) => m.feasible) ? '' : '*'}`;
+    };
+    const bestOther = runs.map((r) => r.versus?.baseline ?? '–');
     lines.push(
-      `| ${[name, ...BASELINE_NAMES.map((n) => cell(by.get(n))), cell(by.get('random')), cell(ga), bestBaseline?.name ?? '–', versus === undefined ? 'n/a' : `${(gain * 100).toFixed(1)}%`, (ga.latencyMs / result.lowerBoundMs).toFixed(2), ga.searchMs.toFixed(0), planMs.toFixed(0)].join(' | ')} |`,
+      `| ${[
+        name,
+        ...OTHERS.map(cell),
+        `${gaMedian.toFixed(1)}${allFeasible ? '' : '*'}`,
+        gaBest.toFixed(1),
+        pct(gaMedian / gaBest - 1),
+        [...new Set(bestOther)].join(', '),
+        pct(gain),
+        belowAll ? 'yes' : 'NO',
+        Number.isFinite(speedup) ? `${speedup.toFixed(2)}×` : 'n/a',
+        (gaMedian / bound).toFixed(2),
+        plansPerS.toFixed(0),
+      ].join(' | ')} |`,
     );
     rows.push({
       cluster: clusterName,
       model: name,
-      lowerBoundMs: result.lowerBoundMs,
-      best: result.best,
+      lowerBoundMs: bound,
+      geneflowMedianMs: gaMedian,
+      geneflowBestMs: gaBest,
       gain,
-      allMs,
-      planMs,
-      geneflow: result.geneflow,
-      methods: result.methods.map((m) => ({
-        name: m.name,
-        latencyMs: m.latencyMs,
-        feasible: m.feasible,
-        searchMs: m.searchMs,
-        evaluations: m.evaluations,
+      speedup,
+      belowAll,
+      runs: runs.map((r) => ({
+        seed: r.seed,
+        wallMs: r.wallMs,
+        best: r.job.result.best,
+        versus: r.versus ?? null,
+        geneflow: r.job.result.geneflow,
+        methods: r.job.result.methods.map((m) => ({
+          name: m.name,
+          latencyMs: m.latencyMs,
+          feasible: m.feasible,
+          searchMs: m.searchMs,
+          evaluations: m.evaluations,
+        })),
       })),
     });
-    console.error(
-      `${clusterName} ${name}: geneflow ${ga.latencyMs.toFixed(1)} ms, best baseline ${bestBaseline?.name} ${bestBaseline?.latencyMs.toFixed(1)} ms, planning ${(planMs / 1000).toFixed(1)} s`,
-    );
   }
-  const mean = gains.reduce((s, g) => s + g, 0) / gains.length;
   console.log(
-    `\n### ${clusterName} (latency in ms; * = over a memory limit; GenEFlow time limit ${timeLimitMs} ms)\n\n${lines.join('\n')}\n\nMean gain of GenEFlow over the best baseline: ${(mean * 100).toFixed(1)}%`,
+    [
+      `\n### ${cluster.name} (latency in ms, median over seeds ${seeds.join(', ')}; * = over a memory limit; whole job ${timeLimitS} s per seed)\n`,
+      lines.join('\n'),
+      '',
+      `Mean gain of GenEFlow over the best other method: ${pct(mean(summary.gains))}; GenEFlow ≤ every other method on every row and seed: ${summary.allBelow ? 'yes' : 'NO'}`,
+      `Mean speed-up over the best single device: ${mean(summary.speedups).toFixed(2)}× (CNNs: ${summary.cnnSpeedups.length === 0 ? 'n/a' : `${mean(summary.cnnSpeedups).toFixed(2)}×`})`,
+    ].join('\n'),
   );
 }
 mkdirSync(outDir, { recursive: true });

@@ -65,7 +65,8 @@ for (const name of models) {
   started = performance.now();
   const order = planOrder(model, { timeLimitMs: 10_000 }).orderNames;
   const planned = await runAllMethods(model, cluster, order, {
-    geneflow: { seed: 1, timeLimitMs, patience: 100 },
+    timeLimitMs,
+    geneflow: { seed: 1, patience: 100 },
     random: false,
     methods: methodsWanted,
   });

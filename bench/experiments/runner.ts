@@ -24,13 +24,13 @@ export interface CaseResult {
   lowerBoundMs: number;
   best: string;
   methods: MethodRow[];
-  geneflow: { evaluations: number; generations: number; stopReason: string };
+  geneflow: { evaluations: number; generations: number; restarts: number; stopReason: string };
   wallMs: number;
 }
 
 export interface RunnerOptions {
-  /** GenEFlow's time limit per run, ms. */
-  gaTimeLimitMs: number;
+  /** Partitioning budget per run (every baseline, GenEFlow and random search), ms. */
+  timeLimitMs: number;
   /** BTSearch's time limit per model, ms. */
   orderTimeLimitMs: number;
   seed: number;
@@ -66,7 +66,8 @@ export class ExperimentRunner {
     const { model, order } = this.prepared(modelName);
     const started = performance.now();
     const all = await runAllMethods(model, cluster, order.orderNames, {
-      geneflow: { timeLimitMs: this.options.gaTimeLimitMs, seed: this.options.seed },
+      timeLimitMs: this.options.timeLimitMs,
+      geneflow: { seed: this.options.seed },
     });
     const result: CaseResult = {
       model: modelName,

@@ -12,6 +12,8 @@ export interface PlanningContext {
   cluster: Cluster;
   simulator: Simulator;
   evaluator: Evaluator;
+  /** performance.now() time by which a baseline returns the best plan it has (default: no deadline). */
+  deadline?: number;
 }
 
 /** A baseline's answer: its best plan's decisions and evaluation, and how many plans it simulated. */

@@ -3,6 +3,9 @@ import { describe, it } from 'node:test';
 import { createSimulator } from '../simulate/simulate.ts';
 import type { SimulationResult } from '../simulate/types.ts';
 import { wholeOn } from '../baselines/common.ts';
+import { RandomSearch } from '../baselines/random.ts';
+import { mulberry32 } from '../random.ts';
+import { randomChromosome } from './encoding.ts';
 import { Evaluator, fitnessOf, INFEASIBLE_PENALTY_MS } from './fitness.ts';
 import { runGeneflow } from './geneflow.ts';
 import { convChain, orderOf, testCluster, testDevice } from './testing.ts';
@@ -84,6 +87,74 @@ describe('GenEFlow', () => {
     const run = await runGeneflow(model, cluster, order, { seed: 2, seeds, maxGenerations: 10, timeLimitMs: 600_000 });
     assert.ok(run.latencyMs <= bestSeed);
     for (let g = 1; g < run.history.length; g++) assert.ok(run.history[g]!.best <= run.history[g - 1]!.best);
+  });
+
+  it('property: never worse than any of its seeds (random seed plans, several models and clusters)', async () => {
+    for (const [layers, devices, seed] of [
+      [3, 2, 1],
+      [5, 3, 2],
+      [7, 4, 3],
+    ] as const) {
+      const model = convChain(layers);
+      const cluster = testCluster(Array.from({ length: devices }, (_, d) => testDevice(`d${d}`, { gflops: 1 + d, latencyMs: 0.5 })));
+      const order = orderOf(model);
+      const sim = createSimulator(model, cluster, order);
+      const evaluator = new Evaluator(sim);
+      const random = mulberry32(100 + seed);
+      const seeds = Array.from({ length: 5 }, () => randomChromosome(sim.context, random, devices));
+      const bestSeed = Math.min(...seeds.map((s) => evaluator.evaluate(s).fitness));
+      const run = await runGeneflow(model, cluster, order, { seed, seeds, maxGenerations: 5, timeLimitMs: 600_000 });
+      assert.ok(run.latencyMs <= bestSeed + 1e-9, `${layers} layers, ${devices} devices: ${run.latencyMs} > seed ${bestSeed}`);
+    }
+  });
+
+  it('property: no worse than random search at equal evaluations (no seeds, no rival)', async () => {
+    const slowLinks = { uplinkMbps: 100, downlinkMbps: 100 };
+    for (const [layers, cluster, seed] of [
+      [3, testCluster([testDevice('a', { latencyMs: 0.2 }), testDevice('b', { gflops: 2, latencyMs: 0.2 }), testDevice('c')]), 1],
+      [5, testCluster([testDevice('a', { latencyMs: 1 }), testDevice('b', { gflops: 3, latencyMs: 1 })]), 2],
+      [8, testCluster(['a', 'b', 'c', 'd'].map((n) => testDevice(n, slowLinks))), 3],
+    ] as const) {
+      const model = convChain(layers);
+      const order = orderOf(model);
+      const run = await runGeneflow(model, cluster, order, { seed, maxEvaluations: 200, timeLimitMs: 600_000 });
+      assert.equal(run.stopReason, 'evaluations');
+      const random = new RandomSearch(createSimulator(model, cluster, order), seed);
+      random.step(run.evaluations);
+      assert.equal(random.evaluations, run.evaluations);
+      assert.ok(
+        run.latencyMs <= random.best!.result.latencyMs,
+        `${layers} layers: ${run.latencyMs} > random ${random.best!.result.latencyMs}`,
+      );
+    }
+  });
+
+  it('anytime: renews a stagnating population instead of stopping, and the best never gets worse', async () => {
+    const model = convChain(3);
+    const cluster = testCluster([testDevice('a'), testDevice('b', { gflops: 2 })]);
+    const run = await runGeneflow(model, cluster, orderOf(model), { seed: 4, patience: 2, maxGenerations: 30, timeLimitMs: 600_000 });
+    assert.equal(run.stopReason, 'generations');
+    assert.equal(run.generations, 30);
+    assert.ok(run.restarts > 0);
+    for (let g = 1; g < run.history.length; g++) assert.ok(run.history[g]!.best <= run.history[g - 1]!.best);
+  });
+
+  it("takes the rival's best plan when it is better", async () => {
+    const model = convChain(4);
+    const cluster = testCluster([testDevice('a', { latencyMs: 1 }), testDevice('b', { gflops: 3, latencyMs: 1 })]);
+    const order = orderOf(model);
+    const sim = createSimulator(model, cluster, order);
+    // A rival that always offers the plan whole on the fast device; a GA without seeds must end at most there.
+    const offered = new Evaluator(sim).evaluate(wholeOn(sim.context, 1));
+    let steps = 0;
+    const run = await runGeneflow(model, cluster, order, {
+      seed: 1,
+      maxGenerations: 2,
+      timeLimitMs: 600_000,
+      rival: { step: () => (steps++, offered) },
+    });
+    assert.equal(steps, 3);
+    assert.ok(run.latencyMs <= offered.result.latencyMs);
   });
 
   it('evaluates in worker threads with the same answer as in this thread', async () => {

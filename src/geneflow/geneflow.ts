@@ -8,17 +8,26 @@ import { createSimulator, type Simulator } from '../simulate/simulate.ts';
 import type { SimulationResult } from '../simulate/types.ts';
 import { randomChromosome, randomInt, type Chromosome, type Random } from './encoding.ts';
 import { better, Evaluator, type Evaluated } from './fitness.ts';
-import { MUTATIONS, mutate, mutationSpace, segmentCrossover } from './operators.ts';
+import { MUTATIONS, mutate, mutationSpace, segmentCrossover, type MutationSpace } from './operators.ts';
 import { EvaluationPool } from './pool.ts';
 
 export interface GeneflowProgress {
   generation: number;
-  maxGenerations: number;
   bestLatencyMs: number;
   bestFeasible: boolean;
   evaluations: number;
+  restarts: number;
   elapsedMs: number;
   timeLimitMs: number;
+}
+
+/**
+ * A search run beside GenEFlow on the same budget (the random-search ablation): after each generation it gets as
+ * many new plans as GenEFlow simulated in it, within the time GenEFlow has spent so far minus what the rival has
+ * (so it never uses more wall time in all), and returns its best so far, which GenEFlow takes into its population.
+ */
+export interface Rival {
+  step(evaluations: number, timeLimitMs: number): Evaluated | undefined;
 }
 
 export interface GeneflowOptions {
@@ -32,14 +41,18 @@ export interface GeneflowOptions {
   tournamentSize?: number;
   /** Probability that a child is a crossover of two parents rather than a copy of one (default 0.8). */
   crossoverRate?: number;
-  /** Upper limit on generations (default 200). */
+  /** Upper limit on generations (default none: the time limit ends the run). */
   maxGenerations?: number;
-  /** Early stop: generations without improvement of the best fitness (default 30). */
+  /** Upper limit on plans simulated by the GA (default none). */
+  maxEvaluations?: number;
+  /** Generations without improvement of the best fitness after which the population is renewed (default 30). */
   patience?: number;
-  /** Wall-clock limit in ms (default 20 000); the best plan so far is returned. */
+  /** Wall-clock limit in ms (default 20 000), shared with the rival when there is one; the best plan so far is returned. */
   timeLimitMs?: number;
   /** Plans (decision lists for the same order) put into the first population: the baselines' plans. */
   seeds?: OpDecision[][];
+  /** A search interleaved with this one on an equal budget, whose best plan GenEFlow adopts. */
+  rival?: Rival;
   /** Fitness in worker threads (default 0: in this thread). */
   workers?: number;
   /** A simulator already built for (model, cluster, order), and an evaluator to share its cache. */
@@ -68,8 +81,11 @@ export interface GeneflowResult {
   /** Simulator runs made by the GA (cache hits and the seeds' own evaluations excluded). */
   evaluations: number;
   generations: number;
+  /** Times the population was renewed after `patience` generations without improvement. */
+  restarts: number;
+  /** Wall time of the GA itself (the rival's steps excluded). */
   searchMs: number;
-  stopReason: 'generations' | 'converged' | 'time-limit';
+  stopReason: 'generations' | 'evaluations' | 'time-limit';
 }
 
 function tournament(population: readonly Evaluated[], size: number, random: Random): Evaluated {
@@ -84,11 +100,20 @@ function historyEntry(population: readonly Evaluated[], generation: number, eval
   return { generation, best: population[0]!.fitness, mean, feasible: feasible.length, evaluations, elapsedMs };
 }
 
+/** A copy of `chromosome` with `count` random mutations. */
+function mutated(space: MutationSpace, chromosome: Chromosome, count: number, random: Random): Chromosome {
+  let child = [...chromosome];
+  for (let k = 0; k < count; k++) child = mutate(space, child, MUTATIONS[randomInt(random, MUTATIONS.length)]!, random);
+  return child;
+}
+
 /**
  * GenEFlow (docs/geneflow.md): a genetic algorithm over whole-model partition decisions. The first population
  * holds every seed plan, mutated copies of them and random plans; each generation keeps the elites and fills the
- * rest with children of tournament-selected parents (segment crossover, then one or more mutations). Stops after
- * `maxGenerations`, after `patience` generations without improvement, or at the time limit.
+ * rest with children of tournament-selected parents (segment crossover, then one or more mutations). After
+ * `patience` generations without improvement the population is renewed around the elites (immigrants, heavily
+ * mutated copies of the best and of the seeds) and mutations widen. Runs until the time limit, `maxGenerations` or
+ * `maxEvaluations`; the best plan never gets worse.
  */
 export async function runGeneflow(
   model: Model,
@@ -107,24 +132,35 @@ export async function runGeneflow(
   const elites = Math.min(size - 1, Math.max(1, options.elites ?? 2));
   const tournamentSize = options.tournamentSize ?? 3;
   const crossoverRate = options.crossoverRate ?? 0.8;
-  const maxGenerations = options.maxGenerations ?? 200;
+  const maxGenerations = options.maxGenerations ?? Number.POSITIVE_INFINITY;
+  const maxEvaluations = options.maxEvaluations ?? Number.POSITIVE_INFINITY;
   const patience = options.patience ?? 30;
   const timeLimitMs = options.timeLimitMs ?? 20_000;
   const deadline = started + timeLimitMs;
+  const rival = options.rival;
   const pool = (options.workers ?? 0) > 0 ? await EvaluationPool.start(model, cluster, order, options.workers!) : undefined;
   const evaluationsBefore = evaluator.evaluations;
+  const spent = () => evaluator.evaluations - evaluationsBefore;
+  let rivalMs = 0;
 
-  const evaluateAll = async (chromosomes: Chromosome[]): Promise<Evaluated[]> => {
+  // With a rival, a generation begun at t may use half the time left: the rival's step after it takes at most as long.
+  // The first `always` chromosomes are evaluated whatever the time (the seeds: the baselines simulated them already).
+  const evaluateAll = async (t: number, chromosomes: Chromosome[], always = 1): Promise<Evaluated[]> => {
+    const stopAt = rival === undefined ? deadline : t + (deadline - t) / 2;
     if (pool === undefined) {
       const out: Evaluated[] = [];
       for (const c of chromosomes) {
-        if (out.length > 0 && performance.now() > deadline) break;
+        if (out.length >= always && (performance.now() > stopAt || spent() >= maxEvaluations)) break;
         out.push(evaluator.evaluate(c));
       }
       return out;
     }
     return pool.evaluateAll(evaluator, chromosomes);
   };
+
+  // Mutation width: each further mutation of a child follows with this probability; it grows with every restart
+  // that brings no improvement and falls back when the best improves.
+  let chain = 0.4;
 
   // Up to four tries for a child neither evaluated before nor already in this generation.
   const offspring = (parents: readonly Evaluated[], seen: Set<string>): Chromosome => {
@@ -134,7 +170,7 @@ export async function runGeneflow(
       const a = tournament(parents, tournamentSize, random).decisions;
       child = random() < crossoverRate ? segmentCrossover(a, tournament(parents, tournamentSize, random).decisions, random) : [...a];
       do child = mutate(space, child, MUTATIONS[randomInt(random, MUTATIONS.length)]!, random);
-      while (random() < 0.4);
+      while (random() < chain);
       key = evaluator.keyOf(child);
       if (evaluator.known(key) === undefined && !seen.has(key)) break;
     }
@@ -142,8 +178,24 @@ export async function runGeneflow(
     return child;
   };
 
+  const seeds = options.seeds ?? [];
+  // A renewed population around the elites: random immigrants, copies of the best with 2 + restarts mutations,
+  // mutated seeds (the baselines' regions of the space), alternately.
+  const renewal = (population: readonly Evaluated[], restarts: number): Chromosome[] => {
+    const out: Chromosome[] = [];
+    while (out.length < size - elites) {
+      const kind = out.length % 3;
+      if (kind === 0) out.push(randomChromosome(ctx, random, deviceCount));
+      else if (kind === 1 || seeds.length === 0) {
+        const parent = population[randomInt(random, Math.min(elites, population.length))]!.decisions;
+        out.push(mutated(space, parent, 2 + randomInt(random, 2 + restarts), random));
+      } else out.push(mutated(space, seeds[randomInt(random, seeds.length)]!, 1 + randomInt(random, 3), random));
+    }
+    return out;
+  };
+
   try {
-    const seeds = options.seeds ?? [];
+    const t0 = performance.now();
     const first: Chromosome[] = seeds.map((s) => [...s]);
     const seedCount = first.length;
     while (first.length < size) {
@@ -154,44 +206,74 @@ export async function runGeneflow(
         first.push(child);
       } else first.push(randomChromosome(ctx, random, deviceCount));
     }
-    let population = (await evaluateAll(first)).sort((x, y) => x.fitness - y.fitness);
-    const history: GeneflowHistoryEntry[] = [
-      historyEntry(population, 0, evaluator.evaluations - evaluationsBefore, performance.now() - started),
-    ];
+    let population: Evaluated[] = [];
+    // The rival's step after a generation: as many new plans as the GA just simulated, in at most the time the GA has
+    // spent so far minus what the rival has; its best taken in place of the worst individual when better.
+    const stepRival = (evaluations: number) => {
+      if (rival === undefined) return;
+      const t = performance.now();
+      const theirs = rival.step(evaluations, t - started - 2 * rivalMs);
+      rivalMs += performance.now() - t;
+      if (theirs === undefined || theirs.fitness >= population[population.length - 1]!.fitness) return;
+      const key = evaluator.keyOf(theirs.decisions);
+      if (population.some((e) => evaluator.keyOf(e.decisions) === key)) return;
+      population = [...population.slice(0, -1), theirs].sort((x, y) => x.fitness - y.fitness);
+    };
+    // One generation from `t` (when drawing its chromosomes began): evaluation, selection, then the rival's step.
+    const generationStep = async (t: number, chromosomes: Chromosome[], keep: readonly Evaluated[], always = 1) => {
+      const before = spent();
+      const evaluated = await evaluateAll(t, chromosomes, always);
+      // Kept individuals plus the new ones; when the time limit cut the generation short, the old population fills it up.
+      const next = [...keep, ...evaluated, ...population.slice(keep.length)].slice(0, size);
+      population = next.sort((x, y) => x.fitness - y.fitness);
+      stepRival(spent() - before);
+    };
+    await generationStep(t0, first, [], Math.max(1, seedCount));
+    const history: GeneflowHistoryEntry[] = [historyEntry(population, 0, spent(), performance.now() - started)];
     let generation = 0;
     let sinceImprovement = 0;
-    let stopReason: GeneflowResult['stopReason'] = 'generations';
+    let restarts = 0;
+    let stopReason: GeneflowResult['stopReason'] = 'time-limit';
     const report = () =>
       options.onProgress?.({
         generation,
-        maxGenerations,
         bestLatencyMs: population[0]!.result.latencyMs,
         bestFeasible: population[0]!.result.feasible,
-        evaluations: evaluator.evaluations - evaluationsBefore,
+        evaluations: spent(),
+        restarts,
         elapsedMs: performance.now() - started,
         timeLimitMs,
       });
     report();
-    while (generation < maxGenerations) {
-      if (performance.now() >= deadline) {
-        stopReason = 'time-limit';
+    for (;;) {
+      if (performance.now() >= deadline) break;
+      if (generation >= maxGenerations) {
+        stopReason = 'generations';
         break;
       }
-      if (sinceImprovement >= patience) {
-        stopReason = 'converged';
+      if (spent() >= maxEvaluations) {
+        stopReason = 'evaluations';
         break;
       }
       generation++;
-      const seen = new Set<string>();
-      const children: Chromosome[] = [];
-      while (children.length < size - elites) children.push(offspring(population, seen));
-      const evaluated = await evaluateAll(children);
-      // Elites plus the children; when the time limit cut the generation short, the old population fills it up.
-      const next = [...population.slice(0, elites), ...evaluated, ...population.slice(elites)].slice(0, size);
+      const t = performance.now();
       const previousBest = population[0]!.fitness;
-      population = next.sort((x, y) => x.fitness - y.fitness);
-      sinceImprovement = population[0]!.fitness < previousBest - 1e-9 ? 0 : sinceImprovement + 1;
-      history.push(historyEntry(population, generation, evaluator.evaluations - evaluationsBefore, performance.now() - started));
+      if (sinceImprovement >= patience) {
+        restarts++;
+        sinceImprovement = 0;
+        chain = Math.min(0.75, chain + 0.1);
+        await generationStep(t, renewal(population, restarts), population.slice(0, elites));
+      } else {
+        const seen = new Set<string>();
+        const children: Chromosome[] = [];
+        while (children.length < size - elites) children.push(offspring(population, seen));
+        await generationStep(t, children, population.slice(0, elites));
+      }
+      if (population[0]!.fitness < previousBest - 1e-9) {
+        sinceImprovement = 0;
+        chain = 0.4;
+      } else sinceImprovement++;
+      history.push(historyEntry(population, generation, spent(), performance.now() - started));
       report();
     }
     const best = population[0]!;
@@ -201,9 +283,10 @@ export async function runGeneflow(
       feasible: best.result.feasible,
       result: best.result,
       history,
-      evaluations: evaluator.evaluations - evaluationsBefore,
+      evaluations: spent(),
       generations: generation,
-      searchMs: performance.now() - started,
+      restarts,
+      searchMs: performance.now() - started - rivalMs,
       stopReason,
     };
   } finally {

@@ -2,16 +2,18 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { convChain, orderOf, testCluster, testDevice } from '../geneflow/testing.ts';
 import { runAllMethods } from './methods.ts';
+import { runPlanJob } from './plan-job.ts';
+
+const cluster = testCluster([
+  testDevice('a', { latencyMs: 0.2 }),
+  testDevice('b', { gflops: 2, latencyMs: 0.2 }),
+  testDevice('c', { latencyMs: 0.2 }),
+]);
 
 describe('runAllMethods', () => {
-  it('runs every method, names the best, and GenEFlow is never worse than any baseline', async () => {
+  it('runs every method, names the best, and GenEFlow is never worse than any other method', async () => {
     const model = convChain(3);
-    const cluster = testCluster([
-      testDevice('a', { latencyMs: 0.2 }),
-      testDevice('b', { gflops: 2, latencyMs: 0.2 }),
-      testDevice('c', { latencyMs: 0.2 }),
-    ]);
-    const result = await runAllMethods(model, cluster, orderOf(model), { geneflow: { seed: 1, maxGenerations: 6, timeLimitMs: 600_000 } });
+    const result = await runAllMethods(model, cluster, orderOf(model), { timeLimitMs: 600_000, geneflow: { seed: 1, maxGenerations: 6 } });
     assert.deepEqual(
       result.methods.map((m) => m.name),
       ['single', 'layerwise', 'proportional', 'lp', 'deepthings', 'heft', 'geneflow', 'random'],
@@ -22,9 +24,32 @@ describe('runAllMethods', () => {
       assert.ok(m.simulation.timeline !== undefined);
       if (m.feasible) assert.ok(geneflow.latencyMs <= m.latencyMs + 1e-9, `${m.name}: ${m.latencyMs} < geneflow ${geneflow.latencyMs}`);
     }
-    const random = result.methods.find((m) => m.name === 'random')!;
-    assert.equal(random.evaluations, result.geneflow.evaluations);
     assert.ok(result.lowerBoundMs <= geneflow.latencyMs);
     assert.equal(result.methods.find((m) => m.name === result.best)!.latencyMs, Math.min(...result.methods.map((m) => m.latencyMs)));
+  });
+
+  it('gives random search as many plans as GenEFlow at most, in no more wall time', async () => {
+    const model = convChain(4);
+    const result = await runAllMethods(model, cluster, orderOf(model), { timeLimitMs: 600_000, geneflow: { seed: 2, maxGenerations: 8 } });
+    const geneflow = result.methods.find((m) => m.name === 'geneflow')!;
+    const random = result.methods.find((m) => m.name === 'random')!;
+    assert.equal(geneflow.evaluations, result.geneflow.evaluations);
+    assert.ok(random.evaluations <= geneflow.evaluations, `${random.evaluations} > ${geneflow.evaluations}`);
+    // Each step may overrun its allowance by the one plan it was simulating (a few ms here).
+    assert.ok(random.searchMs <= geneflow.searchMs + 50, `${random.searchMs} ms > ${geneflow.searchMs} ms`);
+    assert.ok(random.evaluations >= geneflow.evaluations / 4, `random simulated only ${random.evaluations} plans`);
+  });
+});
+
+describe('runPlanJob', () => {
+  it('keeps the whole job (BTSearch, baselines, random search, GenEFlow) within its time limit', async () => {
+    const model = convChain(6);
+    const started = performance.now();
+    const job = await runPlanJob(model, cluster, { timeLimitMs: 1500, geneflow: { seed: 1 } });
+    const wallMs = performance.now() - started;
+    assert.equal(job.result.geneflow.stopReason, 'time-limit');
+    assert.ok(wallMs <= 1500 * 1.2 + 300, `job took ${wallMs.toFixed(0)} ms`);
+    // Anytime: GenEFlow used the time (it did not stop early), so it simulated far more plans than one generation.
+    assert.ok(job.result.geneflow.generations > 3);
   });
 });

@@ -1,8 +1,8 @@
 import type { Cluster } from '../cluster/types.ts';
 import { BASELINES } from '../baselines/index.ts';
-import type { BaselineOutcome, PlanningContext } from '../baselines/common.ts';
-import { randomSearch } from '../baselines/random.ts';
-import { Evaluator } from '../geneflow/fitness.ts';
+import type { PlanningContext } from '../baselines/common.ts';
+import { RandomSearch } from '../baselines/random.ts';
+import { Evaluator, type Evaluated } from '../geneflow/fitness.ts';
 import { runGeneflow, type GeneflowHistoryEntry, type GeneflowOptions } from '../geneflow/geneflow.ts';
 import type { Model } from '../ir/graph.ts';
 import { makePlan } from '../plan/build.ts';
@@ -24,9 +24,14 @@ export interface MethodResult {
 }
 
 export interface AllMethodsOptions {
-  /** GenEFlow options (seed, time limit, population, progress, workers ...); its seeds are the baselines' plans. */
-  geneflow?: Omit<GeneflowOptions, 'seeds' | 'simulator' | 'evaluator'>;
-  /** Run the random-search ablation with GenEFlow's evaluation count (default true). */
+  /**
+   * Wall-clock budget (ms) of the whole partitioning (default 20 000): the baselines get a deadline at
+   * BASELINE_SHARE of it, GenEFlow and the interleaved random search share what is left but FINISH_RESERVE.
+   */
+  timeLimitMs?: number;
+  /** GenEFlow options (seed, population, progress, workers ...); its seeds are the baselines' plans. */
+  geneflow?: Omit<GeneflowOptions, 'seeds' | 'simulator' | 'evaluator' | 'rival' | 'timeLimitMs'>;
+  /** Run the random-search ablation interleaved with GenEFlow, on GenEFlow's evaluation count (default true). */
   random?: boolean;
   /** Only these methods (names as in results; default all). */
   methods?: string[];
@@ -39,12 +44,20 @@ export interface AllMethodsResult {
   /** Name of the method with the best plan (feasible first, then lowest latency). */
   best: string;
   history: GeneflowHistoryEntry[];
-  geneflow: { evaluations: number; generations: number; stopReason: string };
+  geneflow: { evaluations: number; generations: number; restarts: number; stopReason: string };
 }
 
+/** Share of the partitioning budget by which the baselines must be done. */
+export const BASELINE_SHARE = 0.4;
+/** Share of the partitioning budget kept for the final simulations (timelines) of every method's plan. */
+export const FINISH_RESERVE = 0.05;
+
 /**
- * Every planner on one (model, cluster, order): the baselines, GenEFlow seeded with all their plans, and random
- * search with GenEFlow's evaluation budget. Each result carries its plan and its full simulation.
+ * Every planner on one (model, cluster, order) within one time budget: the baselines, then GenEFlow seeded with all
+ * their plans, with the random-search ablation interleaved (after each generation it simulates as many new plans as
+ * GenEFlow did, in at most the same time, and GenEFlow takes its best). Each result carries its plan and its full
+ * simulation. GenEFlow's plan is never worse than any other method's: it starts from every baseline's plan and
+ * adopts random search's best.
  */
 export async function runAllMethods(
   model: Model,
@@ -52,13 +65,15 @@ export async function runAllMethods(
   order: readonly string[],
   options: AllMethodsOptions = {},
 ): Promise<AllMethodsResult> {
+  const started = performance.now();
+  const timeLimitMs = options.timeLimitMs ?? 20_000;
   const simulator = createSimulator(model, cluster, order);
   const evaluator = new Evaluator(simulator);
-  const context: PlanningContext = { model, cluster, simulator, evaluator };
+  const context: PlanningContext = { model, cluster, simulator, evaluator, deadline: started + timeLimitMs * BASELINE_SHARE };
   const wanted = (name: string) => options.methods === undefined || options.methods.includes(name);
   const methods: MethodResult[] = [];
-  const finish = (name: string, outcome: BaselineOutcome, searchMs: number): MethodResult => {
-    const decisions = outcome.best.decisions;
+  const finish = (name: string, best: Evaluated, evaluations: number, searchMs: number): MethodResult => {
+    const decisions = best.decisions;
     const simulation = simulator.run(decisions);
     return {
       name,
@@ -67,22 +82,31 @@ export async function runAllMethods(
       feasible: simulation.feasible,
       devicePeakBytes: simulation.devicePeakBytes,
       searchMs,
-      evaluations: outcome.candidates,
+      evaluations,
       simulation,
     };
   };
   const seeds = [];
   for (const baseline of BASELINES) {
     if (!wanted(baseline.name)) continue;
-    const started = performance.now();
+    const t = performance.now();
     const outcome = await baseline.run(context);
-    methods.push(finish(baseline.name, outcome, performance.now() - started));
+    methods.push(finish(baseline.name, outcome.best, outcome.candidates, performance.now() - t));
     seeds.push(outcome.best.decisions);
   }
+  const searchMs = started + timeLimitMs * (1 - FINISH_RESERVE) - performance.now();
+  const random = (options.random ?? true) && wanted('random') ? new RandomSearch(simulator, options.geneflow?.seed ?? 1) : undefined;
   let history: GeneflowHistoryEntry[] = [];
-  let geneflow = { evaluations: 0, generations: 0, stopReason: 'not run' };
+  let geneflow = { evaluations: 0, generations: 0, restarts: 0, stopReason: 'not run' };
   if (wanted('geneflow')) {
-    const result = await runGeneflow(model, cluster, order, { ...options.geneflow, seeds, simulator, evaluator });
+    const result = await runGeneflow(model, cluster, order, {
+      ...options.geneflow,
+      timeLimitMs: Math.max(0, searchMs),
+      seeds,
+      simulator,
+      evaluator,
+      ...(random === undefined ? {} : { rival: random }),
+    });
     const simulation = simulator.run(result.plan.ops);
     methods.push({
       name: 'geneflow',
@@ -95,28 +119,30 @@ export async function runAllMethods(
       simulation,
     });
     history = result.history;
-    geneflow = { evaluations: result.evaluations, generations: result.generations, stopReason: result.stopReason };
-  }
-  if ((options.random ?? true) && wanted('random')) {
-    const started = performance.now();
-    const budget = geneflow.evaluations > 0 ? geneflow.evaluations : 100;
-    methods.push(finish('random', randomSearch(context, budget, options.geneflow?.seed ?? 1), performance.now() - started));
-  }
+    geneflow = {
+      evaluations: result.evaluations,
+      generations: result.generations,
+      restarts: result.restarts,
+      stopReason: result.stopReason,
+    };
+  } else random?.step(100, Math.max(0, searchMs));
+  if (random !== undefined) methods.push(finish('random', random.best!, random.evaluations, random.searchMs));
   const best = methods.reduce((a, b) => ((b.feasible && !a.feasible) || (b.feasible === a.feasible && b.latencyMs < a.latencyMs) ? b : a));
   return { methods, lowerBoundMs: simulator.lowerBoundMs, lowerBound: simulator.lowerBound, best: best.name, history, geneflow };
 }
 
 /**
- * GenEFlow's gain over the fastest feasible baseline: 1 − GenEFlow latency / that baseline's latency (positive =
- * GenEFlow faster). Random search is GenEFlow's ablation, not a baseline. Undefined when GenEFlow's plan or every
- * baseline's plan is infeasible. The one definition `plan`, `bench:plan` and the experiments print (docs/baselines.md).
+ * GenEFlow's gain over the fastest feasible other method (every baseline and the random-search ablation):
+ * 1 − GenEFlow latency / that method's latency (positive = GenEFlow faster). Undefined when GenEFlow's plan or
+ * every other method's plan is infeasible. The one definition `plan`, `bench:plan` and the experiments print
+ * (docs/baselines.md).
  */
 export function geneflowGain(
   methods: readonly Pick<MethodResult, 'name' | 'latencyMs' | 'feasible'>[],
 ): { baseline: string; gain: number } | undefined {
   const geneflow = methods.find((m) => m.name === 'geneflow');
-  const baselines = methods.filter((m) => m.feasible && BASELINES.some((b) => b.name === m.name));
-  if (geneflow === undefined || !geneflow.feasible || baselines.length === 0) return undefined;
-  const best = baselines.reduce((a, b) => (b.latencyMs < a.latencyMs ? b : a));
+  const others = methods.filter((m) => m.feasible && m.name !== 'geneflow');
+  if (geneflow === undefined || !geneflow.feasible || others.length === 0) return undefined;
+  const best = others.reduce((a, b) => (b.latencyMs < a.latencyMs ? b : a));
   return { baseline: best.name, gain: 1 - geneflow.latencyMs / best.latencyMs };
 }

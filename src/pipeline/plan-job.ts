@@ -13,16 +13,28 @@ export interface PlanJob {
 }
 
 export interface PlanJobOptions extends AllMethodsOptions {
-  /** BTSearch budget (ms). */
+  /** Wall-clock budget (ms) of the whole job: BTSearch, every baseline, random search and GenEFlow (default 20 000). */
+  timeLimitMs?: number;
+  /** Upper limit on BTSearch's share (ms); it gets at most ORDER_SHARE of the job's budget. */
   orderTimeLimitMs?: number;
   /** Called once BTSearch is done, before partitioning starts. */
   onOrder?: (order: OrderPlan) => void;
 }
 
-/** The main job: the least-memory operator order, then GenEFlow and every baseline partitioning it. */
+/** Share of the job's budget BTSearch may use at most (it usually proves its order optimal in far less). */
+export const ORDER_SHARE = 0.25;
+
+/**
+ * The main job within one time budget: the least-memory operator order (BTSearch, at most ORDER_SHARE of the
+ * budget), then GenEFlow and every baseline partitioning it in the time left.
+ */
 export async function runPlanJob(model: Model, cluster: Cluster, options: PlanJobOptions = {}): Promise<PlanJob> {
-  const order = planOrder(model, { timeLimitMs: options.orderTimeLimitMs ?? 30_000 });
+  const started = performance.now();
+  const timeLimitMs = options.timeLimitMs ?? 20_000;
+  const orderLimitMs = Math.min(options.orderTimeLimitMs ?? Number.POSITIVE_INFINITY, timeLimitMs * ORDER_SHARE);
+  const order = planOrder(model, { timeLimitMs: orderLimitMs });
   options.onOrder?.(order);
-  const result = await runAllMethods(model, cluster, order.orderNames, options);
+  const left = Math.max(0, started + timeLimitMs - performance.now());
+  const result = await runAllMethods(model, cluster, order.orderNames, { ...options, timeLimitMs: left });
   return { model, cluster, order, result };
 }

@@ -81,7 +81,7 @@ describe('distributed execution equals one whole-model session', () => {
     const hetero4 = presetCluster('hetero4')!;
     const more = await startWorker({ host: '127.0.0.1', port: 0, name: 'w3' });
     workers.push(more);
-    const planned = await runAllMethods(cnn, hetero4, orderOf(cnn), { geneflow: { seed: 1, timeLimitMs: 1500 }, random: false });
+    const planned = await runAllMethods(cnn, hetero4, orderOf(cnn), { timeLimitMs: 1500, geneflow: { seed: 1 }, random: false });
     assert.ok(planned.methods.some((m) => m.name === 'geneflow'));
     for (const method of planned.methods) {
       const err = await check(cnn, method.plan);

@@ -18,6 +18,9 @@ import {
   type ModelFlags,
 } from '../options.ts';
 
+/** Share of `--time-limit` kept for writing the plans and the report after the job. */
+const REPORT_SHARE = 0.1;
+
 interface PlanFlags extends ModelFlags {
   cluster: string;
   out?: string;
@@ -27,17 +30,18 @@ interface PlanFlags extends ModelFlags {
   seed: number;
   population?: number;
   generations?: number;
+  evaluations?: number;
   patience?: number;
   workers?: number;
   methods?: string;
 }
 
-/** A progress bar on stderr when it is a terminal; silent otherwise (CI logs, pipes, --json consumers). */
+/** A progress bar over GenEFlow's time on stderr when it is a terminal; silent otherwise (CI logs, pipes, --json consumers). */
 function progressBar(enabled: boolean) {
   if (!enabled) return { update: (_: GeneflowProgress) => {}, stop: () => {} };
   const bar = new cliProgress.SingleBar(
     {
-      format: 'GenEFlow |{bar}| gen {value}/{total}  best {best} ms  {evals} plans simulated  {elapsed}s',
+      format: 'GenEFlow |{bar}| {elapsed}/{limit} s  gen {generation}  best {best} ms  {evals} plans simulated  {restarts} restarts',
       hideCursor: true,
       stream: process.stderr,
     },
@@ -49,12 +53,15 @@ function progressBar(enabled: boolean) {
       const payload = {
         best: p.bestFeasible ? p.bestLatencyMs.toFixed(1) : 'infeasible',
         evals: p.evaluations,
+        generation: p.generation,
+        restarts: p.restarts,
         elapsed: (p.elapsedMs / 1000).toFixed(1),
+        limit: (p.timeLimitMs / 1000).toFixed(1),
       };
       if (!started) {
-        bar.start(p.maxGenerations, p.generation, payload);
+        bar.start(Math.max(1, Math.round(p.timeLimitMs)), Math.round(p.elapsedMs), payload);
         started = true;
-      } else bar.update(p.generation, payload);
+      } else bar.update(Math.round(p.elapsedMs), payload);
     },
     stop: () => started && bar.stop(),
   };
@@ -83,16 +90,36 @@ export function register(program: Command): void {
   addModelOptions(command)
     .requiredOption('--cluster <preset|file>', 'cluster preset (homo2, homo4, homo6, homo8, hetero4, hetero8) or a YAML/JSON cluster file')
     .option('--out <dir>', 'where plan.json, plans/<method>.json and report.html go (default out/<model>-<cluster>)')
-    .option('--time-limit <seconds>', "GenEFlow's wall-clock budget", positiveNumber('--time-limit'), 20)
-    .option('--order-time-limit <seconds>', "BTSearch's budget", positiveNumber('--order-time-limit'), 30)
+    .option(
+      '--time-limit <seconds>',
+      'wall-clock budget of the whole job: BTSearch, every baseline, random search and GenEFlow',
+      positiveNumber('--time-limit'),
+      20,
+    )
+    .option(
+      '--order-time-limit <seconds>',
+      "upper limit on BTSearch's share of the budget (at most a quarter of it)",
+      positiveNumber('--order-time-limit'),
+      30,
+    )
     .option('--seed <n>', 'GenEFlow seed', positiveInteger('--seed'), 1)
     .option('--population <n>', 'GenEFlow population size', positiveInteger('--population'))
-    .option('--generations <n>', 'GenEFlow generation limit', positiveInteger('--generations'))
-    .option('--patience <n>', 'GenEFlow stops after this many generations without improvement (default 30)', positiveInteger('--patience'))
+    .option(
+      '--generations <n>',
+      'GenEFlow generation limit (default: none, it runs until the time limit)',
+      positiveInteger('--generations'),
+    )
+    .option('--evaluations <n>', 'limit on the plans GenEFlow simulates (default: none)', positiveInteger('--evaluations'))
+    .option(
+      '--patience <n>',
+      'GenEFlow renews its population after this many generations without improvement (default 30)',
+      positiveInteger('--patience'),
+    )
     .option('--workers <n>', 'worker threads evaluating GenEFlow fitness (default: none)', positiveInteger('--workers'))
     .option('--methods <list>', 'comma-separated subset of methods to run (default: all)')
     .option('--json', 'print one JSON object')
     .action(async (spec: string, flags: PlanFlags) => {
+      const started = performance.now();
       const timeLimitMs = flags.timeLimit * 1000;
       const orderTimeLimitMs = flags.orderTimeLimit * 1000;
       const model = loadModelFromFlags(spec, flags);
@@ -107,6 +134,7 @@ export function register(program: Command): void {
         .map((m) => m.trim())
         .filter((m) => m !== '');
       const job = await runPlanJob(model, cluster, {
+        timeLimitMs: Math.max(0, timeLimitMs * (1 - REPORT_SHARE) - (performance.now() - started)),
         orderTimeLimitMs,
         onOrder: (order) =>
           say(
@@ -115,9 +143,9 @@ export function register(program: Command): void {
         ...(methods === undefined ? {} : { methods }),
         geneflow: {
           seed: flags.seed,
-          timeLimitMs,
           ...(flags.population === undefined ? {} : { populationSize: flags.population }),
           ...(flags.generations === undefined ? {} : { maxGenerations: flags.generations }),
+          ...(flags.evaluations === undefined ? {} : { maxEvaluations: flags.evaluations }),
           ...(flags.patience === undefined ? {} : { patience: flags.patience }),
           ...(flags.workers === undefined ? {} : { workers: flags.workers }),
           onProgress: (p) => bar.update(p),
@@ -162,7 +190,7 @@ export function register(program: Command): void {
       const versus = geneflowGain(result.methods);
       if (versus !== undefined) {
         lines.push(
-          `GenEFlow vs best baseline (${versus.baseline}): ${versus.gain >= 0 ? '' : '+'}${(-versus.gain * 100).toFixed(1)}% latency`,
+          `GenEFlow vs best other method (${versus.baseline}): ${versus.gain >= 0 ? '' : '+'}${(-versus.gain * 100).toFixed(1)}% latency`,
         );
       }
       lines.push(`plan: ${join(outDir, 'plan.json')}`, `report: ${reportPath}`);

@@ -8,6 +8,7 @@
 #                                                       needs the netem qdisc, else 0 and rate shaping only)
 #   scripts/netns-cluster.sh workers [N]                print the --workers list for `memorianova run`
 #   scripts/netns-cluster.sh down [N]                   stop the workers and remove the namespaces and bridge
+# The workers share a fresh secret in $TMPDIR/memorianova-netns/token (mode 600): pass it to `run --token-file`.
 set -eu
 cmd=${1:-}
 n=${2:-4}
@@ -26,6 +27,7 @@ shape() { # shape <ip netns exec prefix...> <dev>: rate, plus delay where netem 
 case "$cmd" in
 up)
   mkdir -p "$logs"
+  (umask 077 && od -An -tx1 -N32 /dev/urandom | tr -d ' \n' >"$logs/token")
   ip link add mnbr0 type bridge
   ip addr add 10.77.0.1/24 dev mnbr0
   ip link set mnbr0 up
@@ -40,7 +42,7 @@ up)
     ip -n mndev$i link set lo up
     shape mnveth$i                                   # router → device
     shape eth0 ip netns exec mndev$i                 # device → router
-    ip netns exec mndev$i node "$here/bin/memorianova.js" worker --listen 10.77.0.$((10 + i)):7000 >"$logs/worker$i.log" 2>&1 &
+    ip netns exec mndev$i node "$here/bin/memorianova.js" worker --listen 10.77.0.$((10 + i)):7000 --token-file "$logs/token" >"$logs/worker$i.log" 2>&1 &
     echo $! >"$logs/worker$i.pid"
     i=$((i + 1))
   done
@@ -66,6 +68,7 @@ down)
     i=$((i + 1))
   done
   ip link del mnbr0 2>/dev/null || true
+  rm -f "$logs/token"
   ;;
 *)
   sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'

@@ -1,10 +1,21 @@
+import { get, type IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
 import type { Cluster } from '../cluster/types.ts';
 import { fail, MemoriaNovaError } from '../errors.ts';
 import { boxVolume, containsBox, fullBox, unionVolume } from '../partition/box.ts';
+import { parseHostPort } from './address.ts';
+import { AUTH_HEADER, CHALLENGE_PATH, coordinatorProof, isNonce, newNonce, sameMac, TOKEN_ENV, workerProof, type Secret } from './auth.ts';
 import { EmulatedLink, sendFrame, sleep } from './link.ts';
 import { ROUTER, type RuntimeProgram } from './program.ts';
-import { coordinatorBound, decodeFrame, encodeFrame, frameBytes, type CoordinatorBound, type WorkerBound } from './protocol.ts';
+import {
+  coordinatorBound,
+  decodeFrame,
+  encodeFrame,
+  frameBytes,
+  MAX_HEADER_BYTES,
+  type CoordinatorBound,
+  type WorkerBound,
+} from './protocol.ts';
 import { copyRegion, elementSize, emptyRegion, extractRegion, weightSlice, type Region } from './regions.ts';
 
 export interface ExecuteOptions {
@@ -32,6 +43,8 @@ export interface ExecuteOptions {
   onRun?: (run: number, latencyMs: number) => void;
   /** Extra words about a worker whose connection dropped (a local child's exit status). */
   describeLoss?: (worker: number) => string | undefined;
+  /** The workers' shared secret (auth.ts): the coordinator proves it knows it and checks that each worker does. */
+  secret?: Secret;
 }
 
 export interface WorkerRunStats {
@@ -56,6 +69,22 @@ export interface ExecuteResult {
 
 type Phase = { kind: 'connect' } | { kind: 'setup' } | { kind: 'run'; run: number };
 
+/** A short HTTP answer's body (at most 1 KiB of it, one line), e.g. why a worker refused a connection. */
+function readBody(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    let body = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => {
+      body += chunk;
+      if (body.length > 1024) res.destroy();
+    });
+    const done = () => resolve(body.slice(0, 1024).replace(/\s+/g, ' ').trim());
+    res.on('end', done);
+    res.on('close', done);
+    res.on('error', done);
+  });
+}
+
 /**
  * The router of the star (docs/runtime.md, "Coordinator"): connects to the workers, sends each its program and
  * weight slices, then per run hands out the graph inputs, forwards every uploaded piece to the workers that need it
@@ -66,6 +95,7 @@ type Phase = { kind: 'connect' } | { kind: 'setup' } | { kind: 'run'; run: numbe
 export async function executeProgram(program: RuntimeProgram, cluster: Cluster, options: ExecuteOptions): Promise<ExecuteResult> {
   const n = program.workers.length;
   if (options.workers.length !== n) fail(`the plan has ${n} devices but ${options.workers.length} workers were given`, 'usage');
+  for (const address of options.workers) parseHostPort(address, 'a worker address');
   const coordinator = new Coordinator(program, cluster, options);
   try {
     return await coordinator.execute();
@@ -190,12 +220,42 @@ class Coordinator {
     });
   }
 
-  private connect(i: number, address: string): Promise<void> {
+  /** The largest upload part of the program plus its header: no worker frame is larger. */
+  private maxFramePayload(): number {
+    let largest = 0;
+    const dtypes = new Map([...this.program.inputs, ...this.program.outputs].map((t) => [t.name, t.dtype]));
+    for (const w of this.program.workers) for (const [t, d] of Object.entries(w.dtypes)) dtypes.set(t, d);
+    for (const m of this.program.messages)
+      for (const part of m.parts) largest = Math.max(largest, boxVolume(part) * elementSize(dtypes.get(m.tensor)!, m.tensor));
+    return Math.min(2 ** 31 - 1, 4 + MAX_HEADER_BYTES + largest);
+  }
+
+  private async connect(i: number, address: string): Promise<void> {
+    this.lastHeard[i] = performance.now();
+    this.awaiting[i] = true;
+    const secret = this.options.secret;
+    const nonce = newNonce();
+    let challenge: string | null = null;
+    if (secret !== undefined) {
+      challenge = await this.fetchChallenge(i, address);
+      if (challenge === null) return new Promise<void>(() => undefined);
+    }
     return new Promise<void>((resolve) => {
-      const ws = new WebSocket(`ws://${address}`, { maxPayload: 2 ** 31 - 1, perMessageDeflate: false });
+      const ws = new WebSocket(`ws://${address}`, {
+        maxPayload: this.maxFramePayload(),
+        perMessageDeflate: false,
+        handshakeTimeout: this.options.timeoutMs,
+        ...(secret === undefined || challenge === null ? {} : { headers: { [AUTH_HEADER]: coordinatorProof(secret, challenge, nonce) } }),
+      });
       this.sockets[i] = ws;
       this.lastHeard[i] = performance.now();
       ws.on('error', (error) => this.abort(`worker ${this.names[i]}: connection failed during ${this.where(i)} (${error.message})`));
+      ws.on('unexpected-response', (req, res) => {
+        void readBody(res).then((body) => {
+          req.destroy();
+          this.abort(`worker ${this.names[i]} refused the connection (HTTP ${res.statusCode}): ${body === '' ? res.statusMessage : body}`);
+        });
+      });
       ws.on('close', () => {
         if (this.failed !== null) return;
         // A local child's exit status arrives just after its socket closes.
@@ -215,7 +275,34 @@ class Coordinator {
         }
         this.dispatch(i, frame);
       });
-      this.expect(i, 'hello').then(() => resolve());
+      void this.expect(i, 'hello').then(({ header }) => {
+        if (header.t !== 'hello') return;
+        if (secret !== undefined && (header.proof === null || !sameMac(workerProof(secret, nonce, challenge!), header.proof))) {
+          this.abort(`worker ${this.names[i]} did not prove that it knows the secret (it was started with another one, or none)`);
+          return;
+        }
+        resolve();
+      });
+    });
+  }
+
+  /** A one-time challenge from the worker (auth.ts); null once the run has been failed. */
+  private fetchChallenge(i: number, address: string): Promise<string | null> {
+    return new Promise((resolve) => {
+      const failWith = (why: string) => {
+        this.abort(`worker ${this.names[i]}: ${why} during ${this.where(i)}`);
+        resolve(null);
+      };
+      const req = get(`http://${address}${CHALLENGE_PATH}`, { timeout: this.options.timeoutMs }, (res) => {
+        void readBody(res).then((body) => {
+          if (res.statusCode === 200 && isNonce(body)) resolve(body);
+          else if (res.statusCode === 404)
+            failWith(`it uses no secret, but this coordinator has one (${TOKEN_ENV} or --token-file): start it with the same secret`);
+          else failWith(`no challenge (HTTP ${res.statusCode}${body === '' ? '' : `: ${body}`})`);
+        });
+      });
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.options.timeoutMs} ms`)));
+      req.on('error', (error) => failWith(`connection failed (${error.message})`));
     });
   }
 

@@ -78,8 +78,8 @@ describe('faults', () => {
 
   it('a worker that exceeds its memory limit fails the run at a named step', async () => {
     await rejectsWith(
-      runPlan(model, plan, { local: 2, runs: 1, warmup: 0, timeoutMs: 10_000, memoryLimitMB: 0.001 }),
-      /^worker pi\d \(127\.0\.0\.1:\d+\) failed during step '[^']+': local\d: memory limit exceeded at step '[^']+': [\d.]+ MiB above the idle baseline, limit 0\.0 MiB$/,
+      runPlan(model, plan, { local: 2, runs: 1, warmup: 0, timeoutMs: 10_000, memoryLimitMB: 0.1 }),
+      /^worker pi\d \(127\.0\.0\.1:\d+\) failed during step '[^']+': local\d: memory limit exceeded at step '[^']+': [\d.]+ MiB above the idle baseline, limit 0\.1 MiB$/,
     );
   });
 
@@ -122,8 +122,8 @@ describe('faults', () => {
         [Buffer.concat([Buffer.from([3, 0, 0, 0]), Buffer.from('{x}')]), /the header is not UTF-8 JSON/],
         [Buffer.concat([Buffer.from([13, 0, 0, 0]), Buffer.from('{"t":"steal"}')]), /unexpected message 'steal' from the coordinator/],
         ['hello', /a text frame/],
-        [encodeFrame({ t: 'run', run: 0 }), /received 'run' before its sub-models were built/],
-        [encodeFrame({ t: 'grant', run: 0 }), /received 'grant' without asking for the processor/],
+        [encodeFrame({ t: 'run', run: 0 }), /received 'run' before 'setup'/],
+        [encodeFrame({ t: 'grant', run: 0 }), /received 'grant' before 'setup'/],
       ];
       for (const [frame, pattern] of bad) {
         const ws = new WebSocket(`ws://${worker.address}`);
@@ -160,7 +160,7 @@ describe('faults', () => {
       const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
       await new Promise((resolve) => server.once('listening', resolve));
       server.on('connection', (ws) => {
-        ws.send(encodeFrame({ t: 'hello', name: 'fake', pid: 1, memoryLimitBytes: null }));
+        ws.send(encodeFrame({ t: 'hello', name: 'fake', memoryLimitBytes: null, proof: null }));
         ws.send(frame);
       });
       const port = (server.address() as { port: number }).port;

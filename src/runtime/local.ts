@@ -2,12 +2,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { fail } from '../errors.ts';
+import { freshToken, secretFrom, TOKEN_ENV, type Secret } from './auth.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/memorianova.js', import.meta.url));
 
 export interface LocalWorkers {
   addresses: string[];
   pids: number[];
+  /** The secret made for this run, which the workers got through their environment. */
+  secret: Secret;
   /** How a worker's process ended (undefined while it runs). */
   exitOf(worker: number): string | undefined;
   /** Kills every worker still running and waits for them to exit. */
@@ -36,7 +39,8 @@ function hookExit(): void {
  * Starts `count` workers as child processes of this one (`node bin/memorianova.js worker --listen 127.0.0.1:0
  * --exit-with-parent`), each on a free port it reports on its first stdout line. `extraArgs(i)` adds per-worker
  * flags (--memory-limit, --slowdown ...). A worker also exits by itself when its stdin closes, i.e. when this
- * process dies without the chance to kill it.
+ * process dies without the chance to kill it. The workers share a fresh secret, passed in their environment
+ * (never on the command line, which every local user can read), so other local users cannot use them.
  */
 export async function startLocalWorkers(
   count: number,
@@ -44,6 +48,7 @@ export async function startLocalWorkers(
   startTimeoutMs = 60_000,
 ): Promise<LocalWorkers> {
   hookExit();
+  const token = freshToken();
   const children: ChildProcess[] = [];
   const exits: Array<string | undefined> = new Array(count).fill(undefined);
   const exited: Array<Promise<void>> = [];
@@ -57,9 +62,7 @@ export async function startLocalWorkers(
         const child = spawn(
           process.execPath,
           [BIN, 'worker', '--listen', '127.0.0.1:0', '--name', `local${i}`, '--exit-with-parent', ...extraArgs(i)],
-          {
-            stdio: ['pipe', 'pipe', 'pipe'],
-          },
+          { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, [TOKEN_ENV]: token } },
         );
         children.push(child);
         live.add(child);
@@ -93,7 +96,7 @@ export async function startLocalWorkers(
         });
       }),
     );
-    return { addresses, pids: children.map((c) => c.pid!), exitOf: (i) => exits[i], stop };
+    return { addresses, pids: children.map((c) => c.pid!), secret: secretFrom(token, 'the local secret'), exitOf: (i) => exits[i], stop };
   } catch (error) {
     await stop();
     fail((error as Error).message, 'runtime-failure');

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { describeIssue } from '../cluster/schema.ts';
 import { fail } from '../errors.ts';
+import { workerProgramSchema } from './program-schema.ts';
 
 /**
  * The wire format between coordinator and workers (docs/runtime.md, "Protocol"): every WebSocket message is one
@@ -16,25 +17,25 @@ export const workerBound = z.discriminatedUnion('t', [
   /** The worker's part of a plan (JSON of a WorkerProgram, without weight bytes) and how to run it. */
   z.strictObject({
     t: z.literal('setup'),
-    program: z.unknown(),
+    program: workerProgramSchema,
     /** Measured compute is stretched by this factor (--emulate); 1 = as measured. */
-    slowdown: z.number().positive(),
-    heartbeatMs: z.number().positive(),
+    slowdown: z.number().min(1).max(1e6),
+    heartbeatMs: z.number().min(10).max(60_000),
     /** Ask the coordinator for the host's processor before each step (emulated devices sharing one host). */
     exclusiveCompute: z.boolean().optional(),
   }),
   z.strictObject({ t: z.literal('weight'), key: z.string() }),
   z.strictObject({ t: z.literal('build') }),
   /** Start a run; `slowdown`, when given, replaces the setup's for this run (the host's speed was re-measured). */
-  z.strictObject({ t: z.literal('run'), run: count, slowdown: z.number().positive().optional() }),
+  z.strictObject({ t: z.literal('run'), run: count, slowdown: z.number().min(1).max(1e6).optional() }),
   z.strictObject({ t: z.literal('piece'), run: count, message: count, delivery: count, box }),
-  z.strictObject({ t: z.literal('reset') }),
   /** The processor is this worker's until it sends `computed`. */
   z.strictObject({ t: z.literal('grant'), run: count }),
 ]);
 
 export const coordinatorBound = z.discriminatedUnion('t', [
-  z.strictObject({ t: z.literal('hello'), name: z.string(), pid: count, memoryLimitBytes: count.nullable() }),
+  /** `proof`: HMAC of the coordinator's nonce and the challenge (auth.ts), null when the worker has no secret. */
+  z.strictObject({ t: z.literal('hello'), name: z.string(), memoryLimitBytes: count.nullable(), proof: z.string().nullable() }),
   z.strictObject({ t: z.literal('ready'), buildMs: z.number().nonnegative(), sessions: count }),
   z.strictObject({ t: z.literal('upload'), run: count, message: count, part: count, box }),
   z.strictObject({

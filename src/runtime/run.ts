@@ -1,4 +1,5 @@
 import type { Cluster, DeviceProfile } from '../cluster/types.ts';
+import type { Secret } from './auth.ts';
 import type { Model } from '../ir/graph.ts';
 import type { Plan } from '../plan/types.ts';
 import { simulate } from '../simulate/simulate.ts';
@@ -23,6 +24,8 @@ export interface RunPlanOptions {
   /** This host's profile of the model: calibrates the prediction and fixes the host speed for emulation. */
   hostProfile?: DeviceProfile;
   timeoutMs?: number;
+  /** The remote workers' shared secret (docs/runtime.md, "Security model"); local workers get a fresh one. */
+  secret?: Secret;
   /** Local workers only: their --memory-limit in MiB. */
   memoryLimitMB?: number;
   /** Called with the local workers once they run (tests use it to inject faults). */
@@ -128,6 +131,7 @@ export async function runPlan(analysed: Model, plan: Plan, options: RunPlanOptio
       timeoutMs: options.timeoutMs ?? 30_000,
       ...(options.onRun === undefined ? {} : { onRun: options.onRun }),
       ...(local === undefined ? {} : { describeLoss: (i: number) => local!.exitOf(i) }),
+      ...(local !== undefined ? { secret: local.secret } : options.secret === undefined ? {} : { secret: options.secret }),
     });
     const measuredMs = median(result.latenciesMs);
     const warmup = options.warmup ?? 1;

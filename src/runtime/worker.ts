@@ -1,13 +1,36 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import { totalmem } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { fail } from '../errors.ts';
+import {
+  AUTH_HEADER,
+  CHALLENGE_PATH,
+  isLoopback,
+  newNonce,
+  parseProof,
+  TOKEN_ENV,
+  verifyCoordinator,
+  workerProof,
+  type Secret,
+} from './auth.ts';
 import type { DType } from '../ir/dtype.ts';
-import { boxShape, boxVolume, intersect } from '../partition/box.ts';
+import { boxShape, intersect } from '../partition/box.ts';
 import { writeModelBytes } from '../onnx/write.ts';
 import type { Box } from '../partition/types.ts';
 import { sendFrame, sleep } from './link.ts';
 import { peakResidentBytes, resetPeak, residentBytes } from './memory.ts';
-import type { Step, WorkerProgram } from './program.ts';
-import { decodeFrame, encodeFrame, frameBytes, workerBound, type CoordinatorBound, type WorkerBound } from './protocol.ts';
+import type { Step, WeightSlice } from './program.ts';
+import { checkProgram, pieceMismatch, type CheckedProgram } from './program-schema.ts';
+import {
+  decodeFrame,
+  encodeFrame,
+  frameBytes,
+  MAX_HEADER_BYTES,
+  workerBound,
+  type CoordinatorBound,
+  type WorkerBound,
+} from './protocol.ts';
 import { copyRegion, elementSize, emptyRegion, extractRegion, type Region } from './regions.ts';
 import { planSteps, type StepPlan } from './schedule.ts';
 import { buildStepModel, type HeldWeight, type StepModel } from './submodel.ts';
@@ -22,6 +45,15 @@ export interface WorkerOptions {
   memoryLimitBytes?: number;
   /** Overrides the coordinator's slowdown (what --emulate computes locally). */
   slowdown?: number;
+  /**
+   * The shared secret a coordinator must prove it knows (auth.ts). Without one the worker only listens on a
+   * loopback address, and then serves anyone who reaches it.
+   */
+  secret?: Secret;
+  /** A connection that has not authenticated, or not sent its program, this long after it opened is dropped. */
+  handshakeTimeoutMs?: number;
+  /** Where refused connections are reported (default: stderr). */
+  log?: (line: string) => void;
 }
 
 export interface RunningWorker {
@@ -40,34 +72,139 @@ class StepFailure extends Error {
   }
 }
 
+const DEFAULT_HANDSHAKE_MS = 10_000;
+/** Challenges handed out and not yet used; more at once are refused (a flood cannot grow the worker's memory). */
+const MAX_PENDING_CHALLENGES = 64;
+const MAX_CONNECTIONS = 64;
+
+/** Listen errors a user causes (a port in use, an address this host lacks): one clear line. */
+function listenError(error: unknown, host: string, port: number): never {
+  const code = error instanceof Error && 'code' in error ? String(error.code) : '';
+  const why =
+    code === 'EADDRINUSE'
+      ? 'the port is in use'
+      : code === 'EADDRNOTAVAIL'
+        ? 'this host has no such address'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+            ? 'no such host'
+            : (error as Error).message;
+  fail(`cannot listen on ${host}:${port}: ${why}`, 'usage');
+}
+
 /**
  * Starts a worker (docs/runtime.md, "Worker"): it serves one coordinator at a time, receives its program and
  * weight slices, builds one onnxruntime session per step (single intra-op thread) and runs them on request,
- * gathering pieces from the router and uploading what others need.
+ * gathering pieces from the router and uploading what others need. With a secret, a coordinator first fetches a
+ * challenge (`GET /challenge`) and proves in its upgrade request that it knows the secret; nothing else reaches
+ * the WebSocket layer (docs/runtime.md, "Security model").
  */
 export async function startWorker(options: WorkerOptions): Promise<RunningWorker> {
-  const server = new WebSocketServer({ host: options.host, port: options.port, maxPayload: 2 ** 31 - 1, perMessageDeflate: false });
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  const address = server.address();
-  const hostPort = typeof address === 'string' || address === null ? String(address) : `${options.host}:${address.port}`;
-  const name = options.name ?? `worker@${hostPort}`;
-  const baseline = residentBytes();
+  const { host, port, secret } = options;
+  if (secret === undefined && !isLoopback(host))
+    fail(`a worker listening on ${host} (not a loopback address) needs a secret: give --token-file or ${TOKEN_ENV}`, 'usage');
+  const handshakeMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_MS;
+  const log = options.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
+  const budget = options.memoryLimitBytes ?? totalmem();
+  const challenges = new Map<string, number>();
+  /** The hello's proof for each verified upgrade request. */
+  const proofs = new WeakMap<IncomingMessage, string>();
+  let name = options.name ?? `worker@${host}:${port}`;
   let active: WebSocket | null = null;
-  server.on('connection', (ws) => {
+  const peerOf = (req: IncomingMessage) => `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+  const refuse = (req: IncomingMessage, why: string) => log(`${name}: refused a connection from ${peerOf(req)}: ${why}`);
+
+  const http = createServer({ connectionsCheckingInterval: Math.max(50, Math.min(1000, handshakeMs / 2)) }, (req, res) => {
+    if (req.method !== 'GET' || req.url !== CHALLENGE_PATH || secret === undefined) {
+      res
+        .writeHead(404, { 'content-type': 'text/plain', connection: 'close' })
+        .end(secret === undefined ? 'this worker uses no secret' : 'not found');
+      return;
+    }
+    const now = performance.now();
+    for (const [nonce, expires] of challenges) if (expires < now) challenges.delete(nonce);
+    if (challenges.size >= MAX_PENDING_CHALLENGES) {
+      refuse(req, 'too many challenges pending');
+      res.writeHead(503, { 'content-type': 'text/plain', connection: 'close' }).end('busy');
+      return;
+    }
+    const nonce = newNonce();
+    challenges.set(nonce, now + handshakeMs);
+    res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' }).end(nonce);
+  });
+  // Idle and slow clients are dropped before they reach the WebSocket layer.
+  http.headersTimeout = handshakeMs;
+  http.requestTimeout = handshakeMs;
+  http.timeout = handshakeMs;
+  http.keepAliveTimeout = Math.min(handshakeMs, 5000);
+  http.maxConnections = MAX_CONNECTIONS;
+  http.on('clientError', (_error, socket) => socket.destroy());
+
+  /** The upgrade is refused unless the coordinator proves the secret and no other coordinator is served. */
+  const verifyClient = (info: { req: IncomingMessage }, done: (ok: boolean, code?: number, message?: string) => void) => {
+    const { req } = info;
+    if (secret !== undefined) {
+      const header = req.headers[AUTH_HEADER];
+      const proof = typeof header === 'string' ? parseProof(header) : null;
+      const expires = proof === null ? undefined : challenges.get(proof.challenge);
+      if (proof !== null) challenges.delete(proof.challenge);
+      const why =
+        proof === null
+          ? 'no authentication'
+          : expires === undefined || expires < performance.now()
+            ? 'an unknown or expired challenge'
+            : !verifyCoordinator(secret, proof.challenge, proof.nonce, proof.mac)
+              ? 'authentication failed'
+              : null;
+      if (why !== null) {
+        refuse(req, why);
+        done(false, 401, `${why} (give the worker's secret with --token-file or ${TOKEN_ENV})`);
+        return;
+      }
+      proofs.set(req, workerProof(secret, proof!.nonce, proof!.challenge));
+    }
     if (active !== null) {
-      void sendFrame(ws, encodeFrame({ t: 'error', message: `worker ${name} already serves a coordinator`, step: null })).finally(() =>
-        ws.close(),
-      );
+      refuse(req, 'it already serves a coordinator');
+      done(false, 409, `${name} already serves a coordinator`);
+      return;
+    }
+    done(true);
+  };
+
+  const server = new WebSocketServer({ server: http, maxPayload: maxFramePayload(budget), perMessageDeflate: false, verifyClient });
+  // ws re-emits the HTTP server's errors; listen errors are reported by listenError below.
+  let listening = false;
+  server.on('error', (error) => listening && log(`${name}: ${error.message}`));
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(port, host.replace(/^\[(.*)\]$/, '$1'), () => {
+      http.off('error', reject);
+      resolve();
+    });
+  }).catch((error: unknown) => listenError(error, host, port));
+  listening = true;
+  const address = http.address();
+  const hostPort = typeof address === 'string' || address === null ? String(address) : `${host}:${address.port}`;
+  name = options.name ?? `worker@${hostPort}`;
+  const baseline = residentBytes();
+  server.on('connection', (ws, req) => {
+    const peer = peerOf(req);
+    ws.on('error', (error) => {
+      log(`${name}: connection from ${peer}: ${error.message}`);
+      ws.terminate();
+    });
+    if (active !== null) {
+      // Two upgrades verified at once: the later one is refused here.
+      refuse(req, 'it already serves a coordinator');
+      ws.close(1013, 'already serves a coordinator');
       return;
     }
     active = ws;
-    const session = new WorkerSession(ws, name, baseline, options);
+    const session = new WorkerSession(ws, name, baseline, budget, handshakeMs, proofs.get(req) ?? null, options);
     ws.on('close', () => {
       session.dispose();
-      active = null;
+      if (active === ws) active = null;
     });
   });
   return {
@@ -75,9 +212,16 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
     close: () =>
       new Promise<void>((resolve) => {
         for (const client of server.clients) client.terminate();
-        server.close(() => resolve());
+        server.close();
+        http.closeAllConnections();
+        http.close(() => resolve());
       }),
   };
+}
+
+/** The largest WebSocket message a worker takes: a header and one weight slice or piece within its memory budget. */
+function maxFramePayload(budget: number): number {
+  return Math.min(2 ** 31 - 1, 4 + MAX_HEADER_BYTES + budget);
 }
 
 interface BuiltStep {
@@ -88,15 +232,20 @@ interface BuiltStep {
 }
 
 class WorkerSession {
-  private program: WorkerProgram | null = null;
+  private checked: CheckedProgram | null = null;
+  private weightSlices = new Map<string, WeightSlice>();
   private slowdown = 1;
   private weights = new Map<string, HeldWeight>();
   private weightBytes = 0;
   private steps: BuiltStep[] = [];
   private heartbeat: NodeJS.Timeout | null = null;
+  private setupTimer: NodeJS.Timeout | null;
+  /** The last run the coordinator started: pieces of any other run are refused. */
+  private announcedRun: number | null = null;
   private pieces = new Map<string, Region>();
   private waiting = new Map<string, () => void>();
   private closed = false;
+  private failed = false;
   private queue: Promise<void> = Promise.resolve();
   private exclusiveCompute = false;
   private granted: (() => void) | null = null;
@@ -105,15 +254,25 @@ class WorkerSession {
     private readonly ws: WebSocket,
     private readonly name: string,
     private readonly baseline: number,
+    private readonly budget: number,
+    handshakeMs: number,
+    proof: string | null,
     private readonly options: WorkerOptions,
   ) {
     ws.on('message', (data, isBinary) => this.receive(data, isBinary));
-    void this.send({ t: 'hello', name, pid: process.pid, memoryLimitBytes: options.memoryLimitBytes ?? null });
+    this.setupTimer = setTimeout(
+      () => this.failWith(new StepFailure(`no program within ${handshakeMs} ms`, 'setup'), 'setup'),
+      handshakeMs,
+    );
+    void this.send({ t: 'hello', name, memoryLimitBytes: options.memoryLimitBytes ?? null, proof });
   }
 
   dispose(): void {
     this.closed = true;
     if (this.heartbeat !== null) clearInterval(this.heartbeat);
+    if (this.setupTimer !== null) clearTimeout(this.setupTimer);
+    this.pieces.clear();
+    this.weights.clear();
     void this.releaseSessions();
   }
 
@@ -122,78 +281,92 @@ class WorkerSession {
     return sendFrame(this.ws, encodeFrame(header, payload)).catch(() => undefined);
   }
 
+  /** Reports the first failure and closes the connection; later frames are ignored. */
   private failWith(error: unknown, step: string | null): void {
+    if (this.failed) return;
+    this.failed = true;
     const message = error instanceof Error ? error.message : String(error);
     const where = error instanceof StepFailure ? error.step : step;
     void this.send({ t: 'error', message: `${this.name}: ${message}`, step: where }).then(() => this.ws.close());
   }
 
   private receive(data: unknown, isBinary: boolean): void {
-    let frame: { header: WorkerBound; payload: Uint8Array };
+    if (this.failed || this.closed) return;
     try {
-      frame = decodeFrame(frameBytes(data, isBinary, 'the coordinator'), workerBound, 'the coordinator');
+      this.accept(decodeFrame(frameBytes(data, isBinary, 'the coordinator'), workerBound, 'the coordinator'));
     } catch (error) {
       this.failWith(error, null);
-      return;
     }
-    const { header, payload } = frame;
-    // Pieces are stored at once (a running step may be waiting for them); everything else runs in arrival order.
-    if (header.t === 'piece') {
-      this.storePiece(header, payload);
-      return;
-    }
-    if (header.t === 'grant') {
-      const wake = this.granted;
-      this.granted = null;
-      if (wake === null) this.failWith(new Error("received 'grant' without asking for the processor"), null);
-      else wake();
-      return;
-    }
-    if (header.t === 'weight') {
-      this.weights.set(header.key, { dtype: 'float32', shape: [], bytes: payload.slice() });
-      return;
+  }
+
+  private accept({ header, payload }: { header: WorkerBound; payload: Uint8Array }): void {
+    const checked = this.checked;
+    if (header.t === 'setup') return this.setup(header);
+    if (checked === null) throw new StepFailure(`received '${header.t}' before 'setup'`, 'setup');
+    // Weights, pieces and grants are taken at once (a running step may be waiting for them); the rest runs in order.
+    switch (header.t) {
+      case 'weight':
+        return this.storeWeight(header.key, payload);
+      case 'piece':
+        return this.storePiece(checked, header, payload);
+      case 'grant': {
+        const wake = this.granted;
+        this.granted = null;
+        if (wake === null) throw new Error("received 'grant' without asking for the processor");
+        return wake();
+      }
+      case 'run':
+        this.announcedRun = header.run;
+        for (const key of this.pieces.keys()) if (!key.startsWith(`${header.run}:`)) this.pieces.delete(key);
+        break;
+      case 'build':
+        break;
     }
     this.queue = this.queue.then(() => this.handle(header)).catch((error) => this.failWith(error, null));
   }
 
+  private setup(header: Extract<WorkerBound, { t: 'setup' }>): void {
+    if (this.checked !== null) throw new StepFailure("received a second 'setup'", 'setup');
+    try {
+      this.checked = checkProgram(header.program, this.budget);
+    } catch (error) {
+      throw new StepFailure((error as Error).message, 'setup');
+    }
+    if (this.setupTimer !== null) clearTimeout(this.setupTimer);
+    this.setupTimer = null;
+    this.weightSlices = new Map(header.program.weights.map((w) => [w.key, w]));
+    this.slowdown = this.options.slowdown ?? header.slowdown;
+    this.exclusiveCompute = header.exclusiveCompute ?? false;
+    this.heartbeat = setInterval(() => void this.send({ t: 'beat' }), header.heartbeatMs);
+  }
+
+  private storeWeight(key: string, payload: Uint8Array): void {
+    const slice = this.weightSlices.get(key);
+    if (slice === undefined) throw new StepFailure(`received weight slice '${key}', which its program does not list`, 'setup');
+    if (this.weights.has(key) || this.steps.length > 0) throw new StepFailure(`received weight slice '${key}' twice`, 'setup');
+    const expected = this.checked!.weightBytes.get(key)!;
+    if (payload.length !== expected)
+      throw new StepFailure(`weight slice '${key}' has ${payload.length} bytes, expected ${expected}`, 'setup');
+    this.weights.set(key, { dtype: slice.dtype, shape: boxShape(slice.box), bytes: payload.slice() });
+  }
+
   private async handle(header: WorkerBound): Promise<void> {
     switch (header.t) {
-      case 'setup':
-        this.program = header.program as WorkerProgram;
-        this.slowdown = this.options.slowdown ?? header.slowdown;
-        this.exclusiveCompute = header.exclusiveCompute ?? false;
-        if (this.heartbeat !== null) clearInterval(this.heartbeat);
-        this.heartbeat = setInterval(() => void this.send({ t: 'beat' }), header.heartbeatMs);
-        return;
       case 'build':
         return this.build();
       case 'run':
         if (header.slowdown !== undefined && this.options.slowdown === undefined) this.slowdown = header.slowdown;
         return this.execute(header.run);
-      case 'reset':
-        await this.releaseSessions();
-        this.program = null;
-        return;
       default:
         throw new Error(`message '${header.t}' is not expected here`);
     }
   }
 
   private async build(): Promise<void> {
-    const program = this.program;
-    if (program === null) throw new StepFailure("received 'build' before 'setup'", 'setup');
+    const program = this.checked!.program;
+    if (this.steps.length > 0) throw new StepFailure("received a second 'build'", 'setup');
     const start = performance.now();
     resetPeak();
-    const shapes = new Map(program.weights.map((w) => [w.key, { dtype: w.dtype, shape: boxShape(w.box) }]));
-    for (const [key, held] of this.weights) {
-      const meta = shapes.get(key);
-      if (meta === undefined) throw new StepFailure(`received weight slice '${key}', which its program does not use`, 'setup');
-      held.dtype = meta.dtype;
-      held.shape = meta.shape;
-      const expected = boxVolume(meta.shape.map((s) => [0, s] as [number, number])) * elementSize(meta.dtype, key);
-      if (held.bytes.length !== expected)
-        throw new StepFailure(`weight slice '${key}' has ${held.bytes.length} bytes, expected ${expected}`, 'setup');
-    }
     for (const w of program.weights) if (!this.weights.has(w.key)) throw new StepFailure(`weight slice '${w.key}' never arrived`, 'setup');
     this.weightBytes = [...this.weights.values()].reduce((n, w) => n + w.bytes.length, 0);
     await this.releaseSessions();
@@ -236,8 +409,16 @@ class WorkerSession {
     }
   }
 
-  private storePiece(header: Extract<WorkerBound, { t: 'piece' }>, payload: Uint8Array): void {
-    const key = `${header.run}:${header.message}:${header.delivery}`;
+  private storePiece(checked: CheckedProgram, header: Extract<WorkerBound, { t: 'piece' }>, payload: Uint8Array): void {
+    const id = `${header.message}:${header.delivery}`;
+    const key = `${header.run}:${id}`;
+    const refused =
+      header.run !== this.announcedRun
+        ? `run ${header.run} was not started`
+        : this.pieces.has(key)
+          ? 'it arrived twice'
+          : pieceMismatch(checked.pieces.get(id), header.box, payload.length);
+    if (refused !== null) throw new Error(`refused piece ${id} of run ${header.run}: ${refused}`);
     this.pieces.set(key, { box: header.box, bytes: payload });
     const wake = this.waiting.get(key);
     if (wake !== undefined) {
@@ -263,9 +444,8 @@ class WorkerSession {
   }
 
   private async execute(run: number): Promise<void> {
-    const program = this.program;
-    if (program === null || (this.steps.length === 0 && program.steps.length > 0))
-      throw new StepFailure(`received 'run' before its sub-models were built`, null);
+    const program = this.checked!.program;
+    if (this.steps.length === 0 && program.steps.length > 0) throw new StepFailure(`received 'run' before its sub-models were built`, null);
     resetPeak();
     const store = new Map<string, Region>();
     const dtypeOf = (tensor: string): DType => program.dtypes[tensor]!;

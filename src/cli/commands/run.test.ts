@@ -90,7 +90,7 @@ describe('memorianova run, profile, worker', () => {
       [['run', modelPath, '--plan', planPath], /^error: give exactly one of --workers host:port,\.\.\. and --local N$/],
       [['run', modelPath, '--plan', planPath, '--local', '3'], /^error: --local 3: the plan has 2 devices$/],
       [['run', modelPath, '--plan', planPath, '--workers', 'a:1'], /^error: --workers lists 1 workers, the plan has 2 devices$/],
-      [['worker', '--listen', 'nowhere'], /^error: --listen must be HOST:PORT, got 'nowhere'$/],
+      [['worker', '--listen', 'nowhere'], /^error: --listen must be HOST:PORT with a port from 0 to 65535, got 'nowhere'$/],
       [['worker', '--listen', '127.0.0.1:0', '--emulate', 'pi1'], /^error: --emulate needs --cluster and --host-gflops$/],
     ] as Array<[string[], RegExp]>) {
       const run = cli(...args);

@@ -4,6 +4,8 @@ import { loadProfile } from '../../cluster/load.ts';
 import { fail } from '../../errors.ts';
 import { readPlan } from '../../plan/io.ts';
 import { renderChart } from '../../report/charts.ts';
+import { parseHostPort } from '../../runtime/address.ts';
+import { loadSecret, TOKEN_ENV } from '../../runtime/auth.ts';
 import { runChartSpec } from '../../runtime/chart.ts';
 import { runPlan, type RunPlanOptions, type RunReport } from '../../runtime/run.ts';
 import {
@@ -29,6 +31,7 @@ interface RunFlags extends ModelFlags {
   memoryLimit?: number;
   chart?: string;
   json?: boolean;
+  tokenFile?: string;
 }
 
 /** The `--json` object of `memorianova run` (docs/runtime.md, "Measurements"). */
@@ -86,6 +89,7 @@ export function register(program: Command): void {
   addModelOptions(command)
     .requiredOption('--plan <file>', 'plan file (memorianova plan / simulate)')
     .option('--workers <list>', 'comma-separated host:port of running workers, one per plan device, in order')
+    .option('--token-file <path>', `--workers: file holding the workers' secret (or set ${TOKEN_ENV})`)
     .option('--local <n>', 'start n local worker processes (one per plan device) and stop them after', positiveInteger('--local'))
     .option('--runs <n>', 'measured runs (the median is reported)', positiveInteger('--runs'), 5)
     .option('--warmup <n>', 'unmeasured runs first', (v) => (v === '0' ? 0 : positiveInteger('--warmup')(v)), 1)
@@ -108,6 +112,10 @@ export function register(program: Command): void {
       const workers = flags.workers?.split(',').map((w) => w.trim());
       if (workers !== undefined && workers.length !== devices)
         fail(`--workers lists ${workers.length} workers, the plan has ${devices} devices`, 'usage');
+      for (const w of workers ?? []) parseHostPort(w, '--workers: each worker');
+      if (flags.local !== undefined && flags.tokenFile !== undefined)
+        fail('--token-file is for --workers (--local makes a fresh secret)', 'usage');
+      const secret = flags.workers === undefined ? undefined : loadSecret(flags.tokenFile);
       if (flags.local !== undefined && flags.local !== devices) fail(`--local ${flags.local}: the plan has ${devices} devices`, 'usage');
       const options: RunPlanOptions = {
         runs: flags.runs,
@@ -117,6 +125,7 @@ export function register(program: Command): void {
         timeoutMs: flags.timeout,
       };
       if (workers !== undefined) options.workers = workers;
+      if (secret !== undefined) options.secret = secret;
       if (flags.local !== undefined) options.local = flags.local;
       if (flags.hostProfile !== undefined) options.hostProfile = loadProfile(flags.hostProfile, `--host-profile ${flags.hostProfile}`);
       if (flags.memoryLimit !== undefined) options.memoryLimitMB = flags.memoryLimit;

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { loadCluster } from '../../cluster/load.ts';
 import { fail } from '../../errors.ts';
+import { parseHostPort } from '../../runtime/address.ts';
+import { loadSecret, TOKEN_ENV } from '../../runtime/auth.ts';
 import { slowdownFor } from '../../runtime/emulate.ts';
 import { startWorker } from '../../runtime/worker.ts';
 import { positiveNumber } from '../options.ts';
@@ -13,12 +15,7 @@ interface WorkerFlags {
   cluster?: string;
   hostGflops?: number;
   exitWithParent?: boolean;
-}
-
-export function parseHostPort(value: string, option: string): { host: string; port: number } {
-  const match = /^(.*):(\d+)$/.exec(value);
-  if (match === null || match[1] === '' || Number(match[2]) > 65535) fail(`${option} must be HOST:PORT, got '${value}'`, 'usage');
-  return { host: match[1]!, port: Number(match[2]) };
+  tokenFile?: string;
 }
 
 export function register(program: Command): void {
@@ -39,9 +36,10 @@ export function register(program: Command): void {
       "this machine's effective GFLOP/s for --emulate (from `memorianova profile`)",
       positiveNumber('--host-gflops'),
     )
+    .option('--token-file <path>', `file holding the secret coordinators must prove they know (or set ${TOKEN_ENV}); required off loopback`)
     .option('--exit-with-parent', 'exit when standard input closes (how `run --local` ties workers to itself)')
     .action(async (flags: WorkerFlags) => {
-      const { host, port } = parseHostPort(flags.listen, '--listen');
+      const { host, port } = parseHostPort(flags.listen, '--listen', true);
       let slowdown: number | undefined;
       if (flags.emulate !== undefined) {
         if (flags.cluster === undefined || flags.hostGflops === undefined) fail('--emulate needs --cluster and --host-gflops', 'usage');
@@ -54,13 +52,17 @@ export function register(program: Command): void {
           );
         slowdown = slowdownFor(device, flags.hostGflops);
       }
+      const secret = loadSecret(flags.tokenFile);
       const worker = await startWorker({
         host,
         port,
+        ...(secret === undefined ? {} : { secret }),
         ...(flags.name === undefined ? {} : { name: flags.name }),
         ...(flags.memoryLimit === undefined ? {} : { memoryLimitBytes: Math.floor(flags.memoryLimit * 2 ** 20) }),
         ...(slowdown === undefined ? {} : { slowdown }),
       });
+      if (secret === undefined)
+        process.stderr.write(`warning: no secret (--token-file or ${TOKEN_ENV}): any local user can use this worker\n`);
       process.stdout.write(`listening ${worker.address}\n`);
       const stop = () => void worker.close().then(() => process.exit(0));
       if (flags.exitWithParent) {

@@ -82,3 +82,18 @@ describe('HEFT', () => {
     );
   });
 });
+
+describe('deadline', () => {
+  it('a baseline past its deadline evaluates only its first candidate; without one it evaluates them all', () => {
+    const model = convChain(3);
+    const cluster = testCluster([testDevice('a'), testDevice('b', { gflops: 4 }), testDevice('c')]);
+    assert.equal(singleDevice(planning(model, cluster)).candidates, 3, 'no deadline: every device simulated');
+    const late = { ...planning(model, cluster), deadline: performance.now() - 1 };
+    const outcome = singleDevice(late);
+    assert.equal(outcome.candidates, 1, 'past the deadline: the first candidate only');
+    assert.deepEqual(
+      outcome.best.decisions.map((d) => d.placement),
+      model.ops.map(() => ({ device: 0 })),
+    );
+  });
+});

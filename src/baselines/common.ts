@@ -35,14 +35,25 @@ export function decisionsOf(
   return placements.map((placement, p) => ({ op: ctx.order[p]!, placement, sync: sync(p) }));
 }
 
-/** Evaluates candidates and returns the best (lowest fitness, the first on ties). */
-export function bestOf(evaluator: Evaluator, candidates: ReadonlyArray<readonly OpDecision[]>): BaselineOutcome {
+/** True once `deadline` (a performance.now() time, PlanningContext.deadline) has passed. */
+export function pastDeadline(deadline: number | undefined): boolean {
+  return deadline !== undefined && performance.now() > deadline;
+}
+
+/**
+ * Evaluates candidates in turn and returns the best (lowest fitness, the first on ties). After `deadline` the
+ * remaining candidates are skipped (the first is always evaluated), so a baseline keeps the job's time budget.
+ */
+export function bestOf(evaluator: Evaluator, candidates: ReadonlyArray<readonly OpDecision[]>, deadline?: number): BaselineOutcome {
   let best: Evaluated | undefined;
+  let evaluated = 0;
   for (const c of candidates) {
+    if (evaluated > 0 && pastDeadline(deadline)) break;
     const e = evaluator.evaluate(c);
+    evaluated++;
     if (best === undefined || e.fitness < best.fitness) best = e;
   }
-  return { best: best!, candidates: candidates.length };
+  return { best: best!, candidates: evaluated };
 }
 
 /** Devices by the time they need for the whole model, fastest first. */

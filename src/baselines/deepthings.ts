@@ -14,7 +14,7 @@ const LAYER_TYPES = new Set(['Conv', 'MaxPool', 'AveragePool', 'Gemm', 'MatMul']
  * exchange in between. The rest of the model runs on the fastest device. Sweeps depth and k. Sequence models have no
  * rows: their token axis is cut instead.
  */
-export function deepThings({ simulator, evaluator, cluster }: PlanningContext): BaselineOutcome {
+export function deepThings({ simulator, evaluator, cluster, deadline }: PlanningContext): BaselineOutcome {
   const ctx = simulator.context;
   const n = ctx.order.length;
   const bySpeed = devicesBySpeed(simulator);
@@ -43,5 +43,5 @@ export function deepThings({ simulator, evaluator, cluster }: PlanningContext): 
     }
   }
   candidates.push(ctx.order.map((op) => ({ op, placement: { device: bySpeed[0]! }, sync: true })));
-  return bestOf(evaluator, candidates);
+  return bestOf(evaluator, candidates, deadline);
 }

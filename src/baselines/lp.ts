@@ -4,7 +4,7 @@ import { normalizeRatios } from '../geneflow/encoding.ts';
 import type { OpDecision, Placement, SplitDim } from '../partition/types.ts';
 import type { Evaluated } from '../geneflow/fitness.ts';
 import { SPATIAL_FIRST } from './proportional.ts';
-import { activationInputs, devicesBySpeed, weightBytesOf, type BaselineOutcome, type PlanningContext } from './common.ts';
+import { activationInputs, devicesBySpeed, pastDeadline, weightBytesOf, type BaselineOutcome, type PlanningContext } from './common.ts';
 
 // The package's types describe a CommonJS module; under ESM its default export is the loader itself.
 const highsLoader = highsModule as unknown as () => Promise<Highs>;
@@ -138,7 +138,7 @@ export async function linearProgram(context: PlanningContext): Promise<BaselineO
     ctx.model.ops[ctx.opIndex[p]!]!.node.outputs.reduce((s, t) => s + (ctx.model.tensors.get(t)?.bytes ?? 0), 0);
   const byBytes = ctx.order.map((_, p) => p).sort((a, b) => outputBytes(b) - outputBytes(a) || a - b);
   for (const p of byBytes) {
-    if (tries >= FUSION_TRIES) break;
+    if (tries >= FUSION_TRIES || pastDeadline(context.deadline)) break;
     const uses = ctx.consumers[p]!.flat();
     if (uses.length === 0 || ctx.isGraphOutput[p]!.some(Boolean)) continue;
     const next: OpDecision[] = [...current.decisions];

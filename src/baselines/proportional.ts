@@ -14,7 +14,7 @@ export const SPATIAL_FIRST: ReadonlyArray<readonly SplitDim[]> = [
  * synchronised (each layer's output is exchanged before the next layer). Operators that run whole go to the
  * fastest of the k. Sweeps k = 1..devices and the split dimension preference (spatial or channels).
  */
-export function proportional({ simulator, evaluator, cluster }: PlanningContext): BaselineOutcome {
+export function proportional({ simulator, evaluator, cluster, deadline }: PlanningContext): BaselineOutcome {
   const ctx = simulator.context;
   const bySpeed = devicesBySpeed(simulator);
   const candidates = [];
@@ -37,5 +37,5 @@ export function proportional({ simulator, evaluator, cluster }: PlanningContext)
         ctx.order.map(() => ({ device: bySpeed[0]! })),
       ),
     );
-  return bestOf(evaluator, candidates);
+  return bestOf(evaluator, candidates, deadline);
 }

@@ -107,6 +107,9 @@ function mutated(space: MutationSpace, chromosome: Chromosome, count: number, ra
   return child;
 }
 
+/** The default wall-clock budget (ms) of a planning run: GenEFlow alone, or `plan`'s whole job. */
+export const DEFAULT_TIME_LIMIT_MS = 20_000;
+
 /**
  * GenEFlow (docs/geneflow.md): a genetic algorithm over whole-model partition decisions. The first population
  * holds every seed plan, mutated copies of them and random plans; each generation keeps the elites and fills the
@@ -135,7 +138,7 @@ export async function runGeneflow(
   const maxGenerations = options.maxGenerations ?? Number.POSITIVE_INFINITY;
   const maxEvaluations = options.maxEvaluations ?? Number.POSITIVE_INFINITY;
   const patience = options.patience ?? 30;
-  const timeLimitMs = options.timeLimitMs ?? 20_000;
+  const timeLimitMs = options.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS;
   const deadline = started + timeLimitMs;
   const rival = options.rival;
   const pool = (options.workers ?? 0) > 0 ? await EvaluationPool.start(model, cluster, order, options.workers!) : undefined;

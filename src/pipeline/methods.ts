@@ -2,10 +2,11 @@ import type { Cluster } from '../cluster/types.ts';
 import { BASELINES } from '../baselines/index.ts';
 import type { PlanningContext } from '../baselines/common.ts';
 import { RandomSearch } from '../baselines/random.ts';
-import { Evaluator, type Evaluated } from '../geneflow/fitness.ts';
-import { runGeneflow, type GeneflowHistoryEntry, type GeneflowOptions } from '../geneflow/geneflow.ts';
+import { Evaluator } from '../geneflow/fitness.ts';
+import { DEFAULT_TIME_LIMIT_MS, runGeneflow, type GeneflowHistoryEntry, type GeneflowOptions } from '../geneflow/geneflow.ts';
 import type { Model } from '../ir/graph.ts';
 import { makePlan } from '../plan/build.ts';
+import type { OpDecision } from '../partition/types.ts';
 import type { Plan } from '../plan/types.ts';
 import { createSimulator } from '../simulate/simulate.ts';
 import type { LowerBound, SimulationResult } from '../simulate/types.ts';
@@ -66,14 +67,13 @@ export async function runAllMethods(
   options: AllMethodsOptions = {},
 ): Promise<AllMethodsResult> {
   const started = performance.now();
-  const timeLimitMs = options.timeLimitMs ?? 20_000;
+  const timeLimitMs = options.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS;
   const simulator = createSimulator(model, cluster, order);
   const evaluator = new Evaluator(simulator);
   const context: PlanningContext = { model, cluster, simulator, evaluator, deadline: started + timeLimitMs * BASELINE_SHARE };
   const wanted = (name: string) => options.methods === undefined || options.methods.includes(name);
   const methods: MethodResult[] = [];
-  const finish = (name: string, best: Evaluated, evaluations: number, searchMs: number): MethodResult => {
-    const decisions = best.decisions;
+  const finish = (name: string, decisions: OpDecision[], evaluations: number, searchMs: number): MethodResult => {
     const simulation = simulator.run(decisions);
     return {
       name,
@@ -91,7 +91,7 @@ export async function runAllMethods(
     if (!wanted(baseline.name)) continue;
     const t = performance.now();
     const outcome = await baseline.run(context);
-    methods.push(finish(baseline.name, outcome.best, outcome.candidates, performance.now() - t));
+    methods.push(finish(baseline.name, outcome.best.decisions, outcome.candidates, performance.now() - t));
     seeds.push(outcome.best.decisions);
   }
   const searchMs = started + timeLimitMs * (1 - FINISH_RESERVE) - performance.now();
@@ -107,17 +107,7 @@ export async function runAllMethods(
       evaluator,
       ...(random === undefined ? {} : { rival: random }),
     });
-    const simulation = simulator.run(result.plan.ops);
-    methods.push({
-      name: 'geneflow',
-      plan: result.plan,
-      latencyMs: simulation.latencyMs,
-      feasible: simulation.feasible,
-      devicePeakBytes: simulation.devicePeakBytes,
-      searchMs: result.searchMs,
-      evaluations: result.evaluations,
-      simulation,
-    });
+    methods.push(finish('geneflow', result.plan.ops, result.evaluations, result.searchMs));
     history = result.history;
     geneflow = {
       evaluations: result.evaluations,
@@ -126,7 +116,7 @@ export async function runAllMethods(
       stopReason: result.stopReason,
     };
   } else random?.step(100, Math.max(0, searchMs));
-  if (random !== undefined) methods.push(finish('random', random.best!, random.evaluations, random.searchMs));
+  if (random !== undefined) methods.push(finish('random', random.best!.decisions, random.evaluations, random.searchMs));
   const best = methods.reduce((a, b) => ((b.feasible && !a.feasible) || (b.feasible === a.feasible && b.latencyMs < a.latencyMs) ? b : a));
   return { methods, lowerBoundMs: simulator.lowerBoundMs, lowerBound: simulator.lowerBound, best: best.name, history, geneflow };
 }

@@ -1,5 +1,6 @@
 import { runAllMethods, type AllMethodsOptions, type AllMethodsResult } from './methods.ts';
 import type { Cluster } from '../cluster/types.ts';
+import { DEFAULT_TIME_LIMIT_MS } from '../geneflow/geneflow.ts';
 import type { Model } from '../ir/graph.ts';
 import { planOrder, type OrderPlan } from '../ordering/plan.ts';
 
@@ -30,7 +31,7 @@ export const ORDER_SHARE = 0.25;
  */
 export async function runPlanJob(model: Model, cluster: Cluster, options: PlanJobOptions = {}): Promise<PlanJob> {
   const started = performance.now();
-  const timeLimitMs = options.timeLimitMs ?? 20_000;
+  const timeLimitMs = options.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS;
   const orderLimitMs = Math.min(options.orderTimeLimitMs ?? Number.POSITIVE_INFINITY, timeLimitMs * ORDER_SHARE);
   const order = planOrder(model, { timeLimitMs: orderLimitMs });
   options.onOrder?.(order);

@@ -4,7 +4,7 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { geneflowGain } from '../../pipeline/methods.ts';
 import { loadCluster } from '../../cluster/load.ts';
-import type { GeneflowProgress } from '../../geneflow/geneflow.ts';
+import { DEFAULT_TIME_LIMIT_MS, type GeneflowProgress } from '../../geneflow/geneflow.ts';
 import { runPlanJob, type PlanJob } from '../../pipeline/plan-job.ts';
 import { formatPlan } from '../../plan/io.ts';
 import { writePlanReport } from '../../report/plan-report.ts';
@@ -94,7 +94,7 @@ export function register(program: Command): void {
       '--time-limit <seconds>',
       'wall-clock budget of the whole job: BTSearch, every baseline, random search and GenEFlow',
       positiveNumber('--time-limit'),
-      20,
+      DEFAULT_TIME_LIMIT_MS / 1000,
     )
     .option(
       '--order-time-limit <seconds>',

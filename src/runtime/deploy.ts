@@ -95,7 +95,9 @@ export function writeBundle(analysed: Model, plan: Plan, dir: string, options: D
     writeFileSync(
       join(deviceDir, 'README.md'),
       `Device '${worker.name}' (${d + 1} of ${program.workers.length}) of plan '${plan.method}' for model '${model.name}' (fingerprint ${fingerprint}).\n` +
-        `Start it with: ${command} worker --bundle <this folder> --listen 0.0.0.0:7000\n`,
+        `Its steps run in the order of manifest.json; each <number>-<step>.onnx is plain ONNX that any ONNX Runtime loads. manifest.json says, ` +
+        `per step, which tensor regions it gathers and from which device, its inputs and outputs, and where its uploads go, ` +
+        `with every file's size and SHA-256.\n`,
     );
     index.push({ index: d, name: worker.name, folder, manifest: fileEntryOf(deviceDir, MANIFEST_FILE) });
     const files = manifest.steps.flatMap((s) => (s.data === undefined ? [s.model] : [s.model, s.data]));
@@ -119,9 +121,10 @@ export function writeBundle(analysed: Model, plan: Plan, dir: string, options: D
     join(dir, 'README.md'),
     [
       `Deployment bundle of model '${model.name}' (fingerprint ${fingerprint}), plan '${plan.method}' on cluster '${plan.cluster.name}'.`,
-      `On each device start its folder's worker: ${command} worker --bundle <folder> --listen 0.0.0.0:7000`,
+      'One folder per device (its README and manifest.json say what its steps read, compute and send):',
       ...folders.map((f, d) => `  ${f}/  device ${d}: ${program.workers[d]!.name}`),
-      `Then run it from the router: ${command} run ${model.name} --bundle <this folder> --workers host0:7000,host1:7000,...`,
+      "bundle.json records the plan and each device's manifest with its SHA-256.",
+      `To run the plan on live workers (the coordinator ships each worker its sub-models): ${command} run ${model.name} --plan plan.json --workers host0:7000,host1:7000,...`,
       '',
     ].join('\n'),
   );
@@ -144,7 +147,7 @@ function stepWeights(program: RuntimeProgram, worker: WorkerProgram, step: Step)
   const keys = new Set<string>();
   for (const op of step.ops) {
     for (const key of op.weights) if (key != null) keys.add(key);
-    for (const attr of Object.values(op.node.attributes)) if (attr.type === 'tensor' && 'weight' in attr) keys.add(attr.weight);
+    for (const attr of Object.values(op.node.attributes)) if (attr.type === 'tensor') keys.add(attr.weight);
   }
   const held = new Map<string, HeldWeight>();
   for (const key of keys) {

@@ -110,15 +110,17 @@ interface OpContext {
 function addOp(b: GraphBuilder, op: ProgramOp, ctx: OpContext): void {
   const { node, slice } = op;
   const opType = node.opType;
+  // Every tensor the sub-model holds is inline bytes the coordinator sent: a tensor attribute is a weight slice
+  // reference, so nothing in a program can make the worker read a file.
   const attributes: Record<string, Attribute> = {};
   for (const [key, attr] of Object.entries(node.attributes)) {
-    if (attr.type === 'tensor' && 'weight' in attr) {
+    if (attr.type === 'tensor') {
       const w =
         ctx.weights.get(attr.weight) ??
         fail(`weight slice '${attr.weight}' of attribute '${key}' of '${node.name}' is missing`, 'invalid-plan');
       const value: Weight = { name: `${node.name}.${key}`, dtype: w.dtype, shape: w.shape, data: { kind: 'inline', bytes: w.bytes } };
       attributes[key] = { type: 'tensor', value };
-    } else attributes[key] = attr as Attribute;
+    } else attributes[key] = attr;
   }
   const inputs: string[] = [];
   const overrides = slice.overrides;

@@ -1,39 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { presetCluster } from '../../cluster/presets.ts';
-import { loadModel } from '../../model/load.ts';
-import { writeModelFile } from '../../onnx/write.ts';
-import { proportionalPlan } from '../../plan/build.ts';
-import { writePlan } from '../../plan/io.ts';
-import { smallCnn } from '../../runtime/testing.ts';
+import { describe, it } from 'node:test';
+import { cli, scratchDir, smallCnnWithPlan } from '../testing.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'memorianova-cli-deploy-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-function cli(...args: string[]) {
-  return spawnSync(process.execPath, ['bin/memorianova.js', ...args], { encoding: 'utf8' });
-}
-
-const modelPath = join(dir, 'small-cnn.onnx');
-writeModelFile(smallCnn().graph, modelPath);
-const model = loadModel(modelPath);
-const planPath = join(dir, 'plan.json');
-writePlan(
-  planPath,
-  proportionalPlan(
-    model,
-    presetCluster('homo2')!,
-    model.ops.map((op) => op.node.name),
-    ['rows'],
-  ),
-);
+const dir = scratchDir('memorianova-cli-deploy-');
+const { modelPath, planPath } = smallCnnWithPlan(dir);
 
 describe('memorianova deploy', () => {
-  it('--json: the folder per device with its steps and files; README lines on how to start each device', () => {
+  it('--json: the folder per device with its steps and files; README lines on what each device folder holds', () => {
     const out = join(dir, 'bundle');
     const run = cli('deploy', modelPath, '--plan', planPath, '-o', out, '--json');
     assert.equal(run.status, 0, run.stderr);
@@ -45,9 +20,9 @@ describe('memorianova deploy', () => {
     for (const d of json.devices) {
       assert.ok(d.steps > 0 && d.files === d.steps, 'one inline sub-model per step');
       assert.ok(existsSync(join(out, d.folder, 'manifest.json')));
-      assert.match(readFileSync(join(out, d.folder, 'README.md'), 'utf8'), /worker --bundle <this folder> --listen/);
+      assert.match(readFileSync(join(out, d.folder, 'README.md'), 'utf8'), new RegExp(`^Device '${d.name}' .*\\n.*manifest\\.json`));
     }
-    assert.match(readFileSync(join(out, 'README.md'), 'utf8'), /run .* --bundle <this folder> --workers/);
+    assert.match(readFileSync(join(out, 'README.md'), 'utf8'), /run .* --plan plan\.json --workers/);
   });
 
   it('a folder that is not a bundle, or a plan for another model, ends in one error line', () => {

@@ -50,7 +50,7 @@ export function register(program: Command): void {
             ['device', 'folder', 'steps', 'files', 'size'],
             result.devices.map((d) => [d.name, `${d.folder}/`, d.steps, d.files, megabytes(d.bytes, 1)]),
           ) +
-          `\n\nstart each device with: memorianova worker --bundle ${result.dir}/<folder> --listen 0.0.0.0:7000\n`,
+          `\n\neach folder's README.md and manifest.json say what its sub-models read, compute and send\n`,
       );
     });
 }

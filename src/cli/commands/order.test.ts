@@ -1,16 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { cli } from '../testing.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'memorianova-cli-order-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-function cli(...args: string[]) {
-  return spawnSync(process.execPath, ['bin/memorianova.js', ...args], { encoding: 'utf8' });
-}
 
 interface OrderJson {
   peakBytes: number;

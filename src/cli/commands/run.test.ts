@@ -1,36 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { presetCluster } from '../../cluster/presets.ts';
-import { loadModel } from '../../model/load.ts';
-import { writeModelFile } from '../../onnx/write.ts';
-import { proportionalPlan } from '../../plan/build.ts';
-import { writePlan } from '../../plan/io.ts';
-import { smallCnn } from '../../runtime/testing.ts';
+import { describe, it } from 'node:test';
+import { cli, scratchDir, smallCnnWithPlan } from '../testing.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'memorianova-cli-run-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-function cli(...args: string[]) {
-  return spawnSync(process.execPath, ['bin/memorianova.js', ...args], { encoding: 'utf8' });
-}
-
-const modelPath = join(dir, 'small-cnn.onnx');
-writeModelFile(smallCnn().graph, modelPath);
-const model = loadModel(modelPath);
-const planPath = join(dir, 'plan.json');
-writePlan(
-  planPath,
-  proportionalPlan(
-    model,
-    presetCluster('homo2')!,
-    model.ops.map((op) => op.node.name),
-    ['rows'],
-  ),
-);
+const dir = scratchDir('memorianova-cli-run-');
+const { model, modelPath, planPath } = smallCnnWithPlan(dir);
 
 describe('memorianova run, profile, worker', () => {
   it('run --local --json: one object with the measured, predicted and per-worker fields; the chart files', () => {

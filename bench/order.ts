@@ -7,7 +7,7 @@ import type { Graph } from '../src/ir/graph.ts';
 import { arenaBlocks, arenaLowerBound, greedyBySize, planArena } from '../src/memory/arena.ts';
 import { memoryGraphOf } from '../src/memory/graph.ts';
 import { loadModel } from '../src/model/load.ts';
-import { baselines, randomOrder } from '../src/ordering/baselines.ts';
+import { baselines, incumbentsOf, randomOrder } from '../src/ordering/baselines.ts';
 import { btsearch } from '../src/ordering/btsearch.ts';
 import { dartsGraph } from '../src/zoo/darts.ts';
 import { randWireGraph } from '../src/zoo/randwire.ts';
@@ -46,9 +46,7 @@ for (const [name, load] of cases) {
   const base = Object.fromEntries(baselines(graph, { randomSamples }).map((b) => [b.method, b]));
   const result = btsearch(graph, {
     timeLimitMs,
-    incumbents: Object.values(base)
-      .filter((b) => b.order !== undefined)
-      .map((b) => b.order!),
+    incumbents: incumbentsOf(Object.values(base)),
   });
   const blocks = arenaBlocks(graph, result.order);
   const row = [
@@ -104,9 +102,7 @@ if (wanted === undefined || wanted.has('randwire-seeds')) {
     const result = btsearch(graph, {
       timeLimitMs,
       everySegment: false,
-      incumbents: Object.values(base)
-        .filter((b) => b.order !== undefined)
-        .map((b) => b.order!),
+      incumbents: incumbentsOf(Object.values(base)),
     });
     seedRows.push([
       seed,

@@ -102,6 +102,11 @@ export interface BaselineOptions {
 }
 
 /** Every baseline order with its peak under the memory model (activations only). */
+/** The complete orders of baseline results, which BTSearch starts from (its incumbents). */
+export function incumbentsOf(results: readonly BaselineResult[]): number[][] {
+  return results.flatMap((b) => (b.order === undefined ? [] : [b.order]));
+}
+
 export function baselines(graph: MemoryGraph, options: BaselineOptions = {}): BaselineResult[] {
   const memory = { inplace: options.inplace ?? true };
   const index = new MemoryIndex(graph, memory.inplace);

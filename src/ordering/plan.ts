@@ -3,7 +3,7 @@ import { modelFingerprint } from '../model/fingerprint.ts';
 import { arenaBlocks, greedyBySize, planArena } from '../memory/arena.ts';
 import { memoryGraphOf, weightBytesOf } from '../memory/graph.ts';
 import { evaluateOrder } from '../memory/model.ts';
-import { baselines, type BaselineMethod } from './baselines.ts';
+import { baselines, incumbentsOf, type BaselineMethod } from './baselines.ts';
 import { btsearch } from './btsearch.ts';
 
 export interface OrderPlanOptions {
@@ -62,8 +62,7 @@ export function planOrder(model: Model, options: OrderPlanOptions = {}): OrderPl
     ...(options.randomSamples === undefined ? {} : { randomSamples: options.randomSamples }),
     ...(options.seed === undefined ? {} : { seed: options.seed }),
   });
-  const incumbents = baselineResults.filter((b) => b.order !== undefined).map((b) => b.order!);
-  const search = btsearch(graph, { inplace, timeLimitMs: options.timeLimitMs ?? 60_000, incumbents });
+  const search = btsearch(graph, { inplace, timeLimitMs: options.timeLimitMs ?? 60_000, incumbents: incumbentsOf(baselineResults) });
   const profile = evaluateOrder(graph, search.order, memory, weightBytes);
   const blocks = arenaBlocks(graph, search.order, { inplace });
   const arena = planArena(blocks);

@@ -92,9 +92,9 @@ export class ExperimentRunner {
 }
 
 /**
- * GenEFlow's gain over the best baseline (src/pipeline/methods.ts `geneflowGain`, the one definition):
- * 1 − geneflow / best feasible baseline latency; positive when GenEFlow is faster. Undefined when GenEFlow or
- * every baseline has no feasible plan.
+ * GenEFlow's gain over the best other method (src/pipeline/methods.ts `geneflowGain`, the one definition):
+ * 1 − geneflow / latency of the fastest feasible other method (every baseline and random search); positive when
+ * GenEFlow is faster. Undefined when GenEFlow or every other method has no feasible plan.
  */
 export function geneflowGain(result: Pick<CaseResult, 'methods'>): number | undefined {
   return geneflowGainOf(result.methods)?.gain;

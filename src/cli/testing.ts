@@ -3,13 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
-import { presetCluster } from '../cluster/presets.ts';
 import type { Model } from '../ir/graph.ts';
 import { loadModel } from '../model/load.ts';
 import { writeModelFile } from '../onnx/write.ts';
-import { proportionalPlan } from '../plan/build.ts';
 import { writePlan } from '../plan/io.ts';
-import { smallCnn } from '../runtime/testing.ts';
+import { smallCnn, smallCnnRowPlan } from '../runtime/testing.ts';
 
 /** Runs the command line as a user would (from the project root, as `npm test` does). */
 export function cli(...args: string[]) {
@@ -29,14 +27,6 @@ export function smallCnnWithPlan(dir: string): { model: Model; modelPath: string
   writeModelFile(smallCnn().graph, modelPath);
   const model = loadModel(modelPath);
   const planPath = join(dir, 'plan.json');
-  writePlan(
-    planPath,
-    proportionalPlan(
-      model,
-      presetCluster('homo2')!,
-      model.ops.map((op) => op.node.name),
-      ['rows'],
-    ),
-  );
+  writePlan(planPath, smallCnnRowPlan(model));
   return { model, modelPath, planPath };
 }

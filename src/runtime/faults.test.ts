@@ -3,21 +3,15 @@ import { describe, it } from 'node:test';
 import WebSocket, { WebSocketServer } from 'ws';
 import { presetCluster } from '../cluster/presets.ts';
 import { MemoriaNovaError } from '../errors.ts';
-import { proportionalPlan } from '../plan/build.ts';
 import type { LocalWorkers } from './local.ts';
 import { coordinatorBound, decodeFrame, encodeFrame, workerBound } from './protocol.ts';
 import { runPlan } from './run.ts';
-import { smallCnn } from './testing.ts';
+import { smallCnn, smallCnnRowPlan } from './testing.ts';
 import { startWorker } from './worker.ts';
 
 const model = smallCnn();
 const cluster = presetCluster('homo2')!;
-const plan = proportionalPlan(
-  model,
-  cluster,
-  model.ops.map((op) => op.node.name),
-  ['rows'],
-);
+const plan = smallCnnRowPlan(model);
 
 function alive(pid: number): boolean {
   try {

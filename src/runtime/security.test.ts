@@ -4,27 +4,19 @@ import { get } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import WebSocket from 'ws';
-import { presetCluster } from '../cluster/presets.ts';
 import { MemoriaNovaError } from '../errors.ts';
-import { proportionalPlan } from '../plan/build.ts';
 import { AUTH_HEADER, CHALLENGE_PATH, coordinatorProof, freshToken, newNonce, secretFrom } from './auth.ts';
 import { compileProgram } from './program.ts';
 import { coordinatorBound, decodeFrame, encodeFrame } from './protocol.ts';
 import { runPlan } from './run.ts';
-import { smallCnn } from './testing.ts';
+import { smallCnn, smallCnnRowPlan } from './testing.ts';
 import { startWorker, type RunningWorker } from './worker.ts';
 
 // The worker as an attacker on this host sees it (docs/runtime.md, "Security model"): every test talks to real
 // workers on loopback, and every worker must still run a real plan afterwards.
 
 const model = smallCnn();
-const cluster = presetCluster('homo2')!;
-const plan = proportionalPlan(
-  model,
-  cluster,
-  model.ops.map((op) => op.node.name),
-  ['rows'],
-);
+const plan = smallCnnRowPlan(model);
 const secret = secretFrom(freshToken(), 'test');
 const refusals: string[] = [];
 const workers: RunningWorker[] = [];

@@ -1,6 +1,9 @@
 import { analyzeGraph } from '../analysis/analyze.ts';
 import { GraphBuilder } from '../ir/builder.ts';
+import { presetCluster } from '../cluster/presets.ts';
 import type { Model } from '../ir/graph.ts';
+import { proportionalPlan } from '../plan/build.ts';
+import type { Plan } from '../plan/types.ts';
 
 /**
  * A small zoo-like CNN for runtime tests: strided and padded convolutions with batch norm, a grouped
@@ -30,4 +33,14 @@ export function smallCnn(size = 20): Model {
   const y = b.op('Gemm', [f, b.weight('fc.w', [10, 8]), b.weight('fc.b', [10])], { transB: 1 }, 'fc');
   b.output(y);
   return analyzeGraph(b.build(), { name: 'small-cnn' });
+}
+
+/** The small CNN's rows split proportionally over the two devices of homo2, every operator synchronised. */
+export function smallCnnRowPlan(model: Model = smallCnn()): Plan {
+  return proportionalPlan(
+    model,
+    presetCluster('homo2')!,
+    model.ops.map((op) => op.node.name),
+    ['rows'],
+  );
 }

@@ -4,6 +4,7 @@ import type { AnalyzedOp, Graph, Model, Node, TensorInfo, ValueInfo, Weight } fr
 import { validateGraph } from '../ir/validate.ts';
 import { bindDim, resolveInputShapes, unusedDimBindings, type ShapeBindings } from './bindings.ts';
 import { makeContext } from './context.ts';
+import { countFileTensors } from '../ir/params.ts';
 import { constantToWeight, FOLD_BUDGET, FOLD_LIMIT, foldedWeight, foldValues } from './fold.ts';
 import { opDefinition } from './ops/registry.ts';
 import type { OpContext, OpDef, OutputType, TensorMeta } from './ops/types.ts';
@@ -236,5 +237,6 @@ export function analyzeGraph(graph: Graph, options: AnalyzeOptions = {}): Model 
       [...tensors.values()].filter((t) => t.kind === 'activation' && !outputNames.has(t.name)).map((t) => [t.name, staticInfo(t.name)]),
     ),
   };
-  return { name: options.name ?? graph.name, graph: folded, ops: analysis.ops, tensors, warnings: analysis.warnings };
+  const fileTensors = countFileTensors(graph, (node) => constantToWeight(node).shape);
+  return { name: options.name ?? graph.name, graph: folded, ops: analysis.ops, tensors, fileTensors, warnings: analysis.warnings };
 }

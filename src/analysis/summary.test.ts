@@ -29,3 +29,17 @@ test('summarize: operators, params (float weights only), weight bytes, FLOPs, la
   );
   assert.equal(summary.opaqueOperators, 0);
 });
+
+test('summarize: fileTensors counts the source graph’s initializer and Constant-node elements before folding', () => {
+  const b = new GraphBuilder('file');
+  const x = b.input('x', 'float32', [2, 3]);
+  const scale = b.op('Constant', [], { value_floats: [1, 2, 3] });
+  const shape = b.op('Constant', [], { value_ints: [3, 2] });
+  const scaled = b.op('Mul', [x, scale]);
+  b.output(b.op('Reshape', [b.op('Add', [scaled, b.weight('bias', [2, 3])]), shape]));
+  const summary = summarize(analyzeGraph(b.build()));
+  // bias 2·3 = 6 initializer elements; Constant nodes 3 + 2 = 5 (folded into initializers, so params counts
+  // the float scale too: 6 + 3)
+  assert.deepEqual(summary.fileTensors, { initializerElements: 6, constantNodeElements: 5 }, 'file tensors');
+  assert.equal(summary.params, 9, 'params');
+});

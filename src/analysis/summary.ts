@@ -1,5 +1,5 @@
 import type { Model, TensorInfo } from '../ir/graph.ts';
-import { countParams } from '../ir/params.ts';
+import { countParams, type FileTensorCounts } from '../ir/params.ts';
 
 export interface ModelSummary {
   /** Operators in the folded graph. */
@@ -8,6 +8,8 @@ export interface ModelSummary {
   opsByType: Record<string, number>;
   /** countParams of the folded graph: float weights, BatchNorm running statistics and integer constants excluded. */
   params: number;
+  /** Elements the file declared as initializers and as Constant nodes, before folding, of any type. */
+  fileTensors: FileTensorCounts;
   /** Bytes of all weights of the folded graph, whatever their type. */
   weightBytes: number;
   /** Sum of the operators' FLOPs (a multiply-add counts 2). */
@@ -30,6 +32,7 @@ export function summarize(model: Model, options: { largest?: number } = {}): Mod
     operators: model.ops.length,
     opsByType,
     params: countParams(model.graph),
+    fileTensors: model.fileTensors,
     weightBytes,
     flops: model.ops.reduce((sum, op) => sum + op.cost.flops, 0),
     largestActivations: activations.slice(0, options.largest ?? 5),

@@ -1,3 +1,4 @@
+import type { FileTensorCounts } from './params.ts';
 import type { DType } from './dtype.ts';
 
 /**
@@ -126,5 +127,7 @@ export interface Model {
   ops: AnalyzedOp[];
   /** Every tensor the operators touch: graph inputs, weights and activations. */
   tensors: Map<string, TensorInfo>;
+  /** Elements the source graph declares as initializers and as Constant nodes, before folding. */
+  fileTensors: FileTensorCounts;
   warnings: string[];
 }

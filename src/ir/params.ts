@@ -27,3 +27,24 @@ export function countParams(graph: Graph): number {
   }
   return total;
 }
+
+/**
+ * What a file declares, before folding (docs/costs.md, "Model totals"): the elements of its initializers and,
+ * separately, of its Constant nodes' tensors, of any type. Exporters put weights in either place (torch.onnx
+ * keeps parameters as initializers and small literals as Constant nodes; constant folding moves some between them).
+ */
+export interface FileTensorCounts {
+  initializerElements: number;
+  constantNodeElements: number;
+}
+
+export function countFileTensors(graph: Graph, constantShape: (node: Graph['nodes'][number]) => number[]): FileTensorCounts {
+  let initializerElements = 0;
+  for (const weight of graph.initializers.values()) initializerElements += elementCount(weight.shape);
+  let constantNodeElements = 0;
+  for (const node of graph.nodes) {
+    if (node.opType === 'Constant' && (node.domain === '' || node.domain === 'ai.onnx'))
+      constantNodeElements += elementCount(constantShape(node));
+  }
+  return { initializerElements, constantNodeElements };
+}

@@ -209,7 +209,7 @@ describe('memoryGraphOf', () => {
       memory: memory[node.opType.toLowerCase() as keyof typeof memory],
       opaque: false,
     }));
-    const model: Model = { name: 't', graph, ops, tensors, warnings: [] };
+    const model: Model = { name: 't', graph, ops, tensors, fileTensors: { initializerElements: 0, constantNodeElements: 0 }, warnings: [] };
     const mg = memoryGraphOf(model);
     assert.deepEqual(mg.tensorNames, [x, m, r, v, s]);
     assert.deepEqual(mg.tensorBytes, [16, 16, 16, 32, 16]);

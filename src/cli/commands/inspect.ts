@@ -43,6 +43,8 @@ export function register(program: Command): void {
           operators: summary.operators,
           opsByType: summary.opsByType,
           params: summary.params,
+          initializerElements: summary.fileTensors.initializerElements,
+          constantNodeElements: summary.fileTensors.constantNodeElements,
           weightBytes: summary.weightBytes,
           flops: summary.flops,
           peakBytes: profile.peakBytes,
@@ -59,6 +61,11 @@ export function register(program: Command): void {
       lines.push(
         `${model.name}: ${summary.operators} operators, ${summary.params.toLocaleString('en-US')} parameters, ` +
           `${megabytes(summary.weightBytes, 1)} of weights, ${(summary.flops / 1e9).toFixed(3)} GFLOPs`,
+      );
+      const file = summary.fileTensors;
+      lines.push(
+        `file tensors: ${file.initializerElements.toLocaleString('en-US')} initializer elements, ` +
+          `${file.constantNodeElements.toLocaleString('en-US')} Constant-node elements (before folding, any type)`,
       );
       for (const input of model.graph.inputs) lines.push(`input  ${input.name} ${JSON.stringify(model.tensors.get(input.name)?.shape)}`);
       for (const output of model.graph.outputs)

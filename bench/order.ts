@@ -1,12 +1,16 @@
-// npm run bench:order [-- --time-limit S] [--random-samples N] [model ...]
-// Every zoo model plus the irregularly wired graphs: BTSearch against the baseline orders (docs/ordering.md).
+// npm run bench:order [-- --time-limit S] [--random-samples N] [--files DIR [--dim NAME=N ...]] [model ...]
+// Every zoo model plus the irregularly wired graphs (or, with --files, every .onnx file of DIR, its dynamic
+// dimensions bound by --dim): BTSearch against the baseline orders (docs/ordering.md).
 import fc from 'fast-check';
+import { readdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { analyzeGraph } from '../src/analysis/analyze.ts';
+import { bindingsFromFlags } from '../src/analysis/bindings.ts';
 import { formatTable } from '../src/cli/options.ts';
 import type { Graph } from '../src/ir/graph.ts';
 import { arenaBlocks, arenaLowerBound, greedyBySize, planArena } from '../src/memory/arena.ts';
 import { memoryGraphOf } from '../src/memory/graph.ts';
-import { loadModel } from '../src/model/load.ts';
+import { loadGraph, loadModel } from '../src/model/load.ts';
 import { baselines, incumbentsOf, randomOrder } from '../src/ordering/baselines.ts';
 import { btsearch } from '../src/ordering/btsearch.ts';
 import { dartsGraph } from '../src/zoo/darts.ts';
@@ -23,19 +27,42 @@ const flag = (name: string, fallback: number) => {
 };
 const timeLimitMs = flag('--time-limit', 60) * 1000;
 const randomSamples = flag('--random-samples', 100);
+const textFlag = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i < 0 ? undefined : args.splice(i, 2)[1];
+};
+const filesDir = textFlag('--files');
+const dims: string[] = [];
+for (let dim = textFlag('--dim'); dim !== undefined; dim = textFlag('--dim')) dims.push(dim);
+const bindings = bindingsFromFlags(dims);
+/** A file of the folder with the --dim bindings its inputs declare (a folder mixes static and dynamic files). */
+function loadFile(path: string): ReturnType<typeof loadModel> {
+  const graph = loadGraph(path);
+  const declared = new Set(graph.inputs.flatMap((i) => i.shape ?? []).filter((d): d is string => typeof d === 'string'));
+  const own = { dims: Object.fromEntries(Object.entries(bindings.dims ?? {}).filter(([name]) => declared.has(name))) };
+  return analyzeGraph(graph, { name: basename(path, '.onnx'), bindings: own });
+}
 
 const irregular: [string, () => Graph][] = [
   ['randwire-ws-32 (3 stages)', () => randWireGraph({ stagesOnly: true })],
   ['randwire-ws-32 (network)', () => randWireGraph()],
   ['darts-v2 (8 cells)', () => dartsGraph()],
 ];
-const wanted = args.length > 0 ? new Set(args) : undefined;
+const wanted = args.length > 0 ? new Set(args) : filesDir !== undefined ? new Set<string>() : undefined;
+const files: [string, () => ReturnType<typeof loadModel>][] =
+  filesDir === undefined
+    ? []
+    : readdirSync(filesDir)
+        .filter((f) => f.endsWith('.onnx'))
+        .sort()
+        .map((f) => [basename(f, '.onnx'), () => loadFile(join(filesDir, f))]);
 const cases: [string, () => ReturnType<typeof loadModel>][] = [
+  ...files,
   ...ZOO.map((entry) => [entry.name, () => loadModel(entry.name)] as [string, () => ReturnType<typeof loadModel>]),
   ['bert-base (seq 512)', () => loadModel('bert-base', { seqLen: 512 })] as [string, () => ReturnType<typeof loadModel>],
   ['gpt2 (seq 1024)', () => loadModel('gpt2', { seqLen: 1024 })] as [string, () => ReturnType<typeof loadModel>],
   ...irregular.map(([name, build]) => [name, () => analyzeGraph(build(), { name })] as [string, () => ReturnType<typeof loadModel>]),
-].filter(([name]) => wanted === undefined || wanted.has(name) || [...wanted].some((w) => name.startsWith(w)));
+].filter(([name], i) => i < files.length || wanted === undefined || wanted.has(name) || [...wanted].some((w) => name.startsWith(w)));
 
 const mb = (bytes: number) => (bytes / 1e6).toFixed(3);
 const pct = (peak: number, reference: number) => `${(((peak - reference) / reference) * 100).toFixed(1)}%`;
@@ -125,26 +152,28 @@ if (wanted === undefined || wanted.has('randwire-seeds')) {
 }
 
 // The arena search against greedy by size where it is not trivially tight: random DAGs of 6–30 operators.
-const arenaCases = fc.sample(arbitraryMemoryGraph(30), { seed: 5, numRuns: 2000 });
-let better = 0;
-let searchTight = 0;
-let greedyTight = 0;
-let searchRatio = 0;
-let greedyRatio = 0;
-for (const graph of arenaCases) {
-  const blocks = arenaBlocks(graph, randomOrder(graph, 3));
-  const bound = arenaLowerBound(blocks);
-  const greedy = greedyBySize(blocks).arenaBytes;
-  const search = planArena(blocks).arenaBytes;
-  if (search < greedy) better++;
-  if (search === bound) searchTight++;
-  if (greedy === bound) greedyTight++;
-  searchRatio += search / bound;
-  greedyRatio += greedy / bound;
+if (filesDir === undefined) {
+  const arenaCases = fc.sample(arbitraryMemoryGraph(30), { seed: 5, numRuns: 2000 });
+  let better = 0;
+  let searchTight = 0;
+  let greedyTight = 0;
+  let searchRatio = 0;
+  let greedyRatio = 0;
+  for (const graph of arenaCases) {
+    const blocks = arenaBlocks(graph, randomOrder(graph, 3));
+    const bound = arenaLowerBound(blocks);
+    const greedy = greedyBySize(blocks).arenaBytes;
+    const search = planArena(blocks).arenaBytes;
+    if (search < greedy) better++;
+    if (search === bound) searchTight++;
+    if (greedy === bound) greedyTight++;
+    searchRatio += search / bound;
+    greedyRatio += greedy / bound;
+  }
+  const share = (k: number) => `${((k / arenaCases.length) * 100).toFixed(1)}%`;
+  process.stdout.write(
+    `\nArena on ${arenaCases.length} random DAGs (6–30 operators, one random order each): search smaller than greedy by size in ` +
+      `${share(better)}; equal to the lower bound (peak) in ${share(searchTight)} (greedy by size ${share(greedyTight)}); ` +
+      `mean arena / bound ${(searchRatio / arenaCases.length).toFixed(4)} (greedy by size ${(greedyRatio / arenaCases.length).toFixed(4)})\n`,
+  );
 }
-const share = (k: number) => `${((k / arenaCases.length) * 100).toFixed(1)}%`;
-process.stdout.write(
-  `\nArena on ${arenaCases.length} random DAGs (6–30 operators, one random order each): search smaller than greedy by size in ` +
-    `${share(better)}; equal to the lower bound (peak) in ${share(searchTight)} (greedy by size ${share(greedyTight)}); ` +
-    `mean arena / bound ${(searchRatio / arenaCases.length).toFixed(4)} (greedy by size ${(greedyRatio / arenaCases.length).toFixed(4)})\n`,
-);

@@ -17,9 +17,18 @@ Models (reduced widths, seeded weights, written as corpus/<model>-<static|dynami
 Each is exported without and with dynamic_axes at opset 14; the transformers also at opsets 13 and 17. Constant
 folding is on (the exporter's default) and ONNX shape inference with data propagation is applied afterwards, so
 every file carries the exporter's value_info for every activation.
+
+    /usr/bin/python3 src/onnx/testdata/make_corpus.py --full DIR
+
+exports the same code at the published full sizes instead (random weights; hundreds of MB each, so into DIR, not
+committed): gpt2 (12 layers, 768 wide, vocabulary 50,257), bert-base (12 layers, 768, vocabulary 30,522), qwen2-0.5b
+(24 layers, hidden 896, 14 query and 2 key/value heads, MLP 4,864, vocabulary 151,936, tied embeddings; external
+data), each at sequence 128 (qwen2-0.5b at 32) with dynamic axes, and torchvision's vit_b_16 and swin_t at 224x224.
+These are the files `npm run bench:order -- --files DIR` orders (docs/ordering.md).
 """
 import math
 import os
+import sys
 
 import onnx
 import torch
@@ -313,15 +322,47 @@ class ShuffleNet(nn.Module):
         return self.units(x)
 
 
-def export(name, model, args, input_names, output_names, axes, opset, dynamic):
-    path = os.path.join(here, f"{name}-{'dynamic' if dynamic else 'static'}-opset{opset}.onnx")
+def export(name, model, args, input_names, output_names, axes, opset, dynamic, folder=here):
+    path = os.path.join(folder, f"{name}-{'dynamic' if dynamic else 'static'}-opset{opset}.onnx")
     torch.onnx.export(
         model, args, path, input_names=input_names, output_names=output_names,
         dynamic_axes=axes if dynamic else None, opset_version=opset, do_constant_folding=True,
     )
-    inferred = onnx.shape_inference.infer_shapes(onnx.load(path), strict_mode=True, data_prop=True)
-    onnx.save(inferred, path)
+    if os.path.getsize(path) < 2**31 - 2**24:
+        inferred = onnx.shape_inference.infer_shapes(onnx.load(path), strict_mode=True, data_prop=True)
+        onnx.save(inferred, path)
+    else:
+        onnx.shape_inference.infer_shapes_path(path, path, strict_mode=True, data_prop=True)
     print(path, os.path.getsize(path))
+
+
+def export_full(folder):
+    import torchvision
+
+    os.makedirs(folder, exist_ok=True)
+    torch.manual_seed(0)
+    tokens = {"input_ids": {0: "batch", 1: "seq"}}
+    qwen = Qwen2(vocab=151936, hidden=896, heads=14, kv_heads=2, inter=4864, layers=24)
+    qwen.lm_head.weight = qwen.embed_tokens.weight
+    models = {
+        "gpt2": (Gpt2(vocab=50257, dim=768, heads=12, layers=12, max_pos=1024), (torch.randint(0, 50257, (1, 128)),),
+                 ["input_ids"], ["logits"], {**tokens, "logits": {0: "batch", 1: "seq"}}),
+        "bert-base": (
+            Bert(vocab=30522, dim=768, heads=12, inter=3072, layers=12, max_pos=512),
+            (torch.randint(0, 30522, (1, 128)), torch.ones(1, 128, dtype=torch.long)),
+            ["input_ids", "attention_mask"], ["hidden", "pooled"],
+            {**tokens, "attention_mask": {0: "batch", 1: "seq"}, "hidden": {0: "batch", 1: "seq"}, "pooled": {0: "batch"}},
+        ),
+        "vit-b16": (torchvision.models.vit_b_16(), (torch.randn(1, 3, 224, 224),), ["x"], ["y"], {"x": {0: "batch"}, "y": {0: "batch"}}),
+        "swin-t": (torchvision.models.swin_t(), (torch.randn(1, 3, 224, 224),), ["x"], ["y"], {"x": {0: "batch"}, "y": {0: "batch"}}),
+        "qwen2-0.5b": (qwen, (torch.randint(0, 151936, (1, 32)),), ["input_ids"], ["logits"], {**tokens, "logits": {0: "batch", 1: "seq"}}),
+    }
+    wanted = sys.argv[3:]
+    for name, (model, args, inputs, outputs, axes) in models.items():
+        if wanted and name not in wanted:
+            continue
+        model.eval()  # with gradients on: under no_grad torchvision's attention takes a fused path torch.onnx cannot export
+        export(name, model, args, inputs, outputs, axes, 14, True, folder)
 
 
 def main():
@@ -356,4 +397,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) >= 3 and sys.argv[1] == "--full":
+        export_full(sys.argv[2])
+    else:
+        main()

@@ -61,4 +61,7 @@ export type { SimulationResult, SimulateOptions, DeviceBreakdown, LowerBound, Me
 // Running plans on workers.
 export { runPlan, type RunPlanOptions, type RunReport, type WorkerReport } from './runtime/run.ts';
 export { startWorker, type WorkerOptions, type RunningWorker } from './runtime/worker.ts';
+export { writeBundle, type DeployOptions, type DeployResult } from './runtime/deploy.ts';
+export { readBundleIndex, readDeviceBundle, type BundleIndex, type Manifest } from './runtime/manifest.ts';
+export { loadDeviceBundle, type LoadedBundle } from './runtime/bundle.ts';
 export { profileModel, type ProfileOptions, type ProfileResult } from './runtime/profile.ts';

@@ -45,6 +45,11 @@ export interface ExecuteOptions {
   describeLoss?: (worker: number) => string | undefined;
   /** The workers' shared secret (auth.ts): the coordinator proves it knows it and checks that each worker does. */
   secret?: Secret;
+  /**
+   * The workers run a bundle (`worker --bundle`): each must announce this model fingerprint, its device index and
+   * the SHA-256 bundle.json records for its manifest; nothing but tensors is sent to it.
+   */
+  bundle?: { dir: string; fingerprint: string; manifests: Array<{ folder: string; sha256: string }> };
 }
 
 export interface WorkerRunStats {
@@ -65,6 +70,10 @@ export interface ExecuteResult {
   workerRuns: WorkerRunStats[][];
   outputs: Map<string, Uint8Array>;
   buildMs: number[];
+  /** From connecting to the workers to every worker ready (program, weights and sessions, or a bundle attached). */
+  setupMs: number;
+  /** setupMs plus the first run's latency (warm-up or not): time to first result once the workers listen. */
+  firstResultMs: number;
 }
 
 type Phase = { kind: 'connect' } | { kind: 'setup' } | { kind: 'run'; run: number };
@@ -161,22 +170,26 @@ class Coordinator {
     failure.catch(() => undefined);
     this.watchdog = setInterval(() => this.checkSilence(), Math.max(20, Math.min(250, this.options.timeoutMs / 4)));
     const guarded = <T>(p: Promise<T>): Promise<T> => Promise.race([p, failure]);
+    const start = performance.now();
     await guarded(Promise.all(this.options.workers.map((address, i) => this.connect(i, address))));
     this.phase = { kind: 'setup' };
     const buildMs = await guarded(Promise.all(this.program.workers.map((_, i) => this.setup(i))));
+    const setupMs = performance.now() - start;
+    let firstResultMs = setupMs;
     const latenciesMs: number[] = [];
     const workerRuns: WorkerRunStats[][] = [];
     let outputs = new Map<string, Uint8Array>();
     for (let run = 0; run < this.options.warmup + this.options.runs; run++) {
       const result = await guarded(this.runOnce(run));
       outputs = result.outputs;
+      if (run === 0) firstResultMs += result.latencyMs;
       if (run >= this.options.warmup) {
         latenciesMs.push(result.latencyMs);
         workerRuns.push(result.workers);
       }
       this.options.onRun?.(run, result.latencyMs);
     }
-    return { latenciesMs, workerRuns, outputs, buildMs };
+    return { latenciesMs, workerRuns, outputs, buildMs, setupMs, firstResultMs };
   }
 
   close(): void {
@@ -281,9 +294,29 @@ class Coordinator {
           this.abort(`worker ${this.names[i]} did not prove that it knows the secret (it was started with another one, or none)`);
           return;
         }
+        const mismatch = this.bundleMismatch(i, header.bundle);
+        if (mismatch !== null) {
+          this.abort(`worker ${this.names[i]} ${mismatch}`);
+          return;
+        }
         resolve();
       });
     });
+  }
+
+  /** Why worker i cannot run this plan as its hello describes it (bundle or not), or null. */
+  private bundleMismatch(i: number, announced: Extract<CoordinatorBound, { t: 'hello' }>['bundle']): string | null {
+    const bundle = this.options.bundle;
+    if (bundle === undefined)
+      return announced === null ? null : 'runs a bundle (started with worker --bundle): coordinate it with run --bundle';
+    const expected = bundle.manifests[i]!;
+    const folder = `${bundle.dir}/${expected.folder}`;
+    if (announced === null) return `was not started from a bundle: start it with worker --bundle ${folder}`;
+    if (announced.fingerprint !== bundle.fingerprint)
+      return `runs a bundle of another model (fingerprint ${announced.fingerprint}, this bundle's is ${bundle.fingerprint})`;
+    if (announced.device !== i || announced.manifestSha256 !== expected.sha256)
+      return `runs another device or bundle (device ${announced.device}, manifest ${announced.manifestSha256.slice(0, 12)}…) than ${folder} (device ${i}, manifest ${expected.sha256.slice(0, 12)}…)`;
+    return null;
   }
 
   /** A one-time challenge from the worker (auth.ts); null once the run has been failed. */
@@ -385,6 +418,13 @@ class Coordinator {
   private async setup(i: number): Promise<number> {
     const program = this.program.workers[i]!;
     const heartbeatMs = Math.max(10, Math.min(1000, this.options.timeoutMs / 4));
+    const settings = { slowdown: this.options.slowdowns[i] ?? 1, heartbeatMs, exclusiveCompute: this.options.exclusiveCompute ?? false };
+    if (this.options.bundle !== undefined) {
+      const ready = this.expect(i, 'ready');
+      await this.send(i, { t: 'attach', ...settings });
+      const { header } = await ready;
+      return header.t === 'ready' ? header.buildMs : 0;
+    }
     await this.send(i, {
       t: 'setup',
       program,

@@ -4,7 +4,7 @@ import { fail } from '../errors.ts';
 import type { Model } from '../ir/graph.ts';
 import { modelFingerprint } from '../model/fingerprint.ts';
 import { writeModelFile } from '../onnx/write.ts';
-import { boxShape } from '../partition/box.ts';
+import { boxShape, boxVolume } from '../partition/box.ts';
 import type { Plan } from '../plan/types.ts';
 import {
   BUNDLE_FILE,
@@ -19,7 +19,7 @@ import {
 } from './manifest.ts';
 import { compileProgram, type RuntimeProgram, type Step, type WorkerProgram } from './program.ts';
 import { withInlineWeights } from './reference.ts';
-import { weightSlice } from './regions.ts';
+import { elementSize, weightSlice } from './regions.ts';
 import { planSteps } from './schedule.ts';
 import { buildStepModel, type HeldWeight } from './submodel.ts';
 
@@ -89,6 +89,7 @@ export function writeBundle(analysed: Model, plan: Plan, dir: string, options: D
       plan: { method: plan.method, cluster: plan.cluster.name },
       device: { index: d, name: worker.name },
       dtypes: worker.dtypes,
+      weightBytes: worker.weights.reduce((n, w) => n + boxVolume(w.box) * elementSize(w.dtype, w.key), 0),
       steps: writeSteps(program, worker, deviceDir, options),
     };
     writeFileSync(join(deviceDir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 1)}\n`);
@@ -97,7 +98,9 @@ export function writeBundle(analysed: Model, plan: Plan, dir: string, options: D
       `Device '${worker.name}' (${d + 1} of ${program.workers.length}) of plan '${plan.method}' for model '${model.name}' (fingerprint ${fingerprint}).\n` +
         `Its steps run in the order of manifest.json; each <number>-<step>.onnx is plain ONNX that any ONNX Runtime loads. manifest.json says, ` +
         `per step, which tensor regions it gathers and from which device, its inputs and outputs, and where its uploads go, ` +
-        `with every file's size and SHA-256.\n`,
+        `with every file's size and SHA-256.\n` +
+        `Start its worker from this folder (it verifies every file and creates its sessions once, then only tensors travel): ` +
+        `${command} worker --bundle <this folder> --listen HOST:PORT --token-file SECRET_FILE\n`,
     );
     index.push({ index: d, name: worker.name, folder, manifest: fileEntryOf(deviceDir, MANIFEST_FILE) });
     const files = manifest.steps.flatMap((s) => (s.data === undefined ? [s.model] : [s.model, s.data]));
@@ -124,7 +127,9 @@ export function writeBundle(analysed: Model, plan: Plan, dir: string, options: D
       'One folder per device (its README and manifest.json say what its steps read, compute and send):',
       ...folders.map((f, d) => `  ${f}/  device ${d}: ${program.workers[d]!.name}`),
       "bundle.json records the plan and each device's manifest with its SHA-256.",
-      `To run the plan on live workers (the coordinator ships each worker its sub-models): ${command} run ${model.name} --plan plan.json --workers host0:7000,host1:7000,...`,
+      "To run the plan, start each device's worker from its folder (it verifies and loads it; then only tensors travel):",
+      ...folders.map((f) => `  ${command} worker --bundle ${f} --listen 0.0.0.0:7000 --token-file SECRET_FILE`),
+      `and coordinate them, one address per device in this order: ${command} run ${model.name} --bundle <this folder> --workers host0:7000,host1:7000,... --token-file SECRET_FILE`,
       '',
     ].join('\n'),
   );

@@ -154,7 +154,7 @@ describe('faults', () => {
       const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
       await new Promise((resolve) => server.once('listening', resolve));
       server.on('connection', (ws) => {
-        ws.send(encodeFrame({ t: 'hello', name: 'fake', memoryLimitBytes: null, proof: null }));
+        ws.send(encodeFrame({ t: 'hello', name: 'fake', memoryLimitBytes: null, proof: null, bundle: null }));
         ws.send(frame);
       });
       const port = (server.address() as { port: number }).port;

@@ -68,6 +68,8 @@ export const manifestSchema = z.strictObject({
   plan: z.strictObject({ method: z.string(), cluster: z.string() }),
   device: z.strictObject({ index: count, name: z.string().min(1) }),
   dtypes: z.record(z.string(), z.enum(ONNX_DTYPES.filter((d): d is DType => d !== 'undefined') as [DType, ...DType[]])),
+  /** Bytes of the distinct weight slices the device's steps read (what a shipped worker would receive). */
+  weightBytes: count,
   steps: z.array(stepSchema),
 });
 

@@ -24,6 +24,13 @@ export const workerBound = z.discriminatedUnion('t', [
     /** Ask the coordinator for the host's processor before each step (emulated devices sharing one host). */
     exclusiveCompute: z.boolean().optional(),
   }),
+  /** To a worker started from a bundle: run the bundle's steps (no program, weights or sub-models travel). */
+  z.strictObject({
+    t: z.literal('attach'),
+    slowdown: z.number().min(1).max(1e6),
+    heartbeatMs: z.number().min(10).max(60_000),
+    exclusiveCompute: z.boolean().optional(),
+  }),
   z.strictObject({ t: z.literal('weight'), key: z.string() }),
   z.strictObject({ t: z.literal('build') }),
   /** Start a run; `slowdown`, when given, replaces the setup's for this run (the host's speed was re-measured). */
@@ -34,8 +41,17 @@ export const workerBound = z.discriminatedUnion('t', [
 ]);
 
 export const coordinatorBound = z.discriminatedUnion('t', [
-  /** `proof`: HMAC of the coordinator's nonce and the challenge (auth.ts), null when the worker has no secret. */
-  z.strictObject({ t: z.literal('hello'), name: z.string(), memoryLimitBytes: count.nullable(), proof: z.string().nullable() }),
+  /**
+   * `proof`: HMAC of the coordinator's nonce and the challenge (auth.ts), null when the worker has no secret.
+   * `bundle`: what a worker started from a bundle runs (its model fingerprint, device index, manifest's SHA-256).
+   */
+  z.strictObject({
+    t: z.literal('hello'),
+    name: z.string(),
+    memoryLimitBytes: count.nullable(),
+    proof: z.string().nullable(),
+    bundle: z.strictObject({ fingerprint: z.string(), device: count, manifestSha256: z.string() }).nullable(),
+  }),
   z.strictObject({ t: z.literal('ready'), buildMs: z.number().nonnegative(), sessions: count }),
   z.strictObject({ t: z.literal('upload'), run: count, message: count, part: count, box }),
   z.strictObject({

@@ -1,4 +1,7 @@
+import { join } from 'node:path';
 import type { Cluster, DeviceProfile } from '../cluster/types.ts';
+import { fail } from '../errors.ts';
+import { modelFingerprint } from '../model/fingerprint.ts';
 import type { Secret } from './auth.ts';
 import type { Model } from '../ir/graph.ts';
 import type { Plan } from '../plan/types.ts';
@@ -7,6 +10,7 @@ import type { SimulationResult } from '../simulate/types.ts';
 import { executeProgram, type WorkerRunStats } from './coordinator.ts';
 import { emulatedCluster, profileGflops, slowdownFor } from './emulate.ts';
 import { startLocalWorkers, type LocalWorkers } from './local.ts';
+import type { BundleIndex } from './manifest.ts';
 import { compileProgram } from './program.ts';
 import { maxAbsError, measureReference, median, modelInputs, openWholeModel, withInlineWeights } from './reference.ts';
 import { ortTensorBytes } from './tensors.ts';
@@ -32,6 +36,11 @@ export interface RunPlanOptions {
   onLocalWorkers?: (workers: LocalWorkers) => void;
   /** Called after each run (warm-up included): progress. */
   onRun?: (run: number, latencyMs: number) => void;
+  /**
+   * The plan's bundle (`deploy`; readBundleIndex): the workers run its device folders (local ones are started with
+   * `--bundle <dir>/<folder>`) and only tensors travel. The plan must be the bundle's.
+   */
+  bundle?: { dir: string; index: BundleIndex };
 }
 
 export interface WorkerReport extends WorkerRunStats {
@@ -67,6 +76,14 @@ export interface RunReport {
   emulateDevices: boolean;
   workers: WorkerReport[];
   prediction: SimulationResult;
+  /** The workers ran the plan's bundle (nothing but tensors was sent to them). */
+  bundle: boolean;
+  /** Local workers: from starting their processes to every one listening (a bundle worker has loaded it by then). */
+  startMs: number | null;
+  /** From connecting to the workers to every one ready (docs/runtime.md, "Measurements"). */
+  setupMs: number;
+  /** startMs (0 for remote workers) + setupMs + the first run's latency. */
+  firstResultMs: number;
 }
 
 /** Whole-model runs whose median CPU time gives the host's speed now. */
@@ -102,11 +119,18 @@ export async function runPlan(analysed: Model, plan: Plan, options: RunPlanOptio
     const clockMs = [...reference.runsMs];
     const runGflops: number[] = [];
     const program = compileProgram(model, plan, cluster);
+    const bundle = options.bundle;
+    if (bundle !== undefined && bundle.index.model.fingerprint !== modelFingerprint(model))
+      fail(`bundle '${bundle.dir}' was made for another model (fingerprint ${bundle.index.model.fingerprint})`, 'invalid-plan');
     let addresses = options.workers ?? [];
+    let startMs: number | null = null;
     if (options.local !== undefined) {
-      local = await startLocalWorkers(options.local, () =>
-        options.memoryLimitMB === undefined ? [] : ['--memory-limit', String(options.memoryLimitMB)],
-      );
+      const started = performance.now();
+      local = await startLocalWorkers(options.local, (i) => [
+        ...(options.memoryLimitMB === undefined ? [] : ['--memory-limit', String(options.memoryLimitMB)]),
+        ...(bundle === undefined ? [] : ['--bundle', join(bundle.dir, bundle.index.devices[i]!.folder)]),
+      ]);
+      startMs = performance.now() - started;
       addresses = local.addresses;
       options.onLocalWorkers?.(local);
     }
@@ -132,6 +156,15 @@ export async function runPlan(analysed: Model, plan: Plan, options: RunPlanOptio
       ...(options.onRun === undefined ? {} : { onRun: options.onRun }),
       ...(local === undefined ? {} : { describeLoss: (i: number) => local!.exitOf(i) }),
       ...(local !== undefined ? { secret: local.secret } : options.secret === undefined ? {} : { secret: options.secret }),
+      ...(bundle === undefined
+        ? {}
+        : {
+            bundle: {
+              dir: bundle.dir,
+              fingerprint: bundle.index.model.fingerprint,
+              manifests: bundle.index.devices.map((d) => ({ folder: d.folder, sha256: d.manifest.sha256 })),
+            },
+          }),
     });
     const measuredMs = median(result.latenciesMs);
     const warmup = options.warmup ?? 1;
@@ -170,6 +203,10 @@ export async function runPlan(analysed: Model, plan: Plan, options: RunPlanOptio
       emulateDevices: options.emulateDevices ?? false,
       workers,
       prediction,
+      bundle: bundle !== undefined,
+      startMs,
+      setupMs: result.setupMs,
+      firstResultMs: (startMs ?? 0) + result.firstResultMs,
     };
   } finally {
     await local?.stop();

@@ -20,8 +20,8 @@ import { writeModelBytes } from '../onnx/write.ts';
 import type { Box } from '../partition/types.ts';
 import { sendFrame, sleep } from './link.ts';
 import { peakResidentBytes, resetPeak, residentBytes } from './memory.ts';
-import type { Step, WeightSlice } from './program.ts';
-import { checkProgram, pieceMismatch, type CheckedProgram } from './program-schema.ts';
+import type { WeightSlice } from './program.ts';
+import { checkProgram, pieceMismatch, type CheckedProgram, type DeclaredPiece } from './program-schema.ts';
 import {
   decodeFrame,
   encodeFrame,
@@ -32,8 +32,9 @@ import {
   type WorkerBound,
 } from './protocol.ts';
 import { copyRegion, elementSize, emptyRegion, extractRegion, type Region } from './regions.ts';
-import { planSteps, type StepPlan } from './schedule.ts';
-import { buildStepModel, type HeldWeight, type StepModel } from './submodel.ts';
+import { planSteps } from './schedule.ts';
+import { buildStepModel, type HeldWeight } from './submodel.ts';
+import type { ExecutableStep, LoadedBundle } from './bundle.ts';
 import { ortTensorBytes, SESSION_OPTIONS, timedRun, toOrtTensor } from './tensors.ts';
 
 export interface WorkerOptions {
@@ -54,6 +55,13 @@ export interface WorkerOptions {
   handshakeTimeoutMs?: number;
   /** Where refused connections are reported (default: stderr). */
   log?: (line: string) => void;
+  /**
+   * The device folder of a bundle, loaded from the worker's own command line (loadDeviceBundle): the worker runs
+   * its sessions and refuses programs, weights and sub-models from the network.
+   */
+  bundle?: LoadedBundle;
+  /** Resident memory before the bundle's sessions were created (the idle baseline of --memory-limit). */
+  baselineBytes?: number;
 }
 
 export interface RunningWorker {
@@ -187,7 +195,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const address = http.address();
   const hostPort = typeof address === 'string' || address === null ? String(address) : `${host}:${address.port}`;
   name = options.name ?? `worker@${hostPort}`;
-  const baseline = residentBytes();
+  const baseline = options.baselineBytes ?? residentBytes();
   server.on('connection', (ws, req) => {
     const peer = peerOf(req);
     ws.on('error', (error) => {
@@ -224,20 +232,16 @@ function maxFramePayload(budget: number): number {
   return Math.min(2 ** 31 - 1, 4 + MAX_HEADER_BYTES + budget);
 }
 
-interface BuiltStep {
-  step: Step;
-  plan: StepPlan;
-  model: StepModel;
-  session: ort.InferenceSession;
-}
-
 class WorkerSession {
   private checked: CheckedProgram | null = null;
+  /** Every piece the steps gather, once set up (from the checked program or the bundle). */
+  private declared: Map<string, DeclaredPiece> | null = null;
+  private dtypes: Record<string, DType> = {};
   private weightSlices = new Map<string, WeightSlice>();
   private slowdown = 1;
   private weights = new Map<string, HeldWeight>();
   private weightBytes = 0;
-  private steps: BuiltStep[] = [];
+  private steps: ExecutableStep[] = [];
   private heartbeat: NodeJS.Timeout | null = null;
   private setupTimer: NodeJS.Timeout | null;
   /** The last run the coordinator started: pieces of any other run are refused. */
@@ -264,7 +268,21 @@ class WorkerSession {
       () => this.failWith(new StepFailure(`no program within ${handshakeMs} ms`, 'setup'), 'setup'),
       handshakeMs,
     );
-    void this.send({ t: 'hello', name, memoryLimitBytes: options.memoryLimitBytes ?? null, proof });
+    const bundle = options.bundle;
+    void this.send({
+      t: 'hello',
+      name,
+      memoryLimitBytes: options.memoryLimitBytes ?? null,
+      proof,
+      bundle:
+        bundle === undefined
+          ? null
+          : {
+              fingerprint: bundle.manifest.model.fingerprint,
+              device: bundle.manifest.device.index,
+              manifestSha256: bundle.manifestSha256,
+            },
+    });
   }
 
   dispose(): void {
@@ -273,7 +291,8 @@ class WorkerSession {
     if (this.setupTimer !== null) clearTimeout(this.setupTimer);
     this.pieces.clear();
     this.weights.clear();
-    void this.releaseSessions();
+    // A bundle's sessions belong to the worker and serve every coordinator; shipped ones to this connection.
+    if (this.options.bundle === undefined) void this.releaseSessions();
   }
 
   private send(header: CoordinatorBound, payload?: Uint8Array): Promise<void> {
@@ -300,15 +319,22 @@ class WorkerSession {
   }
 
   private accept({ header, payload }: { header: WorkerBound; payload: Uint8Array }): void {
-    const checked = this.checked;
+    const bundle = this.options.bundle;
+    if (bundle !== undefined && (header.t === 'setup' || header.t === 'weight' || header.t === 'build'))
+      throw new StepFailure(
+        `received '${header.t}', but this worker runs the bundle in '${bundle.dir}': it takes no program, weights or sub-models from the network (coordinate it with run --bundle)`,
+        'setup',
+      );
     if (header.t === 'setup') return this.setup(header);
-    if (checked === null) throw new StepFailure(`received '${header.t}' before 'setup'`, 'setup');
+    if (header.t === 'attach') return this.attach(header);
+    const declared = this.declared;
+    if (declared === null) throw new StepFailure(`received '${header.t}' before '${bundle === undefined ? 'setup' : 'attach'}'`, 'setup');
     // Weights, pieces and grants are taken at once (a running step may be waiting for them); the rest runs in order.
     switch (header.t) {
       case 'weight':
         return this.storeWeight(header.key, payload);
       case 'piece':
-        return this.storePiece(checked, header, payload);
+        return this.storePiece(declared, header, payload);
       case 'grant': {
         const wake = this.granted;
         this.granted = null;
@@ -325,6 +351,15 @@ class WorkerSession {
     this.queue = this.queue.then(() => this.handle(header)).catch((error) => this.failWith(error, null));
   }
 
+  /** Settings every set-up shares: the slowdown, exclusive compute, the heartbeat; the handshake timer stops. */
+  private configure(header: { slowdown: number; heartbeatMs: number; exclusiveCompute?: boolean | undefined }): void {
+    if (this.setupTimer !== null) clearTimeout(this.setupTimer);
+    this.setupTimer = null;
+    this.slowdown = this.options.slowdown ?? header.slowdown;
+    this.exclusiveCompute = header.exclusiveCompute ?? false;
+    this.heartbeat = setInterval(() => void this.send({ t: 'beat' }), header.heartbeatMs);
+  }
+
   private setup(header: Extract<WorkerBound, { t: 'setup' }>): void {
     if (this.checked !== null) throw new StepFailure("received a second 'setup'", 'setup');
     try {
@@ -332,12 +367,24 @@ class WorkerSession {
     } catch (error) {
       throw new StepFailure((error as Error).message, 'setup');
     }
-    if (this.setupTimer !== null) clearTimeout(this.setupTimer);
-    this.setupTimer = null;
+    this.declared = this.checked.pieces;
+    this.dtypes = header.program.dtypes;
     this.weightSlices = new Map(header.program.weights.map((w) => [w.key, w]));
-    this.slowdown = this.options.slowdown ?? header.slowdown;
-    this.exclusiveCompute = header.exclusiveCompute ?? false;
-    this.heartbeat = setInterval(() => void this.send({ t: 'beat' }), header.heartbeatMs);
+    this.configure(header);
+  }
+
+  /** A bundle worker's set-up: its steps and sessions are the bundle's, ready since the worker started. */
+  private attach(header: Extract<WorkerBound, { t: 'attach' }>): void {
+    const bundle = this.options.bundle;
+    if (bundle === undefined)
+      throw new StepFailure("received 'attach', but this worker has no bundle (start it with worker --bundle DIR/<device>)", 'setup');
+    if (this.declared !== null) throw new StepFailure("received a second 'attach'", 'setup');
+    this.declared = bundle.pieces;
+    this.dtypes = bundle.manifest.dtypes;
+    this.steps = bundle.steps;
+    this.weightBytes = bundle.manifest.weightBytes;
+    this.configure(header);
+    void this.send({ t: 'ready', buildMs: bundle.loadMs, sessions: bundle.steps.length });
   }
 
   private storeWeight(key: string, payload: Uint8Array): void {
@@ -374,15 +421,14 @@ class WorkerSession {
     for (let s = 0; s < program.steps.length; s++) {
       const step = program.steps[s]!;
       const plan = plans[s]!;
-      let model: StepModel;
-      let session: ort.InferenceSession;
       try {
-        model = buildStepModel(program, step, plan.held, this.weights, plan.keep);
-        session = await ort.InferenceSession.create(writeModelBytes(model.graph), SESSION_OPTIONS);
+        const model = buildStepModel(program, step, plan.held, this.weights, plan.keep);
+        const session = await ort.InferenceSession.create(writeModelBytes(model.graph), SESSION_OPTIONS);
+        const { name, gathers, uploads } = step;
+        this.steps.push({ name, gathers, feeds: model.feeds, results: model.results, uploads, release: plan.release, session });
       } catch (error) {
         throw new StepFailure(`cannot build the sub-model of step '${step.name}': ${(error as Error).message.split('\n')[0]}`, step.name);
       }
-      this.steps.push({ step, plan, model, session });
       this.checkMemory(step.name);
     }
     // The sessions hold their own copies of the weights.
@@ -409,7 +455,7 @@ class WorkerSession {
     }
   }
 
-  private storePiece(checked: CheckedProgram, header: Extract<WorkerBound, { t: 'piece' }>, payload: Uint8Array): void {
+  private storePiece(declared: Map<string, DeclaredPiece>, header: Extract<WorkerBound, { t: 'piece' }>, payload: Uint8Array): void {
     const id = `${header.message}:${header.delivery}`;
     const key = `${header.run}:${id}`;
     const refused =
@@ -417,7 +463,7 @@ class WorkerSession {
         ? `run ${header.run} was not started`
         : this.pieces.has(key)
           ? 'it arrived twice'
-          : pieceMismatch(checked.pieces.get(id), header.box, payload.length);
+          : pieceMismatch(declared.get(id), header.box, payload.length);
     if (refused !== null) throw new Error(`refused piece ${id} of run ${header.run}: ${refused}`);
     this.pieces.set(key, { box: header.box, bytes: payload });
     const wake = this.waiting.get(key);
@@ -444,18 +490,20 @@ class WorkerSession {
   }
 
   private async execute(run: number): Promise<void> {
-    const program = this.checked!.program;
-    if (this.steps.length === 0 && program.steps.length > 0) throw new StepFailure(`received 'run' before its sub-models were built`, null);
+    const program = this.checked?.program;
+    if (program !== undefined && this.steps.length === 0 && program.steps.length > 0)
+      throw new StepFailure(`received 'run' before its sub-models were built`, null);
     resetPeak();
     const store = new Map<string, Region>();
-    const dtypeOf = (tensor: string): DType => program.dtypes[tensor]!;
+    const dtypes = this.dtypes;
+    const dtypeOf = (tensor: string): DType => dtypes[tensor]!;
     let computeMs = 0;
     let waitMs = 0;
     let sendMs = 0;
     let heldPeak = 0;
     let lateMs = 0;
     const uploads: Array<Promise<void>> = [];
-    for (const { step, plan, model, session } of this.steps) {
+    for (const step of this.steps) {
       try {
         const waitStart = performance.now();
         for (const gather of step.gathers) {
@@ -471,7 +519,7 @@ class WorkerSession {
         }
         waitMs += performance.now() - waitStart;
         const feeds: Record<string, ort.Tensor> = {};
-        for (const feed of model.feeds) {
+        for (const feed of step.feeds) {
           const region = store.get(feed.tensor)!;
           const size = elementSize(dtypeOf(feed.tensor), feed.tensor);
           const data = extractRegion(region, feed.box, size);
@@ -479,7 +527,7 @@ class WorkerSession {
         }
         const readyAt = performance.now();
         if (this.exclusiveCompute) await this.acquireProcessor(run);
-        const { results, cpuMs } = await timedRun(session, feeds);
+        const { results, cpuMs } = await timedRun(step.session, feeds);
         if (this.exclusiveCompute) void this.send({ t: 'computed', run });
         // Waiting for the processor counts as compute time only where it outlasts the emulated step.
         const usedMs = performance.now() - readyAt;
@@ -494,7 +542,7 @@ class WorkerSession {
           lateMs = Math.max(0, lateMs + (performance.now() - slept) - stretch);
         }
         computeMs += stepMs;
-        for (const result of model.results) store.set(result.tensor, { box: result.box, bytes: ortTensorBytes(results[result.output]!) });
+        for (const result of step.results) store.set(result.tensor, { box: result.box, bytes: ortTensorBytes(results[result.output]!) });
         heldPeak = Math.max(
           heldPeak,
           [...store.values()].reduce((n, r) => n + r.bytes.length, 0),
@@ -507,7 +555,7 @@ class WorkerSession {
             uploads.push(this.upload(run, upload.message, index, part, bytes).then((ms) => void (sendMs += ms)));
           });
         }
-        for (const tensor of plan.release) store.delete(tensor);
+        for (const tensor of step.release) store.delete(tensor);
         this.checkMemory(step.name);
       } catch (error) {
         if (error instanceof StepFailure) throw error;

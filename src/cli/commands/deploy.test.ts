@@ -22,7 +22,40 @@ describe('memorianova deploy', () => {
       assert.ok(existsSync(join(out, d.folder, 'manifest.json')));
       assert.match(readFileSync(join(out, d.folder, 'README.md'), 'utf8'), new RegExp(`^Device '${d.name}' .*\\n.*manifest\\.json`));
     }
-    assert.match(readFileSync(join(out, 'README.md'), 'utf8'), /run .* --plan plan\.json --workers/);
+    assert.match(
+      readFileSync(join(out, 'README.md'), 'utf8'),
+      /worker --bundle pi1 --listen [^]*worker --bundle pi2 [^]*run .* --bundle .* --workers/,
+    );
+  });
+
+  it('run --bundle --local: the workers start from their folders and the outputs equal the whole model', () => {
+    const out = join(dir, 'bundle');
+    const run = cli('run', modelPath, '--bundle', out, '--local', '2', '--runs', '1', '--json');
+    assert.equal(run.status, 0, run.stderr);
+    const json = JSON.parse(run.stdout);
+    assert.equal(json.bundle, true);
+    assert.ok(json.maxAbsError <= 1e-4, `max abs error ${json.maxAbsError}`);
+    assert.ok(json.startMs > 0 && json.firstResultMs > json.startMs + json.setupMs, 'time to first result counts the workers starting');
+  });
+
+  it('worker --bundle with a tampered sub-model ends in one error line naming the file; --plan and --bundle exclude each other', () => {
+    const out = join(dir, 'tampered');
+    assert.equal(cli('deploy', modelPath, '--plan', planPath, '-o', out).status, 0);
+    const manifest = JSON.parse(readFileSync(join(out, 'pi1', 'manifest.json'), 'utf8'));
+    const file = join(out, 'pi1', manifest.steps[2].model.file);
+    const bytes = readFileSync(file);
+    bytes[10]! ^= 0xff;
+    writeFileSync(file, bytes);
+    const worker = cli('worker', '--bundle', join(out, 'pi1'), '--listen', '127.0.0.1:0');
+    assert.equal(worker.status, 1);
+    assert.equal(worker.stdout, '', 'it never listens');
+    assert.match(
+      worker.stderr,
+      new RegExp(`^error: sub-model of step '.*' '${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}' does not match its recorded SHA-256`),
+    );
+    assert.equal(worker.stderr.trimEnd().split('\n').length, 1);
+    const both = cli('run', modelPath, '--plan', planPath, '--bundle', out, '--local', '2');
+    assert.match(both.stderr, /^error: give exactly one of --plan FILE and --bundle DIR/);
   });
 
   it('a folder that is not a bundle, or a plan for another model, ends in one error line', () => {

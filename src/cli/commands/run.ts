@@ -1,8 +1,10 @@
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadProfile } from '../../cluster/load.ts';
 import { fail } from '../../errors.ts';
-import { readPlan } from '../../plan/io.ts';
+import { readPlan, validatePlan } from '../../plan/io.ts';
+import { BUNDLE_FILE, readBundleIndex } from '../../runtime/manifest.ts';
 import { renderChart } from '../../report/charts.ts';
 import { parseHostPort } from '../../runtime/address.ts';
 import { loadSecret, TOKEN_ENV } from '../../runtime/auth.ts';
@@ -19,7 +21,8 @@ import {
 } from '../options.ts';
 
 interface RunFlags extends ModelFlags {
-  plan: string;
+  plan?: string;
+  bundle?: string;
   workers?: string;
   local?: number;
   runs: number;
@@ -50,6 +53,10 @@ export function runJson(report: RunReport) {
     calibrated: report.calibrated,
     emulateLinks: report.emulateLinks,
     emulateDevices: report.emulateDevices,
+    bundle: report.bundle,
+    startMs: report.startMs,
+    setupMs: report.setupMs,
+    firstResultMs: report.firstResultMs,
     workers: report.workers,
   };
 }
@@ -60,6 +67,7 @@ function formatReport(report: RunReport): string {
     `${report.model}, ${report.method} plan on ${report.cluster}: measured ${ms(report.measuredMs)} ms (median of ${report.runsMs.length}), ` +
       `predicted ${ms(report.predictedMs)} ms, error ${report.errorPercent >= 0 ? '+' : ''}${report.errorPercent.toFixed(1)}%`,
     `max abs error vs one whole-model session: ${report.maxAbsError.toExponential(2)}`,
+    `${report.bundle ? 'workers ran the bundle' : 'sub-models shipped to the workers'}: ${report.startMs === null ? '' : `workers started in ${ms(report.startMs)} ms, `}set up in ${ms(report.setupMs)} ms, first result after ${ms(report.firstResultMs)} ms`,
     `links ${report.emulateLinks ? 'emulated' : 'not emulated'}; devices ${report.emulateDevices ? `emulated (host ${report.hostGflops.toFixed(1)} GFLOP/s now${report.hostProfileGflops === undefined ? '' : `, ${report.hostProfileGflops.toFixed(1)} in its profile`})` : 'not emulated'}; prediction ${report.calibrated ? 'calibrated by the host profile' : 'from the cluster file alone'}`,
     '',
     formatTable(
@@ -85,9 +93,10 @@ export function register(program: Command): void {
   const command = program
     .command('run')
     .description('execute a plan on worker processes with onnxruntime, check the output and compare with the prediction (docs/runtime.md)')
-    .argument('<model>', 'built-in model name or a path to an .onnx file');
+    .argument('[model]', "built-in model name or a path to an .onnx file (with --bundle: default the bundle's model name)");
   addModelOptions(command)
-    .requiredOption('--plan <file>', 'plan file (memorianova plan / simulate)')
+    .option('--plan <file>', 'plan file (memorianova plan / simulate)')
+    .option('--bundle <dir>', 'a bundle written by deploy: the workers run its device folders (worker --bundle), only tensors travel')
     .option('--workers <list>', 'comma-separated host:port of running workers, one per plan device, in order')
     .option('--token-file <path>', `--workers: file holding the workers' secret (or set ${TOKEN_ENV})`)
     .option('--local <n>', 'start n local worker processes (one per plan device) and stop them after', positiveInteger('--local'))
@@ -103,11 +112,18 @@ export function register(program: Command): void {
     .option('--memory-limit <MiB>', 'local workers: resident-memory limit above their idle baseline', positiveNumber('--memory-limit'))
     .option('--chart <path>', 'write measured-vs-predicted bars to <path>.svg and <path>.png')
     .option('--json', 'print one JSON object')
-    .action(async (spec: string, flags: RunFlags) => {
+    .action(async (spec: string | undefined, flags: RunFlags) => {
       if ((flags.workers === undefined) === (flags.local === undefined))
         fail('give exactly one of --workers host:port,... and --local N', 'usage');
-      const model = loadModelFromFlags(spec, flags);
-      const plan = readPlan(flags.plan, model);
+      if ((flags.plan === undefined) === (flags.bundle === undefined)) fail('give exactly one of --plan FILE and --bundle DIR', 'usage');
+      const bundle = flags.bundle === undefined ? undefined : { dir: flags.bundle, index: readBundleIndex(flags.bundle) };
+      const name = spec ?? bundle?.index.model.name;
+      if (name === undefined) fail('give the model (a built-in name or an .onnx file)', 'usage');
+      const model = loadModelFromFlags(name, flags);
+      const plan =
+        bundle === undefined
+          ? readPlan(flags.plan!, model)
+          : validatePlan(bundle.index.plan, model, `bundle ${join(bundle.dir, BUNDLE_FILE)}: plan`, bundle.dir);
       const devices = plan.cluster.devices.length;
       const workers = flags.workers?.split(',').map((w) => w.trim());
       if (workers !== undefined && workers.length !== devices)
@@ -125,6 +141,7 @@ export function register(program: Command): void {
         timeoutMs: flags.timeout,
       };
       if (workers !== undefined) options.workers = workers;
+      if (bundle !== undefined) options.bundle = bundle;
       if (secret !== undefined) options.secret = secret;
       if (flags.local !== undefined) options.local = flags.local;
       if (flags.hostProfile !== undefined) options.hostProfile = loadProfile(flags.hostProfile, `--host-profile ${flags.hostProfile}`);

@@ -4,6 +4,8 @@ import { fail } from '../../errors.ts';
 import { parseHostPort } from '../../runtime/address.ts';
 import { loadSecret, TOKEN_ENV } from '../../runtime/auth.ts';
 import { slowdownFor } from '../../runtime/emulate.ts';
+import { loadDeviceBundle } from '../../runtime/bundle.ts';
+import { residentBytes } from '../../runtime/memory.ts';
 import { startWorker } from '../../runtime/worker.ts';
 import { positiveNumber } from '../options.ts';
 
@@ -16,6 +18,7 @@ interface WorkerFlags {
   hostGflops?: number;
   exitWithParent?: boolean;
   tokenFile?: string;
+  bundle?: string;
 }
 
 export function register(program: Command): void {
@@ -37,6 +40,10 @@ export function register(program: Command): void {
       positiveNumber('--host-gflops'),
     )
     .option('--token-file <path>', `file holding the secret coordinators must prove they know (or set ${TOKEN_ENV}); required off loopback`)
+    .option(
+      '--bundle <dir>',
+      'run this device folder of a bundle (memorianova deploy): verified and loaded at start; programs and weights from the network are refused',
+    )
     .option('--exit-with-parent', 'exit when standard input closes (how `run --local` ties workers to itself)')
     .action(async (flags: WorkerFlags) => {
       const { host, port } = parseHostPort(flags.listen, '--listen', true);
@@ -53,7 +60,15 @@ export function register(program: Command): void {
         slowdown = slowdownFor(device, flags.hostGflops);
       }
       const secret = loadSecret(flags.tokenFile);
+      const baselineBytes = residentBytes();
+      const bundle = flags.bundle === undefined ? undefined : await loadDeviceBundle(flags.bundle);
+      if (bundle !== undefined)
+        process.stderr.write(
+          `bundle ${flags.bundle}: device '${bundle.manifest.device.name}' of '${bundle.manifest.model.name}' (fingerprint ${bundle.manifest.model.fingerprint}), ` +
+            `${bundle.steps.length} sub-models verified and loaded in ${bundle.loadMs.toFixed(0)} ms\n`,
+        );
       const worker = await startWorker({
+        ...(bundle === undefined ? {} : { bundle, baselineBytes }),
         host,
         port,
         ...(secret === undefined ? {} : { secret }),

@@ -122,3 +122,19 @@ describe('baselines', () => {
     for (const r of Object.values(results)) if (r.order !== undefined) checkOrder(branches, r.order);
   });
 });
+
+describe('BTSearch every-segment phase', () => {
+  it('a zero budget for the polish keeps the proven global optimum (brute force)', () => {
+    fc.assert(
+      fc.property(arbitraryMemoryGraph(9), (graph) => {
+        const polished = btsearch(graph);
+        const unpolished = btsearch(graph, { everySegmentMs: 0 });
+        assert.equal(unpolished.peakBytes, bruteForceMinimumPeak(graph), 'global optimum');
+        assert.equal(unpolished.peakBytes, polished.peakBytes, 'same peak as with the polish');
+        assert.equal(unpolished.optimal, true, 'proven');
+        checkOrder(graph, unpolished.order);
+      }),
+      { seed: 11, numRuns: 60 },
+    );
+  });
+});

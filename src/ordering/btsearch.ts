@@ -19,9 +19,17 @@ export interface BTSearchOptions {
    * the partitioner places segments on different devices, where each one's own peak matters.
    */
   everySegment?: boolean;
+  /**
+   * Milliseconds the every-segment phase may take after the proof (default EVERY_SEGMENT_MS), within timeLimitMs:
+   * it only polishes segments below the peak, so it must not hold a proven answer back for the whole budget.
+   */
+  everySegmentMs?: number;
   /** Failed search states remembered before the table is cleared (bounds memory; default 4 million). */
   maxRememberedStates?: number;
 }
+
+/** Default budget of the every-segment phase (BTSearchOptions.everySegmentMs). */
+export const EVERY_SEGMENT_MS = 5000;
 
 export interface BTSearchResult {
   order: number[];
@@ -85,6 +93,7 @@ export function btsearch(graph: MemoryGraph, options: BTSearchOptions = {}): BTS
   let searchedSegments = 0;
 
   const searches = new Map<number, SegmentSearch>();
+  let phaseDeadline = deadline;
   // Bisects segment k's budget until its peak is proven optimal or no higher than `floor`.
   const solve = (k: number, floor: () => number): void => {
     let search = searches.get(k);
@@ -92,10 +101,11 @@ export function btsearch(graph: MemoryGraph, options: BTSearchOptions = {}): BTS
       searchedSegments++;
       const state = new MemoryState(index);
       for (let j = 0; j < k; j++) for (const op of chosen[j]!) state.apply(op);
-      search = new SegmentSearch(state, segments[k]!, deadline, options.maxRememberedStates ?? 4_000_000);
+      search = new SegmentSearch(state, segments[k]!, phaseDeadline, options.maxRememberedStates ?? 4_000_000);
       searches.set(k, search);
     }
-    while (lower[k]! < upper[k]! && upper[k]! > floor() && performance.now() <= deadline) {
+    search.deadline = phaseDeadline;
+    while (lower[k]! < upper[k]! && upper[k]! > floor() && performance.now() <= phaseDeadline) {
       const low = Math.max(lower[k]!, floor());
       const budget = low + Math.floor((upper[k]! - 1 - low) / 2);
       const found = search.probe(budget);
@@ -114,6 +124,7 @@ export function btsearch(graph: MemoryGraph, options: BTSearchOptions = {}): BTS
   for (const k of byUpper) if (upper[k]! > globalLower) solve(k, () => globalLower);
   const provenAtMs = performance.now() - started;
   // Then, with time left, every segment to its own optimum, so the order is least-memory everywhere.
+  phaseDeadline = Math.min(deadline, performance.now() + (options.everySegmentMs ?? EVERY_SEGMENT_MS));
   if (options.everySegment ?? true) for (const k of byUpper) if (lower[k]! < upper[k]!) solve(k, () => 0);
   for (const search of searches.values()) statesVisited += search.statesVisited;
 
@@ -150,7 +161,7 @@ class SegmentSearch {
   constructor(
     private readonly state: MemoryState,
     private readonly segment: number[],
-    private readonly deadline: number,
+    public deadline: number,
     private readonly maxRemembered: number,
   ) {
     this.bits = new Uint16Array(Math.ceil(segment.length / 16));

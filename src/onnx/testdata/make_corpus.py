@@ -31,6 +31,7 @@ import os
 import sys
 
 import onnx
+from onnx import external_data_helper as external
 import torch
 from torch import nn
 
@@ -328,11 +329,18 @@ def export(name, model, args, input_names, output_names, axes, opset, dynamic, f
         model, args, path, input_names=input_names, output_names=output_names,
         dynamic_axes=axes if dynamic else None, opset_version=opset, do_constant_folding=True,
     )
-    if os.path.getsize(path) < 2**31 - 2**24:
-        inferred = onnx.shape_inference.infer_shapes(onnx.load(path), strict_mode=True, data_prop=True)
-        onnx.save(inferred, path)
+    inferred = onnx.shape_inference.infer_shapes(onnx.load(path, load_external_data=False), strict_mode=True, data_prop=True)
+    if any(t.data_location == onnx.TensorProto.EXTERNAL for t in inferred.graph.initializer):
+        # Past 2 GB torch.onnx writes one file per tensor beside the model: gather them into <model>.data.
+        pieces = [os.path.join(folder, e.value) for t in inferred.graph.initializer for e in t.external_data if e.key == "location"]
+        external.load_external_data_for_model(inferred, folder)
+        onnx.save_model(inferred, path, save_as_external_data=True, all_tensors_to_one_file=True,
+                        location=os.path.basename(path) + ".data", size_threshold=1024)
+        for piece in pieces:
+            if os.path.exists(piece) and not piece.endswith(".data"):
+                os.remove(piece)
     else:
-        onnx.shape_inference.infer_shapes_path(path, path, strict_mode=True, data_prop=True)
+        onnx.save(inferred, path)
     print(path, os.path.getsize(path))
 
 

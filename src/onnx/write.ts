@@ -86,7 +86,7 @@ export function writeModelBytes(graph: Graph): Uint8Array {
   return out;
 }
 
-function totalWeightBytes(graph: Graph): number {
+export function totalWeightBytes(graph: Graph): number {
   let total = 0;
   for (const w of graph.initializers.values()) total += tensorBytes(w.dtype, w.shape);
   return total;

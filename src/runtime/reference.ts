@@ -1,8 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { fail } from '../errors.ts';
-import type { Model } from '../ir/graph.ts';
+import type { Graph, Model } from '../ir/graph.ts';
 import { weightBytes } from '../ir/weights.ts';
-import { writeModelBytes } from '../onnx/write.ts';
+import { AUTO_EXTERNAL_BYTES, totalWeightBytes, writeModelBytes, writeModelFile } from '../onnx/write.ts';
 import { sampleFeeds } from '../zoo/verify.ts';
 import { ortTensorBytes, SESSION_OPTIONS, timedRun } from './tensors.ts';
 
@@ -42,7 +45,7 @@ export interface WholeModelSession {
 }
 
 export async function openWholeModel(model: Model, inputs: Map<string, ort.Tensor>): Promise<WholeModelSession> {
-  const session = await ort.InferenceSession.create(writeModelBytes(model.graph), SESSION_OPTIONS);
+  const session = await wholeGraphSession(model.graph);
   const feeds = Object.fromEntries(inputs);
   await session.run(feeds);
   return {
@@ -52,6 +55,22 @@ export async function openWholeModel(model: Model, inputs: Map<string, ort.Tenso
     },
     release: () => session.release(),
   };
+}
+
+/**
+ * A session of a whole graph: from its bytes, or, past protobuf's 2 GB (Qwen2-0.5B's 2.5 GB of weights), from a
+ * temporary file with external data, removed once onnxruntime has read it.
+ */
+export async function wholeGraphSession(graph: Graph, externalAboveBytes = AUTO_EXTERNAL_BYTES): Promise<ort.InferenceSession> {
+  if (totalWeightBytes(graph) <= externalAboveBytes) return ort.InferenceSession.create(writeModelBytes(graph), SESSION_OPTIONS);
+  const dir = mkdtempSync(join(tmpdir(), 'memorianova-whole-'));
+  try {
+    const path = join(dir, 'model.onnx');
+    writeModelFile(graph, path, { externalData: 'always', inlineBelowBytes: 1024 });
+    return await ort.InferenceSession.create(path, SESSION_OPTIONS);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** `runs` timed runs of an open whole-model session: the output the distributed run must reproduce, and its CPU time. */

@@ -28,3 +28,8 @@ export type ErrorCode =
 export function fail(message: string, code: ErrorCode = 'invalid-input'): never {
   throw new MemoriaNovaError(message, code);
 }
+
+/** A value quoted in an error message, cut to about `max` characters ("…" marks the cut): a file may hold a 10-million-entry list. */
+export function cut(text: string, max = 100): string {
+  return text.length <= max ? text : `${text.slice(0, max)}…`;
+}

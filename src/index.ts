@@ -23,6 +23,7 @@ export { ZOO, zooEntry, type ZooBuildOptions, type ZooEntry } from './zoo/index.
 export { summarizeZoo, type ZooSummary } from './zoo/summary.ts';
 export { exportZooModel, type ZooExport } from './zoo/export.ts';
 export { readModelFile, readModelBytes } from './onnx/read.ts';
+export { DEFAULT_IMPORT_LIMITS, type ImportLimits } from './onnx/limits.ts';
 export { writeModelFile, writeModelBytes, type WriteOptions } from './onnx/write.ts';
 export type { Graph, Model, AnalyzedOp, TensorInfo, OpCost } from './ir/graph.ts';
 

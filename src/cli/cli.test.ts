@@ -7,6 +7,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { GraphBuilder } from '../ir/builder.ts';
 import type { Graph } from '../ir/graph.ts';
+import { encodeModel, tinyModel } from '../onnx/testing.ts';
 import { writeModelBytes, writeModelFile } from '../onnx/write.ts';
 
 const bin = fileURLToPath(new URL('../../bin/memorianova.js', import.meta.url));
@@ -84,6 +85,51 @@ describe('CLI errors on bad input', () => {
     const bound = cli('inspect', path, '--dim', 'batch=2', '--json');
     assert.equal(bound.status, 0, bound.stderr);
     assert.deepEqual(JSON.parse(bound.stdout).tensors.conv_out, [2, 4, 8, 8]);
+    assertCleanError(
+      ['inspect', path, '--dim', 'bacth=2'],
+      /^error: --dim bacth=2 names no dimension of the model's inputs \(its symbolic dimensions: batch\)$/,
+    );
+  });
+
+  it('options the model cannot take: more layers than it has, a dimension it lacks, an --out that is a file', () => {
+    assertCleanError(['inspect', 'gpt2', '--layers', '1000000'], /^error: model 'gpt2': layers 1000000 exceeds its 12 layers$/);
+    assertCleanError(
+      ['inspect', 'squeezenet1.0', '--dim', 'foo=3'],
+      /^error: --dim foo=3 names no dimension of the model's inputs \(they have no symbolic dimensions\)$/,
+    );
+    const file = join(dir, 'a-file');
+    writeFileSync(file, '');
+    assertCleanError(
+      ['plan', 'squeezenet1.0', '--cluster', 'homo2', '--out', file],
+      /^error: --out '.*a-file' cannot be used as a folder: a file is in the way$/,
+    );
+  });
+
+  it('import limits: a hostile sparse file is refused; --max-* flags move the limits', () => {
+    const sparse = (elements: number) => ({
+      values: { name: 's', data_type: 1, dims: [1], float_data: [1] },
+      indices: { name: 'i', data_type: 7, dims: [1], int64_data: [0] },
+      dims: [elements],
+    });
+    const hostile = join(dir, 'sparse.onnx');
+    writeFileSync(hostile, encodeModel(tinyModel({ sparse_initializer: [sparse(2 ** 33)] })));
+    assertCleanError(
+      ['inspect', hostile],
+      /^error: sparse initializer 's' is float32\[8589934592\] \(34359738368 bytes made dense\), over the limit of 4294967296 \(--max-tensor-bytes\)$/,
+    );
+    const small = join(dir, 'sparse-small.onnx');
+    writeFileSync(small, encodeModel(tinyModel({ sparse_initializer: [sparse(2 ** 20)] })));
+    assert.equal(cli('inspect', small).status, 0);
+    assertCleanError(['inspect', small, '--max-sparse-bytes', '1MiB'], /over the limit of 1048576 \(--max-sparse-bytes\)$/);
+    assertCleanError(
+      ['inspect', small, '--max-total-tensor-bytes', '4MB'],
+      /brings the model's tensors to \d+ bytes, over the limit of 4000000 \(--max-total-tensor-bytes\)$/,
+    );
+    assertCleanError(['inspect', small, '--max-nodes', '0'], /^error: --max-nodes must be a positive integer, got '0'$/);
+    assertCleanError(
+      ['inspect', small, '--max-tensor-bytes', 'lots'],
+      /^error: --max-tensor-bytes must be a positive byte count such as 1000000, 512MiB or 4GB, got 'lots'$/,
+    );
   });
 
   it('a missing external-data file', () => {

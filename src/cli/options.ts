@@ -1,8 +1,10 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { bindingsFromFlags } from '../analysis/analyze.ts';
 import { fail } from '../errors.ts';
 import type { Model } from '../ir/graph.ts';
 import { loadModel, type LoadOptions } from '../model/load.ts';
+import { DEFAULT_IMPORT_LIMITS, LIMIT_FLAGS, type ImportLimits } from '../onnx/limits.ts';
 
 export function positiveInteger(option: string) {
   return (value: string): number => {
@@ -24,12 +26,41 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
+/** A byte count: an integer, optionally with a unit (KiB, MiB, GiB, TiB are powers of 1024; KB, MB, GB, TB of 1000). */
+export function byteCount(option: string) {
+  const units: Record<string, number> = {
+    '': 1,
+    B: 1,
+    KB: 1e3,
+    MB: 1e6,
+    GB: 1e9,
+    TB: 1e12,
+    KIB: 2 ** 10,
+    MIB: 2 ** 20,
+    GIB: 2 ** 30,
+    TIB: 2 ** 40,
+  };
+  return (value: string): number => {
+    const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
+    const unit = match === null ? undefined : units[match[2]!.toUpperCase()];
+    const n = match === null || unit === undefined ? NaN : Math.floor(Number(match[1]) * unit);
+    if (!Number.isSafeInteger(n) || n < 1)
+      fail(`${option} must be a positive byte count such as 1000000, 512MiB or 4GB, got '${value}'`, 'usage');
+    return n;
+  };
+}
+
 export interface ModelFlags {
   dim?: string[];
   input?: string[];
   batch?: number;
   seqLen?: number;
   layers?: number;
+  maxNodes?: number;
+  maxFunctionDepth?: number;
+  maxTensorBytes?: number;
+  maxTotalTensorBytes?: number;
+  maxSparseBytes?: number;
 }
 
 /** The flags every command that takes a model accepts: shape bindings for files, size options for the zoo. */
@@ -39,14 +70,38 @@ export function addModelOptions(command: Command): Command {
     .option('--input <name:AxBxC>', "bind a whole input's shape (repeatable)", collect)
     .option('--batch <n>', 'built-in models: batch size', positiveInteger('--batch'))
     .option('--seq-len <n>', 'built-in transformers: tokens per sequence', positiveInteger('--seq-len'))
-    .option('--layers <n>', 'built-in transformers: keep only the first n layers', positiveInteger('--layers'));
+    .option('--layers <n>', 'built-in transformers: keep only the first n layers', positiveInteger('--layers'))
+    .option(
+      '--max-nodes <n>',
+      `model files: most nodes, functions expanded (default ${DEFAULT_IMPORT_LIMITS.maxNodes})`,
+      positiveInteger('--max-nodes'),
+    )
+    .option(
+      '--max-function-depth <n>',
+      `model files: deepest nesting of function calls (default ${DEFAULT_IMPORT_LIMITS.maxFunctionDepth})`,
+      positiveInteger('--max-function-depth'),
+    )
+    .option('--max-tensor-bytes <bytes>', 'model files: largest declared tensor (default 4GiB)', byteCount('--max-tensor-bytes'))
+    .option(
+      '--max-total-tensor-bytes <bytes>',
+      'model files: all declared tensors together (default 32GiB)',
+      byteCount('--max-total-tensor-bytes'),
+    )
+    .option(
+      '--max-sparse-bytes <bytes>',
+      'model files: sparse initializers made dense, together (default 256MiB)',
+      byteCount('--max-sparse-bytes'),
+    );
 }
 
 export function loadOptionsFrom(flags: ModelFlags): LoadOptions {
-  const options: LoadOptions = { bindings: bindingsFromFlags(flags.dim ?? [], flags.input ?? []) };
+  const options: LoadOptions = { bindings: bindingsFromFlags(flags.dim ?? [], flags.input ?? []), strictBindings: true };
   if (flags.batch !== undefined) options.batch = flags.batch;
   if (flags.seqLen !== undefined) options.seqLen = flags.seqLen;
   if (flags.layers !== undefined) options.layers = flags.layers;
+  const limits: Partial<ImportLimits> = {};
+  for (const key of Object.keys(LIMIT_FLAGS) as (keyof ImportLimits)[]) if (flags[key] !== undefined) limits[key] = flags[key];
+  if (Object.keys(limits).length > 0) options.limits = limits;
   return options;
 }
 
@@ -68,4 +123,32 @@ export function formatTable(headers: string[], rows: (string | number)[][]): str
       .join('  ')
       .trimEnd();
   return [line(cells[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
+}
+
+/** Creates an output folder before any work is done, so a bad path fails at once with a one-line error. */
+export function makeOutputDir(path: string, option: string): string {
+  try {
+    mkdirSync(path, { recursive: true });
+  } catch (error) {
+    fail(`${option} '${path}' cannot be used as a folder: ${fsReason(error)}`, 'usage');
+  }
+  return path;
+}
+
+/** Writes one output file; a path that cannot be written is a one-line error naming it. */
+export function writeOutputFile(path: string, data: string | Uint8Array): void {
+  try {
+    writeFileSync(path, data);
+  } catch (error) {
+    fail(`cannot write '${path}': ${fsReason(error)}`);
+  }
+}
+
+function fsReason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOTDIR' || code === 'EEXIST') return 'a file is in the way';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EISDIR') return 'it is a folder';
+  if (code === 'ENOENT') return 'its folder does not exist';
+  return (error as Error).message.split('\n')[0]!;
 }

@@ -1,7 +1,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { analyzeGraph, type ShapeBindings } from '../analysis/analyze.ts';
+import { unusedDimBindings } from '../analysis/bindings.ts';
 import { fail } from '../errors.ts';
 import type { Graph, Model } from '../ir/graph.ts';
+import type { ImportLimits } from '../onnx/limits.ts';
 import { readModelFile } from '../onnx/read.ts';
 import { zooEntry } from '../zoo/index.ts';
 
@@ -11,6 +13,10 @@ export interface LoadOptions {
   batch?: number;
   seqLen?: number;
   layers?: number;
+  /** A dimension binding that names no dimension of the inputs is an error, not a warning (the CLI's choice). */
+  strictBindings?: boolean;
+  /** Model files only: what the import may build (DEFAULT_IMPORT_LIMITS where absent). */
+  limits?: Partial<ImportLimits>;
 }
 
 /** True when the spec names a file rather than a built-in model. */
@@ -23,7 +29,7 @@ export function loadGraph(spec: string, options: LoadOptions = {}): Graph {
   if (isModelFile(spec)) {
     if (!existsSync(spec)) fail(`model file '${spec}' does not exist`);
     if (!statSync(spec).isFile()) fail(`model path '${spec}' is not a file`);
-    return readModelFile(spec);
+    return readModelFile(spec, options.limits);
   }
   const entry = zooEntry(spec);
   const buildOptions: { batch?: number; seqLen?: number; layers?: number } = {};
@@ -36,6 +42,18 @@ export function loadGraph(spec: string, options: LoadOptions = {}): Graph {
 /** Loads and analyses a model: folded graph, static shapes, per-operator costs. */
 export function loadModel(spec: string, options: LoadOptions = {}): Model {
   const graph = loadGraph(spec, options);
+  if (options.strictBindings === true && options.bindings !== undefined) {
+    const unused = unusedDimBindings(graph, options.bindings);
+    if (unused.length > 0) {
+      const symbolic = [...new Set(graph.inputs.flatMap((i) => (i.shape ?? []).filter((d) => typeof d === 'string')))];
+      fail(
+        `--dim ${unused[0]}=${options.bindings.dims![unused[0]!]} names no dimension of the model's inputs (${
+          symbolic.length > 0 ? `its symbolic dimensions: ${symbolic.join(', ')}` : 'they have no symbolic dimensions'
+        })`,
+        'usage',
+      );
+    }
+  }
   const name = isModelFile(spec) ? graph.name || spec : spec;
   return analyzeGraph(graph, options.bindings === undefined ? { name } : { name, bindings: options.bindings });
 }

@@ -1,10 +1,6 @@
 import { fail } from '../errors.ts';
+import { count, importLimits, overLimit, type ImportLimits } from './limits.ts';
 import type { AttributeProto, FunctionProto, NodeProto } from './proto.ts';
-
-/** Calls nested deeper than this are taken for recursion, which ONNX forbids. */
-const MAX_DEPTH = 32;
-/** Expansion stops here: nested calls can multiply a few nodes into billions. */
-const MAX_NODES = 5_000_000;
 
 /**
  * Expands calls of model-local functions (ModelProto.functions) into their bodies, so the graph holds only
@@ -12,21 +8,65 @@ const MAX_NODES = 5_000_000;
  * formal inputs and outputs become the call's tensors, every other tensor and node name gets the prefix
  * `<call node name>/`, and attributes that refer to a function attribute (`ref_attr_name`) take the call's
  * value, else the function's default, else are left out. Sub-graphs inside a body are kept as they are.
+ *
+ * Before anything is copied, every function's expanded size and nesting depth are computed from the bodies
+ * alone, so functions that call each other into billions of nodes are refused at once, naming the function.
  */
-export function inlineFunctions(nodes: NodeProto[], functions: FunctionProto[]): NodeProto[] {
-  if (functions.length === 0) return nodes;
+export function inlineFunctions(nodes: NodeProto[], functions: FunctionProto[], limits: ImportLimits = importLimits()): NodeProto[] {
   const byId = new Map(functions.map((f) => [functionId(f.domain, f.name, f.overload), f]));
-  let made = 0;
-  const expand = (list: NodeProto[], depth: number): NodeProto[] =>
+  const callee = (node: NodeProto) => (byId.size === 0 ? undefined : byId.get(functionId(node.domain, node.op_type, node.overload)));
+  const sizes = new Map<FunctionProto, number>();
+  const open: FunctionProto[] = [];
+  /** Nodes one call of `fn` expands to. */
+  const size = (fn: FunctionProto): number => {
+    const known = sizes.get(fn);
+    if (known !== undefined) return known;
+    if (open.includes(fn))
+      fail(
+        `model-local function '${fn.name}' calls itself (${[...open.slice(open.indexOf(fn)), fn].map((f) => f.name).join(' → ')}), which ONNX forbids`,
+        'invalid-model',
+      );
+    if (open.length >= limits.maxFunctionDepth) {
+      const chain = open.length > 4 ? [...open.slice(0, 2).map((f) => f.name), '…', open.at(-1)!.name] : open.map((f) => f.name);
+      fail(
+        `calls of model-local functions nest ${open.length + 1} deep at function '${fn.name}' (${[...chain, fn.name].join(' → ')}), ${overLimit(limits, 'maxFunctionDepth')}`,
+        'invalid-model',
+      );
+    }
+    open.push(fn);
+    let total = 0;
+    for (const node of fn.node) {
+      const inner = callee(node);
+      total += inner === undefined ? 1 : size(inner);
+    }
+    open.pop();
+    sizes.set(fn, total);
+    return total;
+  };
+  let total = 0;
+  let largest: { fn: FunctionProto; nodes: number } | undefined;
+  for (const node of nodes) {
+    const fn = callee(node);
+    const nodesOfCall = fn === undefined ? 1 : size(fn);
+    total += nodesOfCall;
+    if (fn !== undefined && (largest === undefined || nodesOfCall > largest.nodes)) largest = { fn, nodes: nodesOfCall };
+  }
+  if (total > limits.maxNodes) {
+    fail(
+      largest === undefined
+        ? `the graph has ${count(total)} nodes, ${overLimit(limits, 'maxNodes')}`
+        : `model-local functions expand the graph to ${count(total)} nodes, ${overLimit(limits, 'maxNodes')}: one call of function '${largest.fn.name}' alone expands to ${count(largest.nodes)} nodes`,
+      'invalid-model',
+    );
+  }
+  if (largest === undefined) return nodes;
+  const expand = (list: NodeProto[]): NodeProto[] =>
     list.flatMap((node, index) => {
-      const fn = byId.get(functionId(node.domain, node.op_type, node.overload));
+      const fn = callee(node);
       if (fn === undefined) return [node];
-      if (depth >= MAX_DEPTH) fail(`model-local function '${fn.name}' calls itself (directly or not), which ONNX forbids`, 'invalid-model');
-      made += fn.node.length;
-      if (made > MAX_NODES) fail(`model-local functions expand to more than ${MAX_NODES} nodes`, 'invalid-model');
-      return expand(instantiate(fn, node, node.name === '' ? `${node.op_type}_${index}` : node.name), depth + 1);
+      return expand(instantiate(fn, node, node.name === '' ? `${node.op_type}_${index}` : node.name));
     });
-  return expand(nodes, 0);
+  return expand(nodes);
 }
 
 function functionId(domain: string, name: string, overload: string): string {

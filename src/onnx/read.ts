@@ -5,6 +5,7 @@ import type { Attribute, Dim, Graph, Node, ValueInfo, Weight } from '../ir/graph
 import { validateGraph } from '../ir/validate.ts';
 import { inlineFunctions } from './functions.ts';
 import { exactInt, looseInt } from './int64.ts';
+import { countGraphNodes, importLimits, overLimit, type ImportLimits } from './limits.ts';
 import {
   asBytes,
   ATTRIBUTE_TYPE,
@@ -21,7 +22,7 @@ import { tensorDType, weightFromSparseProto, weightFromTensorProto, type TensorC
 const utf8 = new TextDecoder();
 
 /** Reads an .onnx file into the IR; external data is looked for next to it. */
-export function readModelFile(path: string): Graph {
+export function readModelFile(path: string, limits: Partial<ImportLimits> = {}): Graph {
   let stat;
   try {
     stat = statSync(path);
@@ -37,17 +38,21 @@ export function readModelFile(path: string): Graph {
   } catch (error) {
     fail(`cannot read model file '${path}': ${(error as Error).message}`);
   }
-  return readModelBytes(bytes, dirname(resolve(path)), path);
+  return readModelBytes(bytes, dirname(resolve(path)), path, limits);
 }
 
 /**
  * Decodes a serialized ModelProto into the IR and validates the graph. `baseDir` is the folder external-data
- * locations are relative to; `label` names the model in error messages.
+ * locations are relative to; `label` names the model in error messages; `limits` override DEFAULT_IMPORT_LIMITS.
  */
-export function readModelBytes(bytes: Uint8Array, baseDir: string, label = 'model'): Graph {
+export function readModelBytes(bytes: Uint8Array, baseDir: string, label = 'model', limits: Partial<ImportLimits> = {}): Graph {
   if (bytes.length === 0) fail(`'${label}' is empty, not an ONNX model`, 'invalid-model');
+  const bounds = importLimits(limits);
+  const nodes = countGraphNodes(bytes);
+  if (nodes !== undefined && nodes > bounds.maxNodes)
+    fail(`'${label}' has ${nodes} nodes, ${overLimit(bounds, 'maxNodes')}`, 'invalid-model');
   const model = decodeModel(bytes, label);
-  const graph = importModel(model, label, { baseDir, fileSizes: new Map() });
+  const graph = importModel(model, label, { baseDir, fileSizes: new Map(), limits: bounds, declared: { total: 0, sparse: 0 } });
   validateGraph(graph);
   return graph;
 }
@@ -85,7 +90,7 @@ function importModel(model: ModelProto, label: string, context: TensorContext): 
     );
   }
   const importer = new GraphImporter(context);
-  const graph = importer.graph(model.graph, inlineFunctions(model.graph.node, model.functions), opset);
+  const graph = importer.graph(model.graph, inlineFunctions(model.graph.node, model.functions, context.limits), opset);
   if (Object.keys(opsetImports).length > 0) graph.opsetImports = opsetImports;
   if (model.producer_name !== '') graph.producer = model.producer_name;
   return graph;

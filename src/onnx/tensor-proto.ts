@@ -1,9 +1,10 @@
-import { statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, normalize, sep } from 'node:path';
-import { fail } from '../errors.ts';
+import { cut, fail } from '../errors.ts';
 import { dtypeBits, dtypeFromOnnx, elementCount, tensorBytes, type DType } from '../ir/dtype.ts';
 import type { Weight, WeightData } from '../ir/graph.ts';
 import { exactInt } from './int64.ts';
+import { DEFAULT_IMPORT_LIMITS, overLimit, type ImportLimits } from './limits.ts';
 import { asBytes, DATA_LOCATION_EXTERNAL, type Int64, type SparseTensorProto, type TensorProto } from './proto.ts';
 
 /** Tensors above this many bytes are refused as corrupt: no edge model comes near it. */
@@ -14,6 +15,30 @@ export interface TensorContext {
   baseDir: string;
   /** Sizes of external-data files already looked at, so each file is stat'ed once per import. */
   fileSizes?: Map<string, number>;
+  /** What the tensors may declare (DEFAULT_IMPORT_LIMITS when absent). */
+  limits?: ImportLimits;
+  /** Bytes declared so far by this import's tensors: all of them, and sparse ones made dense. */
+  declared?: { total: number; sparse: number };
+}
+
+/** Charges one tensor's declared bytes against the limits, before anything of that size is allocated. */
+function declare(context: TensorContext, bytes: number, dtype: DType, shape: number[], what: string, sparse = false): void {
+  const limits = context.limits ?? DEFAULT_IMPORT_LIMITS;
+  const declared = (context.declared ??= { total: 0, sparse: 0 });
+  const size = `${dtype}[${cut(shape.join(', '))}] (${bytes} bytes${sparse ? ' made dense' : ''})`;
+  if (bytes > limits.maxTensorBytes) fail(`${what} is ${size}, ${overLimit(limits, 'maxTensorBytes')}`, 'invalid-model');
+  if (sparse && declared.sparse + bytes > limits.maxSparseBytes)
+    fail(
+      `${what} is ${size}; the sparse initializers would take ${declared.sparse + bytes} bytes made dense, ${overLimit(limits, 'maxSparseBytes')}`,
+      'invalid-model',
+    );
+  if (declared.total + bytes > limits.maxTotalTensorBytes)
+    fail(
+      `${what} is ${size}, which brings the model's tensors to ${declared.total + bytes} bytes, ${overLimit(limits, 'maxTotalTensorBytes')}`,
+      'invalid-model',
+    );
+  declared.total += bytes;
+  if (sparse) declared.sparse += bytes;
 }
 
 export function tensorDType(code: number, what: string): DType {
@@ -30,7 +55,7 @@ export function tensorShape(dims: Int64[], what: string): number[] {
   });
   const count = elementCount(shape);
   if (!Number.isSafeInteger(count) || count * 8 > MAX_TENSOR_BYTES) {
-    fail(`${what} has shape [${shape.join(', ')}], which is too large to be real`, 'invalid-model');
+    fail(`${what} has shape [${cut(shape.join(', '))}], which is too large to be real`, 'invalid-model');
   }
   return shape;
 }
@@ -44,6 +69,7 @@ export function weightFromTensorProto(tensor: TensorProto, what: string, context
   const shape = tensorShape(tensor.dims, what);
   if (tensor.segment) fail(`${what} is stored in segments, which is not supported`, 'invalid-model');
   if (dtype === 'string') fail(`${what} is a string tensor; string tensor data is not supported`, 'invalid-model');
+  declare(context, tensorBytes(dtype, shape), dtype, shape, what);
   const data =
     tensor.data_location === DATA_LOCATION_EXTERNAL
       ? externalData(tensor, dtype, shape, what, context)
@@ -72,6 +98,11 @@ function externalData(tensor: TensorProto, dtype: DType, shape: number[], what: 
       fail(`${what} stores its data in '${location}', but ${path} does not exist`, 'invalid-model');
     }
     if (!stat.isFile()) fail(`${what} stores its data in '${location}', but ${path} is not a file`, 'invalid-model');
+    // A symlink inside the folder may point anywhere: the file actually read must be inside the model's folder too.
+    const real = realpathSync(path);
+    const root = realpathSync(context.baseDir);
+    if (!real.startsWith(root.endsWith(sep) ? root : `${root}${sep}`))
+      fail(`${what} stores its data at '${location}', which leads outside the model's folder (to ${real})`, 'invalid-model');
     fileSize = stat.size;
     fileSizes.set(path, fileSize);
   }
@@ -79,7 +110,7 @@ function externalData(tensor: TensorProto, dtype: DType, shape: number[], what: 
   const length = lengthText === undefined ? Math.max(0, fileSize - offset) : externalInt(lengthText, 'length', what);
   if (length !== expected) {
     fail(
-      `${what} has ${length} bytes of external data in '${location}', expected ${expected} for ${dtype}[${shape.join(', ')}]`,
+      `${what} has ${length} bytes of external data in '${location}', expected ${expected} for ${dtype}[${cut(shape.join(', '))}]`,
       'invalid-model',
     );
   }
@@ -100,12 +131,13 @@ function inlineBytes(tensor: TensorProto, dtype: DType, shape: number[], what: s
   const expected = tensorBytes(dtype, shape);
   const complex = dtype === 'complex64' || dtype === 'complex128';
   const check = (field: string, got: number, want: number) => {
-    if (got !== want) fail(`${what} has ${got} values in ${field}, expected ${want} for ${dtype}[${shape.join(', ')}]`, 'invalid-model');
+    if (got !== want)
+      fail(`${what} has ${got} values in ${field}, expected ${want} for ${dtype}[${cut(shape.join(', '))}]`, 'invalid-model');
   };
   if (tensor.raw_data.length > 0 || expected === 0) {
     if (tensor.raw_data.length !== expected) {
       fail(
-        `${what} has ${tensor.raw_data.length} bytes of raw_data, expected ${expected} for ${dtype}[${shape.join(', ')}]`,
+        `${what} has ${tensor.raw_data.length} bytes of raw_data, expected ${expected} for ${dtype}[${cut(shape.join(', '))}]`,
         'invalid-model',
       );
     }
@@ -155,7 +187,7 @@ function int32FieldBytes(values: number[], dtype: DType, shape: number[], what: 
     fail(`${what} is ${dtype} but stores int32_data`, 'invalid-model');
   }
   if (values.length !== entries)
-    fail(`${what} has ${values.length} values in int32_data, expected ${entries} for ${dtype}[${shape.join(', ')}]`, 'invalid-model');
+    fail(`${what} has ${values.length} values in int32_data, expected ${entries} for ${dtype}[${cut(shape.join(', '))}]`, 'invalid-model');
   if (bits === 32) return new Uint8Array(Int32Array.from(values).buffer);
   if (bits === 16) return new Uint8Array(Uint16Array.from(values, (v) => v & 0xffff).buffer);
   return Uint8Array.from(values, (v) => v & 0xff);
@@ -194,10 +226,11 @@ export function weightFromSparseProto(sparse: SparseTensorProto, context: Tensor
   const nnz = values.shape[0] ?? 0;
   const rank = indices.shape.length === 2 ? indices.shape[1]! : 1;
   const total = elementCount(shape);
+  declare(context, tensorBytes(values.dtype, shape), values.dtype, shape, what, true);
   const out = new Uint8Array(tensorBytes(values.dtype, shape));
   const index = new DataView(indices.data.bytes.buffer, indices.data.bytes.byteOffset, indices.data.bytes.byteLength);
   if (elementCount(indices.shape) !== nnz * rank || (rank !== 1 && rank !== shape.length))
-    fail(`${what} has indices of shape [${indices.shape.join(', ')}] for ${nnz} values`, 'invalid-model');
+    fail(`${what} has indices of shape [${cut(indices.shape.join(', '))}] for ${nnz} values`, 'invalid-model');
   for (let k = 0; k < nnz; k++) {
     let linear = 0;
     if (indices.shape.length === 2) {

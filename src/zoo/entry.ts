@@ -82,6 +82,7 @@ export function transformerEntry(
         seqLen: positiveInteger(spec.name, 'sequence length', options.seqLen ?? defaults.seqLen),
         layers: positiveInteger(spec.name, 'layers', options.layers ?? defaults.layers),
       };
+      if (resolved.layers > layers) fail(`model '${spec.name}': layers ${resolved.layers} exceeds its ${layers} layers`);
       if (resolved.seqLen > maxSeqLen) fail(`model '${spec.name}': sequence length ${resolved.seqLen} exceeds its ${maxSeqLen} positions`);
       return build(resolved);
     },

@@ -150,6 +150,7 @@ describe('model zoo', () => {
     assert.throws(() => zooEntry('resnet50').build({ seqLen: 8 }), /model 'resnet50' is a CNN: a sequence length does not apply/);
     assert.throws(() => zooEntry('vgg13').build({ layers: 2 }), /model 'vgg13' is a CNN: a layer count does not apply/);
     assert.throws(() => zooEntry('gpt2').build({ seqLen: 1025 }), /model 'gpt2': sequence length 1025 exceeds its 1024 positions/);
+    assert.throws(() => zooEntry('gpt2').build({ layers: 1_000_000 }), /model 'gpt2': layers 1000000 exceeds its 12 layers/);
     assert.throws(() => zooEntry('bert-base').build({ batch: 0 }), /model 'bert-base': batch must be a positive integer, got 0/);
     assert.throws(() => zooEntry('qwen2-0.5b').build({ layers: 1.5 }), /layers must be a positive integer, got 1.5/);
   });

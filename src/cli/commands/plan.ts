@@ -1,4 +1,3 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
@@ -12,9 +11,11 @@ import {
   addModelOptions,
   formatTable,
   loadModelFromFlags,
+  makeOutputDir,
   megabytes,
   positiveInteger,
   positiveNumber,
+  writeOutputFile,
   type ModelFlags,
 } from '../options.ts';
 
@@ -124,6 +125,9 @@ export function register(program: Command): void {
       const orderTimeLimitMs = flags.orderTimeLimit * 1000;
       const model = loadModelFromFlags(spec, flags);
       const cluster = loadCluster(flags.cluster);
+      const outDir = resolve(flags.out ?? join('out', `${model.name.replace(/[^\w.-]+/g, '_')}-${cluster.name}`));
+      makeOutputDir(outDir, '--out');
+      makeOutputDir(join(outDir, 'plans'), '--out');
       const say = (line: string) => {
         if (!flags.json) process.stderr.write(`${line}\n`);
       };
@@ -153,11 +157,9 @@ export function register(program: Command): void {
       });
       bar.stop();
       const { order, result } = job;
-      const outDir = resolve(flags.out ?? join('out', `${model.name.replace(/[^\w.-]+/g, '_')}-${cluster.name}`));
-      mkdirSync(join(outDir, 'plans'), { recursive: true });
       const best = result.methods.find((m) => m.name === result.best)!;
-      writeFileSync(join(outDir, 'plan.json'), formatPlan(best.plan));
-      for (const m of result.methods) writeFileSync(join(outDir, 'plans', `${m.name}.json`), formatPlan(m.plan));
+      writeOutputFile(join(outDir, 'plan.json'), formatPlan(best.plan));
+      for (const m of result.methods) writeOutputFile(join(outDir, 'plans', `${m.name}.json`), formatPlan(m.plan));
       const reportPath = join(outDir, 'report.html');
       await writePlanReport(reportPath, job);
       if (flags.json) {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -65,6 +66,14 @@ describe('memorianova run, profile, worker', () => {
       [['run', modelPath, '--plan', planPath], /^error: give exactly one of --workers host:port,\.\.\. and --local N$/],
       [['run', modelPath, '--plan', planPath, '--local', '3'], /^error: --local 3: the plan has 2 devices$/],
       [['run', modelPath, '--plan', planPath, '--workers', 'a:1'], /^error: --workers lists 1 workers, the plan has 2 devices$/],
+      [
+        ['run', modelPath, '--plan', planPath, '--workers', '127.0.0.1:99999,127.0.0.1:1'],
+        /^error: --workers: each worker must be HOST:PORT with a port from 1 to 65535, got '127\.0\.0\.1:99999'$/,
+      ],
+      [
+        ['run', modelPath, '--plan', planPath, '--workers', ','],
+        /^error: --workers: each worker must be HOST:PORT with a port from 1 to 65535, got ''$/,
+      ],
       [['worker', '--listen', 'nowhere'], /^error: --listen must be HOST:PORT with a port from 0 to 65535, got 'nowhere'$/],
       [['worker', '--listen', '127.0.0.1:0', '--emulate', 'pi1'], /^error: --emulate needs --cluster and --host-gflops$/],
     ] as Array<[string[], RegExp]>) {
@@ -72,5 +81,15 @@ describe('memorianova run, profile, worker', () => {
       assert.equal(run.status, 1, args.join(' '));
       assert.match(run.stderr.trim(), pattern);
     }
+  });
+
+  it('worker --listen on an address this host lacks is a clean error', () => {
+    // 192.0.2.0/24 is reserved for documentation (RFC 5737): no host has it, and binding sends nothing.
+    const run = spawnSync(process.execPath, ['bin/memorianova.js', 'worker', '--listen', '192.0.2.1:5000'], {
+      encoding: 'utf8',
+      env: { ...process.env, MEMORIANOVA_TOKEN: '0123456789abcdef0123456789abcdef' },
+    });
+    assert.equal(run.status, 1, run.stderr);
+    assert.equal(run.stderr.trim(), 'error: cannot listen on 192.0.2.1:5000: this host has no such address');
   });
 });

@@ -1,10 +1,10 @@
-import { get, type IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
 import type { Cluster } from '../cluster/types.ts';
 import { fail, MemoriaNovaError } from '../errors.ts';
 import { boxVolume, containsBox, fullBox, unionVolume } from '../partition/box.ts';
 import { parseHostPort } from './address.ts';
-import { AUTH_HEADER, CHALLENGE_PATH, coordinatorProof, isNonce, newNonce, sameMac, TOKEN_ENV, workerProof, type Secret } from './auth.ts';
+import { AUTH_HEADER, coordinatorProof, newNonce, sameMac, workerProof, type Secret } from './auth.ts';
+import { fetchChallenge, readBody } from './connect.ts';
 import { EmulatedLink, sendFrame, sleep } from './link.ts';
 import { ROUTER, type RuntimeProgram } from './program.ts';
 import {
@@ -77,22 +77,6 @@ export interface ExecuteResult {
 }
 
 type Phase = { kind: 'connect' } | { kind: 'setup' } | { kind: 'run'; run: number };
-
-/** A short HTTP answer's body (at most 1 KiB of it, one line), e.g. why a worker refused a connection. */
-function readBody(res: IncomingMessage): Promise<string> {
-  return new Promise((resolve) => {
-    let body = '';
-    res.setEncoding('utf8');
-    res.on('data', (chunk: string) => {
-      body += chunk;
-      if (body.length > 1024) res.destroy();
-    });
-    const done = () => resolve(body.slice(0, 1024).replace(/\s+/g, ' ').trim());
-    res.on('end', done);
-    res.on('close', done);
-    res.on('error', done);
-  });
-}
 
 /**
  * The router of the star (docs/runtime.md, "Coordinator"): connects to the workers, sends each its program and
@@ -321,21 +305,9 @@ class Coordinator {
 
   /** A one-time challenge from the worker (auth.ts); null once the run has been failed. */
   private fetchChallenge(i: number, address: string): Promise<string | null> {
-    return new Promise((resolve) => {
-      const failWith = (why: string) => {
-        this.abort(`worker ${this.names[i]}: ${why} during ${this.where(i)}`);
-        resolve(null);
-      };
-      const req = get(`http://${address}${CHALLENGE_PATH}`, { timeout: this.options.timeoutMs }, (res) => {
-        void readBody(res).then((body) => {
-          if (res.statusCode === 200 && isNonce(body)) resolve(body);
-          else if (res.statusCode === 404)
-            failWith(`it uses no secret, but this coordinator has one (${TOKEN_ENV} or --token-file): start it with the same secret`);
-          else failWith(`no challenge (HTTP ${res.statusCode}${body === '' ? '' : `: ${body}`})`);
-        });
-      });
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.options.timeoutMs} ms`)));
-      req.on('error', (error) => failWith(`connection failed (${error.message})`));
+    return fetchChallenge(address, this.options.timeoutMs).catch((error: Error) => {
+      this.abort(`worker ${this.names[i]}: ${error.message} during ${this.where(i)}`);
+      return null;
     });
   }
 

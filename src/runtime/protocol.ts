@@ -10,6 +10,9 @@ import { workerProgramSchema } from './program-schema.ts';
  * Tensor data is never JSON. Headers are checked against the schemas below; anything else is rejected.
  */
 
+/** The largest payload a probe frame carries or asks for (it measures links, it must not be a way to fill memory). */
+export const PROBE_MAX_BYTES = 64 * 2 ** 20;
+
 const box = z.array(z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]));
 const count = z.number().int().nonnegative();
 
@@ -38,6 +41,10 @@ export const workerBound = z.discriminatedUnion('t', [
   z.strictObject({ t: z.literal('piece'), run: count, message: count, delivery: count, box }),
   /** The processor is this worker's until it sends `computed`. */
   z.strictObject({ t: z.literal('grant'), run: count }),
+  /** `memorianova probe`, before any set-up: answer with `reply` bytes (the frame's own payload measures the downlink). */
+  z.strictObject({ t: z.literal('probe'), id: count, reply: z.number().int().min(0).max(PROBE_MAX_BYTES) }),
+  /** `memorianova probe`: time the worker's built-in compute benchmark (src/runtime/probe-compute.ts). */
+  z.strictObject({ t: z.literal('probe-compute') }),
 ]);
 
 export const coordinatorBound = z.discriminatedUnion('t', [
@@ -68,6 +75,16 @@ export const coordinatorBound = z.discriminatedUnion('t', [
   z.strictObject({ t: z.literal('compute'), run: count }),
   z.strictObject({ t: z.literal('computed'), run: count }),
   z.strictObject({ t: z.literal('error'), message: z.string(), step: z.string().nullable() }),
+  z.strictObject({ t: z.literal('probe-reply'), id: count, received: count }),
+  /** The benchmark's FLOPs (the cost model's), its median wall ms over `runs` runs, on `threads` intra-op threads. */
+  z.strictObject({
+    t: z.literal('probe-computed'),
+    flops: count,
+    ms: z.number().positive(),
+    runs: count,
+    threads: count,
+    totalMemoryBytes: count,
+  }),
 ]);
 
 export type WorkerBound = z.infer<typeof workerBound>;

@@ -27,11 +27,13 @@ import {
   encodeFrame,
   frameBytes,
   MAX_HEADER_BYTES,
+  PROBE_MAX_BYTES,
   workerBound,
   type CoordinatorBound,
   type WorkerBound,
 } from './protocol.ts';
 import { copyRegion, elementSize, emptyRegion, extractRegion, type Region } from './regions.ts';
+import { benchmarkCompute } from './probe-compute.ts';
 import { planSteps } from './schedule.ts';
 import { buildStepModel, type HeldWeight } from './submodel.ts';
 import type { ExecutableStep, LoadedBundle } from './bundle.ts';
@@ -244,6 +246,7 @@ class WorkerSession {
   private steps: ExecutableStep[] = [];
   private heartbeat: NodeJS.Timeout | null = null;
   private setupTimer: NodeJS.Timeout | null;
+  private readonly handshakeMs: number;
   /** The last run the coordinator started: pieces of any other run are refused. */
   private announcedRun: number | null = null;
   private pieces = new Map<string, Region>();
@@ -264,10 +267,9 @@ class WorkerSession {
     private readonly options: WorkerOptions,
   ) {
     ws.on('message', (data, isBinary) => this.receive(data, isBinary));
-    this.setupTimer = setTimeout(
-      () => this.failWith(new StepFailure(`no program within ${handshakeMs} ms`, 'setup'), 'setup'),
-      handshakeMs,
-    );
+    this.handshakeMs = handshakeMs;
+    this.setupTimer = null;
+    this.restartHandshakeTimer();
     const bundle = options.bundle;
     void this.send({
       t: 'hello',
@@ -283,6 +285,14 @@ class WorkerSession {
               manifestSha256: bundle.manifestSha256,
             },
     });
+  }
+
+  private restartHandshakeTimer(): void {
+    if (this.setupTimer !== null) clearTimeout(this.setupTimer);
+    this.setupTimer = setTimeout(
+      () => this.failWith(new StepFailure(`no program within ${this.handshakeMs} ms`, 'setup'), 'setup'),
+      this.handshakeMs,
+    );
   }
 
   dispose(): void {
@@ -325,6 +335,7 @@ class WorkerSession {
         `received '${header.t}', but this worker runs the bundle in '${bundle.dir}': it takes no program, weights or sub-models from the network (coordinate it with run --bundle)`,
         'setup',
       );
+    if (header.t === 'probe' || header.t === 'probe-compute') return this.probe(header, payload);
     if (header.t === 'setup') return this.setup(header);
     if (header.t === 'attach') return this.attach(header);
     const declared = this.declared;
@@ -349,6 +360,27 @@ class WorkerSession {
         break;
     }
     this.queue = this.queue.then(() => this.handle(header)).catch((error) => this.failWith(error, null));
+  }
+
+  /**
+   * `memorianova probe` (docs/runtime.md, "Probing a cluster"), only before a set-up: each probe restarts the
+   * handshake timer, so a probing client that falls silent is still dropped.
+   */
+  private probe(header: Extract<WorkerBound, { t: 'probe' | 'probe-compute' }>, payload: Uint8Array): void {
+    if (this.declared !== null) throw new StepFailure(`received '${header.t}' after the set-up: probes come before it`, 'setup');
+    if (payload.length > PROBE_MAX_BYTES) throw new StepFailure(`a probe of ${payload.length} bytes, over ${PROBE_MAX_BYTES}`, 'setup');
+    this.restartHandshakeTimer();
+    if (header.t === 'probe') {
+      void this.send({ t: 'probe-reply', id: header.id, received: payload.length }, new Uint8Array(header.reply));
+      return;
+    }
+    this.queue = this.queue
+      .then(async () => {
+        const measured = await benchmarkCompute();
+        this.restartHandshakeTimer();
+        await this.send({ t: 'probe-computed', ...measured, totalMemoryBytes: totalmem() });
+      })
+      .catch((error) => this.failWith(error, null));
   }
 
   /** Settings every set-up shares: the slowdown, exclusive compute, the heartbeat; the handshake timer stops. */

@@ -9,8 +9,9 @@ import { register as order } from './order.ts';
 import { register as simulate } from './simulate.ts';
 import { register as plan } from './plan.ts';
 import { register as deploy } from './deploy.ts';
+import { register as probe } from './probe.ts';
 
 /** Every CLI command registers itself on the program; the CLI is a thin layer over the library. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [inspect, zoo, exportModel, order, worker, run, profile, simulate, plan, deploy];
+export const commands: RegisterCommand[] = [inspect, zoo, exportModel, order, worker, run, profile, simulate, plan, deploy, probe];

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { parseCluster } from '../cluster/load.ts';
+import { freshToken, secretFrom } from './auth.ts';
+import { clusterOf, clusterYaml, probeWorkers, type ProbedWorker } from './probe.ts';
+import { runPlan } from './run.ts';
+import { smallCnn, smallCnnRowPlan } from './testing.ts';
+import { startWorker, type RunningWorker } from './worker.ts';
+
+const secret = secretFrom(freshToken(), 'probe test');
+const workers: RunningWorker[] = [];
+after(async () => {
+  for (const w of workers) await w.close();
+});
+
+async function worker(name: string, memoryLimitBytes?: number): Promise<RunningWorker> {
+  const w = await startWorker({
+    host: '127.0.0.1',
+    port: 0,
+    name,
+    secret,
+    log: () => undefined,
+    ...(memoryLimitBytes === undefined ? {} : { memoryLimitBytes }),
+  });
+  workers.push(w);
+  return w;
+}
+
+const quick = { secret, bytes: 1 << 16, roundTrips: 3, transfers: 1, timeoutMs: 20_000 };
+
+describe('memorianova probe', () => {
+  it('measures real workers through the authenticated protocol and writes a cluster file the planner reads', async () => {
+    const [a, b] = [await worker('alpha'), await worker('beta', 512 * 2 ** 20)];
+    const { workers: probed, cluster } = await probeWorkers([a.address, b.address], quick);
+    assert.deepEqual(
+      cluster.devices.map((d) => d.name),
+      ['alpha', 'beta'],
+      'device names from the workers',
+    );
+    for (const w of probed) {
+      for (const key of ['roundTripMs', 'latencyMs', 'downlinkMbps', 'uplinkMbps', 'gflops'] as const)
+        assert.ok(Number.isFinite(w[key]) && w[key] > 0, `${w.name} ${key} = ${w[key]}`);
+      assert.equal(w.latencyMs, w.roundTripMs / 2, 'one hop is half the round trip');
+    }
+    assert.equal(cluster.devices[1]!.memoryMB, 512, "a worker's memory limit is its device's memory");
+    const reread = parseCluster(clusterYaml(cluster, probed), 'probed.yaml');
+    assert.deepEqual(reread, cluster, 'the YAML reads back as the same cluster');
+    // The probed workers still serve a plan afterwards.
+    const report = await runPlan(smallCnn(), smallCnnRowPlan(), {
+      workers: [a.address, b.address],
+      runs: 1,
+      warmup: 0,
+      timeoutMs: 20_000,
+      secret,
+    });
+    assert.ok(report.maxAbsError <= 1e-4, `output differs by ${report.maxAbsError}`);
+  });
+
+  it('a wrong secret is refused at the handshake with a one-line reason', async () => {
+    const w = await worker('gamma');
+    await assert.rejects(
+      probeWorkers([w.address], { ...quick, secret: secretFrom(freshToken(), 'other') }),
+      (error: Error) => /refused the connection|did not prove/.test(error.message) && !error.message.includes('\n'),
+      'refused',
+    );
+  });
+
+  it('clusterOf: hand-computed device entries, duplicate names made unique, memory floored to whole MiB', () => {
+    const w: ProbedWorker = {
+      address: 'h:1',
+      name: 'pi',
+      roundTripMs: 4,
+      latencyMs: 2,
+      downlinkMbps: 93.456789,
+      uplinkMbps: 41.23456,
+      gflops: 9.87654,
+      threads: 1,
+      memoryBytes: 1.5 * 2 ** 30 + 1000,
+    };
+    const cluster = clusterOf([w, w]);
+    assert.deepEqual(
+      cluster.devices[0],
+      { name: 'pi', gflops: 9.877, memoryMB: 1536, uplinkMbps: 41.23, downlinkMbps: 93.46, latencyMs: 2 },
+      'first',
+    );
+    assert.equal(cluster.devices[1]!.name, 'pi-2', 'second of the same name');
+  });
+});

@@ -1,9 +1,17 @@
 import { z } from 'zod';
+import { EXECUTION_PROVIDERS } from './types.ts';
 
 const positive = () => z.number({ error: 'must be a number' }).positive({ error: 'must be > 0' }).finite({ error: 'must be finite' });
 const nonNegative = () =>
   z.number({ error: 'must be a number' }).nonnegative({ error: 'must be >= 0' }).finite({ error: 'must be finite' });
 const name = () => z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' });
+
+const providers = () =>
+  z
+    .array(z.enum(EXECUTION_PROVIDERS, { error: `must be one of ${EXECUTION_PROVIDERS.join(', ')}` }), { error: 'must be a list' })
+    .min(1, { error: 'must name at least one execution provider' });
+const threads = () =>
+  z.number({ error: 'must be a number' }).int({ error: 'must be an integer' }).min(1, { error: 'must be >= 1' }).max(256);
 
 export const profileSchema = z.strictObject({
   format: z.literal('memorianova-profile', { error: "must be 'memorianova-profile'" }),
@@ -19,6 +27,8 @@ export const profileSchema = z.strictObject({
       splitPenalty: z.partialRecord(z.enum(['rows', 'channels', 'tokens', 'heads']), nonNegative()),
     })
     .optional(),
+  executionProviders: providers().exactOptional(),
+  threads: threads().exactOptional(),
 });
 
 export const deviceSchema = z.strictObject({
@@ -31,6 +41,8 @@ export const deviceSchema = z.strictObject({
   uplinkMbps: positive(),
   downlinkMbps: positive(),
   latencyMs: nonNegative(),
+  executionProviders: providers().exactOptional(),
+  threads: threads().exactOptional(),
 });
 
 export const routerSchema = z.strictObject({

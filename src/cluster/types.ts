@@ -22,6 +22,9 @@ export interface DeviceProfile {
   ops?: Record<string, number>;
   opTypes?: Record<string, number>;
   overheads?: ExecutionOverheads;
+  /** The execution providers and intra-op threads the sessions it timed used. */
+  executionProviders?: ExecutionProvider[];
+  threads?: number;
 }
 
 /**
@@ -52,7 +55,15 @@ export interface Device {
   downlinkMbps: number;
   /** Fixed cost of one message on this device's link, per hop (up or down), in milliseconds. */
   latencyMs: number;
+  /** ONNX Runtime execution providers its worker's sessions use, in order of preference (default ['cpu']). */
+  executionProviders?: ExecutionProvider[];
+  /** Intra-op threads of each of its worker's sessions (default 1). */
+  threads?: number;
 }
+
+/** Execution providers a device may name: the names onnxruntime-node's session options take (docs/cluster.md). */
+export const EXECUTION_PROVIDERS = ['cpu', 'cuda', 'tensorrt', 'coreml', 'dml', 'xnnpack', 'webgpu'] as const;
+export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
 
 export interface Router {
   name: string;

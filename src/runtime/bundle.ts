@@ -6,7 +6,7 @@ import type { Box } from '../partition/types.ts';
 import { fileSha256, MANIFEST_FILE, readDeviceBundle, type Manifest } from './manifest.ts';
 import type { DeclaredPiece } from './program-schema.ts';
 import { elementSize } from './regions.ts';
-import { SESSION_OPTIONS } from './tensors.ts';
+import { checkTarget, sessionOptions, targetOf } from './targets.ts';
 
 /**
  * What a worker executes, whether its program was shipped by the coordinator or read from a bundle: per step, the
@@ -58,13 +58,16 @@ export async function loadDeviceBundle(dir: string): Promise<LoadedBundle> {
           box: piece.box,
           bytes: boxVolume(piece.box) * elementSize(dtypeOf(gather.tensor), gather.tensor),
         });
+  const target = targetOf(manifest.device);
+  await checkTarget(target, `bundle '${dir}' (device '${manifest.device.name}')`);
+  const options = sessionOptions(target);
   const steps: ExecutableStep[] = [];
   try {
     for (const step of manifest.steps) {
       const path = join(dir, step.model.file);
       let session: ort.InferenceSession;
       try {
-        session = await ort.InferenceSession.create(path, SESSION_OPTIONS);
+        session = await ort.InferenceSession.create(path, options);
       } catch (error) {
         fail(`sub-model of step '${step.name}' '${path}' cannot be loaded: ${(error as Error).message.split('\n')[0]}`, 'invalid-input');
       }

@@ -6,6 +6,7 @@ import { parseHostPort } from './address.ts';
 import { AUTH_HEADER, coordinatorProof, newNonce, sameMac, workerProof, type Secret } from './auth.ts';
 import { fetchChallenge, readBody } from './connect.ts';
 import { EmulatedLink, sendFrame, sleep } from './link.ts';
+import { targetOf } from './targets.ts';
 import { ROUTER, type RuntimeProgram } from './program.ts';
 import {
   coordinatorBound,
@@ -123,7 +124,7 @@ class Coordinator {
 
   constructor(
     private readonly program: RuntimeProgram,
-    cluster: Cluster,
+    private readonly cluster: Cluster,
     private readonly options: ExecuteOptions,
   ) {
     const n = program.workers.length;
@@ -403,6 +404,7 @@ class Coordinator {
       slowdown: this.options.slowdowns[i] ?? 1,
       heartbeatMs,
       exclusiveCompute: this.options.exclusiveCompute ?? false,
+      target: targetOf(this.cluster.devices[i]!),
     });
     for (const slice of program.weights) {
       await this.send(i, { t: 'weight', key: slice.key }, weightSlice(this.program.weightSources.get(slice.key)!, slice.box));

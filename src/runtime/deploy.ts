@@ -21,6 +21,7 @@ import { compileProgram, type RuntimeProgram, type Step, type WorkerProgram } fr
 import { withInlineWeights } from './reference.ts';
 import { elementSize, weightSlice } from './regions.ts';
 import { planSteps } from './schedule.ts';
+import { targetOf } from './targets.ts';
 import { buildStepModel, type HeldWeight } from './submodel.ts';
 
 export interface DeployOptions {
@@ -87,7 +88,7 @@ export function writeBundle(analysed: Model, plan: Plan, dir: string, options: D
       version: BUNDLE_VERSION,
       model: { name: model.name, fingerprint },
       plan: { method: plan.method, cluster: plan.cluster.name },
-      device: { index: d, name: worker.name },
+      device: { index: d, name: worker.name, ...targetOf(plan.cluster.devices[d]!) },
       dtypes: worker.dtypes,
       weightBytes: worker.weights.reduce((n, w) => n + boxVolume(w.box) * elementSize(w.dtype, w.key), 0),
       steps: writeSteps(program, worker, deviceDir, options),

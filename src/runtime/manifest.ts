@@ -3,6 +3,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } fro
 import { join } from 'node:path';
 import { z } from 'zod';
 import { describeIssue } from '../cluster/schema.ts';
+import { EXECUTION_PROVIDERS } from '../cluster/types.ts';
 import { fail } from '../errors.ts';
 import { ONNX_DTYPES, type DType } from '../ir/dtype.ts';
 import type { Box } from '../partition/types.ts';
@@ -66,7 +67,13 @@ export const manifestSchema = z.strictObject({
   version: z.literal(BUNDLE_VERSION),
   model: z.strictObject({ name: z.string(), fingerprint: z.string().min(1) }),
   plan: z.strictObject({ method: z.string(), cluster: z.string() }),
-  device: z.strictObject({ index: count, name: z.string().min(1) }),
+  /** The device, and the execution providers and threads its sessions use (its cluster entry's; targets.ts). */
+  device: z.strictObject({
+    index: count,
+    name: z.string().min(1),
+    executionProviders: z.array(z.enum(EXECUTION_PROVIDERS)).min(1),
+    threads: z.number().int().min(1).max(256),
+  }),
   dtypes: z.record(z.string(), z.enum(ONNX_DTYPES.filter((d): d is DType => d !== 'undefined') as [DType, ...DType[]])),
   /** Bytes of the distinct weight slices the device's steps read (what a shipped worker would receive). */
   weightBytes: count,

@@ -14,7 +14,8 @@ import { median, withInlineWeights } from './reference.ts';
 import { weightSlice } from './regions.ts';
 import { planSteps } from './schedule.ts';
 import { buildStepModel, syntheticFeeds, type HeldWeight } from './submodel.ts';
-import { SESSION_OPTIONS, timedRun } from './tensors.ts';
+import { DEFAULT_TARGET, runMs, sessionOptions, type SessionTarget } from './targets.ts';
+import { timedRun } from './tensors.ts';
 
 /** One step of a calibration plan as run on this machine (docs/runtime.md, "Profiling"). */
 export interface StepSample {
@@ -155,6 +156,8 @@ export interface CalibrateOptions {
   runs?: number;
   /** Called after each run of a step (warm-up rounds included): progress. */
   onStep?: (done: number, total: number) => void;
+  /** Execution providers and threads of the step sessions (default CPU, one thread). */
+  target?: SessionTarget;
 }
 
 /**
@@ -170,6 +173,7 @@ export async function calibrateOverheads(
   options: CalibrateOptions = {},
 ): Promise<OverheadFit> {
   const runs = options.runs ?? 5;
+  const target = options.target ?? DEFAULT_TARGET;
   // Every weight is cut into slices for up to 11 devices: materialise each once.
   const model = withInlineWeights(analysed);
   const order = model.ops.map((op) => op.node.name);
@@ -184,7 +188,7 @@ export async function calibrateOverheads(
         for (let s = 0; s < worker.steps.length; s++) {
           const step = worker.steps[s]!;
           const built = buildStepModel(worker, step, plans[s]!.held, weights, plans[s]!.keep);
-          const session = await ort.InferenceSession.create(writeModelBytes(built.graph), SESSION_OPTIONS);
+          const session = await ort.InferenceSession.create(writeModelBytes(built.graph), sessionOptions(target));
           const feeds = syntheticFeeds(built, worker.dtypes);
           let wholeMs = 0;
           const splitShareMs: StepSample['splitShareMs'] = {};
@@ -222,7 +226,7 @@ export async function calibrateOverheads(
           // A device starts a step after waiting for its pieces, with the processor idle meanwhile; what that
           // costs (caches refilled, the core woken up) is part of a step's cost, so each timed run follows a gap.
           await new Promise((resolve) => setTimeout(resolve, IDLE_BEFORE_STEP_MS));
-          entry.times.push((await timedRun(entry.session, entry.feeds)).cpuMs);
+          entry.times.push(runMs(await timedRun(entry.session, entry.feeds), target));
         }
         options.onStep?.(++done, total);
       }

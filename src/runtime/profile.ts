@@ -14,7 +14,8 @@ import { median, modelInputs, withInlineWeights } from './reference.ts';
 import { boxKey, weightSlice } from './regions.ts';
 import { calibrateOverheads, type OverheadFit } from './overheads.ts';
 import { buildStepModel, syntheticFeeds, type HeldWeight } from './submodel.ts';
-import { SESSION_OPTIONS, timedRun } from './tensors.ts';
+import { checkTarget, DEFAULT_TARGET, describeTarget, runMs, sessionOptions, type SessionTarget } from './targets.ts';
+import { timedRun } from './tensors.ts';
 
 export interface ProfileOptions {
   /** Timed runs per operator (after one warm-up); the median is kept. */
@@ -27,6 +28,8 @@ export interface ProfileOptions {
   onOp?: (done: number, total: number) => void;
   /** Called after each calibration step: progress. */
   onCalibrationStep?: (done: number, total: number) => void;
+  /** The execution providers and threads of every session it times (default CPU, one thread); recorded in the profile. */
+  target?: SessionTarget;
 }
 
 export interface SliceTiming {
@@ -68,7 +71,9 @@ export async function profileModel(analysed: Model, options: ProfileOptions = {}
     model,
     model.ops.map((op) => op.node.name),
   );
-  const kernels = await kernelTimes(model, runs);
+  const target = options.target ?? DEFAULT_TARGET;
+  await checkTarget(target, 'profile');
+  const kernels = await kernelTimes(model, runs, target);
   const ops: Record<string, number> = {};
   const byType = new Map<string, { flops: number; ms: number }>();
   const slices: SliceTiming[] = [];
@@ -77,7 +82,7 @@ export async function profileModel(analysed: Model, options: ProfileOptions = {}
   for (let p = 0; p < ctx.order.length; p++) {
     const op = model.ops[ctx.opIndex[p]!]!;
     const whole = ctx.geometry[p]!.outputShapes.map((shape) => fullBox(shape));
-    const ms = kernels.get(op.node.name) ?? (await timeSlice(ctx, p, whole, runs));
+    const ms = kernels.get(op.node.name) ?? (await timeSlice(ctx, p, whole, runs, target));
     ops[op.node.name] = ms;
     totalMs += ms;
     flops += op.cost.flops;
@@ -91,8 +96,8 @@ export async function profileModel(analysed: Model, options: ProfileOptions = {}
     if (options.slices && option !== undefined) {
       const half = whole.map((box, k) => (k === 0 ? withAxis(box, option.axis, 0, Math.ceil(option.extent / 2)) : box));
       const wide = ctx.geometry[p]!.widen(half);
-      const wholeMs = await timeSlice(ctx, p, whole, runs);
-      const sliceMs = await timeSlice(ctx, p, wide, runs);
+      const wholeMs = await timeSlice(ctx, p, whole, runs, target);
+      const sliceMs = await timeSlice(ctx, p, wide, runs, target);
       slices.push({ op: op.node.name, dim: option.dim, fraction: boxVolume(wide[0]!) / boxVolume(whole[0]!), wholeMs, sliceMs });
     }
     options.onOp?.(p + 1, ctx.order.length);
@@ -101,15 +106,18 @@ export async function profileModel(analysed: Model, options: ProfileOptions = {}
   const profile: DeviceProfile = {
     format: 'memorianova-profile',
     version: 1,
-    measuredOn: `${process.platform}-${process.arch}, node ${process.version}, onnxruntime-node ${ort.env.versions.common}, 1 intra-op thread`,
+    measuredOn: `${process.platform}-${process.arch}, node ${process.version}, onnxruntime-node ${ort.env.versions.common}, ${describeTarget(target)}`,
     model: { name: model.name, fingerprint: modelFingerprint(model) },
     ops,
     opTypes,
+    executionProviders: target.executionProviders,
+    threads: target.threads,
   };
   const result: ProfileResult = { profile, gflops: totalMs > 0 ? flops / (totalMs * 1e6) : 0, totalMs, slices };
   if (options.overheads !== false) {
     result.calibration = await calibrateOverheads(model, ops, {
       runs,
+      target,
       ...(options.onCalibrationStep === undefined ? {} : { onStep: options.onCalibrationStep }),
     });
     profile.overheads = result.calibration.overheads;
@@ -124,13 +132,13 @@ export async function profileModel(analysed: Model, options: ProfileOptions = {}
 }
 
 /** Per operator, its kernel time's share (minimum over `runs` runs, onnxruntime's profiler) of the whole model's CPU ms. */
-async function kernelTimes(model: Model, runs: number): Promise<Map<string, number>> {
+async function kernelTimes(model: Model, runs: number, target: SessionTarget): Promise<Map<string, number>> {
   const dir = mkdtempSync(join(tmpdir(), 'memorianova-profile-'));
   const bytes = writeModelBytes(model.graph);
   const feeds = Object.fromEntries(modelInputs(model));
   try {
     const traced = await ort.InferenceSession.create(bytes, {
-      ...SESSION_OPTIONS,
+      ...sessionOptions(target),
       graphOptimizationLevel: 'disabled',
       enableProfiling: true,
       profileFilePrefix: join(dir, 'ort'),
@@ -138,10 +146,10 @@ async function kernelTimes(model: Model, runs: number): Promise<Map<string, numb
     for (let i = 0; i <= runs; i++) await traced.run(feeds);
     traced.endProfiling();
     await traced.release();
-    const optimised = await ort.InferenceSession.create(bytes, SESSION_OPTIONS);
+    const optimised = await ort.InferenceSession.create(bytes, sessionOptions(target));
     await optimised.run(feeds);
     const cpu: number[] = [];
-    for (let i = 0; i < runs; i++) cpu.push((await timedRun(optimised, feeds)).cpuMs);
+    for (let i = 0; i < runs; i++) cpu.push(runMs(await timedRun(optimised, feeds), target));
     await optimised.release();
     const file = readdirSync(dir).find((f) => f.endsWith('.json'));
     const kernels = new Map<string, number>();
@@ -161,7 +169,7 @@ async function kernelTimes(model: Model, runs: number): Promise<Map<string, numb
 }
 
 /** Median CPU ms of one operator computing the output regions `outputs`, fed exactly the input regions they need. */
-async function timeSlice(ctx: PartitionContext, p: number, outputs: Box[], runs: number): Promise<number> {
+async function timeSlice(ctx: PartitionContext, p: number, outputs: Box[], runs: number, target: SessionTarget): Promise<number> {
   const model = ctx.model;
   const op = model.ops[ctx.opIndex[p]!]!;
   const node = op.node;
@@ -199,12 +207,12 @@ async function timeSlice(ctx: PartitionContext, p: number, outputs: Box[], runs:
     ops: [{ position: p, node: wireNode(node, addWeight), slice, weights: weightKeys }],
   };
   const built = buildStepModel(program, step, held, weights, new Set(node.outputs.filter((t) => t !== '')));
-  const session = await ort.InferenceSession.create(writeModelBytes(built.graph), SESSION_OPTIONS);
+  const session = await ort.InferenceSession.create(writeModelBytes(built.graph), sessionOptions(target));
   try {
     const feeds = syntheticFeeds(built, dtypes);
     await session.run(feeds);
     const times: number[] = [];
-    for (let i = 0; i < runs; i++) times.push((await timedRun(session, feeds)).cpuMs);
+    for (let i = 0; i < runs; i++) times.push(runMs(await timedRun(session, feeds), target));
     return median(times);
   } finally {
     await session.release();

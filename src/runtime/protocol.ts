@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { describeIssue } from '../cluster/schema.ts';
 import { fail } from '../errors.ts';
+import { EXECUTION_PROVIDERS } from '../cluster/types.ts';
 import { workerProgramSchema } from './program-schema.ts';
 
 /**
@@ -26,6 +27,10 @@ export const workerBound = z.discriminatedUnion('t', [
     heartbeatMs: z.number().min(10).max(60_000),
     /** Ask the coordinator for the host's processor before each step (emulated devices sharing one host). */
     exclusiveCompute: z.boolean().optional(),
+    /** The execution providers and intra-op threads of its sessions (targets.ts; default CPU, one thread). */
+    target: z
+      .strictObject({ executionProviders: z.array(z.enum(EXECUTION_PROVIDERS)).min(1).max(16), threads: z.number().int().min(1).max(256) })
+      .optional(),
   }),
   /** To a worker started from a bundle: run the bundle's steps (no program, weights or sub-models travel). */
   z.strictObject({

@@ -37,7 +37,8 @@ import { benchmarkCompute } from './probe-compute.ts';
 import { planSteps } from './schedule.ts';
 import { buildStepModel, type HeldWeight } from './submodel.ts';
 import type { ExecutableStep, LoadedBundle } from './bundle.ts';
-import { ortTensorBytes, SESSION_OPTIONS, timedRun, toOrtTensor } from './tensors.ts';
+import { checkTarget, DEFAULT_TARGET, runMs, sessionOptions, targetOf, type SessionTarget } from './targets.ts';
+import { ortTensorBytes, timedRun, toOrtTensor } from './tensors.ts';
 
 export interface WorkerOptions {
   host: string;
@@ -239,6 +240,7 @@ class WorkerSession {
   /** Every piece the steps gather, once set up (from the checked program or the bundle). */
   private declared: Map<string, DeclaredPiece> | null = null;
   private dtypes: Record<string, DType> = {};
+  private target: SessionTarget = DEFAULT_TARGET;
   private weightSlices = new Map<string, WeightSlice>();
   private slowdown = 1;
   private weights = new Map<string, HeldWeight>();
@@ -402,6 +404,7 @@ class WorkerSession {
     this.declared = this.checked.pieces;
     this.dtypes = header.program.dtypes;
     this.weightSlices = new Map(header.program.weights.map((w) => [w.key, w]));
+    if (header.target !== undefined) this.target = header.target;
     this.configure(header);
   }
 
@@ -415,6 +418,7 @@ class WorkerSession {
     this.dtypes = bundle.manifest.dtypes;
     this.steps = bundle.steps;
     this.weightBytes = bundle.manifest.weightBytes;
+    this.target = targetOf(bundle.manifest.device);
     this.configure(header);
     void this.send({ t: 'ready', buildMs: bundle.loadMs, sessions: bundle.steps.length });
   }
@@ -449,13 +453,19 @@ class WorkerSession {
     for (const w of program.weights) if (!this.weights.has(w.key)) throw new StepFailure(`weight slice '${w.key}' never arrived`, 'setup');
     this.weightBytes = [...this.weights.values()].reduce((n, w) => n + w.bytes.length, 0);
     await this.releaseSessions();
+    try {
+      await checkTarget(this.target, 'its sessions');
+    } catch (error) {
+      throw new StepFailure((error as Error).message, 'setup');
+    }
+    const options = sessionOptions(this.target);
     const plans = planSteps(program);
     for (let s = 0; s < program.steps.length; s++) {
       const step = program.steps[s]!;
       const plan = plans[s]!;
       try {
         const model = buildStepModel(program, step, plan.held, this.weights, plan.keep);
-        const session = await ort.InferenceSession.create(writeModelBytes(model.graph), SESSION_OPTIONS);
+        const session = await ort.InferenceSession.create(writeModelBytes(model.graph), options);
         const { name, gathers, uploads } = step;
         this.steps.push({ name, gathers, feeds: model.feeds, results: model.results, uploads, release: plan.release, session });
       } catch (error) {
@@ -559,7 +569,10 @@ class WorkerSession {
         }
         const readyAt = performance.now();
         if (this.exclusiveCompute) await this.acquireProcessor(run);
-        const { results, cpuMs } = await timedRun(step.session, feeds);
+        const timed = await timedRun(step.session, feeds);
+        const { results } = timed;
+        // CPU time with one thread; wall-clock time with more.
+        const ranMs = runMs(timed, this.target);
         if (this.exclusiveCompute) void this.send({ t: 'computed', run });
         // Waiting for the processor counts as compute time only where it outlasts the emulated step.
         const usedMs = performance.now() - readyAt;
@@ -567,7 +580,7 @@ class WorkerSession {
         if (this.slowdown > 1) {
           // The emulated device needs the step's CPU time × slowdown; the worker sleeps for what the wall clock
           // has not used of it yet. Timers fire late: the lateness is taken off the next sleep.
-          stepMs = Math.max(usedMs, cpuMs * this.slowdown);
+          stepMs = Math.max(usedMs, ranMs * this.slowdown);
           const stretch = stepMs - usedMs;
           const slept = performance.now();
           await sleep(stretch - lateMs);

@@ -1,6 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { EXECUTION_PROVIDERS } from '../../cluster/types.ts';
 import { profileModel } from '../../runtime/profile.ts';
+import { describeTarget, parseTarget } from '../../runtime/targets.ts';
 import { addModelOptions, formatTable, loadModelFromFlags, positiveInteger, type ModelFlags } from '../options.ts';
 
 interface ProfileFlags extends ModelFlags {
@@ -9,6 +11,8 @@ interface ProfileFlags extends ModelFlags {
   slices?: boolean;
   overheads: boolean;
   json?: boolean;
+  executionProviders?: string;
+  threads?: number;
 }
 
 export function register(program: Command): void {
@@ -23,8 +27,15 @@ export function register(program: Command): void {
     .option('--runs <n>', 'timed runs per operator (median kept)', positiveInteger('--runs'), 5)
     .option('--slices', 'also time half-slices and report how far their time is from the whole time × their share')
     .option('--no-overheads', 'skip timing the calibration plans that fit the step and split-slice overheads')
+    .option(
+      '--execution-providers <list>',
+      `ONNX Runtime execution providers of the timed sessions, in order of preference (${EXECUTION_PROVIDERS.join(', ')})`,
+      'cpu',
+    )
+    .option('--threads <n>', 'intra-op threads of the timed sessions', positiveInteger('--threads'), 1)
     .option('--json', 'print one JSON object')
     .action(async (spec: string, flags: ProfileFlags) => {
+      const target = parseTarget(flags.executionProviders, flags.threads, '--execution-providers');
       const model = loadModelFromFlags(spec, flags);
       const tty = process.stderr.isTTY;
       const progress = (what: string) => (done: number, total: number) => {
@@ -35,6 +46,7 @@ export function register(program: Command): void {
         runs: flags.runs,
         slices: flags.slices ?? false,
         overheads: flags.overheads,
+        target,
         ...(tty ? { onOp: progress('profiled operators'), onCalibrationStep: progress('calibration step runs') } : {}),
       });
       if (flags.output !== undefined) writeFileSync(flags.output, `${JSON.stringify(result.profile, null, 2)}\n`);
@@ -51,12 +63,12 @@ export function register(program: Command): void {
                 steps: result.calibration.samples,
               };
         process.stdout.write(
-          `${JSON.stringify({ model: model.name, totalMs: result.totalMs, gflops: result.gflops, opTypes: result.profile.opTypes, ops: result.profile.ops, overheads: calibration, slices: result.slices, medianSliceErrorPercent: medianSliceError })}\n`,
+          `${JSON.stringify({ model: model.name, executionProviders: target.executionProviders, threads: target.threads, totalMs: result.totalMs, gflops: result.gflops, opTypes: result.profile.opTypes, ops: result.profile.ops, overheads: calibration, slices: result.slices, medianSliceErrorPercent: medianSliceError })}\n`,
         );
         return;
       }
       const lines = [
-        `${model.name}: ${Object.keys(result.profile.ops!).length} operators, ${result.totalMs.toFixed(1)} ms in all, ${result.gflops.toFixed(2)} GFLOP/s effective (1 intra-op thread)`,
+        `${model.name}: ${Object.keys(result.profile.ops!).length} operators, ${result.totalMs.toFixed(1)} ms in all, ${result.gflops.toFixed(2)} GFLOP/s effective (${describeTarget(target)})`,
         '',
         formatTable(
           ['operator type', 'GFLOP/s'],

@@ -70,7 +70,7 @@ describe('targets: execution providers and threads', () => {
     await assert.rejects(runPlan(model, plan, { local: 2, runs: 1, warmup: 0, timeoutMs: 30_000 }), (e: Error) => {
       assert.match(
         e.message,
-        new RegExp(`failed during step 'setup': local0: its sessions: execution provider '${missing}' is not available`),
+        new RegExp(`failed during step 'setup': local\\d: its sessions: execution provider '${missing}' is not available`),
       );
       assert.ok(!e.message.includes('\n'), 'one line');
       return true;

@@ -8,7 +8,7 @@ import { countFileTensors } from '../ir/params.ts';
 import { constantToWeight, FOLD_BUDGET, FOLD_LIMIT, foldedWeight, foldValues } from './fold.ts';
 import { opDefinition } from './ops/registry.ts';
 import type { OpContext, OpDef, OutputType, TensorMeta } from './ops/types.ts';
-import { describe } from './ops/util.ts';
+import { describe, list } from './ops/util.ts';
 import { propagatePartial } from './partial.ts';
 import { weightValues } from './values.ts';
 
@@ -135,8 +135,15 @@ class Analysis {
     for (const output of outputs) {
       // Garbage attributes or inputs (a negative Reshape target, a rank-deficient weight) must not become shapes.
       if (!output.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-        fail(`${describe(node)}: the inputs and attributes give an invalid output shape [${output.shape.join(',')}]`, 'invalid-model');
+        fail(`${describe(node)}: the inputs and attributes give an invalid output shape ${list(output.shape)}`, 'invalid-model');
       }
+      // Byte counts add up in doubles: past 2^53 they are no longer exact, and no device holds such a tensor.
+      const bytes = tensorBytes(output.dtype, output.shape);
+      if (!(bytes <= Number.MAX_SAFE_INTEGER))
+        fail(
+          `${describe(node)}: the inputs and attributes give an output of ${output.dtype}${list(output.shape)}, ${bytes.toExponential(2)} bytes, past 2^53 bytes`,
+          'invalid-model',
+        );
     }
     return outputs;
   }
@@ -174,7 +181,7 @@ class Analysis {
       });
     if (!agrees) {
       this.warnings.push(
-        `tensor '${name}' of ${describe(node)}: the file declares [${info.shape.join(',')}], inference gives [${inferred.shape.join(',')}]; using inference`,
+        `tensor '${name}' of ${describe(node)}: the file declares ${list(info.shape)}, inference gives ${list(inferred.shape)}; using inference`,
       );
     }
   }

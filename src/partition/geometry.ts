@@ -25,7 +25,7 @@ export interface OpGeometry {
 export type Layout = { kind: 'cnn' } | { kind: 'sequence'; tokens: number | undefined };
 
 export function modelLayout(model: Model): Layout {
-  if (model.ops.some((op) => op.node.opType === 'Conv')) return { kind: 'cnn' };
+  if (model.ops.some((op) => op.node.opType === 'Conv' && op.node.domain === '')) return { kind: 'cnn' };
   const ids = model.graph.inputs.find((input) => input.shape?.length === 2);
   const tokens = ids?.shape?.[1];
   return { kind: 'sequence', tokens: typeof tokens === 'number' ? tokens : undefined };

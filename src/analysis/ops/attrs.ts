@@ -1,5 +1,6 @@
 import { fail } from '../../errors.ts';
 import type { Attribute, Node, Weight } from '../../ir/graph.ts';
+import { list } from './util.ts';
 
 /** Typed access to a node's attributes; a wrong type is a clear error naming node and attribute. */
 export class Attrs {
@@ -21,11 +22,34 @@ export class Attrs {
     return attr;
   }
 
+  private what(name: string): string {
+    return `attribute '${name}' of ${this.node.opType} node '${this.node.name}'`;
+  }
+
   int(name: string, fallback: number): number {
-    const attr = this.get(name, ['int', 'float']);
+    const attr = this.get(name, ['int']);
     return attr === undefined ? fallback : (attr.value as number);
   }
 
+  /** An INT attribute that must be at least `min`. */
+  intAtLeast(name: string, fallback: number, min: number): number {
+    const value = this.int(name, fallback);
+    if (!(value >= min)) fail(`${this.what(name)} is ${value}, must be at least ${min}`, 'invalid-model');
+    return value;
+  }
+
+  /** An INTS attribute of `length` integers, each at least `min`; `fallback` when absent. */
+  intList(name: string, length: number, min: number, fallback: number): number[] {
+    const values = this.ints(name);
+    if (values === undefined) return new Array<number>(length).fill(fallback);
+    if (values.length !== length)
+      fail(`${this.what(name)} has ${values.length} values ${list(values)}, expected ${length}`, 'invalid-model');
+    if (values.some((v) => !(v >= min)))
+      fail(`${this.what(name)} is ${list(values)}: every value must be at least ${min}`, 'invalid-model');
+    return values;
+  }
+
+  /** An INT where a FLOAT is expected is taken: the value is the same number. */
   float(name: string, fallback: number): number {
     const attr = this.get(name, ['float', 'int']);
     return attr === undefined ? fallback : (attr.value as number);
@@ -37,15 +61,14 @@ export class Attrs {
   }
 
   ints(name: string): number[] | undefined {
-    const attr = this.get(name, ['ints', 'floats', 'int']);
-    if (attr === undefined) return undefined;
-    return typeof attr.value === 'number' ? [attr.value] : (attr.value as number[]);
+    const attr = this.get(name, ['ints']);
+    return attr === undefined ? undefined : (attr.value as number[]);
   }
 
+  /** INTS where FLOATS are expected are taken: the values are the same numbers. */
   floats(name: string): number[] | undefined {
-    const attr = this.get(name, ['floats', 'ints', 'float']);
-    if (attr === undefined) return undefined;
-    return typeof attr.value === 'number' ? [attr.value] : (attr.value as number[]);
+    const attr = this.get(name, ['floats', 'ints']);
+    return attr === undefined ? undefined : (attr.value as number[]);
   }
 
   tensor(name: string): Weight | undefined {

@@ -1,7 +1,7 @@
 import { fail } from '../../errors.ts';
 import type { DType } from '../../ir/dtype.ts';
 import type { OpContext, OpTable, OutputType } from './types.ts';
-import { broadcastShapes, describe, product, requireRank } from './util.ts';
+import { broadcastShapes, describe, product, requireRank, list } from './util.ts';
 
 interface MatMulGeometry {
   shape: number[];
@@ -20,7 +20,7 @@ function matmulGeometry(ctx: OpContext, aIndex: number, bIndex: number): MatMulG
   const k = a2[a2.length - 1]!;
   const kb = b2[b2.length - 2]!;
   const n = b2[b2.length - 1]!;
-  if (k !== kb) fail(`${describe(ctx.node)}: inner dimensions differ ([${a.join(',')}] × [${b.join(',')}])`, 'invalid-model');
+  if (k !== kb) fail(`${describe(ctx.node)}: inner dimensions differ (${list(a)} × ${list(b)})`, 'invalid-model');
   const batch = broadcastShapes(ctx.node, [a2.slice(0, -2), b2.slice(0, -2)]);
   const shape = [...batch, ...(a.length === 1 ? [] : [m]), ...(b.length === 1 ? [] : [n])];
   return { shape, macs: product(batch) * m * n * k };
@@ -39,7 +39,7 @@ function gemmDims(ctx: OpContext): { m: number; n: number; k: number } {
   const a = ctx.input(0).shape;
   const b = ctx.input(1).shape;
   if (a.length !== 2 || b.length !== 2)
-    fail(`${describe(ctx.node)}: Gemm operands must be 2-D, got [${a.join(',')}] and [${b.join(',')}]`, 'invalid-model');
+    fail(`${describe(ctx.node)}: Gemm operands must be 2-D, got ${list(a)} and ${list(b)}`, 'invalid-model');
   const [m, k] = ctx.attrs.int('transA', 0) === 1 ? [a[1]!, a[0]!] : [a[0]!, a[1]!];
   const [kb, n] = ctx.attrs.int('transB', 0) === 1 ? [b[1]!, b[0]!] : [b[0]!, b[1]!];
   if (k !== kb) fail(`${describe(ctx.node)}: inner dimensions differ (K=${k} vs ${kb})`, 'invalid-model');
@@ -97,7 +97,7 @@ export const matmulOps: OpTable = {
     infer: (ctx) => {
       const x = requireRank(ctx, 0, 2);
       if (x.shape.at(-1) !== x.shape.at(-2))
-        fail(`${describe(ctx.node)}: matrices [${x.shape.slice(-2).join(',')}] are not square`, 'invalid-model');
+        fail(`${describe(ctx.node)}: matrices ${list(x.shape.slice(-2))} are not square`, 'invalid-model');
       return [{ dtype: x.dtype, shape: x.shape.slice(0, -2) }];
     },
     flops: (ctx) => {

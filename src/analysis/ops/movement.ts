@@ -1,7 +1,7 @@
 import { fail } from '../../errors.ts';
 import { runTimeElements } from '../partial.ts';
 import type { OpContext, OpTable, OutputType } from './types.ts';
-import { broadcastIndexer, broadcastShapes, describe, elements, normalizeAxis, product, requireRank, strides } from './util.ts';
+import { broadcastIndexer, broadcastShapes, describe, elements, normalizeAxis, product, requireRank, strides, list } from './util.ts';
 
 /** Row-major values of an output of `shape`, element at `coords` taken from `source(coords)`. */
 function tabulate(shape: number[], source: (coords: number[]) => number): number[] {
@@ -78,10 +78,7 @@ function concatShape(ctx: OpContext): number[] {
   shape[axis] = 0;
   for (const t of inputs) {
     if (t.shape.length !== first.length || t.shape.some((d, i) => i !== axis && d !== first[i])) {
-      fail(
-        `${describe(ctx.node)}: input '${t.name}' [${t.shape.join(',')}] does not match [${first.join(',')}] outside axis ${axis}`,
-        'invalid-model',
-      );
+      fail(`${describe(ctx.node)}: input '${t.name}' ${list(t.shape)} does not match ${list(first)} outside axis ${axis}`, 'invalid-model');
     }
     shape[axis]! += t.shape[axis]!;
   }
@@ -96,7 +93,7 @@ function splitSizes(ctx: OpContext): number[] {
   const explicit = ctx.opset >= 13 ? (ctx.optional(1) === undefined ? undefined : ctx.values(1)) : ctx.attrs.ints('split');
   if (explicit !== undefined && explicit.length > 0) {
     if (explicit.reduce((a, b) => a + b, 0) !== d)
-      fail(`${describe(ctx.node)}: split [${explicit.join(',')}] does not add up to ${d}`, 'invalid-model');
+      fail(`${describe(ctx.node)}: split ${list(explicit)} does not add up to ${d}`, 'invalid-model');
     return explicit;
   }
   // Opset 18's num_outputs allows a smaller last chunk; without it the split is even.
@@ -143,7 +140,7 @@ function transposePerm(ctx: OpContext): number[] {
   const rank = ctx.input(0).shape.length;
   const perm = ctx.attrs.ints('perm') ?? Array.from({ length: rank }, (_, i) => rank - 1 - i);
   if (perm.length !== rank || new Set(perm).size !== rank || perm.some((p) => p < 0 || p >= rank)) {
-    fail(`${describe(ctx.node)}: perm [${perm.join(',')}] is not a permutation of rank ${rank}`, 'invalid-model');
+    fail(`${describe(ctx.node)}: perm ${list(perm)} is not a permutation of rank ${rank}`, 'invalid-model');
   }
   return perm;
 }

@@ -39,17 +39,23 @@ export const normalizationOps: OpTable = {
   GroupNormalization: normalization([1, 2]),
   MeanVarianceNormalization: normalization([]),
   /** |x|^p summed, then a division: 3 FLOPs per element. */
-  LpNormalization: { infer: sameAsInput, flops: (_ctx, outputs) => 3 * elements(outputs) },
+  LpNormalization: { infer: withAxis, flops: (_ctx, outputs) => 3 * elements(outputs) },
   /** Sum of squares over `size` channels plus scale, power and divide: size + 3 FLOPs per element. */
-  LRN: { infer: sameAsInput, flops: (ctx, outputs) => (ctx.attrs.int('size', 1) + 3) * elements(outputs) },
+  LRN: { infer: sameAsInput, flops: (ctx, outputs) => (ctx.attrs.intAtLeast('size', 1, 1) + 3) * elements(outputs) },
 };
 
 /** Softmax: subtract max, exp, sum, divide, plus the max comparison: 5 FLOPs per element. */
-const softmax: OpDef = { infer: sameAsInput, flops: (_ctx, outputs) => 5 * elements(outputs) };
+const softmax: OpDef = { infer: withAxis, flops: (_ctx, outputs) => 5 * elements(outputs) };
+
+/** Output like input 0, once a given `axis` is checked to be in range. */
+function withAxis(ctx: OpContext): OutputType[] {
+  if (ctx.attrs.has('axis')) normalizeAxis(ctx.node, ctx.attrs.int('axis', -1), ctx.input(0).shape.length);
+  return sameAsInput(ctx);
+}
 
 export const softmaxOps: OpTable = {
   Softmax: softmax,
   LogSoftmax: softmax,
   /** One comparison per element. */
-  Hardmax: { infer: sameAsInput, flops: (_ctx, outputs) => elements(outputs) },
+  Hardmax: { infer: withAxis, flops: (_ctx, outputs) => elements(outputs) },
 };

@@ -1,7 +1,7 @@
 import { fail } from '../../errors.ts';
 import type { OpContext, OpDef, OpTable, OutputType } from './types.ts';
 import { describe, elements, product, requireRank } from './util.ts';
-import { slidingWindow } from './window.ts';
+import { slidingWindow, windowAttributes } from './window.ts';
 
 function poolShape(ctx: OpContext): OutputType[] {
   const x = requireRank(ctx, 0, 3);
@@ -38,11 +38,11 @@ function globalPool(perTap: number): OpDef {
 function maxUnpoolShape(ctx: OpContext): OutputType[] {
   const x = requireRank(ctx, 0, 3);
   if (ctx.optional(2) !== undefined) return [{ dtype: x.dtype, shape: ctx.values(2) }];
-  const kernel = ctx.attrs.ints('kernel_shape') ?? fail(`${describe(ctx.node)} has no kernel_shape`, 'invalid-model');
   const spatial = x.shape.slice(2);
   const n = spatial.length;
-  const strides = ctx.attrs.ints('strides') ?? new Array<number>(n).fill(1);
-  const pads = ctx.attrs.ints('pads') ?? new Array<number>(2 * n).fill(0);
+  if (!ctx.attrs.has('kernel_shape')) fail(`${describe(ctx.node)} has no kernel_shape`, 'invalid-model');
+  const kernel = ctx.attrs.intList('kernel_shape', n, 1, 1);
+  const { strides, pads } = windowAttributes(ctx, n);
   return [
     {
       dtype: x.dtype,

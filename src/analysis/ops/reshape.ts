@@ -1,7 +1,7 @@
 import { fail } from '../../errors.ts';
 import { runTimeElements } from '../partial.ts';
 import type { OpContext, OpDef, OpTable, OutputType, PartialValue } from './types.ts';
-import { describe, normalizeAxis, product } from './util.ts';
+import { describe, normalizeAxis, product, list } from './util.ts';
 
 /** Reshape's target: 0 copies the input dimension (unless allowzero), one -1 takes what is left. */
 export function reshapeTarget(ctx: OpContext, input: number[], requested: number[]): number[] {
@@ -10,16 +10,16 @@ export function reshapeTarget(ctx: OpContext, input: number[], requested: number
     d === 0 && !allowZero ? (input[i] ?? fail(`${describe(ctx.node)}: 0 at axis ${i} has no input dimension to copy`, 'invalid-model')) : d,
   );
   const free = shape.filter((d) => d === -1).length;
-  if (free > 1) fail(`${describe(ctx.node)}: target shape [${requested.join(',')}] has more than one -1`, 'invalid-model');
+  if (free > 1) fail(`${describe(ctx.node)}: target shape ${list(requested)} has more than one -1`, 'invalid-model');
   const total = product(input);
   if (free === 1) {
     const known = product(shape.filter((d) => d !== -1));
     if (known === 0 || total % known !== 0)
-      fail(`${describe(ctx.node)}: cannot reshape [${input.join(',')}] to [${requested.join(',')}]`, 'invalid-model');
+      fail(`${describe(ctx.node)}: cannot reshape ${list(input)} to ${list(requested)}`, 'invalid-model');
     return shape.map((d) => (d === -1 ? total / known : d));
   }
   if (product(shape) !== total)
-    fail(`${describe(ctx.node)}: cannot reshape [${input.join(',')}] (${total} elements) to [${requested.join(',')}]`, 'invalid-model');
+    fail(`${describe(ctx.node)}: cannot reshape ${list(input)} (${total} elements) to ${list(requested)}`, 'invalid-model');
   return shape;
 }
 
@@ -36,10 +36,7 @@ function completeTarget(ctx: OpContext, requested: PartialValue): number[] {
   const total = product(input);
   if (unknown > 1 || requested.includes(-1) || others <= 0 || total === 0) runTimeElements(ctx, 1, requested);
   if (total % others !== 0)
-    fail(
-      `${describe(ctx.node)}: cannot reshape [${input.join(',')}] to a target with known dimensions [${requested.join(',')}]`,
-      'invalid-model',
-    );
+    fail(`${describe(ctx.node)}: cannot reshape ${list(input)} to a target with known dimensions ${list(requested)}`, 'invalid-model');
   return requested.map((d) => d ?? total / others);
 }
 
@@ -76,7 +73,7 @@ function unsqueezeShape(ctx: OpContext): number[] {
   if (axes === undefined) fail(`${describe(ctx.node)} has no axes`, 'invalid-model');
   const rank = shape.length + axes.length;
   const inserted = new Set(axes.map((a) => normalizeAxis(ctx.node, a, rank)));
-  if (inserted.size !== axes.length) fail(`${describe(ctx.node)}: repeated axes [${axes.join(',')}]`, 'invalid-model');
+  if (inserted.size !== axes.length) fail(`${describe(ctx.node)}: repeated axes ${list(axes)}`, 'invalid-model');
   const out: number[] = [];
   let next = 0;
   for (let i = 0; i < rank; i++) out.push(inserted.has(i) ? 1 : shape[next++]!);

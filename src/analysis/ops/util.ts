@@ -3,6 +3,12 @@ import type { Node } from '../../ir/graph.ts';
 import { elementCount } from '../../ir/dtype.ts';
 import type { OpContext, OutputType, TensorMeta } from './types.ts';
 
+/** A list for an error message, `[a,b,…]`, cut to about 100 characters: a file's list may have millions of entries. */
+export function list(values: readonly (number | string | undefined)[]): string {
+  const text = values.slice(0, 50).join(',');
+  return `[${values.length > 50 || text.length > 100 ? `${text.slice(0, 100)}…` : text}]`;
+}
+
 export function describe(node: Node): string {
   return `${node.opType} node '${node.name}'`;
 }
@@ -17,7 +23,7 @@ export function broadcastShapes(node: Node, shapes: number[][]): number[] {
       const d = shape[shape.length - rank + i] ?? 1;
       if (d === 1) continue;
       if (dim !== 1 && dim !== d) {
-        fail(`${describe(node)}: shapes ${shapes.map((s) => `[${s.join(',')}]`).join(' and ')} do not broadcast`, 'invalid-model');
+        fail(`${describe(node)}: shapes ${shapes.map((s) => `${list(s)}`).join(' and ')} do not broadcast`, 'invalid-model');
       }
       dim = d;
     }

@@ -1,6 +1,6 @@
 import { fail } from '../../errors.ts';
 import type { OpContext } from './types.ts';
-import { describe } from './util.ts';
+import { describe, list } from './util.ts';
 
 /** Spatial geometry of a sliding-window operator (Conv, pooling) after resolving auto_pad. */
 export interface Window {
@@ -13,6 +13,15 @@ export interface Window {
   output: number[];
 }
 
+/** strides and dilations (n integers ≥ 1, default 1) and pads (2n integers ≥ 0, default 0), checked. */
+export function windowAttributes(ctx: OpContext, n: number): { strides: number[]; dilations: number[]; pads: number[] } {
+  return {
+    strides: ctx.attrs.intList('strides', n, 1, 1),
+    dilations: ctx.attrs.intList('dilations', n, 1, 1),
+    pads: [...ctx.attrs.intList('pads', 2 * n, 0, 0)],
+  };
+}
+
 /**
  * Output sizes of a sliding window over `spatial` input sizes (ONNX Conv/Pool rules):
  * explicit pads: floor-or-ceil((in + padBegin + padEnd − ((k−1)·d + 1)) / s) + 1, where with ceil_mode a window
@@ -21,10 +30,10 @@ export interface Window {
 export function slidingWindow(ctx: OpContext, spatial: number[], kernel: number[], options: { ceilMode?: boolean } = {}): Window {
   const n = spatial.length;
   if (kernel.length !== n) fail(`${describe(ctx.node)}: kernel has ${kernel.length} spatial dims, input has ${n}`, 'invalid-model');
-  const strides = ctx.attrs.ints('strides') ?? new Array<number>(n).fill(1);
-  const dilations = ctx.attrs.ints('dilations') ?? new Array<number>(n).fill(1);
+  if (kernel.some((k) => !(k >= 1)))
+    fail(`${describe(ctx.node)}: kernel ${list(kernel)} must be at least 1 on every axis`, 'invalid-model');
+  const { strides, dilations, pads } = windowAttributes(ctx, n);
   const autoPad = ctx.attrs.string('auto_pad', 'NOTSET');
-  const pads = [...(ctx.attrs.ints('pads') ?? new Array<number>(2 * n).fill(0))];
   const output: number[] = [];
   for (let i = 0; i < n; i++) {
     const effectiveKernel = (kernel[i]! - 1) * dilations[i]! + 1;

@@ -3,7 +3,7 @@
  * deployed once, then run on local workers (one per device) alternately with the sub-models shipped at set-up
  * (`run --plan`) and from the bundle (`run --bundle`, workers started with `worker --bundle`), the order swapped
  * every round. Prints, per mode, the medians over rounds of the workers' start, the set-up, the first run, the time
- * to first result and the median latency (docs/runtime.md, "Measurements").
+ * to first result, the median latency and the largest worker's peak resident memory (docs/runtime.md, "Measurements").
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,7 +56,16 @@ try {
     `${modelName}, plan '${plan.method}' on ${plan.cluster.name} (${devices} local workers, ${steps} sub-models, ${(bytes / 1e6).toFixed(1)} MB of bundle), ` +
       `medians over ${rounds} rounds of ${runs} runs after a warm-up\n\n` +
       formatTable(
-        ['mode', 'workers start ms', 'set-up ms', 'first run ms', 'time to first result ms', 'median latency ms', 'max abs error'],
+        [
+          'mode',
+          'workers start ms',
+          'set-up ms',
+          'first run ms',
+          'time to first result ms',
+          'median latency ms',
+          'peak RSS MB',
+          'max abs error',
+        ],
         (['shipped', 'bundle'] as const).map((mode) => {
           const rs = reports[mode];
           return [
@@ -66,6 +75,7 @@ try {
             ms(rs.map((r) => r.firstResultMs - r.startMs! - r.setupMs)),
             ms(rs.map((r) => r.firstResultMs)),
             ms(rs.map((r) => r.measuredMs)),
+            (median(rs.map((r) => Math.max(...r.workers.map((w) => w.peakBytes)))) / 1e6).toFixed(0),
             Math.max(...rs.map((r) => r.maxAbsError)).toExponential(1),
           ];
         }),

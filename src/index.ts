@@ -51,7 +51,15 @@ export {
   type GeneflowResult,
   type GeneflowHistoryEntry,
 } from './geneflow/geneflow.ts';
-export { runAllMethods, geneflowGain, type AllMethodsOptions, type AllMethodsResult, type MethodResult } from './pipeline/methods.ts';
+export {
+  runAllMethods,
+  geneflowGain,
+  deviceMemoryNeeds,
+  type AllMethodsOptions,
+  type AllMethodsResult,
+  type DeviceMemoryNeed,
+  type MethodResult,
+} from './pipeline/methods.ts';
 export { runPlanJob, type PlanJob, type PlanJobOptions } from './pipeline/plan-job.ts';
 export { renderPlanReport, writePlanReport } from './report/plan-report.ts';
 

@@ -1,4 +1,4 @@
-import type { Cluster } from '../cluster/types.ts';
+import { deviceMemoryBytes, type Cluster } from '../cluster/types.ts';
 import { BASELINES } from '../baselines/index.ts';
 import type { PlanningContext } from '../baselines/common.ts';
 import { RandomSearch } from '../baselines/random.ts';
@@ -42,7 +42,10 @@ export interface AllMethodsResult {
   methods: MethodResult[];
   lowerBoundMs: number;
   lowerBound: LowerBound;
-  /** Name of the method with the best plan (feasible first, then lowest latency). */
+  /**
+   * Name of the method with the best plan: the fastest feasible one; when none is feasible, the one with the least
+   * memory over the devices' limits (summed over devices), then the fastest.
+   */
   best: string;
   history: GeneflowHistoryEntry[];
   geneflow: { evaluations: number; generations: number; restarts: number; stopReason: string };
@@ -117,8 +120,18 @@ export async function runAllMethods(
     };
   } else random?.step(100, Math.max(0, searchMs));
   if (random !== undefined) methods.push(finish('random', random.best!.decisions, random.evaluations, random.searchMs));
-  const best = methods.reduce((a, b) => ((b.feasible && !a.feasible) || (b.feasible === a.feasible && b.latencyMs < a.latencyMs) ? b : a));
+  const best = methods.reduce((a, b) => (better(b, a, cluster) ? b : a));
   return { methods, lowerBoundMs: simulator.lowerBoundMs, lowerBound: simulator.lowerBound, best: best.name, history, geneflow };
+}
+
+function better(b: MethodResult, a: MethodResult, cluster: Cluster): boolean {
+  if (a.feasible !== b.feasible) return b.feasible;
+  if (!b.feasible) {
+    const over = (m: MethodResult) => deviceMemoryNeeds(cluster, m).reduce((sum, d) => sum + d.overBytes, 0);
+    const [overA, overB] = [over(a), over(b)];
+    if (overA !== overB) return overB < overA;
+  }
+  return b.latencyMs < a.latencyMs;
 }
 
 /**
@@ -135,4 +148,22 @@ export function geneflowGain(
   if (geneflow === undefined || !geneflow.feasible || others.length === 0) return undefined;
   const best = others.reduce((a, b) => (b.latencyMs < a.latencyMs ? b : a));
   return { baseline: best.name, gain: 1 - geneflow.latencyMs / best.latencyMs };
+}
+
+/** One device's memory under a plan: its limit, the plan's peak there (the least memory that plan runs in) and the excess. */
+export interface DeviceMemoryNeed {
+  device: string;
+  limitBytes: number;
+  peakBytes: number;
+  /** peakBytes − limitBytes when positive, else 0. */
+  overBytes: number;
+}
+
+/** Per device, what a method's plan needs next to the device's memory limit (`plan` prints it when no plan fits). */
+export function deviceMemoryNeeds(cluster: Cluster, method: Pick<MethodResult, 'devicePeakBytes'>): DeviceMemoryNeed[] {
+  return cluster.devices.map((device, d) => {
+    const limitBytes = deviceMemoryBytes(device);
+    const peakBytes = method.devicePeakBytes[d] ?? 0;
+    return { device: device.name, limitBytes, peakBytes, overBytes: Math.max(0, peakBytes - limitBytes) };
+  });
 }

@@ -65,3 +65,38 @@ test('plan with an unknown cluster preset is a one-line error', () => {
   assert.match(result.stderr, /^error: .*homo5/);
   assert.equal(result.stderr.trimEnd().split('\n').length, 1);
 });
+
+test('plan with memory limits no plan fits: exit status 2, and per device what the best plan needs next to the limit', () => {
+  const cluster = join(dir, 'small.yaml');
+  writeFileSync(
+    cluster,
+    [
+      'name: small',
+      'devices:',
+      '  - { name: pi, gflops: 10, memoryMB: 0.5, uplinkMbps: 100, downlinkMbps: 100, latencyMs: 1 }',
+      '  - { name: pi2, gflops: 5, memoryMB: 0.25, uplinkMbps: 100, downlinkMbps: 100, latencyMs: 1 }',
+      '',
+    ].join('\n'),
+  );
+  const model = convStack();
+  const args = [bin, 'plan', model, '--cluster', cluster, '--methods', 'single', '--time-limit', '2', '--out', join(dir, 'nofit')];
+  const json = spawnSync(process.execPath, [...args, '--json'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(json.status, 2, json.stderr);
+  const parsed = JSON.parse(json.stdout);
+  assert.equal(parsed.feasible, false);
+  // The whole model on pi (the faster device): weights 4·(16·3·9 + 32·16·9 + 32·32·9) = 57,024 B plus the
+  // activation peak while conv2 runs, its input and output of 32·64·64·4 B each = 1,048,576 B.
+  assert.deepEqual(parsed.memory, [
+    { device: 'pi', limitBytes: 524_288, peakBytes: 1_105_600, overBytes: 1_105_600 - 524_288 },
+    { device: 'pi2', limitBytes: 262_144, peakBytes: 0, overBytes: 0 },
+  ]);
+  assert.equal(
+    json.stderr.trim().split('\n').at(-1),
+    "error: no plan fits every device's memory: pi needs 1.1 MiB of 0.5 MiB (best plan: single; exit status 2)",
+  );
+  const text = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(text.status, 2, text.stderr);
+  assert.match(text.stdout, /no method found a plan within every device's memory; the best plan \(single\) needs:\n/);
+  assert.match(text.stdout, /\npi +1\.1 +0\.5 +0\.6\npi2 +0\.0 +0\.3 +-\n?$/);
+  assert.ok(existsSync(join(dir, 'nofit', 'plan.json')), 'the best plan is still written');
+});

@@ -1,8 +1,9 @@
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { geneflowGain } from '../../pipeline/methods.ts';
+import { deviceMemoryNeeds, geneflowGain } from '../../pipeline/methods.ts';
 import { loadCluster } from '../../cluster/load.ts';
+import { BYTES_PER_MB } from '../../cluster/types.ts';
 import { DEFAULT_TIME_LIMIT_MS, type GeneflowProgress } from '../../geneflow/geneflow.ts';
 import { runPlanJob, type PlanJob } from '../../pipeline/plan-job.ts';
 import { formatPlan } from '../../plan/io.ts';
@@ -18,6 +19,11 @@ import {
   writeOutputFile,
   type ModelFlags,
 } from '../options.ts';
+
+/** `plan`'s exit status when no method found a plan within every device's memory (plans and report are still written). */
+export const EXIT_NO_PLAN_FITS = 2;
+
+const mib = (bytes: number) => (bytes / BYTES_PER_MB).toFixed(1);
 
 /** Share of `--time-limit` kept for writing the plans and the report after the job. */
 const REPORT_SHARE = 0.1;
@@ -162,6 +168,15 @@ export function register(program: Command): void {
       for (const m of result.methods) writeOutputFile(join(outDir, 'plans', `${m.name}.json`), formatPlan(m.plan));
       const reportPath = join(outDir, 'report.html');
       await writePlanReport(reportPath, job);
+      const memory = deviceMemoryNeeds(cluster, best);
+      const reportNoFit = () => {
+        if (best.feasible) return;
+        const over = memory.filter((m) => m.overBytes > 0);
+        process.stderr.write(
+          `error: no plan fits every device's memory: ${over.map((m) => `${m.device} needs ${mib(m.peakBytes)} MiB of ${mib(m.limitBytes)} MiB`).join(', ')} (best plan: ${best.name}; exit status ${EXIT_NO_PLAN_FITS})\n`,
+        );
+        process.exitCode = EXIT_NO_PLAN_FITS;
+      };
       if (flags.json) {
         const json = {
           model: model.name,
@@ -179,10 +194,13 @@ export function register(program: Command): void {
             evaluations: m.evaluations,
           })),
           geneflow: result.geneflow,
+          feasible: best.feasible,
+          memory,
           plan: join(outDir, 'plan.json'),
           report: reportPath,
         };
         process.stdout.write(`${JSON.stringify(json)}\n`);
+        reportNoFit();
         return;
       }
       const lines = [
@@ -196,6 +214,16 @@ export function register(program: Command): void {
         );
       }
       lines.push(`plan: ${join(outDir, 'plan.json')}`, `report: ${reportPath}`);
+      if (!best.feasible) {
+        lines.push(
+          `no method found a plan within every device's memory; the best plan (${best.name}) needs:`,
+          formatTable(
+            ['device', 'needs MiB', 'limit MiB', 'over MiB'],
+            memory.map((m) => [m.device, mib(m.peakBytes), mib(m.limitBytes), m.overBytes > 0 ? mib(m.overBytes) : '-']),
+          ),
+        );
+      }
       process.stdout.write(`${lines.join('\n')}\n`);
+      reportNoFit();
     });
 }

@@ -10,6 +10,7 @@ import { randomChromosome, randomInt, type Chromosome, type Random } from './enc
 import { better, Evaluator, type Evaluated } from './fitness.ts';
 import { MUTATIONS, mutate, mutationSpace, segmentCrossover, type MutationSpace } from './operators.ts';
 import { EvaluationPool } from './pool.ts';
+import { structuredSeeds } from './seeds.ts';
 
 export interface GeneflowProgress {
   generation: number;
@@ -51,6 +52,13 @@ export interface GeneflowOptions {
   timeLimitMs?: number;
   /** Plans (decision lists for the same order) put into the first population: the baselines' plans. */
   seeds?: OpDecision[][];
+  /**
+   * Structured seeds (docs/geneflow.md, "Structured seeds"): before the first generation, plans built from the
+   * model's repeated blocks are simulated, within `seedingShare` (default 0.3) of the time limit and of
+   * `maxEvaluations`, and the best join the first population (default true).
+   */
+  structured?: boolean;
+  seedingShare?: number;
   /** A search interleaved with this one on an equal budget, whose best plan GenEFlow adopts. */
   rival?: Rival;
   /** Fitness in worker threads (default 0: in this thread). */
@@ -78,8 +86,10 @@ export interface GeneflowResult {
   feasible: boolean;
   result: SimulationResult;
   history: GeneflowHistoryEntry[];
-  /** Simulator runs made by the GA (cache hits and the seeds' own evaluations excluded). */
+  /** Simulator runs made by the GA, structured seeds included (cache hits and the given seeds' evaluations excluded). */
   evaluations: number;
+  /** Structured seed plans simulated before the first generation. */
+  structuredSeeds: number;
   generations: number;
   /** Times the population was renewed after `patience` generations without improvement. */
   restarts: number;
@@ -181,7 +191,8 @@ export async function runGeneflow(
     return child;
   };
 
-  const seeds = options.seeds ?? [];
+  const given = options.seeds ?? [];
+  let seeds: Chromosome[] = given;
   // A renewed population around the elites: random immigrants, copies of the best with 2 + restarts mutations,
   // mutated seeds (the baselines' regions of the space), alternately.
   const renewal = (population: readonly Evaluated[], restarts: number): Chromosome[] => {
@@ -199,6 +210,28 @@ export async function runGeneflow(
 
   try {
     const t0 = performance.now();
+    // Structured seeds: simulated now (they count as the GA's evaluations), the best of them (up to half the
+    // population) join the given seeds in the first population and in every renewal.
+    let structuredCount = 0;
+    if (options.structured ?? true) {
+      const share = options.seedingShare ?? 0.3;
+      const stopAt = t0 + timeLimitMs * share;
+      const evaluationLimit = Number.isFinite(maxEvaluations) ? Math.floor(maxEvaluations * share) : Number.POSITIVE_INFINITY;
+      const seeded = structuredSeeds(simulator, space, space.structure, given, (c) =>
+        performance.now() > stopAt || spent() >= evaluationLimit ? undefined : evaluator.evaluate(c),
+      );
+      structuredCount = seeded.length;
+      const keys = new Set(given.map((g) => evaluator.keyOf(g)));
+      const best: Chromosome[] = [];
+      for (const e of [...seeded].sort((a, b) => a.fitness - b.fitness)) {
+        if (best.length >= Math.max(1, Math.floor(size / 2))) break;
+        const key = evaluator.keyOf(e.decisions);
+        if (keys.has(key)) continue;
+        keys.add(key);
+        best.push(e.decisions);
+      }
+      seeds = [...given, ...best];
+    }
     const first: Chromosome[] = seeds.map((s) => [...s]);
     const seedCount = first.length;
     while (first.length < size) {
@@ -223,15 +256,15 @@ export async function runGeneflow(
       population = [...population.slice(0, -1), theirs].sort((x, y) => x.fitness - y.fitness);
     };
     // One generation from `t` (when drawing its chromosomes began): evaluation, selection, then the rival's step.
-    const generationStep = async (t: number, chromosomes: Chromosome[], keep: readonly Evaluated[], always = 1) => {
-      const before = spent();
+    const generationStep = async (t: number, chromosomes: Chromosome[], keep: readonly Evaluated[], always = 1, before = spent()) => {
       const evaluated = await evaluateAll(t, chromosomes, always);
-      // Kept individuals plus the new ones; when the time limit cut the generation short, the old population fills it up.
-      const next = [...keep, ...evaluated, ...population.slice(keep.length)].slice(0, size);
+      // Kept individuals plus the best new ones; when the time limit cut the generation short, the old population fills it up.
+      const fresh = [...keep, ...evaluated].sort((x, y) => x.fitness - y.fitness);
+      const next = [...fresh, ...population.slice(keep.length)].slice(0, size);
       population = next.sort((x, y) => x.fitness - y.fitness);
       stepRival(spent() - before);
     };
-    await generationStep(t0, first, [], Math.max(1, seedCount));
+    await generationStep(t0, first, [], Math.max(1, seedCount), 0);
     const history: GeneflowHistoryEntry[] = [historyEntry(population, 0, spent(), performance.now() - started)];
     let generation = 0;
     let sinceImprovement = 0;
@@ -287,6 +320,7 @@ export async function runGeneflow(
       result: best.result,
       history,
       evaluations: spent(),
+      structuredSeeds: structuredCount,
       generations: generation,
       restarts,
       searchMs: performance.now() - started - rivalMs,

@@ -14,6 +14,7 @@ import {
   type Chromosome,
   type Random,
 } from './encoding.ts';
+import { applyPattern, boundariesOf, detectStructure, type Structure } from './structure.ts';
 
 /**
  * Two-point segment crossover on the operator sequence: the child is `a` with positions [i, j) taken from `b`.
@@ -30,9 +31,21 @@ export function segmentCrossover(a: Chromosome, b: Chromosome, random: Random): 
   return [...a.slice(0, i), ...b.slice(i, j), ...a.slice(j)];
 }
 
-export type MutationName = 'dim' | 'ratios' | 'sync' | 'fuse' | 'device' | 'spread' | 'split' | 'merge' | 'balance';
+export type MutationName = 'dim' | 'ratios' | 'sync' | 'fuse' | 'device' | 'spread' | 'split' | 'merge' | 'balance' | 'family' | 'stage';
 
-export const MUTATIONS: readonly MutationName[] = ['dim', 'ratios', 'sync', 'fuse', 'device', 'spread', 'split', 'merge', 'balance'];
+export const MUTATIONS: readonly MutationName[] = [
+  'dim',
+  'ratios',
+  'sync',
+  'fuse',
+  'device',
+  'spread',
+  'split',
+  'merge',
+  'balance',
+  'family',
+  'stage',
+];
 
 /** A stretch length: exponential with mean n/10 (at least 2), plus one. */
 function stretchLength(random: Random, n: number): number {
@@ -59,8 +72,13 @@ export interface MutationSpace {
   cluster: Cluster;
   /** ms of each whole operator on each device: [device][model op index]. */
   opMs: readonly number[][];
-  /** Cumulative position weights (last = total): a position is drawn with probability ∝ its weight. */
+  /** Per position: its least whole time over the devices + its outputs' time on the fastest link (ms). */
+  weights: readonly number[];
+  /** Cumulative position weights plus a floor (last = total): a position is drawn with probability ∝ its weight. */
   cumulative: readonly number[];
+  /** Repeated blocks, families and stages (docs/geneflow.md, "Structure"), and the structure's boundaries. */
+  structure: Structure;
+  boundaries: readonly number[];
 }
 
 /**
@@ -68,7 +86,12 @@ export interface MutationSpace {
  * + the time its outputs take on the fastest link + a floor of the mean of those over all operators / 4, so
  * expensive operators (heavy compute, large tensors) are mutated more often and every operator sometimes.
  */
-export function mutationSpace(ctx: PartitionContext, opMs: readonly number[][], cluster: Cluster): MutationSpace {
+export function mutationSpace(
+  ctx: PartitionContext,
+  opMs: readonly number[][],
+  cluster: Cluster,
+  structure: Structure = detectStructure(ctx),
+): MutationSpace {
   const fastestLink = Math.max(...cluster.devices.map((d) => Math.max(d.uplinkMbps, d.downlinkMbps)));
   const weights = ctx.opIndex.map((index) => {
     const compute = Math.min(...opMs.map((row) => row[index]!));
@@ -79,7 +102,7 @@ export function mutationSpace(ctx: PartitionContext, opMs: readonly number[][], 
   const cumulative: number[] = [];
   let total = 0;
   for (const w of weights) cumulative.push((total += w + floor));
-  return { ctx, cluster, opMs, cumulative };
+  return { ctx, cluster, opMs, weights, cumulative, structure, boundaries: boundariesOf(structure, ctx.order.length) };
 }
 
 const activationBytes = (ctx: PartitionContext, tensors: readonly string[]): number =>
@@ -129,7 +152,11 @@ function drawPosition(space: MutationSpace, random: Random): number {
  * - split: the group is cut at the position and the second part gets a new placement;
  * - merge: the group absorbs the next group, fused;
  * - balance: a stretch from the position is split among a random subset of the devices (each with probability 0.6)
- *   with `balancedRatios`, fused.
+ *   with `balancedRatios`, fused;
+ * - family: the decisions of the position's block are copied onto every block of its family (or, one time in two, of
+ *   its stage);
+ * - stage: the position's group is grown or shrunk to a boundary of the structure (its end to a later stage end, or
+ *   back to an earlier block end or cut inside it; one time in four its start back to its stage's start), fused.
  */
 export function mutate(space: MutationSpace, chromosome: Chromosome, kind: MutationName, random: Random): Chromosome {
   const { ctx } = space;
@@ -185,6 +212,39 @@ export function mutate(space: MutationSpace, chromosome: Chromosome, kind: Mutat
       if (position > start) refill(position, end, randomPlacement(ctx, position, random, deviceCount));
       else refill(start, end, randomPlacement(ctx, start, random, deviceCount));
       break;
+    case 'family': {
+      const { structure } = space;
+      const block = structure.blockOf[position]!;
+      if (block < 0) break;
+      const members =
+        random() < 0.5
+          ? structure.families[structure.blocks[block]!.family]!.blocks
+          : structure.stages[structure.blocks[block]!.stage]!.blocks.filter(
+              (b) => structure.blocks[b]!.family === structure.blocks[block]!.family,
+            );
+      return applyPattern(ctx, structure, child, block, members);
+    }
+    case 'stage': {
+      const { structure, boundaries } = space;
+      let from = start;
+      let to = end;
+      if (random() < 0.5) {
+        const stageEnds = structure.stages.map((s) => s.end).filter((e) => e > end);
+        const later = stageEnds.length > 0 ? stageEnds : boundaries.filter((b) => b > end);
+        if (later.length === 0) break;
+        to = later[Math.min(later.length - 1, Math.floor(-Math.log(Math.max(random(), 1e-12)) * 1.5))]!;
+      } else {
+        const inside = boundaries.filter((b) => b > start && b < end);
+        if (inside.length === 0) break;
+        to = pick(random, inside);
+      }
+      if (random() < 0.25) {
+        const block = structure.blockOf[start]!;
+        if (block >= 0) from = Math.min(from, structure.stages[structure.blocks[block]!.stage]!.start);
+      }
+      assignStretch(ctx, child, from, to, placement);
+      break;
+    }
     case 'merge': {
       if (end >= n) break;
       const [, nextEnd] = groupAt(child, end);

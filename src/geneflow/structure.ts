@@ -1,4 +1,6 @@
 import type { PartitionContext } from '../partition/context.ts';
+import type { OpDecision } from '../partition/types.ts';
+import { adaptPlacement } from './encoding.ts';
 
 /**
  * A repeated block of the network: the operators of the order in [start, end) (less the side operators among them),
@@ -272,4 +274,37 @@ function digest(text: string): string {
     b = Math.imul(b ^ c, 0x5bd1e995) ^ (b >>> 15);
   }
   return (a >>> 0).toString(36) + (b >>> 0).toString(36);
+}
+
+/**
+ * `chromosome` with the decisions of block `from` copied onto each block of `to` (operators matched by their place
+ * in the blocks' canonical order; a placement an operator cannot take is adapted to it). Blocks of one family.
+ */
+export function applyPattern(
+  ctx: PartitionContext,
+  structure: Structure,
+  chromosome: readonly OpDecision[],
+  from: number,
+  to: readonly number[],
+) {
+  const child = [...chromosome];
+  const source = structure.blocks[from]!.canonical;
+  for (const b of to) {
+    if (b === from) continue;
+    const target = structure.blocks[b]!.canonical;
+    if (target.length !== source.length) continue;
+    target.forEach((p, i) => {
+      const d = chromosome[source[i]!]!;
+      child[p] = { op: ctx.order[p]!, placement: adaptPlacement(ctx, p, d.placement), sync: d.sync };
+    });
+  }
+  return child;
+}
+
+/** Boundaries of the structure, sorted: every cut, block start and end, and the model's end. */
+export function boundariesOf(structure: Structure, n: number): number[] {
+  const set = new Set<number>([...structure.cuts, n]);
+  for (const b of structure.blocks) set.add(b.start).add(b.end);
+  set.delete(0);
+  return [...set].sort((a, b) => a - b);
 }

@@ -1,0 +1,266 @@
+import { devicesBySpeed } from '../baselines/common.ts';
+import { boxVolume } from '../partition/box.ts';
+import { repairDecisions } from '../partition/slices.ts';
+import type { SplitDim } from '../partition/types.ts';
+import type { Simulator } from '../simulate/simulate.ts';
+import { dimsOf, normalizeRatios, type Chromosome } from './encoding.ts';
+import type { Evaluated } from './fitness.ts';
+import { balancedRatios, type MutationSpace } from './operators.ts';
+import { applyPattern, boundariesOf, type Structure } from './structure.ts';
+
+/** Evaluates a seed plan, or returns undefined once the seeding budget is spent (seeding then stops). */
+export type SeedEvaluate = (chromosome: Chromosome) => Evaluated | undefined;
+
+/** Split-dimension preferences the split-everything seeds try, by layout. */
+const PREFERENCES: Record<'cnn' | 'sequence', SplitDim[][]> = {
+  cnn: [
+    ['rows', 'channels'],
+    ['channels', 'rows'],
+  ],
+  sequence: [
+    ['tokens', 'channels', 'heads'],
+    ['heads', 'channels', 'tokens'],
+    ['channels', 'heads', 'tokens'],
+  ],
+};
+
+/** Factors the home device's share of a fused prefix is swept over. */
+export const HOME_SHARES = [0.5, 0.7, 1.4, 2];
+
+/** Fused prefixes tried (ends), at most. */
+const MAX_PREFIX_ENDS = 8;
+
+/**
+ * How many times each operator of `chromosome` (repaired) is computed over: Σ over devices of its output region's
+ * elements / its output's elements (1 = no halo; k = every one of k devices computes it whole); 0 for operators
+ * whole on one device.
+ */
+export function redundancy(simulator: Simulator, chromosome: Chromosome): number[] {
+  const ctx = simulator.context;
+  const slices = simulator.slices(chromosome);
+  return slices.ops.map((op, p) => {
+    if ('device' in chromosome[p]!.placement) return 0;
+    let volume = 0;
+    for (const slice of op.slices) if (slice !== null && slice.outputs[0] !== undefined) volume += boxVolume(slice.outputs[0]);
+    return volume / Math.max(1, ctx.outputVolume[p]!);
+  });
+}
+
+/**
+ * `chromosome` with synchronisation added where halos cost too much: walking each fused stretch from its end
+ * backwards, the redundant compute (r − 1) × the operator's mean whole time over the devices taking part, divided by
+ * their number, accumulates (r from `redundancy`); where it passes `limitMs` the operator is synchronised, and the walk
+ * goes on below it with the halos recomputed.
+ */
+export function syncWhereHalosGrow(simulator: Simulator, chromosome: Chromosome, limitMs: number): Chromosome {
+  const ctx = simulator.context;
+  let current = repairDecisions(ctx, chromosome);
+  let below = current.length;
+  for (;;) {
+    const r = redundancy(simulator, current);
+    let worst = -1;
+    let extra = 0;
+    for (let p = below - 1; p >= 0 && worst < 0; p--) {
+      const placement = current[p]!.placement;
+      if (current[p]!.sync || 'device' in placement) {
+        extra = 0;
+        continue;
+      }
+      let time = 0;
+      let count = 0;
+      placement.ratios.forEach((ratio, d) => ratio > 0 && (count++, (time += simulator.opMs[d]![ctx.opIndex[p]!]!)));
+      extra += ((r[p]! - 1) * time) / Math.max(1, count * count);
+      if (extra > limitMs) worst = p;
+    }
+    if (worst < 0) return current;
+    current[worst] = { ...current[worst]!, sync: true };
+    current = repairDecisions(ctx, current);
+    below = worst;
+  }
+}
+
+/** A segment's synchronisation policy in the split-everything seeds. */
+type SyncPolicy = 'fused' | 'blocks' | 'every';
+
+/**
+ * The plans a domain expert would try first, built from the structure (docs/geneflow.md, "Structured seeds") and
+ * evaluated in turn until `evaluate` says the budget is spent. A region plan splits the operators before `end`
+ * (by a preference of dimensions; an operator offering none runs on the home device, the fastest) with given
+ * shares, and runs the rest whole on the home device:
+ * 1. family patterns: each given seed with the decisions of its most expensive block of a family copied onto every
+ *    block of that family;
+ * 2. layer-parallel plans: the whole model split (spatial dimension first, or channels/heads first) over the k
+ *    fastest devices for every k with speed-proportional shares, fused, synchronised once per block (a transformer
+ *    layer, a bottleneck) and at the cuts outside blocks; and the same with synchronisation added where halos cost
+ *    more than 1% of the fastest device's whole-model time (`syncWhereHalosGrow`);
+ * 3. fused prefixes: the operators up to a stage end, block end or cut (up to 8 ends) split by rows (tokens) over
+ *    every subset of ≥ 2 devices holding the home device, and all devices but it (past five devices: the k fastest,
+ *    and the k fastest but the fastest), speed-proportional shares, fused, synchronised only at the end;
+ * 4. split everything, synchronised where it pays: the best layer-parallel plan's shares and dimensions, each stage
+ *    (and each stretch between stages) in turn tried fused throughout, synchronised per block and synchronised at
+ *    every operator, the best kept (one pass, measured by the simulator);
+ * 5. the home device's share of the three best prefixes and of the best plan of 4 swept over × 0.5, 0.7, 1.4, 2.
+ * Transformers (no rows) try the layer-parallel plans first, CNNs the fused prefixes.
+ */
+export function structuredSeeds(
+  simulator: Simulator,
+  space: MutationSpace,
+  structure: Structure,
+  given: readonly Chromosome[],
+  evaluate: SeedEvaluate,
+): Evaluated[] {
+  const ctx = simulator.context;
+  const n = ctx.order.length;
+  const deviceCount = simulator.cluster.devices.length;
+  const bySpeed = devicesBySpeed(simulator);
+  const home = bySpeed[0]!;
+  const kind = ctx.layout.kind;
+  const spatial: SplitDim[] = [kind === 'cnn' ? 'rows' : 'tokens'];
+  const wholeMs = Math.min(...simulator.opMs.map((row) => row.reduce((s, t) => s + t, 0)));
+  const out: Evaluated[] = [];
+  let spent = false;
+  const tryPlan = (chromosome: Chromosome): Evaluated | undefined => {
+    if (spent) return undefined;
+    const e = evaluate(chromosome);
+    if (e === undefined) spent = true;
+    else out.push(e);
+    return e;
+  };
+  const mask = (devices: readonly number[]) => simulator.cluster.devices.map((_, d) => devices.includes(d));
+  const kFastest = (k: number) => mask(bySpeed.slice(0, k));
+  const blockCost = (b: number) => {
+    let cost = 0;
+    for (const p of structure.blocks[b]!.canonical) cost += space.weights[p]!;
+    return cost;
+  };
+  // Synchronisation once per block, and at the cuts outside blocks.
+  const blockSync = new Set<number>([n - 1]);
+  for (const b of structure.blocks) blockSync.add(b.end - 1);
+  for (const c of structure.cuts) if (structure.blockOf[c - 1] === -1) blockSync.add(c - 1);
+
+  const region = (end: number, preference: readonly SplitDim[], ratios: number[], sync: (p: number) => boolean): Chromosome =>
+    ctx.order.map((op, p) => {
+      const dim = p < end ? preference.find((d) => dimsOf(ctx, p).includes(d)) : undefined;
+      if (dim === undefined) return { op, placement: { device: home }, sync: true };
+      return { op, placement: { dim, ratios }, sync: sync(p) || p === end - 1 };
+    });
+  type Candidate = { plan: (ratios: number[]) => Chromosome; ratios: number[]; fitness: number };
+  const sweepHome = (best: readonly Candidate[]) => {
+    for (const { plan, ratios } of best) {
+      if (!(ratios[home]! > 0)) continue;
+      for (const factor of HOME_SHARES) {
+        if (tryPlan(plan(normalizeRatios(ratios.map((r, d) => (d === home ? r * factor : r)))!)) === undefined) return;
+      }
+    }
+  };
+
+  const familyPatterns = () => {
+    for (const seed of given) {
+      for (const family of structure.families) {
+        const from = family.blocks.reduce((a, b) => (blockCost(b) > blockCost(a) ? b : a));
+        if (tryPlan(applyPattern(ctx, structure, seed, from, family.blocks)) === undefined) return;
+      }
+    }
+  };
+
+  let layerBest: { preference: readonly SplitDim[]; ratios: number[]; fitness: number } | undefined;
+  const layerParallel = () => {
+    for (let k = deviceCount; k >= 2; k--) {
+      const ratios = balancedRatios(space, 0, n, kFastest(k))!;
+      for (const preference of PREFERENCES[kind]) {
+        const plan = region(n, preference, ratios, (p) => blockSync.has(p));
+        for (const candidate of [plan, syncWhereHalosGrow(simulator, plan, wholeMs / 100)]) {
+          const e = tryPlan(candidate);
+          if (e === undefined) return;
+          if (layerBest === undefined || e.fitness < layerBest.fitness) layerBest = { preference, ratios, fitness: e.fitness };
+        }
+      }
+    }
+  };
+
+  const stageEnds = [...new Set(structure.stages.map((s) => s.end))].filter((e) => e < n);
+  const spread = (items: readonly number[], count: number) =>
+    items.length <= count ? [...items] : Array.from({ length: count }, (_, i) => items[Math.floor(((i + 0.5) * items.length) / count)]!);
+
+  const prefixes = () => {
+    const others = boundariesOf(structure, n).filter((b) => b < n && !stageEnds.includes(b));
+    const first = spread(stageEnds, MAX_PREFIX_ENDS);
+    const ends = [...new Set([...first, ...spread(others, MAX_PREFIX_ENDS - first.length)])].sort((a, b) => a - b);
+    const subsets: number[][] = [];
+    if (deviceCount <= 5) {
+      for (let m = 1; m < 1 << deviceCount; m += 2) {
+        const devices = bySpeed.filter((_, i) => (m >> i) & 1);
+        if (devices.length >= 2) subsets.push(devices);
+      }
+      subsets.sort((a, b) => b.length - a.length);
+      if (deviceCount >= 3) subsets.push(bySpeed.slice(1));
+    } else {
+      for (let k = deviceCount; k >= 2; k--) subsets.push(bySpeed.slice(0, k), bySpeed.slice(1, k + 1));
+    }
+    const tried: Candidate[] = [];
+    for (const end of ends) {
+      const plan = (ratios: number[]) => region(end, spatial, ratios, () => false);
+      for (const devices of subsets) {
+        const ratios = balancedRatios(space, 0, end, mask(devices));
+        if (ratios === null) continue;
+        const e = tryPlan(plan(ratios));
+        if (e === undefined) return [];
+        tried.push({ plan, ratios, fitness: e.fitness });
+      }
+    }
+    return tried.sort((a, b) => a.fitness - b.fitness).slice(0, 3);
+  };
+
+  // Segments: the stages and the stretches between them; each gets a synchronisation policy.
+  const segments: Array<[number, number]> = [];
+  let at = 0;
+  for (const stage of structure.stages) {
+    if (stage.start > at) segments.push([at, stage.start]);
+    segments.push([stage.start, stage.end]);
+    at = stage.end;
+  }
+  if (at < n) segments.push([at, n]);
+  const segmentOf = new Array<number>(n);
+  segments.forEach(([from, to], i) => segmentOf.fill(i, from, to));
+  const policyDescent = (): Candidate[] => {
+    if (layerBest === undefined) return [];
+    const { preference } = layerBest;
+    const policies: SyncPolicy[] = segments.map(() => 'blocks');
+    const syncOf = (p: number) => {
+      const policy = policies[segmentOf[p]!]!;
+      return policy === 'every' || p === segments[segmentOf[p]!]![1] - 1 || (policy === 'blocks' && blockSync.has(p));
+    };
+    const plan = (ratios: number[]) => region(n, preference, ratios, syncOf);
+    let best = layerBest.fitness;
+    for (let i = 0; i < segments.length; i++) {
+      const kept = policies[i]!;
+      let choice = kept;
+      for (const policy of ['fused', 'every'] as const) {
+        policies[i] = policy;
+        const e = tryPlan(plan(layerBest.ratios));
+        if (e === undefined) return [];
+        if (e.fitness < best) [best, choice] = [e.fitness, policy];
+      }
+      policies[i] = choice;
+    }
+    const frozen = [...policies];
+    const final = (ratios: number[]) => {
+      policies.splice(0, policies.length, ...frozen);
+      return plan(ratios);
+    };
+    return [{ plan: final, ratios: layerBest.ratios, fitness: best }];
+  };
+
+  familyPatterns();
+  let best: Candidate[];
+  if (kind === 'cnn') {
+    best = prefixes();
+    layerParallel();
+  } else {
+    layerParallel();
+    best = prefixes();
+  }
+  best = [...best, ...policyDescent()];
+  sweepHome(best);
+  return out;
+}

@@ -3,7 +3,7 @@ import { boxVolume } from '../partition/box.ts';
 import { repairDecisions } from '../partition/slices.ts';
 import type { SplitDim } from '../partition/types.ts';
 import type { Simulator } from '../simulate/simulate.ts';
-import { dimsOf, normalizeRatios, type Chromosome } from './encoding.ts';
+import { dimsOf, normalizeRatios, samePlacementKey, type Chromosome } from './encoding.ts';
 import type { Evaluated } from './fitness.ts';
 import { balancedRatios, type MutationSpace } from './operators.ts';
 import { applyPattern, boundariesOf, type Structure } from './structure.ts';
@@ -87,8 +87,8 @@ type SyncPolicy = 'fused' | 'blocks' | 'every';
  * evaluated in turn until `evaluate` says the budget is spent. A region plan splits the operators before `end`
  * (by a preference of dimensions; an operator offering none runs on the home device, the fastest) with given
  * shares, and runs the rest whole on the home device:
- * 1. family patterns: each given seed with the decisions of its most expensive block of a family copied onto every
- *    block of that family;
+ * 1. family patterns: each given seed with the decisions of one block of a family copied onto every block of that
+ *    family (the seed's distinct patterns on the family, the most expensive blocks' first, up to two);
  * 2. layer-parallel plans: the whole model split (spatial dimension first, or channels/heads first) over the k
  *    fastest devices for every k with speed-proportional shares, fused, synchronised once per block (a transformer
  *    layer, a bottleneck) and at the cuts outside blocks; and the same with synchronisation added where halos cost
@@ -100,7 +100,7 @@ type SyncPolicy = 'fused' | 'blocks' | 'every';
  *    (and each stretch between stages) in turn tried fused throughout, synchronised per block and synchronised at
  *    every operator, the best kept (one pass, measured by the simulator);
  * 5. the home device's share of the three best prefixes and of the best plan of 4 swept over × 0.5, 0.7, 1.4, 2.
- * Transformers (no rows) try the layer-parallel plans first, CNNs the fused prefixes.
+ * CNNs try 3 before 2; transformers (no rows) 2 and 4 before 3.
  */
 export function structuredSeeds(
   simulator: Simulator,
@@ -157,8 +157,15 @@ export function structuredSeeds(
   const familyPatterns = () => {
     for (const seed of given) {
       for (const family of structure.families) {
-        const from = family.blocks.reduce((a, b) => (blockCost(b) > blockCost(a) ? b : a));
-        if (tryPlan(applyPattern(ctx, structure, seed, from, family.blocks)) === undefined) return;
+        // The seed's distinct patterns on the family's blocks, the most expensive blocks' first, up to two.
+        const patterns = new Map<string, number>();
+        for (const b of [...family.blocks].sort((x, y) => blockCost(y) - blockCost(x))) {
+          const key = structure.blocks[b]!.canonical.map((p) => `${samePlacementKey(seed[p]!.placement)}${seed[p]!.sync}`).join(';');
+          if (!patterns.has(key)) patterns.set(key, b);
+        }
+        for (const from of [...patterns.values()].slice(0, 2)) {
+          if (tryPlan(applyPattern(ctx, structure, seed, from, family.blocks)) === undefined) return;
+        }
       }
     }
   };
@@ -252,15 +259,14 @@ export function structuredSeeds(
   };
 
   familyPatterns();
-  let best: Candidate[];
   if (kind === 'cnn') {
-    best = prefixes();
+    const best = prefixes();
     layerParallel();
+    sweepHome([...best, ...policyDescent()]);
   } else {
     layerParallel();
-    best = prefixes();
+    const descended = policyDescent();
+    sweepHome([...descended, ...prefixes()]);
   }
-  best = [...best, ...policyDescent()];
-  sweepHome(best);
   return out;
 }

@@ -6,27 +6,11 @@ import type { Model } from '../ir/graph.ts';
 import { partitionContext } from '../partition/context.ts';
 import { zooEntry } from '../zoo/index.ts';
 import { detectStructure, type Structure } from './structure.ts';
-import { convChain, orderOf } from './testing.ts';
+import { convChain, orderOf, residualStack } from './testing.ts';
 
 const structureOf = (model: Model, order = orderOf(model)): Structure => detectStructure(partitionContext(model, order));
 const familySizes = (s: Structure) => s.families.map((f) => f.blocks.length).sort((a, b) => a - b);
 const zoo = (name: string, options = {}) => analyzeGraph(zooEntry(name).build(options));
-
-/** `blocks` residual blocks (conv–relu–conv, + input, relu) on x[1, 4, 8, 8]; with a mask read by every block. */
-function residualStack(blocks: number, mask: boolean): Model {
-  const b = new GraphBuilder('residual');
-  let x = b.input('x', 'float32', [1, 4, 8, 8]);
-  const m = mask ? b.op('Sigmoid', [b.input('m', 'float32', [1, 4, 8, 8])], {}, 'mask') : undefined;
-  const conv = (input: string, name: string) =>
-    b.op('Conv', [input, b.weight(`${name}.w`, [4, 4, 3, 3])], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, name);
-  for (let i = 0; i < blocks; i++) {
-    let y = conv(b.op('Relu', [conv(x, `b${i}.conv1`)], {}, `b${i}.relu1`), `b${i}.conv2`);
-    if (m !== undefined) y = b.op('Mul', [y, m], {}, `b${i}.mask`);
-    x = b.op('Relu', [b.op('Add', [y, x], {}, `b${i}.add`)], {}, `b${i}.relu`);
-  }
-  b.output(x);
-  return analyzeGraph(b.build());
-}
 
 /** Two-branch modules (conv and pool branches, concatenated, then a 1×1 conv back to 4 channels). */
 function branchy(modules: number): Model {

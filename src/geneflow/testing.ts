@@ -23,3 +23,19 @@ export function testCluster(devices: Device[]): Cluster {
 }
 
 export const orderOf = (model: Model): string[] => model.ops.map((op) => op.node.name);
+
+/** `blocks` residual blocks (conv–relu–conv, + input, relu) on x[1, 4, 8, 8]; with a mask read by every block. */
+export function residualStack(blocks: number, mask: boolean): Model {
+  const b = new GraphBuilder('residual');
+  let x = b.input('x', 'float32', [1, 4, 8, 8]);
+  const m = mask ? b.op('Sigmoid', [b.input('m', 'float32', [1, 4, 8, 8])], {}, 'mask') : undefined;
+  const conv = (input: string, name: string) =>
+    b.op('Conv', [input, b.weight(`${name}.w`, [4, 4, 3, 3])], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, name);
+  for (let i = 0; i < blocks; i++) {
+    let y = conv(b.op('Relu', [conv(x, `b${i}.conv1`)], {}, `b${i}.relu1`), `b${i}.conv2`);
+    if (m !== undefined) y = b.op('Mul', [y, m], {}, `b${i}.mask`);
+    x = b.op('Relu', [b.op('Add', [y, x], {}, `b${i}.add`)], {}, `b${i}.relu`);
+  }
+  b.output(x);
+  return analyzeGraph(b.build());
+}

@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { wholeOn } from '../baselines/common.ts';
+import { analyzeGraph } from '../analysis/analyze.ts';
+import { createSimulator } from '../simulate/simulate.ts';
+import { zooEntry } from '../zoo/index.ts';
+import { Evaluator, type Evaluated } from './fitness.ts';
+import { mutationSpace } from './operators.ts';
+import { HOME_SHARES, redundancy, structuredSeeds, syncWhereHalosGrow } from './seeds.ts';
+import { convChain, orderOf, residualStack, testCluster, testDevice } from './testing.ts';
+
+const rowsFused = (n: number, ratios: number[]) =>
+  Array.from({ length: n }, (_, p) => ({ op: `conv${p + 1}`, placement: { dim: 'rows' as const, ratios }, sync: p === n - 1 }));
+
+describe('redundancy and syncWhereHalosGrow', () => {
+  const model = convChain(4, 8, 16);
+  const cluster = testCluster([testDevice('a'), testDevice('b')]);
+  const sim = createSimulator(model, cluster, orderOf(model));
+
+  it('a fused 3×3 chain split 8/8 rows: each layer down the stack computes one more halo row per device', () => {
+    // conv4 (synchronised): 8 + 8 rows; conv3: 9 + 9; conv2: 10 + 10; conv1: 11 + 11 (of 16).
+    assert.deepEqual(redundancy(sim, rowsFused(4, [0.5, 0.5])), [22 / 16, 20 / 16, 18 / 16, 1]);
+  });
+
+  it('synchronises where the accumulated halo compute passes the limit', () => {
+    const opMs = sim.opMs[0]![0]!;
+    // Halo cost (r − 1) × (t + t) / 2²: conv3 t/16; conv2 t/8, t/16 + t/8 = 3t/16 in all, past a limit of t/10, so
+    // conv2 is synchronised; then conv1, one layer below a synchronised one, costs t/16 and stays fused.
+    const synced = syncWhereHalosGrow(sim, rowsFused(4, [0.5, 0.5]), opMs / 10);
+    assert.deepEqual(
+      synced.map((d) => d.sync),
+      [false, true, false, true],
+    );
+    assert.deepEqual(
+      syncWhereHalosGrow(sim, rowsFused(4, [0.5, 0.5]), 0).map((d) => d.sync),
+      [true, true, true, true],
+    );
+    assert.deepEqual(
+      syncWhereHalosGrow(sim, rowsFused(4, [0.5, 0.5]), Number.POSITIVE_INFINITY).map((d) => d.sync),
+      [false, false, false, true],
+    );
+  });
+});
+
+describe('structuredSeeds', () => {
+  it('stops when the budget says so: exactly the plans it was allowed', () => {
+    const model = residualStack(3, false);
+    const cluster = testCluster([testDevice('a'), testDevice('b', { gflops: 2 }), testDevice('c')]);
+    const sim = createSimulator(model, cluster, orderOf(model));
+    const evaluator = new Evaluator(sim);
+    const space = mutationSpace(sim.context, sim.opMs, cluster);
+    let calls = 0;
+    const seeds = structuredSeeds(sim, space, space.structure, [wholeOn(sim.context, 0)], (c) =>
+      ++calls > 7 ? undefined : evaluator.evaluate(c),
+    );
+    assert.equal(seeds.length, 7);
+    assert.equal(calls, 8);
+  });
+
+  it('holds the expert plans: a family pattern, fused row prefixes on every device subset with the home device, a swept home share', () => {
+    const model = residualStack(3, false);
+    const cluster = testCluster([testDevice('a', { gflops: 2 }), testDevice('b'), testDevice('c')]);
+    const sim = createSimulator(model, cluster, orderOf(model));
+    const evaluator = new Evaluator(sim);
+    const space = mutationSpace(sim.context, sim.opMs, cluster);
+    const n = sim.context.order.length;
+    // A given seed: block 1 split by rows over a and b, fused, everything else on a.
+    const given = wholeOn(sim.context, 0).map((d, p) =>
+      p >= 5 && p < 10 ? { ...d, placement: { dim: 'rows' as const, ratios: [0.5, 0.5, 0] }, sync: p === 9 } : d,
+    );
+    const seeds = structuredSeeds(sim, space, space.structure, [given], (c) => evaluator.evaluate(c));
+    const plans = seeds.map((e) => e.decisions);
+    const splitAt = (plan: Evaluated['decisions'], p: number) => plan[p]!.placement;
+    // 1. The pattern of block 1 copied onto blocks 0 and 2.
+    assert.ok(
+      plans.some((plan) =>
+        [0, 5, 10].every((s) => JSON.stringify(splitAt(plan, s)) === JSON.stringify({ dim: 'rows', ratios: [0.5, 0.5, 0] })),
+      ),
+      'family pattern seed',
+    );
+    // 3. Fused prefixes up to the end of block 0 (position 5) over {a, b}, {a, c}, {a, b, c} (and {b, c}), rest on a.
+    for (const devices of [
+      [0, 1],
+      [0, 2],
+      [0, 1, 2],
+      [1, 2],
+    ]) {
+      const found = plans.some((plan) => {
+        const first = plan[0]!.placement;
+        if ('device' in first) return false;
+        const users = first.ratios.flatMap((r, d) => (r > 0 ? [d] : []));
+        return (
+          JSON.stringify(users) === JSON.stringify(devices) &&
+          plan.slice(0, 4).every((d) => !d.sync) &&
+          plan[4]!.sync &&
+          plan.slice(5).every((d) => 'device' in d.placement && d.placement.device === 0)
+        );
+      });
+      assert.ok(found, `prefix to position 5 over devices ${devices}`);
+    }
+    assert.ok(plans.every((plan) => plan.length === n));
+    // 5. Home-share sweeps: some plan gives device a (the home: fastest) its share × each factor.
+    assert.ok(seeds.length >= HOME_SHARES.length, `${seeds.length} seeds`);
+  });
+
+  it('transformers: a token-parallel plan over all devices synchronised once per layer', () => {
+    const model = analyzeGraph(zooEntry('gpt2').build({ layers: 2, seqLen: 8 }));
+    const cluster = testCluster(['a', 'b', 'c'].map((name) => testDevice(name, { memoryMB: 4096 })));
+    const sim = createSimulator(model, cluster, orderOf(model));
+    const evaluator = new Evaluator(sim);
+    const space = mutationSpace(sim.context, sim.opMs, cluster);
+    const { blocks } = space.structure;
+    assert.equal(blocks.length >= 2, true, 'two layers found');
+    let first: Evaluated | undefined;
+    structuredSeeds(sim, space, space.structure, [], (c) => (first === undefined ? (first = evaluator.evaluate(c)) : undefined));
+    const layers = blocks.filter((b) => b.canonical.length > 1);
+    for (const block of layers) {
+      const inside = first!.decisions.slice(block.start, block.end);
+      assert.ok(
+        inside.slice(0, -1).every((d) => !d.sync || 'device' in d.placement),
+        'no synchronisation inside a layer but at whole operators',
+      );
+      assert.equal(inside[inside.length - 1]!.sync, true);
+      const split = inside.find((d) => !('device' in d.placement))!.placement;
+      assert.ok(!('device' in split) && split.ratios.every((r) => r > 0), 'split over every device');
+    }
+    assert.ok(
+      first!.decisions.some((d) => !('device' in d.placement) && d.placement.dim === 'tokens'),
+      'tokens',
+    );
+  });
+});

@@ -3,6 +3,9 @@ import type { Command } from 'commander';
 import { bindingsFromFlags } from '../analysis/analyze.ts';
 import { fail } from '../errors.ts';
 import type { Model } from '../ir/graph.ts';
+import { loadProfile } from '../cluster/load.ts';
+import type { Cluster } from '../cluster/types.ts';
+import { calibratedCluster } from '../runtime/emulate.ts';
 import { loadModel, type LoadOptions } from '../model/load.ts';
 import { DEFAULT_IMPORT_LIMITS, LIMIT_FLAGS, type ImportLimits } from '../onnx/limits.ts';
 
@@ -151,4 +154,12 @@ function fsReason(error: unknown): string {
   if (code === 'EISDIR') return 'it is a folder';
   if (code === 'ENOENT') return 'its folder does not exist';
   return (error as Error).message.split('\n')[0]!;
+}
+
+export const HOST_PROFILE_HELP =
+  "profile of this machine for the model (memorianova profile): plan for the cluster as `run --local N --emulate` emulates it here, each device taking this host's measured times stretched to its speed";
+
+/** `--host-profile FILE`: the cluster as this host emulates it for the model (calibratedCluster), else unchanged. */
+export function withHostProfile(model: Model, cluster: Cluster, hostProfile: string | undefined): Cluster {
+  return hostProfile === undefined ? cluster : calibratedCluster(model, cluster, loadProfile(hostProfile, `--host-profile ${hostProfile}`));
 }

@@ -59,3 +59,11 @@ export function emulatedCluster(cluster: Cluster, hostProfile: DeviceProfile, ho
     }),
   };
 }
+
+/**
+ * `plan` / `simulate` / `run` with `--host-profile`: the cluster as this host emulates it for `model`, so one
+ * calibrated model plans, simulates and predicts the emulated run (docs/runtime.md, "Emulating devices").
+ */
+export function calibratedCluster(model: Model, cluster: Cluster, hostProfile: DeviceProfile): Cluster {
+  return emulatedCluster(cluster, hostProfile, profileGflops(model, hostProfile));
+}

@@ -11,13 +11,15 @@ import { writePlanReport } from '../../report/plan-report.ts';
 import {
   addModelOptions,
   formatTable,
+  HOST_PROFILE_HELP,
   loadModelFromFlags,
   makeOutputDir,
   megabytes,
   positiveInteger,
   positiveNumber,
-  writeOutputFile,
   type ModelFlags,
+  withHostProfile,
+  writeOutputFile,
 } from '../options.ts';
 
 /** `plan`'s exit status when no method found a plan within every device's memory (plans and report are still written). */
@@ -30,6 +32,7 @@ const REPORT_SHARE = 0.1;
 
 interface PlanFlags extends ModelFlags {
   cluster: string;
+  hostProfile?: string;
   out?: string;
   json?: boolean;
   timeLimit: number;
@@ -124,13 +127,14 @@ export function register(program: Command): void {
     )
     .option('--workers <n>', 'worker threads evaluating GenEFlow fitness (default: none)', positiveInteger('--workers'))
     .option('--methods <list>', 'comma-separated subset of methods to run (default: all)')
+    .option('--host-profile <file>', HOST_PROFILE_HELP)
     .option('--json', 'print one JSON object')
     .action(async (spec: string, flags: PlanFlags) => {
       const started = performance.now();
       const timeLimitMs = flags.timeLimit * 1000;
       const orderTimeLimitMs = flags.orderTimeLimit * 1000;
       const model = loadModelFromFlags(spec, flags);
-      const cluster = loadCluster(flags.cluster);
+      const cluster = withHostProfile(model, loadCluster(flags.cluster), flags.hostProfile);
       const outDir = resolve(flags.out ?? join('out', `${model.name.replace(/[^\w.-]+/g, '_')}-${cluster.name}`));
       makeOutputDir(outDir, '--out');
       makeOutputDir(join(outDir, 'plans'), '--out');

@@ -57,3 +57,34 @@ describe('memorianova simulate', () => {
     assert.equal(wrong.stderr, `error: plan file ${plan}: version: must be 1 (this build reads plan version 1)\n`);
   });
 });
+
+describe('memorianova simulate --host-profile', () => {
+  it('simulates the cluster as this host emulates it: the library’s calibratedCluster, hand-made profile', async () => {
+    const { loadModel } = await import('../../model/load.ts');
+    const { readPlan } = await import('../../plan/io.ts');
+    const { modelFingerprint } = await import('../../model/fingerprint.ts');
+    const { calibratedCluster } = await import('../../runtime/emulate.ts');
+    const { simulate } = await import('../../simulate/simulate.ts');
+    const { smallCnnWithPlan } = await import('../testing.ts');
+    const { model, modelPath, planPath } = smallCnnWithPlan(dir);
+    // Every operator 2 ms on the host: a profile as `memorianova profile` writes it.
+    const profile = {
+      format: 'memorianova-profile',
+      version: 1,
+      model: { name: model.name, fingerprint: modelFingerprint(model) },
+      ops: Object.fromEntries(model.ops.map((op) => [op.node.name, 2])),
+    };
+    const profilePath = join(dir, 'host.json');
+    writeFileSync(profilePath, JSON.stringify(profile));
+    const plain = cli('simulate', modelPath, '--plan', planPath, '--json');
+    const calibrated = cli('simulate', modelPath, '--plan', planPath, '--host-profile', profilePath, '--json');
+    assert.equal(calibrated.status, 0, calibrated.stderr);
+    const plan = readPlan(planPath, loadModel(modelPath));
+    const expected = simulate(model, calibratedCluster(model, plan.cluster, profile as never), plan);
+    assert.equal(JSON.parse(calibrated.stdout).latencyMs, expected.latencyMs, 'latency of the calibrated cluster');
+    assert.notEqual(JSON.parse(plain.stdout).latencyMs, expected.latencyMs, 'the profile changes the prediction');
+    const other = cli('simulate', 'squeezenet1.0', '--cluster', 'homo2', '--plan', 'single', '--host-profile', profilePath);
+    assert.equal(other.status, 1, 'a profile of another model is refused');
+    assert.match(other.stderr, /^error: .*not on 'squeezenet1.0'.*\n$/, other.stderr);
+  });
+});

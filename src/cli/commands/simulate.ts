@@ -13,10 +13,20 @@ import { renderChart } from '../../report/charts.ts';
 import { ganttChartSpec } from '../../simulate/gantt.ts';
 import { simulate } from '../../simulate/simulate.ts';
 import type { SimulationResult } from '../../simulate/types.ts';
-import { addModelOptions, formatTable, loadModelFromFlags, megabytes, positiveNumber, type ModelFlags } from '../options.ts';
+import {
+  addModelOptions,
+  formatTable,
+  HOST_PROFILE_HELP,
+  loadModelFromFlags,
+  megabytes,
+  positiveNumber,
+  type ModelFlags,
+  withHostProfile,
+} from '../options.ts';
 
 interface SimulateFlags extends ModelFlags {
   cluster?: string;
+  hostProfile?: string;
   plan: string;
   orderTimeLimit: number;
   json?: boolean;
@@ -29,13 +39,16 @@ const BUILT_IN_PLANS = ['single', 'proportional'];
 function resolvePlan(model: Model, flags: SimulateFlags): { plan: Plan; cluster: Cluster } {
   if (BUILT_IN_PLANS.includes(flags.plan)) {
     if (flags.cluster === undefined) fail(`--plan ${flags.plan} needs --cluster <preset | file>`, 'usage');
-    const cluster = loadCluster(flags.cluster);
+    const cluster = withHostProfile(model, loadCluster(flags.cluster), flags.hostProfile);
     const order = planOrder(model, { timeLimitMs: flags.orderTimeLimit * 1000 }).orderNames;
     const plan = flags.plan === 'single' ? singleDevicePlan(model, cluster, order) : proportionalPlan(model, cluster, order);
     return { plan, cluster };
   }
   const plan = readPlan(flags.plan, model);
-  return { plan, cluster: flags.cluster === undefined ? plan.cluster : loadCluster(flags.cluster) };
+  return {
+    plan,
+    cluster: withHostProfile(model, flags.cluster === undefined ? plan.cluster : loadCluster(flags.cluster), flags.hostProfile),
+  };
 }
 
 const ms = (value: number) => value.toFixed(1);
@@ -85,6 +98,7 @@ export function register(program: Command): void {
       "a plan file, or a built-in plan over BTSearch's order: single (fastest device) or proportional (every layer split by device speed)",
     )
     .option('--order-time-limit <seconds>', 'built-in plans: BTSearch budget for the order', positiveNumber('--order-time-limit'), 10)
+    .option('--host-profile <file>', HOST_PROFILE_HELP)
     .option('--plot <dir>', 'write gantt.svg and gantt.png (per-device timeline) into this folder')
     .option('--json', 'print one JSON object')
     .action(async (spec: string, flags: SimulateFlags) => {

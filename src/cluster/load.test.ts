@@ -40,6 +40,8 @@ test('a YAML cluster file parses, router defaults filled in', () => {
   const cluster = parseCluster(`name: lab\ndevices:\n${device()}`, 'lab.yaml');
   assert.equal(cluster.devices[0]!.memoryMB, 512);
   assert.deepEqual(cluster.router, { name: 'router', latencyMs: 0, broadcast: true });
+  assert.equal(cluster.medium, 'switched');
+  assert.equal(parseCluster(`name: lab\nmedium: shared\ndevices:\n${device()}`, 'lab.yaml').medium, 'shared');
 });
 
 test('JSON is accepted too, with efficiency and an inline profile', () => {
@@ -91,11 +93,11 @@ function errorOfLoad(path: string): string {
 test('bad cluster files: one-line errors naming file and field', () => {
   assert.equal(
     errorOf(`name: c\ndevices:\n${device()}${device().replace('pi1', 'pi2').replace('uplinkMbps: 100', 'uplinkMbps: -5')}`),
-    'cluster file x.yaml: devices[1].uplinkMbps: must be > 0',
+    'cluster file x.yaml: devices[1].uplinkMbps: must be >= 0.001',
   );
   assert.equal(
     errorOf(`name: c\ndevices:\n${device().replace('memoryMB: 512', 'memoryMB: 0')}`),
-    'cluster file x.yaml: devices[0].memoryMB: must be > 0',
+    'cluster file x.yaml: devices[0].memoryMB: must be >= 0.0009765625',
   );
   assert.equal(errorOf('name: c\ndevices: []\n'), 'cluster file x.yaml: devices: must list at least one device');
   assert.equal(errorOf(`name: c\ndevices:\n${device('    colour: red\n')}`), "cluster file x.yaml: devices[0]: unknown field 'colour'");
@@ -109,6 +111,24 @@ test('bad cluster files: one-line errors naming file and field', () => {
     errorOf(`name: c\ndevices:\n${device().replace('gflops: 10', 'gflops: fast')}`),
     'cluster file x.yaml: devices[0].gflops: must be a number',
   );
+  // Values outside their physical range (docs/cluster.md, "Ranges") are refused, not simulated as NaN or Infinity.
+  assert.equal(
+    errorOf(`name: c\ndevices:\n${device().replace('gflops: 10', 'gflops: 1e308')}`),
+    'cluster file x.yaml: devices[0].gflops: must be <= 1000000',
+  );
+  assert.equal(
+    errorOf(`name: c\ndevices:\n${device().replace('latencyMs: 10', 'latencyMs: 1e6')}`),
+    'cluster file x.yaml: devices[0].latencyMs: must be <= 100000',
+  );
+  assert.equal(
+    errorOf(`name: c\ndevices:\n${device().replace('memoryMB: 512', 'memoryMB: 1e300')}`),
+    'cluster file x.yaml: devices[0].memoryMB: must be <= 1099511627776',
+  );
+  assert.equal(
+    errorOf(`name: c\ndevices:\n${device()}router:\n  forwardingMbps: 1e-9\n`),
+    'cluster file x.yaml: router.forwardingMbps: must be >= 0.001',
+  );
+  assert.equal(errorOf(`name: c\nmedium: radio\ndevices:\n${device()}`), "cluster file x.yaml: medium: must be 'switched' or 'shared'");
   assert.match(errorOf('name: c\ndevices: [\n  - : :'), /^cluster file x.yaml: not valid YAML\/JSON \(/);
   assert.match(errorOf('- just\n- a list\n'), /^cluster file x.yaml: must be a mapping/);
   assert.match(errorOfLoad('no-such-cluster'), /neither a preset \(homo2, .*\) nor an existing file/);

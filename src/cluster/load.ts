@@ -61,7 +61,12 @@ export function validateCluster(raw: unknown, where: string, baseDir = process.c
     };
   });
   const { forwardingMbps, ...router } = parsed.data.router;
-  return { name: parsed.data.name, devices, router: forwardingMbps === undefined ? router : { ...router, forwardingMbps } };
+  return {
+    name: parsed.data.name,
+    devices,
+    medium: parsed.data.medium,
+    router: forwardingMbps === undefined ? router : { ...router, forwardingMbps },
+  };
 }
 
 export function loadProfile(path: string, where = `profile ${path}`): DeviceProfile {

@@ -1,9 +1,23 @@
 import { z } from 'zod';
 import { EXECUTION_PROVIDERS } from './types.ts';
 
-const positive = () => z.number({ error: 'must be a number' }).positive({ error: 'must be > 0' }).finite({ error: 'must be finite' });
-const nonNegative = () =>
-  z.number({ error: 'must be a number' }).nonnegative({ error: 'must be >= 0' }).finite({ error: 'must be finite' });
+/** A number in [min, max]: the physically meaningful range of a cluster value (docs/cluster.md, "Ranges"). */
+const within = (min: number, max: number) =>
+  z
+    .number({ error: 'must be a number' })
+    .finite({ error: 'must be finite' })
+    .min(min, { error: `must be >= ${min}` })
+    .max(max, { error: `must be <= ${max}` });
+/** GFLOP/s: 1 MFLOP/s to 1 PFLOP/s. */
+const gflops = () => within(1e-3, 1e6);
+/** Mbit/s: 1 kbit/s to 1 Pbit/s. */
+const mbps = () => within(1e-3, 1e6);
+/** Milliseconds: at most 100 s. */
+const ms = () => within(0, 1e5);
+/** MiB: 1 KiB to 1 EiB (2^40 MiB). */
+const mib = () => within(2 ** -10, 2 ** 40);
+/** Multipliers and fractions (efficiency, split penalties). */
+const factor = (min: number) => within(min, 1e3);
 const name = () => z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' });
 
 const providers = () =>
@@ -18,13 +32,13 @@ export const profileSchema = z.strictObject({
   version: z.literal(1, { error: 'must be 1' }),
   measuredOn: z.string().optional(),
   model: z.strictObject({ name: name(), fingerprint: name() }).optional(),
-  ops: z.record(z.string(), nonNegative()).optional(),
-  opTypes: z.record(z.string(), positive()).optional(),
+  ops: z.record(z.string(), within(0, 1e7)).optional(),
+  opTypes: z.record(z.string(), gflops()).optional(),
   overheads: z
     .strictObject({
-      stepMs: nonNegative(),
-      msPerMiB: nonNegative(),
-      splitPenalty: z.partialRecord(z.enum(['rows', 'channels', 'tokens', 'heads']), nonNegative()),
+      stepMs: ms(),
+      msPerMiB: ms(),
+      splitPenalty: z.partialRecord(z.enum(['rows', 'channels', 'tokens', 'heads']), factor(0)),
     })
     .optional(),
   executionProviders: providers().exactOptional(),
@@ -33,28 +47,30 @@ export const profileSchema = z.strictObject({
 
 export const deviceSchema = z.strictObject({
   name: name(),
-  gflops: positive(),
-  efficiency: z.record(z.string(), positive()).optional(),
+  gflops: gflops(),
+  efficiency: z.record(z.string(), factor(1e-3)).optional(),
   /** A path (relative to the cluster file) or the profile itself. */
   profile: z.union([name(), profileSchema], { error: 'must be a profile file path or a profile object' }).optional(),
-  memoryMB: positive(),
-  uplinkMbps: positive(),
-  downlinkMbps: positive(),
-  latencyMs: nonNegative(),
+  memoryMB: mib(),
+  uplinkMbps: mbps(),
+  downlinkMbps: mbps(),
+  latencyMs: ms(),
   executionProviders: providers().exactOptional(),
   threads: threads().exactOptional(),
 });
 
 export const routerSchema = z.strictObject({
   name: name().default('router'),
-  forwardingMbps: positive().optional(),
-  latencyMs: nonNegative().default(0),
+  forwardingMbps: mbps().optional(),
+  latencyMs: ms().default(0),
   broadcast: z.boolean({ error: 'must be true or false' }).default(true),
 });
 
 export const clusterSchema = z.strictObject({
   name: name(),
   devices: z.array(deviceSchema, { error: 'must be a list of devices' }).min(1, { error: 'must list at least one device' }),
+  /** switched: independent full-duplex links per device; shared: one channel (a Wi-Fi access point's airtime). */
+  medium: z.enum(['switched', 'shared'], { error: "must be 'switched' or 'shared'" }).default('switched'),
   router: routerSchema.default({ name: 'router', latencyMs: 0, broadcast: true }),
 });
 

@@ -53,7 +53,10 @@ export interface Device {
   uplinkMbps: number;
   /** Link router → device, Mbit/s. */
   downlinkMbps: number;
-  /** Fixed cost of one message on this device's link, per hop (up or down), in milliseconds. */
+  /**
+   * Per-message delay of this device's link, per hop (up or down), in milliseconds: paid after the message's bytes
+   * have left, without occupying the link (docs/latency.md, "Links").
+   */
   latencyMs: number;
   /** ONNX Runtime execution providers its worker's sessions use, in order of preference (default ['cpu']). */
   executionProviders?: ExecutionProvider[];
@@ -68,19 +71,29 @@ export type ExecutionProvider = (typeof EXECUTION_PROVIDERS)[number];
 export interface Router {
   name: string;
   /**
-   * Rate at which the router forwards payload, Mbit/s; messages are forwarded one at a time (serialised).
-   * Undefined: forwarding is not a bottleneck (only `latencyMs` per message is charged).
+   * Rate at which the router forwards payload, Mbit/s; messages' bytes are forwarded one at a time (serialised).
+   * Undefined: forwarding is not a bottleneck (only the `latencyMs` delay per message is charged).
    */
   forwardingMbps?: number;
-  /** Fixed processing cost per forwarded message, milliseconds. */
+  /** Per forwarded message delay, milliseconds (does not occupy the router). */
   latencyMs: number;
   /** True: a tensor piece several devices need is uploaded once and delivered to each of them. */
   broadcast: boolean;
 }
 
+/**
+ * How the devices' links share the air or the wire (docs/latency.md, "Links"):
+ * - `switched`: each device has its own full-duplex link to the router (uplink and downlink independent);
+ * - `shared`: one access point's channel carries every device's uplink and downlink transmissions, one at a time,
+ *   each taking its bytes at that device's rate (its rate when alone on the channel).
+ */
+export type Medium = 'switched' | 'shared';
+
 export interface Cluster {
   name: string;
   devices: Device[];
+  /** Default `switched`. */
+  medium?: Medium;
   router: Router;
 }
 

@@ -5,7 +5,8 @@ import { boxVolume, containsBox, fullBox, unionVolume } from '../partition/box.t
 import { parseHostPort } from './address.ts';
 import { AUTH_HEADER, coordinatorProof, newNonce, sameMac, workerProof, type Secret } from './auth.ts';
 import { fetchChallenge, readBody } from './connect.ts';
-import { EmulatedLink, sendFrame, sleep } from './link.ts';
+import { network, type Network } from '../simulate/latency.ts';
+import { sendFrame, sleep } from './link.ts';
 import { targetOf } from './targets.ts';
 import { ROUTER, type RuntimeProgram } from './program.ts';
 import {
@@ -109,9 +110,8 @@ class Coordinator {
   private failed: Error | null = null;
   private watchdog: NodeJS.Timeout | null = null;
   private readonly waiters = new Map<string, Array<(frame: { header: CoordinatorBound; payload: Uint8Array }) => void>>();
-  private routerLink: EmulatedLink | null = null;
-  private uplinks: Array<EmulatedLink | null>;
-  private downlinks: Array<EmulatedLink | null>;
+  /** The emulated links (`--emulate-links`): the latency model's own hops and channels, fresh for each run. */
+  private net: Network | null = null;
   private uploadHandler: ((worker: number, header: Extract<CoordinatorBound, { t: 'upload' }>, payload: Uint8Array) => void) | null = null;
   private readonly done: Array<Extract<CoordinatorBound, { t: 'done' }> | null>;
   /** Per worker: message ids each of its steps uploads (to name the step a worker is at). */
@@ -132,14 +132,6 @@ class Coordinator {
     this.awaiting = new Array<boolean>(n).fill(false);
     this.names = program.workers.map((w, i) => `${w.name} (${options.workers[i]})`);
     this.done = new Array(n).fill(null);
-    this.uplinks = cluster.devices.map((d) =>
-      options.emulateLinks ? new EmulatedLink({ mbps: d.uplinkMbps, latencyMs: d.latencyMs }) : null,
-    );
-    this.downlinks = cluster.devices.map((d) =>
-      options.emulateLinks ? new EmulatedLink({ mbps: d.downlinkMbps, latencyMs: d.latencyMs }) : null,
-    );
-    const r = cluster.router;
-    if (options.emulateLinks) this.routerLink = new EmulatedLink({ mbps: r.forwardingMbps ?? Infinity, latencyMs: r.latencyMs });
     this.stepUploads = program.workers.map((w) => w.steps.map((s) => ({ name: s.name, messages: s.uploads.map((u) => u.message) })));
   }
 
@@ -422,8 +414,7 @@ class Coordinator {
     this.received = new Set();
     this.processorHolder = null;
     this.processorQueue = [];
-    this.routerLink?.reset();
-    for (const link of [...this.uplinks, ...this.downlinks]) link?.reset();
+    this.net = this.options.emulateLinks ? network(this.cluster) : null;
     const outputs = new Map<string, Region>(
       program.outputs.map((o) => [o.name, emptyRegion(fullBox(o.shape), elementSize(o.dtype, o.name))]),
     );
@@ -453,7 +444,7 @@ class Coordinator {
           size,
         );
       const uploadBytes = uploaded.reduce((total, part) => total + part.bytes.length, 0);
-      const uploadedAt = m.source === ROUTER ? readyAt : (this.uplinks[m.source]?.reserve(readyAt, uploadBytes) ?? readyAt);
+      const uploadedAt = m.source === ROUTER ? readyAt : (this.net?.uplinks[m.source]!.send(readyAt, uploadBytes).arrivesMs ?? readyAt);
       for (const d of m.deliveries) {
         if (d.device !== ROUTER) continue;
         copyRegion(pieceOf(d.box), outputs.get(m.tensor)!, d.box, size);
@@ -462,10 +453,10 @@ class Coordinator {
       }
       const toDevices = m.deliveries.map((d, k) => ({ ...d, k })).filter((d) => d.device !== ROUTER);
       if (toDevices.length === 0) return;
-      const forwardedAt = this.routerLink?.reserve(uploadedAt, unionVolume(toDevices.map((d) => d.box)) * size) ?? uploadedAt;
+      const forwardedAt = this.net?.forward.send(uploadedAt, unionVolume(toDevices.map((d) => d.box)) * size).arrivesMs ?? uploadedAt;
       for (const d of toDevices) {
         const piece = pieceOf(d.box);
-        const arrivesAt = this.downlinks[d.device]?.reserve(forwardedAt, piece.bytes.length) ?? forwardedAt;
+        const arrivesAt = this.net?.downlinks[d.device]!.send(forwardedAt, piece.bytes.length).arrivesMs ?? forwardedAt;
         deliveries.push(
           sleep(arrivesAt - performance.now()).then(() =>
             this.send(d.device, { t: 'piece', run, message: id, delivery: d.k, box: d.box }, piece.bytes),
@@ -521,7 +512,7 @@ class Coordinator {
       name: program.workers[i]!.name,
       computeMs: d!.computeMs,
       waitMs: d!.waitMs,
-      sendMs: d!.sendMs + (this.uplinks[i]?.busyMs ?? 0),
+      sendMs: d!.sendMs + (this.net?.uplinks[i]!.busyMs ?? 0),
       peakBytes: d!.peakBytes,
       tensorPeakBytes: d!.tensorPeakBytes,
     }));

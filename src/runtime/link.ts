@@ -1,41 +1,6 @@
 import type WebSocket from 'ws';
-import { hopMs } from '../simulate/latency.ts';
-
-/** A link's emulated rate and per-message latency (the cluster file's uplinkMbps/downlinkMbps and latencyMs). */
-export interface LinkSpec {
-  mbps: number;
-  latencyMs: number;
-}
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
-
-/**
- * An emulated serial link (docs/runtime.md, "Link emulation"): a token bucket that fills at `mbps` and holds no
- * burst, plus a fixed per-message latency, so each message occupies the link for exactly the latency model's hop
- * time `latencyMs + bytes × 8 / (mbps × 1000)` and messages queue behind each other in FIFO order. It only keeps the
- * schedule: `reserve` says when a message ready at `readyAt` has crossed; the caller waits (once) for the last hop.
- */
-export class EmulatedLink {
-  private freeAt = 0;
-  /** Total time messages occupied the link (ms). */
-  busyMs = 0;
-
-  constructor(readonly spec: LinkSpec) {}
-
-  /** Books the link for a message of `bytes` ready at `readyAt` (performance.now() time); returns when it has crossed. */
-  reserve(readyAt: number, bytes: number): number {
-    const start = Math.max(readyAt, this.freeAt);
-    const duration = hopMs(bytes, this.spec.mbps, this.spec.latencyMs);
-    this.freeAt = start + duration;
-    this.busyMs += duration;
-    return this.freeAt;
-  }
-
-  reset(): void {
-    this.freeAt = 0;
-    this.busyMs = 0;
-  }
-}
 
 /** Above this many queued bytes a sender waits for the socket to drain (back-pressure). */
 const HIGH_WATER_BYTES = 8 << 20;

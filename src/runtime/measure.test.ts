@@ -6,7 +6,7 @@ import { presetCluster } from '../cluster/presets.ts';
 import { GraphBuilder } from '../ir/builder.ts';
 import { modelFingerprint } from '../model/fingerprint.ts';
 import { emulatedCluster, profileGflops, slowdownFor } from './emulate.ts';
-import { EmulatedLink } from './link.ts';
+import { Channel, Hop } from '../simulate/latency.ts';
 import { maxAbsError, median } from './reference.ts';
 
 /** y = x · W with x [1, 4] and W [4, 2]: 2 × 4 × 2 = 16 FLOPs; then Relu (2 elements, 2 FLOPs). */
@@ -19,13 +19,13 @@ function tinyModel() {
 }
 
 describe('runtime measurements on hand-computed cases', () => {
-  it('an emulated link is busy latency + bytes × 8 / (Mbit/s × 1000) ms per message, in FIFO order', () => {
-    const link = new EmulatedLink({ mbps: 100, latencyMs: 10 });
-    // 125 000 bytes = 1 Mbit: 10 ms at 100 Mbit/s, plus 10 ms latency.
-    assert.equal(link.reserve(0, 125_000), 20);
-    // Ready at 5 ms, it waits for the link (free at 20) and then takes the latency alone.
-    assert.equal(link.reserve(5, 0), 30);
-    assert.equal(link.busyMs, 30);
+  it('an emulated hop is busy bytes × 8 / (Mbit/s × 1000) ms per message, in FIFO order, and its delay overlaps', () => {
+    const link = new Hop(new Channel(), 100, 10);
+    // 125 000 bytes = 1 Mbit: 10 ms at 100 Mbit/s on the link, arriving 10 ms later.
+    assert.deepEqual(link.send(0, 125_000), { startMs: 0, sentMs: 10, arrivesMs: 20 });
+    // Ready at 5 ms, it waits for the link (free at 10), then pays its 10 ms delay while the link is free again.
+    assert.deepEqual(link.send(5, 125_000), { startMs: 10, sentMs: 20, arrivesMs: 30 });
+    assert.equal(link.channel.busyMs, 20);
   });
 
   it('slowdown = host GFLOP/s / device GFLOP/s, never below 1', () => {

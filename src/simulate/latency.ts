@@ -1,4 +1,4 @@
-import type { Device, ExecutionOverheads, Router } from '../cluster/types.ts';
+import type { Cluster, Device, ExecutionOverheads } from '../cluster/types.ts';
 import type { Model } from '../ir/graph.ts';
 import type { SplitDim } from '../partition/types.ts';
 
@@ -46,15 +46,77 @@ export function stepOverheadMs(overheads: ExecutionOverheads, boundaryBytes: num
   return overheads.stepMs + (overheads.msPerMiB * boundaryBytes) / 2 ** 20;
 }
 
-/** One message over one link hop: latencyMs + bytes × 8 / (Mbit/s × 1000) milliseconds. */
-export function hopMs(bytes: number, mbps: number, latencyMs: number): number {
-  return latencyMs + (bytes * 8) / (mbps * 1000);
+/** Time `bytes` occupy a link of `mbps` Mbit/s: bytes × 8 / (mbps × 1000) milliseconds (0 on an unlimited link). */
+export function transmitMs(bytes: number, mbps: number): number {
+  return mbps === Infinity ? 0 : (bytes * 8) / (mbps * 1000);
 }
 
-export const uploadMs = (device: Device, bytes: number): number => hopMs(bytes, device.uplinkMbps, device.latencyMs);
-export const downloadMs = (device: Device, bytes: number): number => hopMs(bytes, device.downlinkMbps, device.latencyMs);
+/** One message alone on one link hop: its transmission plus the hop's delay, latencyMs + bytes × 8 / (mbps × 1000). */
+export function hopMs(bytes: number, mbps: number, latencyMs: number): number {
+  return latencyMs + transmitMs(bytes, mbps);
+}
 
-/** The router's forwarding of one message: its per-message latency plus, when it has a rate, the payload time. */
-export function forwardMs(router: Router, bytes: number): number {
-  return router.forwardingMbps === undefined ? router.latencyMs : hopMs(bytes, router.forwardingMbps, router.latencyMs);
+/**
+ * A serial transmission resource (docs/latency.md, "Links"): one message's bytes at a time, first come first served.
+ * On a switched network every device link direction is a channel of its own; on a shared medium all devices'
+ * uplinks and downlinks are one channel (the access point's airtime).
+ */
+export class Channel {
+  private freeAt = 0;
+  /** Total time transmissions occupied the channel (ms). */
+  busyMs = 0;
+
+  /** Books `ms` of transmission for a message ready at `readyAt`; returns when it starts. */
+  book(readyAt: number, ms: number): number {
+    const start = Math.max(readyAt, this.freeAt);
+    this.freeAt = start + ms;
+    this.busyMs += ms;
+    return start;
+  }
+}
+
+/** When one message's bytes started and finished leaving over a hop, and when it arrived at the hop's far end. */
+export interface Transfer {
+  startMs: number;
+  sentMs: number;
+  arrivesMs: number;
+}
+
+/**
+ * One hop of the star: its bytes occupy `channel` at `mbps`; its `delayMs` (the per-message latency) is then paid
+ * without occupying anything, so messages queued on one hop overlap their delays.
+ */
+export class Hop {
+  /** Total time this hop's messages occupied its channel (ms). */
+  busyMs = 0;
+
+  constructor(
+    readonly channel: Channel,
+    readonly mbps: number,
+    readonly delayMs: number,
+  ) {}
+
+  send(readyAt: number, bytes: number): Transfer {
+    const tx = transmitMs(bytes, this.mbps);
+    const startMs = this.channel.book(readyAt, tx);
+    this.busyMs += tx;
+    return { startMs, sentMs: startMs + tx, arrivesMs: startMs + tx + this.delayMs };
+  }
+}
+
+/** A cluster's hops, fresh (nothing booked): what the simulator and the runtime's link emulation both schedule on. */
+export interface Network {
+  uplinks: Hop[];
+  downlinks: Hop[];
+  /** The router's forwarding: its own channel at forwardingMbps (unlimited when not given), delay router.latencyMs. */
+  forward: Hop;
+}
+
+export function network(cluster: Cluster): Network {
+  const shared = cluster.medium === 'shared' ? new Channel() : null;
+  return {
+    uplinks: cluster.devices.map((d) => new Hop(shared ?? new Channel(), d.uplinkMbps, d.latencyMs)),
+    downlinks: cluster.devices.map((d) => new Hop(shared ?? new Channel(), d.downlinkMbps, d.latencyMs)),
+    forward: new Hop(new Channel(), cluster.router.forwardingMbps ?? Infinity, cluster.router.latencyMs),
+  };
 }

@@ -100,20 +100,74 @@ test('two channel-split layers: the second waits for the other half of the first
   const input = 4 * 64 * 4;
   const half = (8 * 64 * 4) / 2;
   const forward = (bytes: number) => 0.5 + bytes / 2000;
-  // Both halves reach the router at once; it forwards them one after the other (serialised), so the later waits.
+  // Both halves reach the router at once; it forwards their bytes one after the other (serialised), so the later
+  // waits for the earlier's transmission, while their 0.5 ms delays overlap.
   const expected =
     forward(input) +
     (2 + input / 1000) +
     msAt1Gflops(conv1! / 2) +
     (2 + half / 1000) +
-    2 * forward(half) +
+    0.5 +
+    (2 * half) / 2000 +
     (2 + half / 1000) +
     msAt1Gflops(conv2! / 2) +
     (2 + half / 1000);
   close(result.latencyMs, expected);
-  // Without broadcast the router forwards the input once per device: the second copy waits for the first.
+  // Without broadcast the router forwards the input once per device: the second copy's bytes wait for the first's,
+  // so b starts 0.512 ms later; its half then reaches the router after a's has been forwarded, so it need not wait
+  // there, and the two shifts cancel: the same latency.
   const p2p = simulate(model, cluster(c.devices, { forwardingMbps: 16, broadcast: false }), plan);
-  assert.ok(p2p.latencyMs > result.latencyMs);
+  const forwards = p2p.timeline!.filter((e) => e.kind === 'forward' && e.tensor === 'x').map((e) => [e.startMs, e.endMs]);
+  assert.deepEqual(forwards, [
+    [0, input / 2000],
+    [input / 2000, input / 1000],
+  ]);
+  close(p2p.latencyMs, expected);
+});
+
+test('k messages on one link overlap their delays: bytes occupy the link, the delay does not', () => {
+  // x → conv1 → y1 (a graph output) and x → conv2 → y2 (another), both on device a.
+  const b = new GraphBuilder('two-outputs');
+  const x = b.input('x', 'float32', [1, 4, 8, 8]);
+  b.output(b.op('Conv', [x, b.weight('w1', [8, 4, 1, 1])], { kernel_shape: [1, 1] }, 'conv1'));
+  b.output(b.op('Conv', [x, b.weight('w2', [8, 4, 1, 1])], { kernel_shape: [1, 1] }, 'conv2'));
+  const model = analyzeGraph(b.build());
+  const c = cluster([device('a')]);
+  const result = simulate(model, c, singleDevicePlan(model, c, order(model), 0));
+  const input = 4 * 64 * 4;
+  const y = 8 * 64 * 4;
+  const flops = model.ops[0]!.cost.flops;
+  // conv1 ends at t1; y1 occupies the uplink [t1, t1 + 2.048]; conv2 ends at t1 + 0.004 and y2 queues behind y1's
+  // bytes, [t1 + 2.048, t1 + 4.096], then arrives 2 ms later: one delay, not two (the old rule gave t1 + 8.096).
+  const t1 = 0.5 + (2 + input / 1000) + msAt1Gflops(flops);
+  close(result.latencyMs, t1 + (2 * y) / 1000 + 2);
+  close(result.devices[0]!.sendMs, (2 * y) / 1000);
+});
+
+test('shared medium: every uplink and downlink transmission takes turns on one channel', () => {
+  const model = convModel(1);
+  const devices = [device('a'), device('b')];
+  const split = (c: Cluster) =>
+    simulate(
+      model,
+      c,
+      makePlan(model, c, order(model), [{ op: 'conv1', placement: { dim: 'channels', ratios: [1, 1] }, sync: true }], 'test'),
+    );
+  const input = 4 * 64 * 4;
+  const half = (8 * 64 * 4) / 2;
+  const h = msAt1Gflops(model.ops[0]!.cost.flops / 2);
+  // Switched: both devices receive the input at once and upload their halves at once.
+  close(split(cluster(devices)).latencyMs, 0.5 + input / 1000 + 2 + h + half / 1000 + 2);
+  // Shared: the input's two downlink transmissions take turns ([0.5, 1.524] to a, [1.524, 2.548] to b), so b starts
+  // 1.024 ms after a; a's upload [3.524 + h, 4.548 + h] ends just as b's is ready, which then takes
+  // [4.548 + h, 5.572 + h] and arrives 2 ms later.
+  const shared = split({ ...cluster(devices), medium: 'shared' });
+  close(shared.latencyMs, 0.5 + (2 * input) / 1000 + 2 + h + half / 1000 + 2);
+  const receives = shared.timeline!.filter((e) => e.kind === 'receive').map((e) => [e.startMs, e.endMs]);
+  assert.deepEqual(receives, [
+    [0.5, 0.5 + input / 1000],
+    [0.5 + input / 1000, 0.5 + (2 * input) / 1000],
+  ]);
 });
 
 test('device memory: weights of its slices + peak live activations; an overflowing plan is infeasible', () => {

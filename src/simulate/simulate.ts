@@ -12,7 +12,7 @@ import type { OpDecision } from '../partition/types.ts';
 import { lowerBound, lowerBoundMs } from './bound.ts';
 import { communication, ROUTER, type Communication } from './comm.ts';
 import { EventQueue } from './events.ts';
-import { deviceOverheads, downloadMs, forwardMs, opTimeTable, sliceMs, stepOverheadMs, uploadMs } from './latency.ts';
+import { deviceOverheads, network, opTimeTable, sliceMs, stepOverheadMs } from './latency.ts';
 import { deviceMemory, sendPositions } from './memory.ts';
 import { deviceSteps, splitDimOf } from './steps.ts';
 import type { DeviceBreakdown, LowerBound, SimulateOptions, SimulationResult, TimelineEvent } from './types.ts';
@@ -73,9 +73,9 @@ export function simulate(model: Model, cluster: Cluster, plan: Plan, options: Si
 
 type Event =
   | { kind: 'compute'; device: number; task: number }
-  | { kind: 'upload'; device: number; message: number }
-  | { kind: 'forward'; message: number }
-  | { kind: 'download'; device: number; message: number; delivery: number };
+  | { kind: 'atRouter'; message: number }
+  | { kind: 'forwarded'; message: number }
+  | { kind: 'delivered'; device: number; message: number; delivery: number };
 
 function runEvents(
   ctx: PartitionContext,
@@ -134,12 +134,9 @@ function runEvents(
   const queue = new EventQueue<Event>();
   const next = new Array<number>(n).fill(0);
   const computeBusy = new Array<boolean>(n).fill(false);
-  const uplinkQueue: number[][] = Array.from({ length: n }, () => []);
-  const uplinkBusy = new Array<boolean>(n).fill(false);
-  const downlinkQueue: Array<Array<[number, number]>> = Array.from({ length: n }, () => []);
-  const downlinkBusy = new Array<boolean>(n).fill(false);
-  const routerQueue: number[] = [];
-  let routerBusy = false;
+  // Each hop is booked when the message reaches it (events come in time order), so every channel serves its
+  // messages first come first served; a message's delay is paid after its bytes left, overlapping other traffic.
+  const net = network(cluster);
   let latencyMs = 0;
   let bytesMoved = 0;
   let deliveries = 0;
@@ -154,70 +151,60 @@ function runEvents(
       timeline.push({ device: d, lane: devices[d]!.name, kind: 'compute', startMs: now, endMs: end, op: ctx.order[tasks[d]![t]!]! });
     queue.push(end, { kind: 'compute', device: d, task: t });
   };
-  const tryUplink = (d: number, now: number) => {
-    if (uplinkBusy[d] || uplinkQueue[d]!.length === 0) return;
-    const id = uplinkQueue[d]!.shift()!;
+  const upload = (d: number, id: number, now: number) => {
     const m = messages[id]!;
-    const time = uploadMs(devices[d]!, m.uploadBytes);
-    uplinkBusy[d] = true;
-    breakdown[d]!.sendMs += time;
+    const sent = net.uplinks[d]!.send(now, m.uploadBytes);
+    breakdown[d]!.sendMs += sent.sentMs - sent.startMs;
     breakdown[d]!.bytesSent += m.uploadBytes;
     if (keepTimeline)
       timeline.push({
         device: d,
         lane: devices[d]!.name,
         kind: 'send',
-        startMs: now,
-        endMs: now + time,
+        startMs: sent.startMs,
+        endMs: sent.sentMs,
         tensor: m.tensor,
         bytes: m.uploadBytes,
         peer: cluster.router.name,
       });
-    queue.push(now + time, { kind: 'upload', device: d, message: id });
+    queue.push(sent.arrivesMs, { kind: 'atRouter', message: id });
   };
-  const tryRouter = (now: number) => {
-    if (routerBusy || routerQueue.length === 0) return;
-    const id = routerQueue.shift()!;
-    const time = forwardMs(cluster.router, messages[id]!.forwardBytes);
-    routerBusy = true;
+  const forward = (id: number, now: number) => {
+    const m = messages[id]!;
+    const sent = net.forward.send(now, m.forwardBytes);
     if (keepTimeline)
       timeline.push({
         device: -1,
         lane: cluster.router.name,
         kind: 'forward',
-        startMs: now,
-        endMs: now + time,
-        tensor: messages[id]!.tensor,
-        bytes: messages[id]!.forwardBytes,
+        startMs: sent.startMs,
+        endMs: sent.sentMs,
+        tensor: m.tensor,
+        bytes: m.forwardBytes,
       });
-    queue.push(now + time, { kind: 'forward', message: id });
+    queue.push(sent.arrivesMs, { kind: 'forwarded', message: id });
   };
-  const tryDownlink = (e: number, now: number) => {
-    if (downlinkBusy[e] || downlinkQueue[e]!.length === 0) return;
-    const [id, k] = downlinkQueue[e]!.shift()!;
+  const download = (e: number, id: number, k: number, now: number) => {
     const m = messages[id]!;
     const delivery = m.deliveries[k]!;
-    const time = downloadMs(devices[e]!, delivery.bytes);
-    downlinkBusy[e] = true;
-    breakdown[e]!.receiveMs += time;
+    const sent = net.downlinks[e]!.send(now, delivery.bytes);
+    breakdown[e]!.receiveMs += sent.sentMs - sent.startMs;
     breakdown[e]!.bytesReceived += delivery.bytes;
-    const peer = m.source === ROUTER ? cluster.router.name : devices[m.source]!.name;
     if (keepTimeline)
       timeline.push({
         device: e,
         lane: devices[e]!.name,
         kind: 'receive',
-        startMs: now,
-        endMs: now + time,
+        startMs: sent.startMs,
+        endMs: sent.sentMs,
         tensor: m.tensor,
         bytes: delivery.bytes,
-        peer,
+        peer: m.source === ROUTER ? cluster.router.name : devices[m.source]!.name,
       });
-    queue.push(now + time, { kind: 'download', device: e, message: id, delivery: k });
+    queue.push(sent.arrivesMs, { kind: 'delivered', device: e, message: id, delivery: k });
   };
 
-  messages.forEach((m, id) => m.source === ROUTER && routerQueue.push(id));
-  tryRouter(0);
+  messages.forEach((m, id) => m.source === ROUTER && queue.push(0, { kind: 'atRouter', message: id }));
   for (let d = 0; d < n; d++) tryCompute(d, 0);
   while (queue.size > 0) {
     const { time, item } = queue.pop();
@@ -229,15 +216,13 @@ function runEvents(
         next[d]!++;
         const box = outbox[d]!;
         let cursor = outboxCursor[d]!;
-        while (cursor < box.length && messages[box[cursor]!]!.producer === p) uplinkQueue[d]!.push(box[cursor++]!);
+        while (cursor < box.length && messages[box[cursor]!]!.producer === p) upload(d, box[cursor++]!, time);
         outboxCursor[d] = cursor;
         latencyMs = Math.max(latencyMs, time);
-        tryUplink(d, time);
         tryCompute(d, time);
         break;
       }
-      case 'upload': {
-        uplinkBusy[item.device] = false;
+      case 'atRouter': {
         const m = messages[item.message]!;
         for (const delivery of m.deliveries) {
           if (delivery.device !== ROUTER) continue;
@@ -245,30 +230,20 @@ function runEvents(
           bytesMoved += delivery.bytes;
           deliveries++;
         }
-        if (m.deliveries.some((d) => d.device !== ROUTER)) {
-          routerQueue.push(item.message);
-          tryRouter(time);
-        }
-        tryUplink(item.device, time);
+        if (m.deliveries.some((d) => d.device !== ROUTER)) forward(item.message, time);
         break;
       }
-      case 'forward': {
-        routerBusy = false;
+      case 'forwarded': {
         messages[item.message]!.deliveries.forEach((delivery, k) => {
-          if (delivery.device === ROUTER) return;
-          downlinkQueue[delivery.device]!.push([item.message, k]);
-          tryDownlink(delivery.device, time);
+          if (delivery.device !== ROUTER) download(delivery.device, item.message, k, time);
         });
-        tryRouter(time);
         break;
       }
-      case 'download': {
+      case 'delivered': {
         const e = item.device;
-        downlinkBusy[e] = false;
         bytesMoved += messages[item.message]!.deliveries[item.delivery]!.bytes;
         deliveries++;
         for (const p of messages[item.message]!.deliveries[item.delivery]!.readers) pending[e]![taskAt[e]![p]!]!--;
-        tryDownlink(e, time);
         tryCompute(e, time);
         break;
       }

@@ -48,7 +48,7 @@ describe('memorianova simulate', () => {
     );
     const bad = cli('simulate', 'squeezenet1.0', '--cluster', cluster, '--plan', 'single');
     assert.equal(bad.status, 1);
-    assert.equal(bad.stderr, `error: cluster file ${cluster}: devices[0].uplinkMbps: must be > 0\n`);
+    assert.equal(bad.stderr, `error: cluster file ${cluster}: devices[0].uplinkMbps: must be >= 0.001\n`);
 
     const plan = join(dir, 'plan.json');
     writeFileSync(plan, '{"format": "memorianova-plan"}');

@@ -8,7 +8,9 @@ import { mulberry32 } from '../random.ts';
 import { randomChromosome } from './encoding.ts';
 import { Evaluator, fitnessOf, INFEASIBLE_PENALTY_MS } from './fitness.ts';
 import { runGeneflow } from './geneflow.ts';
-import { convChain, orderOf, testCluster, testDevice } from './testing.ts';
+import { mutationSpace } from './operators.ts';
+import { structuredSeeds } from './seeds.ts';
+import { convChain, orderOf, residualStack, testCluster, testDevice } from './testing.ts';
 
 const result = (latencyMs: number, violations: SimulationResult['violations'] = []) => ({ latencyMs, violations }) as SimulationResult;
 
@@ -126,6 +128,41 @@ describe('GenEFlow', () => {
         run.latencyMs <= random.best!.result.latencyMs,
         `${layers} layers: ${run.latencyMs} > random ${random.best!.result.latencyMs}`,
       );
+    }
+  });
+
+  it('property: structured — never worse than any structured seed nor random search at equal evaluations', async () => {
+    for (const [blocks, devices, seed] of [
+      [3, 2, 1],
+      [4, 3, 2],
+      [3, 4, 3],
+    ] as const) {
+      const model = residualStack(blocks, blocks === 4);
+      const cluster = testCluster(
+        Array.from({ length: devices }, (_, d) =>
+          testDevice(`d${d}`, { gflops: 1 + d, latencyMs: 0.2, uplinkMbps: 200, downlinkMbps: 200 }),
+        ),
+      );
+      const order = orderOf(model);
+      const sim = createSimulator(model, cluster, order);
+      const evaluator = new Evaluator(sim);
+      const space = mutationSpace(sim.context, sim.opMs, cluster);
+      const given = [wholeOn(sim.context, 0)];
+      const structured = structuredSeeds(sim, space, space.structure, given, (c) => evaluator.evaluate(c));
+      const bestSeed = Math.min(...structured.map((e) => e.fitness));
+      const run = await runGeneflow(model, cluster, order, {
+        seed,
+        seeds: given,
+        maxEvaluations: 400,
+        seedingShare: 1,
+        timeLimitMs: 600_000,
+      });
+      assert.equal(run.structuredSeeds, structured.length, 'every structured seed was simulated');
+      assert.ok(run.latencyMs <= bestSeed + 1e-9, `${blocks} blocks, ${devices} devices: ${run.latencyMs} > structured seed ${bestSeed}`);
+      const random = new RandomSearch(createSimulator(model, cluster, order), seed);
+      random.step(run.evaluations);
+      assert.equal(random.evaluations, run.evaluations);
+      assert.ok(run.latencyMs <= random.best!.result.latencyMs, `${run.latencyMs} > random ${random.best!.result.latencyMs}`);
     }
   });
 

@@ -9,7 +9,7 @@ import type { SimulationResult } from './types.ts';
 
 /**
  * The simulator equivalence cases (src/simulate/equivalence.test.ts): seeded random and mutated plans of three zoo
- * models on two clusters defined here (not presets, so re-sourced presets do not move them). The results of
+ * models on two clusters defined here (one on a shared medium, one switched without broadcast; not presets, so re-sourced presets do not move them). The results of
  * these plans are pinned in equivalence.fixture.json by `node --import tsx scripts/pin-simulator.ts`, run only
  * when a documented model change makes them differ.
  */
@@ -21,6 +21,7 @@ export const EQUIVALENCE_CLUSTERS: Cluster[] = [
     name: 'pi4-wifi',
     devices: [1, 2, 3, 4].map((i) => ({ name: `pi${i}`, gflops: 10, memoryMB: 1024, uplinkMbps: 100, downlinkMbps: 100, latencyMs: 10 })),
     router: { name: 'router', forwardingMbps: 600, latencyMs: 0.5, broadcast: true },
+    medium: 'shared',
   },
   {
     name: 'mixed3-small',

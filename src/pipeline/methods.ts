@@ -48,7 +48,8 @@ export interface AllMethodsResult {
    */
   best: string;
   history: GeneflowHistoryEntry[];
-  geneflow: { evaluations: number; generations: number; restarts: number; stopReason: string };
+  /** GenEFlow's run: plans simulated (`structuredSeeds` of them before the first generation), generations, renewals. */
+  geneflow: { evaluations: number; structuredSeeds: number; generations: number; restarts: number; stopReason: string };
 }
 
 /** Share of the partitioning budget by which the baselines must be done. */
@@ -100,7 +101,7 @@ export async function runAllMethods(
   const searchMs = started + timeLimitMs * (1 - FINISH_RESERVE) - performance.now();
   const random = (options.random ?? true) && wanted('random') ? new RandomSearch(simulator, options.geneflow?.seed ?? 1) : undefined;
   let history: GeneflowHistoryEntry[] = [];
-  let geneflow = { evaluations: 0, generations: 0, restarts: 0, stopReason: 'not run' };
+  let geneflow = { evaluations: 0, structuredSeeds: 0, generations: 0, restarts: 0, stopReason: 'not run' };
   if (wanted('geneflow')) {
     const result = await runGeneflow(model, cluster, order, {
       ...options.geneflow,
@@ -114,6 +115,7 @@ export async function runAllMethods(
     history = result.history;
     geneflow = {
       evaluations: result.evaluations,
+      structuredSeeds: result.structuredSeeds,
       generations: result.generations,
       restarts: result.restarts,
       stopReason: result.stopReason,

@@ -18,7 +18,7 @@ test('the report is one self-contained page: inline SVG, escaped text, no extern
     { title: 'Chart', svg: '<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><rect/></svg>' },
   ]);
   assert.match(html, /<title>Plan &lt;resnet50&gt;<\/title>/);
-  assert.match(html, /<tr class="best"><td>geneflow<\/td><td>12.5<\/td><\/tr>/);
+  assert.match(html, /<tr class="best"><td>geneflow<\/td><td class="n">12.5<\/td><\/tr>/);
   assert.match(html, /<div class="chart"><svg xmlns/);
   assert.doesNotMatch(html, /<script|<link|src="http|<\?xml/);
 });

@@ -171,7 +171,11 @@ export function register(program: Command): void {
       writeOutputFile(join(outDir, 'plan.json'), formatPlan(best.plan));
       for (const m of result.methods) writeOutputFile(join(outDir, 'plans', `${m.name}.json`), formatPlan(m.plan));
       const reportPath = join(outDir, 'report.html');
-      await writePlanReport(reportPath, job);
+      await writePlanReport(reportPath, job, {
+        commandLine: ['memorianova', ...process.argv.slice(2)].join(' '),
+        seed: flags.seed,
+        timeLimitS: flags.timeLimit,
+      });
       const memory = deviceMemoryNeeds(cluster, best);
       const reportNoFit = () => {
         if (best.feasible) return;

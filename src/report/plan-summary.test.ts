@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { presetCluster } from '../cluster/presets.ts';
+import type { MethodResult, AllMethodsResult } from '../pipeline/methods.ts';
+import type { OpDecision } from '../partition/types.ts';
+import type { Plan } from '../plan/types.ts';
+import { decisionSummary, devicesUsed, planStages } from './plan-summary.ts';
+
+const cluster = presetCluster('homo4')!;
+const plan = (ops: OpDecision[], method = 'geneflow'): Plan =>
+  ({
+    format: 'memorianova-plan',
+    version: 1,
+    method,
+    model: { name: 'm', fingerprint: 'f' },
+    cluster,
+    order: ops.map((o) => o.op),
+    ops,
+  }) as Plan;
+const whole = (op: string, device: number, sync = true): OpDecision => ({ op, placement: { device }, sync });
+const split = (op: string, ratios: number[], sync: boolean): OpDecision => ({ op, placement: { dim: 'rows', ratios }, sync });
+
+const twoStages = plan([
+  whole('a', 0),
+  whole('b', 0),
+  split('c', [1, 1, 2, 0], false),
+  split('d', [2, 2, 4, 0], false),
+  split('e', [1, 1, 2, 0], true),
+  whole('f', 1),
+]);
+
+describe('the report’s plan summary', () => {
+  it('planStages: runs of operators placed alike (ratios compared as shares), their devices, shares and sync points', () => {
+    assert.deepEqual(planStages(twoStages, cluster), [
+      { first: 'a', last: 'b', operators: 2, devices: ['pi1'], split: null, shares: [1], syncs: 2 },
+      { first: 'c', last: 'e', operators: 3, devices: ['pi1', 'pi2', 'pi3'], split: 'rows', shares: [0.25, 0.25, 0.5], syncs: 1 },
+      { first: 'f', last: 'f', operators: 1, devices: ['pi2'], split: null, shares: [1], syncs: 1 },
+    ]);
+    assert.deepEqual(devicesUsed(twoStages, cluster), ['pi1', 'pi2', 'pi3'], 'devices used');
+  });
+
+  const method = (name: string, latencyMs: number, p: Plan, feasible = true): MethodResult =>
+    ({ name, latencyMs, feasible, plan: p, devicePeakBytes: [2 ** 31, 0, 0, 0] }) as unknown as MethodResult;
+  const result = (methods: MethodResult[], best: string): AllMethodsResult =>
+    ({ methods, best, lowerBoundMs: 50, lowerBound: { computeMs: 40, criticalPathMs: 30, ioMs: 10 } }) as unknown as AllMethodsResult;
+  const single = plan(
+    ['a', 'b', 'c', 'd', 'e', 'f'].map((op) => whole(op, 0)),
+    'single',
+  );
+
+  it('a split decision: devices, stages, sync points, × bound, speed-up over one device and the gain, hand-computed', () => {
+    const summary = decisionSummary(
+      result([method('single', 150, single), method('layerwise', 120, single), method('geneflow', 100, twoStages)], 'geneflow'),
+      cluster,
+    );
+    assert.equal(summary.warning, null, 'no warning');
+    assert.deepEqual(summary.sentences, [
+      "Decision: split the model over 3 of the 4 devices (pi1, pi2, pi3) in 3 stages with 4 synchronisation points (geneflow's plan): 100.0 ms simulated, 2.00× the lower bound of 50.0 ms.",
+      'That is 1.50× the speed of the best single device (150.0 ms).',
+      'GenEFlow against the best other method (layerwise, random search included): 16.7% lower latency.',
+    ]);
+  });
+
+  it('one device best: said so with the fastest split’s cost; warnings when GenEFlow loses or nothing fits', () => {
+    const oneDevice = decisionSummary(
+      result([method('single', 100, single), method('geneflow', 100, single), method('proportional', 125, twoStages)], 'single'),
+      cluster,
+    );
+    assert.equal(
+      oneDevice.sentences[1],
+      'Every split found is slower: the fastest plan using several devices (proportional, 3 devices) takes 125.0 ms, 25.0% more — what the links cost outweighs what the other devices add.',
+    );
+    const loses = decisionSummary(result([method('lp', 80, twoStages), method('geneflow', 100, twoStages)], 'lp'), cluster);
+    assert.equal(loses.warning, 'GenEFlow is not the best method here: lp is 25.0% faster (80.0 ms against 100.0 ms).');
+    const none = decisionSummary(result([method('single', 100, single, false)], 'single'), cluster);
+    assert.equal(
+      none.warning,
+      `No method found a plan within every device's memory. The closest (single) still overflows: pi1 needs 2048.0 MiB of its ${cluster.devices[0]!.memoryMB.toFixed(1)} MiB.`,
+    );
+  });
+});

@@ -1,0 +1,121 @@
+import type { Cluster } from '../cluster/types.ts';
+import type { SplitDim } from '../partition/types.ts';
+import { deviceMemoryNeeds, geneflowGain, type AllMethodsResult, type MethodResult } from '../pipeline/methods.ts';
+import type { Plan } from '../plan/types.ts';
+
+/** A run of consecutive operators (in the plan's order) with the same placement: one row of the report's plan table. */
+export interface PlanStage {
+  first: string;
+  last: string;
+  operators: number;
+  /** Devices taking part (cluster order). */
+  devices: string[];
+  /** The split dimension, or null when the stage runs whole on one device. */
+  split: SplitDim | null;
+  /** Per taking-part device, its share of each split operator's output (sums to 1), in `devices` order. */
+  shares: number[];
+  /** Operators whose output is materialised and sent on (synchronisation points); the others are fused. */
+  syncs: number;
+}
+
+function placementKey(decision: Plan['ops'][number]): string {
+  const p = decision.placement;
+  if ('device' in p) return `d${p.device}`;
+  const total = p.ratios.reduce((a, b) => a + b, 0);
+  return `${p.dim}:${p.ratios.map((r) => (r / total).toFixed(6)).join(',')}`;
+}
+
+/** The plan as stages: maximal runs of consecutive operators placed alike (docs/plan-format.md). */
+export function planStages(plan: Plan, cluster: Cluster): PlanStage[] {
+  const stages: PlanStage[] = [];
+  let key = '';
+  for (const decision of plan.ops) {
+    const k = placementKey(decision);
+    const current = stages[stages.length - 1];
+    if (current !== undefined && k === key) {
+      current.last = decision.op;
+      current.operators++;
+      if (decision.sync) current.syncs++;
+      continue;
+    }
+    key = k;
+    const p = decision.placement;
+    let devices: string[];
+    let shares: number[];
+    let split: SplitDim | null = null;
+    if ('device' in p) {
+      devices = [cluster.devices[p.device]!.name];
+      shares = [1];
+    } else {
+      const total = p.ratios.reduce((a, b) => a + b, 0);
+      const taking = p.ratios.map((r, d) => ({ r, d })).filter(({ r }) => r > 0);
+      devices = taking.map(({ d }) => cluster.devices[d]!.name);
+      shares = taking.map(({ r }) => r / total);
+      split = taking.length > 1 ? p.dim : null;
+    }
+    stages.push({ first: decision.op, last: decision.op, operators: 1, devices, split, shares, syncs: decision.sync ? 1 : 0 });
+  }
+  return stages;
+}
+
+/** Devices that run any part of the plan. */
+export function devicesUsed(plan: Plan, cluster: Cluster): string[] {
+  const used = new Set<number>();
+  for (const { placement: p } of plan.ops) {
+    if ('device' in p) used.add(p.device);
+    else p.ratios.forEach((r, d) => r > 0 && used.add(d));
+  }
+  return cluster.devices.filter((_, d) => used.has(d)).map((d) => d.name);
+}
+
+const ms = (value: number) => `${value.toFixed(1)} ms`;
+const pct = (value: number) => `${(value * 100).toFixed(1)}%`;
+const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+/** What the report says first: the decision in words, and a warning when something is not as it should be. */
+export function decisionSummary(result: AllMethodsResult, cluster: Cluster): { sentences: string[]; warning: string | null } {
+  const best = result.methods.find((m) => m.name === result.best)!;
+  const geneflow = result.methods.find((m) => m.name === 'geneflow');
+  const sentences: string[] = [];
+  let warning: string | null = null;
+  if (!best.feasible) {
+    const needs = deviceMemoryNeeds(cluster, best)
+      .filter((n) => n.overBytes > 0)
+      .map((n) => `${n.device} needs ${mib(n.peakBytes)} of its ${mib(n.limitBytes)}`);
+    warning = `No method found a plan within every device's memory. The closest (${best.name}) still overflows: ${needs.join('; ')}.`;
+  } else if (geneflow !== undefined && geneflow.name !== best.name && geneflow.latencyMs > best.latencyMs) {
+    warning = `GenEFlow is not the best method here: ${best.name} is ${pct(geneflow.latencyMs / best.latencyMs - 1)} faster (${ms(best.latencyMs)} against ${ms(geneflow.latencyMs)}).`;
+  }
+  const used = devicesUsed(best.plan, cluster);
+  const stages = planStages(best.plan, cluster);
+  const syncs = stages.reduce((n, s) => n + s.syncs, 0);
+  const bound = `${(best.latencyMs / result.lowerBoundMs).toFixed(2)}× the lower bound of ${ms(result.lowerBoundMs)}`;
+  if (used.length === 1) {
+    const splits = result.methods.filter((m) => m.feasible && devicesUsed(m.plan, cluster).length > 1);
+    const fastestSplit = splits.reduce<MethodResult | undefined>(
+      (a, b) => (a === undefined || b.latencyMs < a.latencyMs ? b : a),
+      undefined,
+    );
+    sentences.push(
+      `Decision: run the whole model on one device, ${used[0]} (${best.name}'s plan): ${ms(best.latencyMs)} simulated, ${bound}.`,
+      fastestSplit === undefined
+        ? 'No plan that splits the model over several devices fits their memory.'
+        : `Every split found is slower: the fastest plan using several devices (${fastestSplit.name}, ${devicesUsed(fastestSplit.plan, cluster).length} devices) takes ${ms(fastestSplit.latencyMs)}, ${pct(fastestSplit.latencyMs / best.latencyMs - 1)} more — what the links cost outweighs what the other devices add.`,
+    );
+  } else {
+    sentences.push(
+      `Decision: split the model over ${used.length} of the ${cluster.devices.length} devices (${used.join(', ')}) in ${stages.length} stages with ${syncs} synchronisation points (${best.name}'s plan): ${ms(best.latencyMs)} simulated, ${bound}.`,
+    );
+    const single = result.methods.find((m) => m.name === 'single');
+    if (single !== undefined && single.feasible)
+      sentences.push(
+        `That is ${(single.latencyMs / best.latencyMs).toFixed(2)}× the speed of the best single device (${ms(single.latencyMs)}).`,
+      );
+  }
+  const gain = geneflowGain(result.methods);
+  if (gain !== undefined)
+    sentences.push(
+      `GenEFlow against the best other method (${gain.baseline}, random search included): ${gain.gain >= 0 ? `${pct(gain.gain)} lower latency` : `${pct(-gain.gain)} higher latency`}.`,
+    );
+  return { sentences, warning };
+}

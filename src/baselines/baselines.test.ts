@@ -3,9 +3,9 @@ import { describe, it } from 'node:test';
 import { Evaluator } from '../geneflow/fitness.ts';
 import { convChain, orderOf, testCluster, testDevice } from '../geneflow/testing.ts';
 import { createSimulator } from '../simulate/simulate.ts';
-import type { PlanningContext } from './common.ts';
+import { deviceCounts, transferMs, type PlanningContext } from './common.ts';
 import { heft } from './heft.ts';
-import { layerwise } from './layerwise.ts';
+import { layerwise, MAX_DP_DEVICES } from './layerwise.ts';
 import { solveSplits } from './lp.ts';
 import { singleDevice } from './single.ts';
 
@@ -95,5 +95,47 @@ describe('deadline', () => {
       outcome.best.decisions.map((d) => d.placement),
       model.ops.map(() => ({ device: 0 })),
     );
+  });
+});
+
+describe('large clusters', () => {
+  it('deviceCounts: every count up to 16, then doubling, then the whole cluster', () => {
+    assert.deepEqual(deviceCounts(1), []);
+    assert.deepEqual(deviceCounts(5), [2, 3, 4, 5]);
+    assert.deepEqual(
+      deviceCounts(16, 1),
+      Array.from({ length: 16 }, (_, i) => i + 1),
+    );
+    assert.deepEqual(deviceCounts(1000), [...Array.from({ length: 15 }, (_, i) => i + 2), 32, 64, 128, 256, 512, 1000]);
+    assert.deepEqual(deviceCounts(64), [...Array.from({ length: 15 }, (_, i) => i + 2), 32, 64]);
+  });
+
+  it('layerwise on 40 devices (past a 32-bit mask) cuts over the 8 fastest and keeps memory', () => {
+    const model = convChain(4, 32, 8);
+    const weightMB = [...model.tensors.values()].filter((t) => t.kind === 'weight').reduce((s, t) => s + t.bytes, 0) / 2 ** 20;
+    const memoryMB = weightMB * 0.5 + 0.05;
+    // Devices 0..39, each faster than the one before: the DP may use only 32..39.
+    const devices = Array.from({ length: 40 }, (_, i) => testDevice(`d${i}`, { gflops: 1 + i, memoryMB }));
+    const { best } = layerwise(planning(model, testCluster(devices)));
+    assert.ok(best.result.feasible, 'the stages fit');
+    const used = new Set(best.decisions.map((d) => ('device' in d.placement ? d.placement.device : -1)));
+    assert.ok(used.size >= 2 && [...used].every((d) => d >= 40 - MAX_DP_DEVICES), `devices used: ${[...used].join(',')}`);
+  });
+
+  it('HEFT mean transfer over device pairs equals the O(D²) mean (heterogeneous links)', () => {
+    const model = convChain(3);
+    const devices = [
+      testDevice('a', { uplinkMbps: 10, downlinkMbps: 50, latencyMs: 1 }),
+      testDevice('b', { uplinkMbps: 100, downlinkMbps: 20, latencyMs: 3, gflops: 2 }),
+      testDevice('c', { uplinkMbps: 40, downlinkMbps: 40, latencyMs: 0.5, gflops: 3 }),
+    ];
+    const cluster = { ...testCluster(devices), router: { name: 'router', latencyMs: 2, forwardingMbps: 300, broadcast: true } };
+    const bytes = 12_345;
+    let pairs = 0;
+    for (const a of devices) for (const b of devices) if (a !== b) pairs += transferMs(cluster, a, b, bytes);
+    let separated = 0;
+    for (const d of devices) separated += transferMs(cluster, d, null, bytes) + transferMs(cluster, null, d, bytes);
+    assert.ok(Math.abs(pairs / 6 - separated / 3) < 1e-9, `${pairs / 6} vs ${separated / 3}`);
+    assert.ok(heft(planning(model, cluster)).best.result.latencyMs > 0);
   });
 });

@@ -1,5 +1,6 @@
 import type { Cluster, Device } from '../cluster/types.ts';
 import type { Evaluated, Evaluator } from '../geneflow/fitness.ts';
+import { normalizeRatios } from '../geneflow/encoding.ts';
 import type { Model } from '../ir/graph.ts';
 import type { PartitionContext } from '../partition/context.ts';
 import type { OpDecision, Placement } from '../partition/types.ts';
@@ -43,8 +44,9 @@ export function pastDeadline(deadline: number | undefined): boolean {
 /**
  * Evaluates candidates in turn and returns the best (lowest fitness, the first on ties). After `deadline` the
  * remaining candidates are skipped (the first is always evaluated), so a baseline keeps the job's time budget.
+ * Candidates may come from a generator: those past the deadline are then never built.
  */
-export function bestOf(evaluator: Evaluator, candidates: ReadonlyArray<readonly OpDecision[]>, deadline?: number): BaselineOutcome {
+export function bestOf(evaluator: Evaluator, candidates: Iterable<readonly OpDecision[]>, deadline?: number): BaselineOutcome {
   let best: Evaluated | undefined;
   let evaluated = 0;
   for (const c of candidates) {
@@ -54,6 +56,28 @@ export function bestOf(evaluator: Evaluator, candidates: ReadonlyArray<readonly 
     if (best === undefined || e.fitness < best.fitness) best = e;
   }
   return { best: best!, candidates: evaluated };
+}
+
+/** Up to this many devices every count is swept; past it, doubling counts (docs/baselines.md, "Large clusters"). */
+export const EVERY_COUNT_UP_TO = 16;
+
+/**
+ * The device counts k (the k fastest devices) a sweep tries, from `from` to `devices`: every count up to
+ * EVERY_COUNT_UP_TO, then 32, 64, 128, … and `devices` itself, so a 1,000-device cluster gets 21 counts, not 999.
+ */
+export function deviceCounts(devices: number, from = 2): number[] {
+  const counts: number[] = [];
+  for (let k = from; k <= Math.min(devices, EVERY_COUNT_UP_TO); k++) counts.push(k);
+  for (let k = EVERY_COUNT_UP_TO * 2; k < devices; k *= 2) counts.push(k);
+  if (devices > EVERY_COUNT_UP_TO) counts.push(devices);
+  return counts;
+}
+
+/** Ratios over every device: `rate(d)` for the chosen devices, 0 for the others, normalised to sum 1. */
+export function ratiosOver(deviceCount: number, chosen: readonly number[], rate: (device: number) => number): number[] {
+  const raw = new Array<number>(deviceCount).fill(0);
+  for (const d of chosen) raw[d] = rate(d);
+  return normalizeRatios(raw)!;
 }
 
 /** Devices by the time they need for the whole model, fastest first. */

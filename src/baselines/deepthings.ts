@@ -1,6 +1,5 @@
 import type { OpDecision, SplitDim } from '../partition/types.ts';
-import { normalizeRatios } from '../geneflow/encoding.ts';
-import { bestOf, devicesBySpeed, rateOn, type BaselineOutcome, type PlanningContext } from './common.ts';
+import { bestOf, deviceCounts, devicesBySpeed, rateOn, ratiosOver, type BaselineOutcome, type PlanningContext } from './common.ts';
 
 /** Fused depths tried, in layers (DeepThings fuses at most 16). */
 const DEPTHS = [1, 2, 3, 4, 6, 8, 10, 12, 14, 16];
@@ -30,18 +29,16 @@ export function deepThings({ simulator, evaluator, cluster, deadline }: Planning
     if (layers > DEPTHS[DEPTHS.length - 1]!) break;
     if (p === n - 1 && DEPTHS.includes(layers)) ends.push(n);
   }
-  const candidates: OpDecision[][] = [];
-  for (const end of ends.filter((e) => e > 0)) {
-    for (let k = 2; k <= cluster.devices.length; k++) {
-      const chosen = bySpeed.slice(0, k);
-      const ratios = normalizeRatios(cluster.devices.map((_, d) => (chosen.includes(d) ? rateOn(simulator, d, ctx.opIndex[0]!) : 0)))!;
-      candidates.push(
-        ctx.order.map((op, p) =>
+  function* candidates(): Generator<OpDecision[]> {
+    for (const end of ends.filter((e) => e > 0)) {
+      for (const k of deviceCounts(cluster.devices.length)) {
+        const ratios = ratiosOver(cluster.devices.length, bySpeed.slice(0, k), (d) => rateOn(simulator, d, ctx.opIndex[0]!));
+        yield ctx.order.map((op, p) =>
           p < end ? { op, placement: { dim, ratios }, sync: p === end - 1 } : { op, placement: { device: bySpeed[0]! }, sync: true },
-        ),
-      );
+        );
+      }
     }
+    yield ctx.order.map((op) => ({ op, placement: { device: bySpeed[0]! }, sync: true }));
   }
-  candidates.push(ctx.order.map((op) => ({ op, placement: { device: bySpeed[0]! }, sync: true })));
-  return bestOf(evaluator, candidates, deadline);
+  return bestOf(evaluator, candidates(), deadline);
 }

@@ -14,12 +14,13 @@ export function heft({ simulator, evaluator, cluster }: PlanningContext): Baseli
   const devices = cluster.devices;
   const D = devices.length;
   const ms = (p: number, d: number) => simulator.opMs[d]![ctx.opIndex[p]!]!;
+  // The mean over ordered pairs a ≠ b of transferMs(a, b) = up(a) + forward + down(b) separates into the mean
+  // upload plus the mean forward-and-download: O(D) per edge, not O(D²).
   const meanTransfer = (bytes: number) => {
+    if (D < 2) return 0;
     let sum = 0;
-    let pairs = 0;
-    for (let a = 0; a < D; a++)
-      for (let b = 0; b < D; b++) if (a !== b) ((sum += transferMs(cluster, devices[a]!, devices[b]!, bytes)), pairs++);
-    return pairs === 0 ? 0 : sum / pairs;
+    for (const device of devices) sum += transferMs(cluster, device, null, bytes) + transferMs(cluster, null, device, bytes);
+    return sum / D;
   };
   const inputs = ctx.order.map((_, p) => activationInputs(ctx, p));
   const successors: Array<Array<{ position: number; bytes: number }>> = ctx.order.map(() => []);

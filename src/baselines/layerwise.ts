@@ -1,6 +1,17 @@
 import { deviceMemoryBytes } from '../cluster/types.ts';
 import type { PartitionContext } from '../partition/context.ts';
-import { activationInputs, decisionsOf, transferMs, weightBytesOf, type BaselineOutcome, type PlanningContext } from './common.ts';
+import {
+  activationInputs,
+  decisionsOf,
+  devicesBySpeed,
+  transferMs,
+  weightBytesOf,
+  type BaselineOutcome,
+  type PlanningContext,
+} from './common.ts';
+
+/** The DP's device subsets are bitmasks: at most this many devices (the fastest) take part. */
+export const MAX_DP_DEVICES = 8;
 
 /** Cut candidates kept for the DP (the boundaries with the fewest bytes crossing them). */
 const MAX_CUTS = 80;
@@ -54,7 +65,10 @@ function liveness(ctx: PartitionContext): { live: number[]; crossing: number[] }
 export function layerwise({ simulator, evaluator, cluster }: PlanningContext): BaselineOutcome {
   const ctx = simulator.context;
   const n = ctx.order.length;
-  const devices = cluster.devices;
+  // The DP runs over subsets of devices (2^D states): on larger clusters, over the MAX_DP_DEVICES fastest.
+  const dpDevices = devicesBySpeed(simulator).slice(0, MAX_DP_DEVICES);
+  if (cluster.devices.length <= MAX_DP_DEVICES) dpDevices.sort((a, b) => a - b);
+  const devices = dpDevices.map((d) => cluster.devices[d]!);
   const D = devices.length;
   const { live, crossing } = liveness(ctx);
   const maxCuts = D > 4 ? MAX_CUTS / 2 : MAX_CUTS;
@@ -64,9 +78,9 @@ export function layerwise({ simulator, evaluator, cluster }: PlanningContext): B
   const cuts = [0, ...inner.sort((a, b) => a - b), n];
   const K = cuts.length;
 
-  const computePrefix = devices.map((_, d) => {
+  const computePrefix = dpDevices.map((device) => {
     const prefix = [0];
-    for (let p = 0; p < n; p++) prefix.push(prefix[p]! + simulator.opMs[d]![ctx.opIndex[p]!]!);
+    for (let p = 0; p < n; p++) prefix.push(prefix[p]! + simulator.opMs[device]![ctx.opIndex[p]!]!);
     return prefix;
   });
   const weightPrefix = [0];
@@ -169,6 +183,6 @@ export function layerwise({ simulator, evaluator, cluster }: PlanningContext): B
 
   const stages = solve(true) ?? solve(false)!;
   const placements = new Array(n);
-  for (const [start, end, d] of stages) for (let p = start; p < end; p++) placements[p] = { device: d };
+  for (const [start, end, d] of stages) for (let p = start; p < end; p++) placements[p] = { device: dpDevices[d]! };
   return { best: evaluator.evaluate(decisionsOf(ctx, placements)), candidates: 1 };
 }

@@ -1,10 +1,18 @@
 import highsModule, { type Highs } from 'highs';
 import { deviceMemoryBytes } from '../cluster/types.ts';
-import { normalizeRatios } from '../geneflow/encoding.ts';
 import type { OpDecision, Placement, SplitDim } from '../partition/types.ts';
 import type { Evaluated } from '../geneflow/fitness.ts';
 import { SPATIAL_FIRST } from './proportional.ts';
-import { activationInputs, devicesBySpeed, pastDeadline, weightBytesOf, type BaselineOutcome, type PlanningContext } from './common.ts';
+import {
+  activationInputs,
+  deviceCounts,
+  devicesBySpeed,
+  pastDeadline,
+  ratiosOver,
+  weightBytesOf,
+  type BaselineOutcome,
+  type PlanningContext,
+} from './common.ts';
 
 // The package's types describe a CommonJS module; under ESM its default export is the loader itself.
 const highsLoader = highsModule as unknown as () => Promise<Highs>;
@@ -43,8 +51,9 @@ export async function solveSplits(
 ): Promise<Array<SplitSolution | null>> {
   const devices = cluster.devices;
   const blocks: Array<{ problem: number; dim: SplitDim; set: number[] }> = [];
+  const counts = deviceCounts(Math.min(devices.length, LP_MAX_DEVICES), 1);
   problems.forEach((problem, i) => {
-    for (const dim of problem.dims) for (let k = 1; k <= devices.length; k++) blocks.push({ problem: i, dim, set: bySpeed.slice(0, k) });
+    for (const dim of problem.dims) for (const k of counts) blocks.push({ problem: i, dim, set: bySpeed.slice(0, k) });
   });
   const rows: string[] = [];
   const bounds: string[] = [];
@@ -83,12 +92,15 @@ export async function solveSplits(
     const objectiveMs = solution.Columns[`T${b}`]!.Primal;
     const current = solutions[i];
     if (current != null && objectiveMs >= current.objectiveMs - 1e-9) continue;
-    const ratios = normalizeRatios(devices.map((_, d) => (set.includes(d) ? Math.max(0, solution.Columns[`x${b}_${d}`]!.Primal) : 0)))!;
+    const ratios = ratiosOver(devices.length, set, (d) => Math.max(0, solution.Columns[`x${b}_${d}`]!.Primal));
     const active = ratios.filter((r) => r > 0);
     solutions[i] = { placement: active.length === 1 ? { device: ratios.findIndex((r) => r > 0) } : { dim, ratios }, objectiveMs };
   }
   return solutions;
 }
+
+/** The LP's device sets are the k fastest for k in deviceCounts up to this many devices (its size grows with k²). */
+export const LP_MAX_DEVICES = 8;
 
 /** Plans greedy fusion tries (simulated) after the LP. */
 const FUSION_TRIES = 12;
@@ -131,7 +143,8 @@ export async function linearProgram(context: PlanningContext): Promise<BaselineO
   const { simulator, evaluator } = context;
   const ctx = simulator.context;
   const plans: Evaluated[] = [];
-  for (const preference of SPATIAL_FIRST) plans.push(await lpPlan(context, preference));
+  for (const preference of SPATIAL_FIRST)
+    if (plans.length === 0 || !pastDeadline(context.deadline)) plans.push(await lpPlan(context, preference));
   let current = plans.reduce((a, b) => (b.fitness < a.fitness ? b : a));
   let tries = 0;
   const outputBytes = (p: number) =>

@@ -53,4 +53,15 @@ describe('runPlanJob', () => {
     // Anytime: GenEFlow used the time (it did not stop after a few generations).
     assert.ok(job.result.geneflow.generations >= 2);
   });
+
+  it('keeps its time limit on a cluster of 1,000 devices', async () => {
+    const big = testCluster(Array.from({ length: 1000 }, (_, i) => testDevice(`d${i}`, { gflops: 1 + (i % 7), latencyMs: 0.2 })));
+    const model = convChain(4);
+    const started = performance.now();
+    const job = await runPlanJob(model, big, { timeLimitMs: 5000, geneflow: { seed: 1 } });
+    const wallMs = performance.now() - started;
+    assert.equal(job.result.methods.length, 8);
+    // As above, plus one simulation per baseline (each at least its first plan), which grows with the device count.
+    assert.ok(wallMs <= 5000 * 1.3 + 2000, `job took ${wallMs.toFixed(0)} ms`);
+  });
 });

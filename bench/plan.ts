@@ -18,7 +18,7 @@ function flag(name: string, fallback: string): string {
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
 }
 
-const clusters = flag('clusters', 'homo4,hetero4,bench/clusters/hetero4-gbe.yaml').split(',');
+const clusters = flag('clusters', 'homo4,hetero4,hetero4-gbe').split(',');
 const models = flag('models', ZOO.map((e) => e.name).join(',')).split(',');
 const seeds = flag('seeds', '1,2,3').split(',').map(Number);
 const timeLimitS = Number(flag('time-limit', '20'));

@@ -3,7 +3,7 @@
  * --time-limit 20000 --cluster homo4 --methods a,b --out DIR]): each model is profiled on this machine (operator
  * times and the step/split overheads), every
  * method plans it for the cluster as emulated here (its devices' speeds stretched from the host profile, docs/runtime.md),
- * and every plan then runs on 4 local worker processes with emulated links (the cluster's 100 Mbit/s Wi-Fi) and
+ * and every plan then runs on 4 local worker processes with emulated links (the cluster's links, docs/cluster.md) and
  * emulated device speeds. Prints measured vs predicted latency per method (calibrated by the profile, and from the
  * cluster file alone) and writes the rows as JSON plus a chart.
  */

@@ -10,6 +10,7 @@ test('homo4 and the four-device mix match the presets homo4 and hetero4 (as mult
   assert.deepEqual(strip(heterogeneousCluster(4)), strip(presetCluster('hetero4')!));
   assert.deepEqual(strip(heterogeneousCluster(8)), strip(presetCluster('hetero8')!));
   assert.deepEqual(homogeneousCluster(4).router, presetCluster('homo4')!.router);
+  assert.equal(homogeneousCluster(4).medium, presetCluster('homo4')!.medium);
   assert.deepEqual(
     heterogeneousCluster(3).devices.map((d) => d.name),
     ['pi1', 'jetson1', 'pi2'],
@@ -32,9 +33,9 @@ test('uniform memory and bandwidth edits change only what they name', () => {
     slow.devices.map((d) => [d.uplinkMbps, d.downlinkMbps, d.latencyMs]),
     base.devices.map((d) => [5, 5, d.latencyMs]),
   );
-  assert.equal(slow.router.forwardingMbps, 5);
-  assert.equal(slow.router.latencyMs, base.router.latencyMs);
-  assert.equal(base.router.forwardingMbps, 600, 'the original is not modified');
+  assert.deepEqual(slow.router, base.router);
+  assert.equal(slow.medium, 'shared');
+  assert.equal(base.devices[0]!.uplinkMbps, 91, 'the original is not modified');
 });
 
 test('log sweep: 1 to 1000 in 7 and 4 points', () => {

@@ -20,7 +20,8 @@ function clusterOf(name: string, classes: readonly DeviceClass[]): Cluster {
     counts.set(kind, n);
     return deviceOfClass(kind, `${kind}${n}`);
   });
-  return { name, devices, router: { ...presetCluster('hetero8')!.router } };
+  const preset = presetCluster('hetero8')!;
+  return { name, devices, medium: preset.medium!, router: { ...preset.router } };
 }
 
 /** n Pi-class devices behind the presets' router (homo4 for n = 4). */
@@ -45,15 +46,11 @@ export function withUniformMemory(cluster: Cluster, bytes: number): Cluster {
 }
 
 /**
- * The same cluster with every link (each device's uplink and downlink) and the router's forwarding rate set to
- * `mbps`: one shared medium of that rate. Per-message latencies are kept.
+ * The same cluster with every link (each device's uplink and downlink) set to `mbps`; on the presets' shared medium
+ * that is one channel of that rate (docs/latency.md, "Links"). Per-message delays and the router are kept.
  */
 export function withBandwidth(cluster: Cluster, mbps: number): Cluster {
-  return {
-    ...cluster,
-    devices: cluster.devices.map((d) => ({ ...d, uplinkMbps: mbps, downlinkMbps: mbps })),
-    router: { ...cluster.router, forwardingMbps: mbps },
-  };
+  return { ...cluster, devices: cluster.devices.map((d) => ({ ...d, uplinkMbps: mbps, downlinkMbps: mbps })) };
 }
 
 /** n points from `low` to `high` evenly spaced on a log scale, rounded to 3 significant digits. */

@@ -21,12 +21,31 @@ function errorOf(text: string, source = 'x.yaml'): string {
   assert.fail('expected an error');
 }
 
-test('presets: the six named clusters load, with the documented device mix', () => {
-  assert.deepEqual(PRESET_NAMES, ['homo2', 'homo4', 'homo6', 'homo8', 'hetero4', 'hetero8']);
+test('presets: the named clusters load, with the documented device mix, links and media', () => {
+  assert.deepEqual(PRESET_NAMES, ['homo2', 'homo4', 'homo6', 'homo8', 'hetero4', 'hetero8', 'hetero4-gbe', 'emu4']);
   for (const name of PRESET_NAMES) assert.equal(loadCluster(name).name, name);
   assert.deepEqual(
     loadCluster('homo6').devices.map((d) => d.gflops),
-    [10, 10, 10, 10, 10, 10],
+    [24, 24, 24, 24, 24, 24],
+  );
+  assert.deepEqual(
+    loadCluster('hetero4').devices.map((d) => [d.gflops, d.uplinkMbps, d.latencyMs]),
+    [
+      [24, 91, 1],
+      [24, 91, 1],
+      [50, 91, 1],
+      [185, 91, 1],
+    ],
+  );
+  assert.equal(loadCluster('homo4').medium, 'shared');
+  assert.equal(loadCluster('hetero4-gbe').medium, 'switched');
+  assert.deepEqual(
+    loadCluster('hetero4-gbe').devices.map((d) => [d.gflops, d.uplinkMbps, d.latencyMs]),
+    loadCluster('hetero4').devices.map((d) => [d.gflops, 941, 0.2]),
+  );
+  assert.deepEqual(
+    loadCluster('emu4').devices.map((d) => d.gflops),
+    [6, 6, 6, 6],
   );
   assert.deepEqual(
     loadCluster('hetero4').devices.map((d) => d.name),

@@ -30,9 +30,9 @@ describe('runtime measurements on hand-computed cases', () => {
 
   it('slowdown = host GFLOP/s / device GFLOP/s, never below 1', () => {
     const pi = presetCluster('homo4')!.devices[0]!;
-    assert.equal(pi.gflops, 10);
-    assert.equal(slowdownFor(pi, 30), 3);
-    assert.equal(slowdownFor(pi, 5), 1);
+    assert.equal(pi.gflops, 24);
+    assert.equal(slowdownFor(pi, 72), 3);
+    assert.equal(slowdownFor(pi, 12), 1);
   });
 
   it('profile GFLOP/s = Σ FLOPs / Σ ms; the emulated cluster multiplies operator times and step costs by the slowdown', () => {

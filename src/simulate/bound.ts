@@ -1,29 +1,67 @@
 import type { Cluster } from '../cluster/types.ts';
 import type { PartitionContext } from '../partition/context.ts';
+import { transmitMs } from './latency.ts';
 import type { LowerBound } from './types.ts';
 
 /**
  * A latency no plan can beat (docs/latency.md, "Lower bound"), from the whole-operator time table
- * opMs[device][model op index]:
- * - computeMs = Σ FLOPs / Σ_d R_d, where R_d is device d's best rate (FLOPs/ms) over all operators;
- * - criticalPathMs = the longest dependency path, an operator weighing FLOPs / Σ_d R_d if it can be split and its
- *   fastest whole time if it cannot;
- * - ioMs = the router's latency plus the smallest per-hop latency twice (the input must reach a device, the
- *   output must come back).
+ * opMs[device][model op index]. With R_d device d's best rate over all operators (FLOPs/ms), δ_d its per-hop delay
+ * and δ_r the router's:
+ * - computeMs: the least T with Σ_d R_d · max(0, T − a_d) ≥ the FLOPs of the operators that depend on a graph
+ *   input, a_d = δ_r + δ_d being the earliest time device d can hold anything derived from the input (and
+ *   T ≥ all FLOPs / Σ_d R_d);
+ * - criticalPathMs: the longest dependency path, an operator weighing FLOPs / Σ_d R_d if it can be split and its
+ *   fastest whole time if it cannot; ioMs = δ_r + 2 · min_d δ_d (one forward and download before it, one upload after);
+ * - outputMs: the bytes of the graph outputs must cross the devices' uplinks after the earliest input arrival:
+ *   δ_r + 2 · min_d δ_d + bytes × 8 / (capacity × 1000), capacity = Σ_d uplinkMbps (switched) or max_d uplinkMbps
+ *   (shared: the uploads take turns on one channel).
  */
 export function lowerBound(ctx: PartitionContext, cluster: Cluster, opMs: readonly number[][]): LowerBound {
   const ops = ctx.model.ops;
-  let pooledRate = 0;
-  for (let d = 0; d < cluster.devices.length; d++) {
+  const devices = cluster.devices;
+  const rates = devices.map((_, d) => {
     let best = 0;
     ops.forEach((op, i) => {
       const t = opMs[d]![i]!;
       if (op.cost.flops > 0 && t > 0) best = Math.max(best, op.cost.flops / t);
     });
-    pooledRate += best;
-  }
-  const totalFlops = ops.reduce((sum, op) => sum + op.cost.flops, 0);
-  const computeMs = pooledRate > 0 ? totalFlops / pooledRate : 0;
+    return best;
+  });
+  const pooledRate = rates.reduce((a, b) => a + b, 0);
+  // Operators that read a graph input, directly or through others: none of them can start before the input arrives.
+  const dependent: boolean[] = new Array(ctx.order.length).fill(false);
+  for (const uses of ctx.graphInputUses.values()) for (const use of uses) dependent[use.position] = true;
+  ctx.producers.forEach((inputs, p) => {
+    for (const source of inputs) if (source !== null && dependent[source.position]) dependent[p] = true;
+  });
+  let totalFlops = 0;
+  let dependentFlops = 0;
+  let outputBytes = 0;
+  ctx.opIndex.forEach((index, p) => {
+    const op = ops[index]!;
+    totalFlops += op.cost.flops;
+    if (!dependent[p]) return;
+    dependentFlops += op.cost.flops;
+    ctx.isGraphOutput[p]!.forEach((isOutput, k) => {
+      if (!isOutput) return;
+      const tensor = op.node.outputs[k]!;
+      const shape = ctx.model.tensors.get(tensor)!.shape;
+      outputBytes += shape.reduce((a, b) => a * b, 1) * ctx.elementBytes.get(tensor)!;
+    });
+  });
+  const delayR = cluster.router.latencyMs;
+  const hop = Math.min(...devices.map((d) => d.latencyMs));
+  const ioMs = delayR + 2 * hop;
+  const computeMs =
+    pooledRate > 0
+      ? Math.max(
+          totalFlops / pooledRate,
+          waterLevel(
+            devices.map((d, i) => ({ start: delayR + d.latencyMs, rate: rates[i]! })),
+            dependentFlops,
+          ),
+        )
+      : 0;
   const finish: number[] = new Array(ctx.order.length).fill(0);
   let criticalPathMs = 0;
   ctx.opIndex.forEach((index, p) => {
@@ -32,16 +70,33 @@ export function lowerBound(ctx: PartitionContext, cluster: Cluster, opMs: readon
       ? pooledRate > 0
         ? ops[index]!.cost.flops / pooledRate
         : 0
-      : Math.min(...cluster.devices.map((_, d) => opMs[d]![index]!));
+      : Math.min(...devices.map((_, d) => opMs[d]![index]!));
     let start = 0;
     for (const source of ctx.producers[p]!) if (source !== null) start = Math.max(start, finish[source.position]!);
     finish[p] = start + weight;
     criticalPathMs = Math.max(criticalPathMs, finish[p]!);
   });
-  const hop = Math.min(...cluster.devices.map((d) => d.latencyMs));
-  return { computeMs, criticalPathMs, ioMs: cluster.router.latencyMs + 2 * hop };
+  const ups = devices.map((d) => d.uplinkMbps);
+  const capacity = cluster.medium === 'shared' ? Math.max(...ups) : ups.reduce((a, b) => a + b, 0);
+  const outputMs = outputBytes > 0 ? ioMs + transmitMs(outputBytes, capacity) : 0;
+  return { computeMs, criticalPathMs, ioMs, outputMs };
+}
+
+/** The least T with Σ rate · max(0, T − start) ≥ work (water filling, devices joining in order of start). */
+function waterLevel(devices: Array<{ start: number; rate: number }>, work: number): number {
+  const sorted = devices.filter((d) => d.rate > 0).sort((a, b) => a.start - b.start);
+  if (sorted.length === 0 || work <= 0) return 0;
+  let rate = 0;
+  let weighted = 0; // Σ rate · start over the devices working
+  for (let i = 0; i < sorted.length; i++) {
+    rate += sorted[i]!.rate;
+    weighted += sorted[i]!.rate * sorted[i]!.start;
+    const level = (work + weighted) / rate;
+    if (i === sorted.length - 1 || level <= sorted[i + 1]!.start) return level;
+  }
+  return 0;
 }
 
 export function lowerBoundMs(bound: LowerBound): number {
-  return bound.ioMs + Math.max(bound.computeMs, bound.criticalPathMs);
+  return Math.max(bound.computeMs, bound.ioMs + bound.criticalPathMs, bound.outputMs);
 }

@@ -58,6 +58,9 @@ export function createSimulator(model: Model, cluster: Cluster, order: readonly 
       const slices = planSlices(context, decisions, deviceCount);
       const comm = communication(context, slices, cluster);
       const result = runEvents(context, cluster, opMs, decisions, slices, comm, options.timeline ?? true);
+      // Every latency the tool reports comes from here: finite and never below the bound, or the model is broken.
+      if (!Number.isFinite(result.latencyMs) || result.latencyMs < boundMs * (1 - 1e-9) - 1e-9)
+        throw new Error(`latency invariant violated: ${result.latencyMs} ms against the lower bound ${boundMs} ms on '${cluster.name}'`);
       return { ...result, lowerBoundMs: boundMs, lowerBound: bound };
     },
   };

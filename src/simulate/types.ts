@@ -37,11 +37,18 @@ export interface DeviceBreakdown {
   activationPeakBytes: number;
 }
 
-/** The components of the latency lower bound (docs/latency.md). lowerBoundMs = ioMs + max(computeMs, criticalPathMs). */
+/**
+ * The components of the latency lower bound (docs/latency.md, "Lower bound"):
+ * lowerBoundMs = max(computeMs, ioMs + criticalPathMs, outputMs).
+ */
 export interface LowerBound {
+  /** Total work over the devices' rates, each device starting when the input can first reach it. */
   computeMs: number;
   criticalPathMs: number;
+  /** The delays every request pays: one forward and one download before any work, one upload after. */
   ioMs: number;
+  /** The graph outputs' bytes over the uplinks' capacity, after the earliest input arrival (0 without outputs). */
+  outputMs: number;
 }
 
 export interface SimulationResult {

@@ -1,0 +1,95 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { analyzeGraph } from '../analysis/analyze.ts';
+import { presetCluster } from '../cluster/presets.ts';
+import type { Cluster, Device } from '../cluster/types.ts';
+import { randomChromosome } from '../geneflow/encoding.ts';
+import { GraphBuilder } from '../ir/builder.ts';
+import { repairDecisions } from '../partition/slices.ts';
+import { singleDevicePlan } from '../plan/build.ts';
+import { mulberry32 } from '../random.ts';
+import { zooEntry } from '../zoo/index.ts';
+import { createSimulator, simulate } from './simulate.ts';
+
+const device = (name: string, overrides: Partial<Device> = {}): Device => ({
+  name,
+  gflops: 1,
+  memoryMB: 64,
+  uplinkMbps: 8,
+  downlinkMbps: 8,
+  latencyMs: 2,
+  ...overrides,
+});
+const cluster = (devices: Device[], extra: Partial<Cluster> = {}): Cluster => ({
+  name: 'test',
+  devices,
+  router: { name: 'router', latencyMs: 0.5, broadcast: true },
+  ...extra,
+});
+
+/** x[1,4,8,8] → 1×1 Conv to 8 channels: 2 × 4 × 8 × 64 = 4096 FLOPs, output 2048 B. */
+function conv() {
+  const b = new GraphBuilder('conv');
+  const x = b.input('x', 'float32', [1, 4, 8, 8]);
+  b.output(b.op('Conv', [x, b.weight('w', [8, 4, 1, 1])], { kernel_shape: [1, 1] }, 'conv1'));
+  return analyzeGraph(b.build());
+}
+const close = (actual: number, expected: number) => assert.ok(Math.abs(actual - expected) < 1e-9, `${actual} != ${expected}`);
+
+test('lower bound on hand-computed cases: compute windows open with each device’s delay; outputs cross the uplinks', () => {
+  const model = conv();
+  const order = model.ops.map((op) => op.node.name);
+  // Two devices of 1 MFLOP/s (1e3 FLOPs/ms), delays 2 and 4 ms, router 0.5 ms: a = 2.5 and 4.5 ms. 4096 FLOPs would
+  // take the first alone 4.096 ms > 4.5 − 2.5, so the second joins at 4.5: 1e3·(T − 2.5) + 1e3·(T − 4.5) = 4096.
+  const c = cluster([device('a', { gflops: 1e-3 }), device('b', { gflops: 1e-3, latencyMs: 4 })]);
+  const { lowerBound, lowerBoundMs } = createSimulator(model, c, order);
+  close(lowerBound.computeMs, (4096 / 1e3 + 2.5 + 4.5) / 2);
+  close(lowerBound.ioMs, 0.5 + 2 * 2);
+  close(lowerBound.criticalPathMs, 4096 / 2e3);
+  // 2048 output bytes over 8 + 8 Mbit/s (switched): 1.024 ms after io.
+  close(lowerBound.outputMs, 4.5 + (2048 * 8) / (16 * 1000));
+  close(lowerBoundMs, Math.max(lowerBound.computeMs, 4.5 + 4096 / 2e3, lowerBound.outputMs));
+  // Shared medium: the uploads take turns, so the fastest uplink alone carries the output bytes.
+  close(createSimulator(model, { ...c, medium: 'shared' }, order).lowerBound.outputMs, 4.5 + (2048 * 8) / (8 * 1000));
+  // One device: the bound is below what the single-device plan takes (download 1024 B, compute, upload 2048 B).
+  const one = cluster([device('a')]);
+  const result = simulate(model, one, singleDevicePlan(model, one, order, 0));
+  assert.ok(result.lowerBoundMs <= result.latencyMs, `${result.lowerBoundMs} > ${result.latencyMs}`);
+});
+
+test('random plans over zoo models and clusters: the lower bound never exceeds the simulated latency', () => {
+  const models = ['squeezenet1.0', 'resnet50', 'googlenet', 'bert-base'].map((name) =>
+    analyzeGraph(zooEntry(name).build(name === 'bert-base' ? { seqLen: 16, layers: 2 } : {}), { name }),
+  );
+  const homo4 = presetCluster('homo4')!;
+  const clusters: Cluster[] = [
+    homo4,
+    presetCluster('hetero4')!,
+    { ...homo4, name: 'homo4-switched', medium: 'switched' },
+    {
+      ...presetCluster('hetero4')!,
+      name: 'hetero4-p2p-slow',
+      medium: 'shared',
+      router: { name: 'router', latencyMs: 3, forwardingMbps: 50, broadcast: false },
+      devices: presetCluster('hetero4')!.devices.map((d, i) => ({ ...d, latencyMs: [0, 1, 5, 20][i]!, uplinkMbps: 5 + 40 * i })),
+    },
+  ];
+  const random = mulberry32(7);
+  let plans = 0;
+  for (const model of models) {
+    const order = model.ops.map((op) => op.node.name);
+    for (const c of clusters) {
+      const sim = createSimulator(model, c, order);
+      for (let i = 0; i < 20; i++) {
+        const decisions = repairDecisions(sim.context, randomChromosome(sim.context, random, c.devices.length));
+        const result = sim.run(decisions, { timeline: false });
+        plans++;
+        assert.ok(
+          result.lowerBoundMs <= result.latencyMs + 1e-9,
+          `${model.name} on ${c.name}: bound ${result.lowerBoundMs} > latency ${result.latencyMs}`,
+        );
+      }
+    }
+  }
+  assert.equal(plans, 320);
+});

@@ -25,5 +25,7 @@ if (files.length === 0) {
 }
 const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
   stdio: 'inherit',
+  // Tests create onnxruntime sessions in-process: no telemetry, no mat-debug-<pid>.log (src/runtime/telemetry.ts).
+  env: { ...process.env, ORT_DISABLE_TELEMETRY: process.env.ORT_DISABLE_TELEMETRY ?? '1' },
 });
 process.exit(result.status ?? 1);

@@ -4,6 +4,10 @@
  * simulate, read and write plan files, run a plan on workers, and the one error type the library throws for bad input.
  */
 
+import { disableOrtTelemetry } from './runtime/telemetry.ts';
+
+disableOrtTelemetry();
+
 export { VERSION } from './version.ts';
 export { MemoriaNovaError, type ErrorCode } from './errors.ts';
 

@@ -1,7 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { MemoriaNovaError } from '../errors.ts';
+import { disableOrtTelemetry } from '../runtime/telemetry.ts';
 import { VERSION } from '../version.ts';
 import { commands } from './commands/index.ts';
+
+disableOrtTelemetry();
 
 // A reader that goes away (`memorianova zoo | head -3`) ends the command quietly, whatever it was doing.
 for (const stream of [process.stdout, process.stderr]) {

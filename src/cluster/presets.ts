@@ -7,14 +7,14 @@ import type { Cluster, Device, Medium, Router } from './types.ts';
  */
 const DEVICE_CLASSES = {
   /** Raspberry Pi 4 (4× Cortex-A72 1.5 GHz): ResNet-50 FP32 in 335 ms (ncnn, 4 threads). */
-  pi: { gflops: 24, memoryMB: 1024 },
+  pi: { gflops: 24, memoryMB: 1024, memoryGBps: 5 },
   /** Jetson Nano (128-core Maxwell GPU): ResNet-50 in 81.7 ms at FP16 (PyTorch), FP32 at half the FP16 rate. */
-  jetson: { gflops: 50, memoryMB: 2048 },
+  jetson: { gflops: 50, memoryMB: 2048, memoryGBps: 11 },
   /** A 4-core x86 CPU: ResNet-50 FP32 in 44.35 ms (ONNX Runtime, Core i7-4790). */
-  laptop: { gflops: 185, memoryMB: 4096 },
+  laptop: { gflops: 185, memoryMB: 4096, memoryGBps: 11 },
   /** Emulation-sized: slow enough that any host emulates it (a worker can only slow itself down). */
   emu: { gflops: 6, memoryMB: 1024 },
-} satisfies Record<string, Pick<Device, 'gflops' | 'memoryMB'>>;
+} satisfies Record<string, Pick<Device, 'gflops' | 'memoryMB' | 'memoryGBps'>>;
 
 /** Measured link classes: rate per direction (Mbit/s) and per-hop delay (ms). */
 const LINKS = {

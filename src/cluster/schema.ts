@@ -12,6 +12,8 @@ const within = (min: number, max: number) =>
 const gflops = () => within(1e-3, 1e6);
 /** Mbit/s: 1 kbit/s to 1 Pbit/s. */
 const mbps = () => within(1e-3, 1e6);
+/** GB/s of memory bandwidth: 1 MB/s to 1 PB/s. */
+const gbps = () => within(1e-3, 1e6);
 /** Milliseconds: at most 100 s. */
 const ms = () => within(0, 1e5);
 /** MiB: 1 KiB to 1 EiB (2^40 MiB). */
@@ -55,6 +57,7 @@ export const deviceSchema = z.strictObject({
   uplinkMbps: mbps(),
   downlinkMbps: mbps(),
   latencyMs: ms(),
+  memoryGBps: gbps().exactOptional(),
   executionProviders: providers().exactOptional(),
   threads: threads().exactOptional(),
 });

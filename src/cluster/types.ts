@@ -58,6 +58,11 @@ export interface Device {
    * have left, without occupying the link (docs/latency.md, "Links").
    */
   latencyMs: number;
+  /**
+   * Sustained memory bandwidth one inference thread reaches, GB/s (1e9 bytes/s): with it an operator the profile
+   * did not measure costs at least its fusion group's bytes over this bandwidth (roofline, docs/latency.md).
+   */
+  memoryGBps?: number;
   /** ONNX Runtime execution providers its worker's sessions use, in order of preference (default ['cpu']). */
   executionProviders?: ExecutionProvider[];
   /** Intra-op threads of each of its worker's sessions (default 1). */

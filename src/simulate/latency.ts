@@ -1,12 +1,15 @@
 import type { Cluster, Device, ExecutionOverheads } from '../cluster/types.ts';
 import type { Model } from '../ir/graph.ts';
 import type { SplitDim } from '../partition/types.ts';
+import { fusionGroups } from '../analysis/fusion.ts';
 
 /**
  * THE latency model (docs/latency.md). Compute: a device runs a whole operator in
  *   t = measured ms (profile.ops, when the profile's model fingerprint matches), else
  *   t = FLOPs / (profile.opTypes[type] GFLOP/s), else
- *   t = FLOPs / (gflops × efficiency[type] (default 1) GFLOP/s);
+ *   t = FLOPs / (gflops × efficiency[type] (default 1) GFLOP/s), and with the device's `memoryGBps` the roofline:
+ *       its fusion group (analysis/fusion.ts) takes max(Σ its members' FLOPs times, its bytes / memoryGBps), shared
+ *       among its members in proportion to their FLOPs times (equally when none has any);
  * a slice takes t × (its FLOPs / the operator's FLOPs), i.e. t × its share of the output elements, × (1 + the
  * device's splitPenalty[dim]) when the operator is split along dim over several devices; each step (simulate/steps.ts) adds
  * stepOverheadMs (deviceOverheads: none without a profile that measured them).
@@ -16,10 +19,27 @@ export function wholeOpMs(device: Device, model: Model, opIndex: number, fingerp
   const profile = device.profile;
   const measured = profile?.model?.fingerprint === fingerprint ? profile.ops?.[op.node.name] : undefined;
   if (measured !== undefined) return measured;
+  const bandwidth = device.memoryGBps;
+  const compute = computeMs(device, model, opIndex);
+  if (bandwidth === undefined || profile?.opTypes?.[op.node.opType] !== undefined) return compute;
+  const fusion = fusionGroups(model);
+  const group = fusion.groups[fusion.groupOf[opIndex]!]!;
+  const groupCompute = group.ops.reduce((n, i) => n + computeMs(device, model, i), 0);
+  const memory = memoryMs(group.bytes, bandwidth);
+  if (memory <= groupCompute) return compute;
+  return groupCompute > 0 ? (memory * compute) / groupCompute : memory / group.ops.length;
+}
+
+/** An operator's FLOPs at the device's rate for its type (profile.opTypes, else gflops × efficiency). */
+export function computeMs(device: Device, model: Model, opIndex: number): number {
+  const op = model.ops[opIndex]!;
   const type = op.node.opType;
-  const gflops = profile?.opTypes?.[type] ?? device.gflops * (device.efficiency?.[type] ?? 1);
+  const gflops = device.profile?.opTypes?.[type] ?? device.gflops * (device.efficiency?.[type] ?? 1);
   return op.cost.flops / (gflops * 1e6);
 }
+
+/** Bytes over a memory bandwidth of `gbps` GB/s (1e9 bytes/s), in ms. */
+export const memoryMs = (bytes: number, gbps: number): number => bytes / (gbps * 1e6);
 
 /** ms per whole operator, [device][model op index]: the table simulations scale slices from. */
 export function opTimeTable(devices: readonly Device[], model: Model, fingerprint: string): number[][] {

@@ -43,7 +43,8 @@ test('a written plan reads back identical, one decision per line', () => {
   assert.deepEqual(readPlan(path, model()), plan);
   const text = readFileSync(path, 'utf8');
   assert.match(text, /"format": "memorianova-plan",\n {2}"version": 1,/);
-  assert.match(text, /\n {4}\{"op":"relu","placement":\{"dim":"rows","ratios":\[10,10,60,80\]\},"sync":true\}\n/);
+  const ratios = cluster.devices.map((d) => d.gflops).join(',');
+  assert.ok(text.includes(`\n    {"op":"relu","placement":{"dim":"rows","ratios":[${ratios}]},"sync":true}\n`), 'one decision per line');
 });
 
 test('constructors: single puts everything on the fastest device; proportional splits by GFLOP/s', () => {
@@ -55,7 +56,7 @@ test('constructors: single puts everything on the fastest device; proportional s
   assert.equal(singleDevicePlan(model(), cluster, order).method, 'single');
   assert.deepEqual(proportionalPlan(model(), cluster, order, ['channels']).ops[0]!.placement, {
     dim: 'channels',
-    ratios: [10, 10, 60, 80],
+    ratios: cluster.devices.map((d) => d.gflops),
   });
 });
 

@@ -73,30 +73,37 @@ export class MemoryIndex {
     this.inputBuffers = [];
     this.freshOutputs = [];
     this.inplaceBytes = new Float64Array(n).fill(-1);
-    this.successors = [];
     this.predecessorCount = new Int32Array(n);
-    const succ: Set<number>[] = graph.ops.map(() => new Set<number>());
-    graph.ops.forEach((op, i) => {
-      const buffers = new Set<number>();
-      const preds = new Set<number>();
+    // Distinct buffers, predecessors and successors in first-seen order, without a Set per operator (the
+    // simulator builds an index per device per plan). lastReader[p] = the last op that counted p as predecessor.
+    const succ: number[][] = Array.from({ length: n }, () => []);
+    const lastReader = new Int32Array(n).fill(-1);
+    for (let i = 0; i < n; i++) {
+      const op = graph.ops[i]!;
+      const buffers: number[] = [];
+      let preds = 0;
       for (const t of op.inputs) {
         const p = this.producer[t]!;
         if (p === -2) fail(`operator '${op.name}' reads tensor '${graph.tensorNames[t]}', which nothing produces`, 'invalid-model');
         if (p === i) fail(`operator '${op.name}' reads its own output '${graph.tensorNames[t]}': the graph has a cycle`, 'cyclic-graph');
-        if (p >= 0) {
-          preds.add(p);
-          succ[p]!.add(i);
+        if (p >= 0 && lastReader[p] !== i) {
+          lastReader[p] = i;
+          preds++;
+          succ[p]!.push(i);
         }
-        buffers.add(this.bufferOf[t]!);
+        const b = this.bufferOf[t]!;
+        if (!buffers.includes(b)) buffers.push(b);
       }
       for (const b of buffers) this.bufferUses[b]!++;
-      this.inputBuffers.push([...buffers]);
-      this.predecessorCount[i] = preds.size;
-      this.freshOutputs.push(op.outputs.filter((t) => this.bufferOf[t] === t));
+      this.inputBuffers.push(buffers);
+      this.predecessorCount[i] = preds;
+      const fresh: number[] = [];
+      for (const t of op.outputs) if (this.bufferOf[t] === t) fresh.push(t);
+      this.freshOutputs.push(fresh);
       const out0 = op.outputs[0];
       if (inplace && op.behaviour === 'elementwise' && out0 !== undefined) this.inplaceBytes[i] = graph.tensorBytes[out0]!;
-    });
-    for (const s of succ) this.successors.push([...s]);
+    }
+    this.successors = succ;
     for (const t of graph.graphOutputs) this.pinned[this.bufferOf[t]!] = 1;
     for (const t of graph.graphInputs) if (this.bufferUses[t] === 0) this.pinned[t] = 1;
     let initial = 0;

@@ -5,13 +5,14 @@ export function fullBox(shape: readonly number[]): Box {
 }
 
 export function isEmpty(box: Box): boolean {
-  for (const [a, b] of box) if (b <= a) return true;
+  for (let i = 0; i < box.length; i++) if (box[i]![1] <= box[i]![0]) return true;
   return false;
 }
 
 export function boxVolume(box: Box): number {
   let v = 1;
-  for (const [a, b] of box) {
+  for (let i = 0; i < box.length; i++) {
+    const [a, b] = box[i]!;
     if (b <= a) return 0;
     v *= b - a;
   }

@@ -16,11 +16,16 @@ export function samePlacement(a: Placement, b: Placement): boolean {
  */
 export function fusionBlocker(ctx: PartitionContext, decisions: readonly OpDecision[], position: number): string | null {
   if (ctx.isGraphOutput[position]!.some(Boolean)) return 'it produces a graph output';
-  const uses = ctx.consumers[position]!.flat();
-  if (uses.length === 0) return 'no operator reads its output';
   const own = decisions[position]!.placement;
-  const other = uses.find((use) => !samePlacement(decisions[use.position]!.placement, own));
-  return other === undefined ? null : `its consumer '${ctx.order[other.position]}' is placed differently`;
+  let readers = 0;
+  for (const uses of ctx.consumers[position]!) {
+    for (const use of uses) {
+      readers++;
+      const placement = decisions[use.position]!.placement;
+      if (placement !== own && !samePlacement(placement, own)) return `its consumer '${ctx.order[use.position]}' is placed differently`;
+    }
+  }
+  return readers === 0 ? 'no operator reads its output' : null;
 }
 
 /** Checks decisions against the context and a cluster of `deviceCount` devices; errors name the operator. */
@@ -91,12 +96,7 @@ export function planSlices(ctx: PartitionContext, decisions: readonly OpDecision
     // that round alike share a row), a fused operator's consumer rows (memoised rows keep their identity).
     let key: string;
     if (decision.sync) {
-      const placement = decision.placement;
-      if ('device' in placement) key = `${deviceCount}@${placement.device}`;
-      else {
-        const option = ctx.space[p]!.options.find((o) => o.dim === placement.dim)!;
-        key = `${deviceCount}${option.axis}:${ratiosToRanges(option.extent, placement.ratios, option.granule).join(',')}`;
-      }
+      key = syncKey(ctx, p, decision.placement, deviceCount);
     } else {
       key = `${deviceCount}f`;
       for (const uses of ctx.consumers[p]!) for (const use of uses) key += `,${rowId(slices[use.position]!)}`;
@@ -118,6 +118,12 @@ export function planSlices(ctx: PartitionContext, decisions: readonly OpDecision
   return { ops: slices.map((row, p) => ({ op: ctx.order[p]!, index: ctx.opIndex[p]!, sync: decisions[p]!.sync, slices: row })) };
 }
 
+function syncKey(ctx: PartitionContext, p: number, placement: Placement, deviceCount: number): string {
+  if ('device' in placement) return `${deviceCount}@${placement.device}`;
+  const option = ctx.space[p]!.options.find((o) => o.dim === placement.dim)!;
+  return `${deviceCount}${option.axis}:${ratiosToRanges(option.extent, placement.ratios, option.granule).join(',')}`;
+}
+
 /** The bounding box of what the device's consumer slices read of each output of the operator at `position`. */
 function neededRegions(
   ctx: PartitionContext,
@@ -132,14 +138,19 @@ function neededRegions(
   });
 }
 
-const rowIds = new WeakMap<object, number>();
+const ROW_ID = Symbol('rowId');
 let nextRowId = 0;
 
-/** A number naming a slice row (or any object) for memo keys: rows are shared, so equal ids mean equal rows. */
+/**
+ * A number naming a slice row (or any object) for memo keys: rows are shared, so equal ids mean equal rows. The id
+ * is a hidden (non-enumerable) property of the object: a WeakMap entry per new row cost more than the rest of a
+ * memo hit, and made every garbage collection slower.
+ */
 export function rowId(row: object): number {
-  let id = rowIds.get(row);
-  if (id === undefined) rowIds.set(row, (id = nextRowId++));
-  return id;
+  const id = (row as { [ROW_ID]?: number })[ROW_ID];
+  if (id !== undefined) return id;
+  Object.defineProperty(row, ROW_ID, { value: nextRowId });
+  return nextRowId++;
 }
 
 /** Rows remembered per operator (a bound on the memo's memory). */

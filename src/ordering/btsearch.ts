@@ -26,6 +26,14 @@ export interface BTSearchOptions {
   everySegmentMs?: number;
   /** Failed search states remembered before the table is cleared (bounds memory; default 4 million). */
   maxRememberedStates?: number;
+  /** Called after every budget probe: time spent, the best peak so far and the proven lower bound. */
+  onProgress?: (progress: BTSearchProgress) => void;
+}
+
+export interface BTSearchProgress {
+  elapsedMs: number;
+  peakBytes: number;
+  lowerBoundBytes: number;
 }
 
 /** Default budget of the every-segment phase (BTSearchOptions.everySegmentMs). */
@@ -116,6 +124,10 @@ export function btsearch(graph: MemoryGraph, options: BTSearchOptions = {}): BTS
       } else {
         chosen[k] = found.order;
         upper[k] = found.peak;
+      }
+      if (options.onProgress !== undefined) {
+        const peakBytes = Math.max(index.initialResident, ...upper);
+        options.onProgress({ elapsedMs: performance.now() - started, peakBytes, lowerBoundBytes: Math.min(globalLower, peakBytes) });
       }
     }
   };

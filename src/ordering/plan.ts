@@ -4,13 +4,18 @@ import { arenaBlocks, greedyBySize, planArena } from '../memory/arena.ts';
 import { memoryGraphOf, weightBytesOf } from '../memory/graph.ts';
 import { evaluateOrder } from '../memory/model.ts';
 import { baselines, incumbentsOf, type BaselineMethod } from './baselines.ts';
-import { btsearch } from './btsearch.ts';
+import { btsearch, type BTSearchProgress } from './btsearch.ts';
+
+/** BTSearch's default budget, the one `order`, `plan` and `simulate` use (it usually proves its order optimal in far less). */
+export const DEFAULT_ORDER_TIME_LIMIT_MS = 30_000;
 
 export interface OrderPlanOptions {
   inplace?: boolean;
   includeWeights?: boolean;
-  /** BTSearch budget in milliseconds (default 60 s). */
+  /** BTSearch budget in milliseconds (default DEFAULT_ORDER_TIME_LIMIT_MS). */
   timeLimitMs?: number;
+  /** BTSearch's progress after every budget probe. */
+  onProgress?: (progress: BTSearchProgress) => void;
   randomSamples?: number;
   seed?: number;
 }
@@ -62,7 +67,12 @@ export function planOrder(model: Model, options: OrderPlanOptions = {}): OrderPl
     ...(options.randomSamples === undefined ? {} : { randomSamples: options.randomSamples }),
     ...(options.seed === undefined ? {} : { seed: options.seed }),
   });
-  const search = btsearch(graph, { inplace, timeLimitMs: options.timeLimitMs ?? 60_000, incumbents: incumbentsOf(baselineResults) });
+  const search = btsearch(graph, {
+    inplace,
+    timeLimitMs: options.timeLimitMs ?? DEFAULT_ORDER_TIME_LIMIT_MS,
+    incumbents: incumbentsOf(baselineResults),
+    ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+  });
   const profile = evaluateOrder(graph, search.order, memory, weightBytes);
   const blocks = arenaBlocks(graph, search.order, { inplace });
   const arena = planArena(blocks);

@@ -1,3 +1,4 @@
+import { fail } from '../errors.ts';
 import { deviceMemoryBytes, type Cluster } from '../cluster/types.ts';
 import { BASELINES } from '../baselines/index.ts';
 import type { PlanningContext } from '../baselines/common.ts';
@@ -36,6 +37,10 @@ export interface AllMethodsOptions {
   random?: boolean;
   /** Only these methods (names as in results; default all). */
   methods?: string[];
+  /** Called when a method starts (each baseline, GenEFlow with random search interleaved, or random search alone). */
+  onMethodStart?: (name: string) => void;
+  /** Called with each method's result as soon as it is known. */
+  onMethodEnd?: (result: MethodResult) => void;
 }
 
 export interface AllMethodsResult {
@@ -51,6 +56,9 @@ export interface AllMethodsResult {
   /** GenEFlow's run: plans simulated (`structuredSeeds` of them before the first generation), generations, renewals. */
   geneflow: { evaluations: number; structuredSeeds: number; generations: number; restarts: number; stopReason: string };
 }
+
+/** Every method's name as results carry it: the baselines, GenEFlow and the random-search ablation. */
+export const METHOD_NAMES: readonly string[] = [...BASELINES.map((b) => b.name), 'geneflow', 'random'];
 
 /** Share of the partitioning budget by which the baselines must be done. */
 export const BASELINE_SHARE = 0.4;
@@ -72,6 +80,7 @@ export async function runAllMethods(
 ): Promise<AllMethodsResult> {
   const started = performance.now();
   const timeLimitMs = options.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS;
+  checkMethods(options.methods);
   const simulator = createSimulator(model, cluster, order);
   const evaluator = new Evaluator(simulator);
   const context: PlanningContext = { model, cluster, simulator, evaluator, deadline: started + timeLimitMs * BASELINE_SHARE };
@@ -94,8 +103,10 @@ export async function runAllMethods(
   for (const baseline of BASELINES) {
     if (!wanted(baseline.name)) continue;
     const t = performance.now();
+    options.onMethodStart?.(baseline.name);
     const outcome = await baseline.run(context);
     methods.push(finish(baseline.name, outcome.best.decisions, outcome.candidates, performance.now() - t));
+    options.onMethodEnd?.(methods.at(-1)!);
     seeds.push(outcome.best.decisions);
   }
   const searchMs = started + timeLimitMs * (1 - FINISH_RESERVE) - performance.now();
@@ -103,6 +114,7 @@ export async function runAllMethods(
   let history: GeneflowHistoryEntry[] = [];
   let geneflow = { evaluations: 0, structuredSeeds: 0, generations: 0, restarts: 0, stopReason: 'not run' };
   if (wanted('geneflow')) {
+    options.onMethodStart?.('geneflow');
     const result = await runGeneflow(model, cluster, order, {
       ...options.geneflow,
       timeLimitMs: Math.max(0, searchMs),
@@ -112,6 +124,7 @@ export async function runAllMethods(
       ...(random === undefined ? {} : { rival: random }),
     });
     methods.push(finish('geneflow', result.plan.ops, result.evaluations, result.searchMs));
+    options.onMethodEnd?.(methods.at(-1)!);
     history = result.history;
     geneflow = {
       evaluations: result.evaluations,
@@ -120,10 +133,28 @@ export async function runAllMethods(
       restarts: result.restarts,
       stopReason: result.stopReason,
     };
-  } else random?.step(100, Math.max(0, searchMs));
-  if (random !== undefined) methods.push(finish('random', random.best!.decisions, random.evaluations, random.searchMs));
+  } else if (random !== undefined) {
+    options.onMethodStart?.('random');
+    random.step(100, Math.max(0, searchMs));
+  }
+  if (random !== undefined) {
+    methods.push(finish('random', random.best!.decisions, random.evaluations, random.searchMs));
+    options.onMethodEnd?.(methods.at(-1)!);
+  }
   const best = methods.reduce((a, b) => (better(b, a, cluster) ? b : a));
   return { methods, lowerBoundMs: simulator.lowerBoundMs, lowerBound: simulator.lowerBound, best: best.name, history, geneflow };
+}
+
+/** Refuses unknown or no method names (one line naming them and the valid ones). */
+export function checkMethods(methods: readonly string[] | undefined, what = 'methods'): void {
+  if (methods === undefined) return;
+  const unknown = methods.filter((m) => !METHOD_NAMES.includes(m));
+  if (unknown.length > 0)
+    fail(
+      `${what}: unknown method${unknown.length > 1 ? 's' : ''} ${unknown.map((m) => `'${m}'`).join(', ')} (valid: ${METHOD_NAMES.join(', ')})`,
+      'usage',
+    );
+  if (methods.length === 0) fail(`${what}: give at least one of ${METHOD_NAMES.join(', ')}`, 'usage');
 }
 
 function better(b: MethodResult, a: MethodResult, cluster: Cluster): boolean {

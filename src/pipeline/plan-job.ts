@@ -2,6 +2,7 @@ import { runAllMethods, type AllMethodsOptions, type AllMethodsResult } from './
 import type { Cluster } from '../cluster/types.ts';
 import { DEFAULT_TIME_LIMIT_MS } from '../geneflow/geneflow.ts';
 import type { Model } from '../ir/graph.ts';
+import type { BTSearchProgress } from '../ordering/btsearch.ts';
 import { planOrder, type OrderPlan } from '../ordering/plan.ts';
 
 export interface PlanJob {
@@ -18,6 +19,10 @@ export interface PlanJobOptions extends AllMethodsOptions {
   timeLimitMs?: number;
   /** Upper limit on BTSearch's share (ms); it gets at most ORDER_SHARE of the job's budget. */
   orderTimeLimitMs?: number;
+  /** Called when BTSearch starts, with its budget (ms). */
+  onOrderStart?: (timeLimitMs: number) => void;
+  /** BTSearch's progress after every budget probe. */
+  onOrderProgress?: (progress: BTSearchProgress) => void;
   /** Called once BTSearch is done, before partitioning starts. */
   onOrder?: (order: OrderPlan) => void;
 }
@@ -33,7 +38,11 @@ export async function runPlanJob(model: Model, cluster: Cluster, options: PlanJo
   const started = performance.now();
   const timeLimitMs = options.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS;
   const orderLimitMs = Math.min(options.orderTimeLimitMs ?? Number.POSITIVE_INFINITY, timeLimitMs * ORDER_SHARE);
-  const order = planOrder(model, { timeLimitMs: orderLimitMs });
+  options.onOrderStart?.(orderLimitMs);
+  const order = planOrder(model, {
+    timeLimitMs: orderLimitMs,
+    ...(options.onOrderProgress === undefined ? {} : { onProgress: options.onOrderProgress }),
+  });
   options.onOrder?.(order);
   const left = Math.max(0, started + timeLimitMs - performance.now());
   const result = await runAllMethods(model, cluster, order.orderNames, { ...options, timeLimitMs: left });

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { readPlan } from '../../plan/io.ts';
 import { DEFAULT_EXTERNAL_DATA_ABOVE_BYTES, writeBundle } from '../../runtime/deploy.ts';
 import { addModelOptions, formatTable, loadModelFromFlags, megabytes, positiveNumber, type ModelFlags } from '../options.ts';
+import { Progress } from '../progress.ts';
 
 interface DeployFlags extends ModelFlags {
   plan: string;
@@ -30,15 +31,14 @@ export function register(program: Command): void {
     .action((spec: string, flags: DeployFlags) => {
       const model = loadModelFromFlags(spec, flags);
       const plan = readPlan(flags.plan, model);
-      const tty = process.stderr.isTTY;
+      const progress = new Progress();
       const result = writeBundle(model, plan, flags.output, {
         externalDataAboveBytes: flags.externalDataAbove * 2 ** 20,
-        ...(tty
-          ? {
-              onStep: (device: string, s: number, n: number) =>
-                process.stderr.write(`\r${device}: sub-model ${s + 1}/${n}${s + 1 === n ? '\n' : ''}`),
-            }
-          : {}),
+        onStep: (device: string, s: number, n: number) => {
+          if (s === 0) progress.phase(`${device}: sub-models`, n);
+          progress.update(s + 1, `${s + 1}/${n}`);
+          if (s + 1 === n) progress.end(`${n} written`);
+        },
       });
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(result)}\n`);

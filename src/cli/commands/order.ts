@@ -2,11 +2,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { memoryOverStepsChart } from '../../ordering/chart.ts';
-import { planOrder, type OrderPlan } from '../../ordering/plan.ts';
+import { DEFAULT_ORDER_TIME_LIMIT_MS, planOrder, type OrderPlan } from '../../ordering/plan.ts';
 import { savedOrderOf } from '../../ordering/saved.ts';
 import { renderChart } from '../../report/charts.ts';
 import { addModelOptions, formatTable, loadModelFromFlags, megabytes, positiveInteger, type ModelFlags } from '../options.ts';
 import { fail } from '../../errors.ts';
+import { btsearchStatus, Progress } from '../progress.ts';
 
 interface OrderFlags extends ModelFlags {
   timeLimit: string;
@@ -53,7 +54,11 @@ export function register(program: Command): void {
     .description('BTSearch: the operator order with the least peak activation memory, against baseline orders')
     .argument('<model>', 'built-in model name (see `memorianova zoo`) or a path to an .onnx file');
   addModelOptions(command)
-    .option('--time-limit <seconds>', 'search budget; past it the best order so far and a proven lower bound are reported', '60')
+    .option(
+      '--time-limit <seconds>',
+      'search budget; past it the best order so far and a proven lower bound are reported',
+      `${DEFAULT_ORDER_TIME_LIMIT_MS / 1000}`,
+    )
     .option('--no-inplace', 'do not let element-wise operators reuse a dying input buffer')
     .option('--include-weights', 'count the weights as resident memory in every peak')
     .option(
@@ -68,13 +73,17 @@ export function register(program: Command): void {
     .action(async (spec: string, flags: OrderFlags) => {
       const timeLimitMs = seconds(flags.timeLimit) * 1000;
       const model = loadModelFromFlags(spec, flags);
+      const progress = new Progress();
+      progress.phase('BTSearch', timeLimitMs, `${model.ops.length} operators, budget ${(timeLimitMs / 1000).toFixed(1)} s`);
       const plan = planOrder(model, {
+        onProgress: (p) => progress.update(p.elapsedMs, btsearchStatus(p, timeLimitMs)),
         inplace: flags.inplace,
         includeWeights: flags.includeWeights ?? false,
         timeLimitMs,
         ...(flags.randomSamples === undefined ? {} : { randomSamples: flags.randomSamples }),
         ...(flags.seed === undefined ? {} : { seed: flags.seed }),
       });
+      progress.end(`peak ${megabytes(plan.peakBytes)} in ${(plan.timeMs / 1000).toFixed(2)} s`);
       if (flags.out !== undefined) writeFileSync(flags.out, `${JSON.stringify(savedOrderOf(plan), null, 1)}\n`);
       if (flags.plot !== undefined) {
         mkdirSync(flags.plot, { recursive: true });

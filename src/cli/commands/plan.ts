@@ -1,10 +1,10 @@
 import { join, resolve } from 'node:path';
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { deviceMemoryNeeds, geneflowGain } from '../../pipeline/methods.ts';
+import { checkMethods, deviceMemoryNeeds, geneflowGain, METHOD_NAMES } from '../../pipeline/methods.ts';
 import { loadCluster } from '../../cluster/load.ts';
 import { BYTES_PER_MB } from '../../cluster/types.ts';
 import { DEFAULT_TIME_LIMIT_MS, type GeneflowProgress } from '../../geneflow/geneflow.ts';
+import { DEFAULT_ORDER_TIME_LIMIT_MS } from '../../ordering/plan.ts';
 import { runPlanJob, type PlanJob } from '../../pipeline/plan-job.ts';
 import { formatPlan } from '../../plan/io.ts';
 import { writePlanReport } from '../../report/plan-report.ts';
@@ -21,6 +21,7 @@ import {
   withHostProfile,
   writeOutputFile,
 } from '../options.ts';
+import { btsearchStatus, Progress } from '../progress.ts';
 
 /** `plan`'s exit status when no method found a plan within every device's memory (plans and report are still written). */
 export const EXIT_NO_PLAN_FITS = 2;
@@ -46,36 +47,12 @@ interface PlanFlags extends ModelFlags {
   methods?: string;
 }
 
-/** A progress bar over GenEFlow's time on stderr when it is a terminal; silent otherwise (CI logs, pipes, --json consumers). */
-function progressBar(enabled: boolean) {
-  if (!enabled) return { update: (_: GeneflowProgress) => {}, stop: () => {} };
-  const bar = new cliProgress.SingleBar(
-    {
-      format: 'GenEFlow |{bar}| {elapsed}/{limit} s  gen {generation}  best {best} ms  {evals} plans simulated  {restarts} restarts',
-      hideCursor: true,
-      stream: process.stderr,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  let started = false;
-  return {
-    update(p: GeneflowProgress) {
-      const payload = {
-        best: p.bestFeasible ? p.bestLatencyMs.toFixed(1) : 'infeasible',
-        evals: p.evaluations,
-        generation: p.generation,
-        restarts: p.restarts,
-        elapsed: (p.elapsedMs / 1000).toFixed(1),
-        limit: (p.timeLimitMs / 1000).toFixed(1),
-      };
-      if (!started) {
-        bar.start(Math.max(1, Math.round(p.timeLimitMs)), Math.round(p.elapsedMs), payload);
-        started = true;
-      } else bar.update(Math.round(p.elapsedMs), payload);
-    },
-    stop: () => started && bar.stop(),
-  };
+/** GenEFlow's status line: generation, best latency, plans simulated and renewals. */
+function geneflowStatus(p: GeneflowProgress): string {
+  return `${(p.elapsedMs / 1000).toFixed(1)}/${(p.timeLimitMs / 1000).toFixed(1)} s, generation ${p.generation}, best ${p.bestFeasible ? `${p.bestLatencyMs.toFixed(1)} ms` : 'none within memory'}, ${p.evaluations} plans simulated, ${p.restarts} renewals`;
 }
+
+const methodLabel = (name: string) => (name === 'geneflow' ? 'GenEFlow' : name === 'random' ? 'random search' : `baseline ${name}`);
 
 function summaryTable(job: PlanJob): string {
   const { result } = job;
@@ -110,7 +87,7 @@ export function register(program: Command): void {
       '--order-time-limit <seconds>',
       "upper limit on BTSearch's share of the budget (at most a quarter of it)",
       positiveNumber('--order-time-limit'),
-      30,
+      DEFAULT_ORDER_TIME_LIMIT_MS / 1000,
     )
     .option('--seed <n>', 'GenEFlow seed', positiveInteger('--seed'), 1)
     .option('--population <n>', 'GenEFlow population size', positiveInteger('--population'))
@@ -126,11 +103,16 @@ export function register(program: Command): void {
       positiveInteger('--patience'),
     )
     .option('--workers <n>', 'worker threads evaluating GenEFlow fitness (default: none)', positiveInteger('--workers'))
-    .option('--methods <list>', 'comma-separated subset of methods to run (default: all)')
+    .option('--methods <list>', `comma-separated subset of methods to run: ${METHOD_NAMES.join(', ')} (default: all)`)
     .option('--host-profile <file>', HOST_PROFILE_HELP)
     .option('--json', 'print one JSON object')
     .action(async (spec: string, flags: PlanFlags) => {
       const started = performance.now();
+      const methods = flags.methods
+        ?.split(',')
+        .map((m) => m.trim())
+        .filter((m) => m !== '');
+      checkMethods(methods, '--methods');
       const timeLimitMs = flags.timeLimit * 1000;
       const orderTimeLimitMs = flags.orderTimeLimit * 1000;
       const model = loadModelFromFlags(spec, flags);
@@ -138,21 +120,31 @@ export function register(program: Command): void {
       const outDir = resolve(flags.out ?? join('out', `${model.name.replace(/[^\w.-]+/g, '_')}-${cluster.name}`));
       makeOutputDir(outDir, '--out');
       makeOutputDir(join(outDir, 'plans'), '--out');
-      const say = (line: string) => {
-        if (!flags.json) process.stderr.write(`${line}\n`);
-      };
-      say(`${model.name}: ${model.ops.length} operators on ${cluster.name} (${cluster.devices.length} devices)`);
-      const bar = progressBar(process.stderr.isTTY === true && !flags.json);
-      const methods = flags.methods
-        ?.split(',')
-        .map((m) => m.trim())
-        .filter((m) => m !== '');
+      const progress = new Progress();
+      progress.note(`${model.name}: ${model.ops.length} operators on ${cluster.name} (${cluster.devices.length} devices)`);
+      let orderLimitMs = 0;
       const job = await runPlanJob(model, cluster, {
         timeLimitMs: Math.max(0, timeLimitMs * (1 - REPORT_SHARE) - (performance.now() - started)),
         orderTimeLimitMs,
+        onOrderStart: (limitMs) => {
+          orderLimitMs = limitMs;
+          progress.phase('BTSearch', limitMs, `least-memory order, budget ${(limitMs / 1000).toFixed(1)} s`);
+        },
+        onOrderProgress: (p) => progress.update(p.elapsedMs, btsearchStatus(p, orderLimitMs)),
         onOrder: (order) =>
-          say(
-            `BTSearch: peak ${megabytes(order.peakBytes)} (${order.optimal ? 'proven optimal' : `lower bound ${megabytes(order.lowerBoundBytes)}`}) in ${(order.timeMs / 1000).toFixed(2)} s`,
+          progress.end(
+            `peak ${megabytes(order.peakBytes)} (${order.optimal ? 'proven optimal' : `lower bound ${megabytes(order.lowerBoundBytes)}`}) in ${(order.timeMs / 1000).toFixed(2)} s`,
+          ),
+        onMethodStart: (name) =>
+          progress.phase(
+            methodLabel(name),
+            0,
+            name === 'geneflow' && (methods?.includes('random') ?? true) ? 'random search interleaved' : '',
+          ),
+        onMethodEnd: (m) =>
+          progress.end(
+            `${m.latencyMs.toFixed(2)} ms${m.feasible ? '' : ' (over a memory limit)'}, ${m.evaluations} plan${m.evaluations === 1 ? '' : 's'} simulated in ${(m.searchMs / 1000).toFixed(2)} s`,
+            methodLabel(m.name),
           ),
         ...(methods === undefined ? {} : { methods }),
         geneflow: {
@@ -162,10 +154,9 @@ export function register(program: Command): void {
           ...(flags.evaluations === undefined ? {} : { maxEvaluations: flags.evaluations }),
           ...(flags.patience === undefined ? {} : { patience: flags.patience }),
           ...(flags.workers === undefined ? {} : { workers: flags.workers }),
-          onProgress: (p) => bar.update(p),
+          onProgress: (p) => progress.update(p.elapsedMs, geneflowStatus(p), p.timeLimitMs),
         },
       });
-      bar.stop();
       const { order, result } = job;
       const best = result.methods.find((m) => m.name === result.best)!;
       writeOutputFile(join(outDir, 'plan.json'), formatPlan(best.plan));

@@ -4,6 +4,7 @@ import { EXECUTION_PROVIDERS } from '../../cluster/types.ts';
 import { profileModel } from '../../runtime/profile.ts';
 import { describeTarget, parseTarget } from '../../runtime/targets.ts';
 import { addModelOptions, formatTable, loadModelFromFlags, positiveInteger, type ModelFlags } from '../options.ts';
+import { Progress } from '../progress.ts';
 
 interface ProfileFlags extends ModelFlags {
   output?: string;
@@ -37,17 +38,19 @@ export function register(program: Command): void {
     .action(async (spec: string, flags: ProfileFlags) => {
       const target = parseTarget(flags.executionProviders, flags.threads, '--execution-providers');
       const model = loadModelFromFlags(spec, flags);
-      const tty = process.stderr.isTTY;
-      const progress = (what: string) => (done: number, total: number) => {
-        process.stderr.write(`\r${what} ${done}/${total}`);
-        if (done === total) process.stderr.write('\n');
+      const progress = new Progress();
+      const step = (what: string) => (done: number, total: number) => {
+        if (done === 1) progress.phase(what, total);
+        progress.update(done, `${done}/${total}`);
+        if (done === total) progress.end(`${total} done`);
       };
       const result = await profileModel(model, {
         runs: flags.runs,
         slices: flags.slices ?? false,
         overheads: flags.overheads,
         target,
-        ...(tty ? { onOp: progress('profiled operators'), onCalibrationStep: progress('calibration step runs') } : {}),
+        onOp: step('profiling operators'),
+        onCalibrationStep: step('calibration step runs'),
       });
       if (flags.output !== undefined) writeFileSync(flags.output, `${JSON.stringify(result.profile, null, 2)}\n`);
       const sliceErrors = result.slices.map((s) => ((s.sliceMs - s.wholeMs * s.fraction) / (s.wholeMs * s.fraction)) * 100);

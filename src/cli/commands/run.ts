@@ -19,6 +19,7 @@ import {
   positiveNumber,
   type ModelFlags,
 } from '../options.ts';
+import { Progress } from '../progress.ts';
 
 interface RunFlags extends ModelFlags {
   plan?: string;
@@ -146,9 +147,13 @@ export function register(program: Command): void {
       if (flags.local !== undefined) options.local = flags.local;
       if (flags.hostProfile !== undefined) options.hostProfile = loadProfile(flags.hostProfile, `--host-profile ${flags.hostProfile}`);
       if (flags.memoryLimit !== undefined) options.memoryLimitMB = flags.memoryLimit;
-      if (process.stderr.isTTY)
-        options.onRun = (run, latencyMs) =>
-          process.stderr.write(`run ${run + 1}/${flags.warmup + flags.runs}: ${latencyMs.toFixed(1)} ms\n`);
+      const progress = new Progress();
+      const total = flags.warmup + flags.runs;
+      options.onRun = (run, latencyMs) => {
+        if (run === 0) progress.phase('runs', total);
+        progress.update(run + 1, `${run + 1}/${total}, last ${latencyMs.toFixed(1)} ms${run < flags.warmup ? ' (warm-up)' : ''}`);
+        if (run + 1 === total) progress.end(`${total} done`);
+      };
       const report = await runPlan(model, plan, options);
       if (flags.chart !== undefined) {
         const { svg, png } = await renderChart(runChartSpec(report));

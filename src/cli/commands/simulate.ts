@@ -5,7 +5,7 @@ import { loadCluster } from '../../cluster/load.ts';
 import type { Cluster } from '../../cluster/types.ts';
 import { fail } from '../../errors.ts';
 import type { Model } from '../../ir/graph.ts';
-import { planOrder } from '../../ordering/plan.ts';
+import { DEFAULT_ORDER_TIME_LIMIT_MS, planOrder } from '../../ordering/plan.ts';
 import { proportionalPlan, singleDevicePlan } from '../../plan/build.ts';
 import { readPlan } from '../../plan/io.ts';
 import type { Plan } from '../../plan/types.ts';
@@ -23,6 +23,7 @@ import {
   type ModelFlags,
   withHostProfile,
 } from '../options.ts';
+import { btsearchStatus, Progress } from '../progress.ts';
 
 interface SimulateFlags extends ModelFlags {
   cluster?: string;
@@ -40,7 +41,12 @@ function resolvePlan(model: Model, flags: SimulateFlags): { plan: Plan; cluster:
   if (BUILT_IN_PLANS.includes(flags.plan)) {
     if (flags.cluster === undefined) fail(`--plan ${flags.plan} needs --cluster <preset | file>`, 'usage');
     const cluster = withHostProfile(model, loadCluster(flags.cluster), flags.hostProfile);
-    const order = planOrder(model, { timeLimitMs: flags.orderTimeLimit * 1000 }).orderNames;
+    const limitMs = flags.orderTimeLimit * 1000;
+    const progress = new Progress();
+    progress.phase('BTSearch', limitMs, `order for the ${flags.plan} plan, budget ${(limitMs / 1000).toFixed(1)} s`);
+    const search = planOrder(model, { timeLimitMs: limitMs, onProgress: (p) => progress.update(p.elapsedMs, btsearchStatus(p, limitMs)) });
+    progress.end(`peak ${megabytes(search.peakBytes)} in ${(search.timeMs / 1000).toFixed(2)} s`);
+    const order = search.orderNames;
     const plan = flags.plan === 'single' ? singleDevicePlan(model, cluster, order) : proportionalPlan(model, cluster, order);
     return { plan, cluster };
   }
@@ -97,7 +103,12 @@ export function register(program: Command): void {
       '--plan <plan.json|single|proportional>',
       "a plan file, or a built-in plan over BTSearch's order: single (fastest device) or proportional (every layer split by device speed)",
     )
-    .option('--order-time-limit <seconds>', 'built-in plans: BTSearch budget for the order', positiveNumber('--order-time-limit'), 10)
+    .option(
+      '--order-time-limit <seconds>',
+      'built-in plans: BTSearch budget for the order',
+      positiveNumber('--order-time-limit'),
+      DEFAULT_ORDER_TIME_LIMIT_MS / 1000,
+    )
     .option('--host-profile <file>', HOST_PROFILE_HELP)
     .option('--plot <dir>', 'write gantt.svg and gantt.png (per-device timeline) into this folder')
     .option('--json', 'print one JSON object')

@@ -32,7 +32,8 @@ export { writeModelFile, writeModelBytes, type WriteOptions } from './onnx/write
 export type { Graph, Model, AnalyzedOp, TensorInfo, OpCost } from './ir/graph.ts';
 
 // Memory and operator order.
-export { memoryGraphOf, weightBytesOf, type MemoryGraph } from './memory/graph.ts';
+export { memoryGraphOf, weightBytesOf, type MemoryGraph, type MemoryGraphOptions } from './memory/graph.ts';
+export { fusionGroups, type Fusion, type FusionGroup, type FusionRule } from './analysis/fusion.ts';
 export { evaluateOrder, type MemoryOptions, type MemoryProfile } from './memory/model.ts';
 export { planOrder, type OrderPlan, type OrderPlanOptions } from './ordering/plan.ts';
 export { savedOrderOf, loadSavedOrder, type SavedOrder } from './ordering/saved.ts';

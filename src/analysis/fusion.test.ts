@@ -5,6 +5,8 @@ import { GraphBuilder } from '../ir/builder.ts';
 import type { Model } from '../ir/graph.ts';
 import { loadModel } from '../model/load.ts';
 import { modelFingerprint } from '../model/fingerprint.ts';
+import { memoryGraphOf } from '../memory/graph.ts';
+import { evaluateOrder } from '../memory/model.ts';
 import { computeMs, wholeOpMs } from '../simulate/latency.ts';
 import { analyzeGraph } from './analyze.ts';
 import { fusionGroups } from './fusion.ts';
@@ -133,5 +135,19 @@ describe('roofline: memory-bound operators cost their bytes over the bandwidth',
     assert.equal(wholeOpMs(profiled, model, sigmoid, fp), 0.5);
     const typed = device({ memoryGBps: 0.001, profile: { format: 'memorianova-profile', version: 1, opTypes: { Sigmoid: 2 } } });
     assert.equal(wholeOpMs(typed, model, sigmoid, fp), model.ops[sigmoid]!.cost.flops / 2e6);
+  });
+});
+
+describe('--fuse: tensors inside a fusion group take no memory', () => {
+  it('Conv → BatchNormalization → Add → Relu: the conv, BN and Add outputs cost 0 bytes, step by step', () => {
+    const model = convChain();
+    const order = [0, 1, 2, 3, 4];
+    const t = 32 * F; // every activation is 1×2×4×4 float32
+    // No in-place reuse: each step holds the live tensors plus its new output.
+    const plain = evaluateOrder(memoryGraphOf(model), order, { inplace: false });
+    assert.deepEqual(plain.stepBytes, [3 * t, 3 * t, 3 * t, 3 * t, 3 * t]);
+    const fused = evaluateOrder(memoryGraphOf(model, { fuse: true }), order, { inplace: false });
+    // conv: x, r + its output (0); bn, add: r + 0; relu: r + its output; sigmoid: r, relu's output + its own.
+    assert.deepEqual(fused.stepBytes, [2 * t, t, t, 2 * t, 3 * t]);
   });
 });

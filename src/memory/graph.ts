@@ -1,4 +1,5 @@
 import { fail } from '../errors.ts';
+import { fusionGroups } from '../analysis/fusion.ts';
 import type { MemoryBehaviour, Model } from '../ir/graph.ts';
 
 /**
@@ -18,8 +19,16 @@ export interface MemoryGraph {
   graphOutputs: number[];
 }
 
+export interface MemoryGraphOptions {
+  /**
+   * Tensors between the members of a fusion group (analysis/fusion.ts: ONNX Runtime runs the group as one kernel)
+   * take no memory: they are never written. Off by default, so peaks stay comparable with HMCOS.
+   */
+  fuse?: boolean;
+}
+
 /** Builds the memory graph of an analysed model; ops come in `model.ops` order. */
-export function memoryGraphOf(model: Model): MemoryGraph {
+export function memoryGraphOf(model: Model, options: MemoryGraphOptions = {}): MemoryGraph {
   const tensorNames: string[] = [];
   const tensorBytes: number[] = [];
   const ids = new Map<string, number>();
@@ -83,7 +92,26 @@ export function memoryGraphOf(model: Model): MemoryGraph {
     const id = ids.get(output.name);
     if (id !== undefined && !graphOutputs.includes(id)) graphOutputs.push(id);
   }
+  if (options.fuse === true) for (const name of fusedIntermediates(model)) tensorBytes[ids.get(name)!] = 0;
   return { tensorNames, tensorBytes, ops, graphInputs, graphOutputs };
+}
+
+/** Outputs of fusion-group members read only inside their group and not graph outputs. */
+function fusedIntermediates(model: Model): string[] {
+  const { groups, groupOf } = fusionGroups(model);
+  const readers = new Map<string, number[]>();
+  model.ops.forEach((op, i) => op.node.inputs.forEach((t) => t !== '' && readers.set(t, [...(readers.get(t) ?? []), i])));
+  const outputs = new Set(model.graph.outputs.map((o) => o.name));
+  return groups
+    .filter((g) => g.ops.length > 1)
+    .flatMap((g) =>
+      g.ops.flatMap((i) =>
+        model.ops[i]!.node.outputs.filter(
+          (t) =>
+            t !== '' && !outputs.has(t) && (readers.get(t) ?? []).length > 0 && readers.get(t)!.every((r) => groupOf[r] === groupOf[i]),
+        ),
+      ),
+    );
 }
 
 /** Total bytes of the model's weights (initializers and folded constants), each counted once. */

@@ -18,6 +18,8 @@ export interface OrderPlanOptions {
   onProgress?: (progress: BTSearchProgress) => void;
   randomSamples?: number;
   seed?: number;
+  /** Tensors inside a fusion group take no memory (memoryGraphOf's `fuse`; default false, comparable with HMCOS). */
+  fuse?: boolean;
 }
 
 export interface MethodResult {
@@ -52,13 +54,14 @@ export interface OrderPlan {
   weightBytes: number;
   includeWeights: boolean;
   inplace: boolean;
+  fuse: boolean;
 }
 
 /** Baselines, BTSearch seeded with the best of them, and the arena for the winning order. */
 export function planOrder(model: Model, options: OrderPlanOptions = {}): OrderPlan {
   const inplace = options.inplace ?? true;
   const includeWeights = options.includeWeights ?? false;
-  const graph = memoryGraphOf(model);
+  const graph = memoryGraphOf(model, { fuse: options.fuse ?? false });
   const weightBytes = weightBytesOf(model);
   const constant = includeWeights ? weightBytes : 0;
   const memory = { inplace, includeWeights };
@@ -101,5 +104,6 @@ export function planOrder(model: Model, options: OrderPlanOptions = {}): OrderPl
     weightBytes,
     includeWeights,
     inplace,
+    fuse: options.fuse ?? false,
   };
 }

@@ -15,6 +15,7 @@ interface OrderFlags extends ModelFlags {
   out?: string;
   inplace: boolean;
   includeWeights?: boolean;
+  fuse?: boolean;
   plot?: string;
   randomSamples?: number;
   seed?: number;
@@ -42,7 +43,7 @@ function table(plan: OrderPlan): string {
   ];
   const header =
     `${plan.model}: ${plan.operators} operators, ${plan.segments} segments (${plan.searchedSegments} searched), ` +
-    `${plan.includeWeights ? 'weights included' : `activations only (weights ${megabytes(plan.weightBytes)} apart)`}${plan.inplace ? '' : ', no in-place'}`;
+    `${plan.includeWeights ? 'weights included' : `activations only (weights ${megabytes(plan.weightBytes)} apart)`}${plan.inplace ? '' : ', no in-place'}${plan.fuse ? ', tensors inside fused groups not counted' : ''}`;
   const bound = plan.optimal ? 'proven optimal' : `not proven: lower bound ${megabytes(plan.lowerBoundBytes)}`;
   const arena = `arena for the btsearch order: ${megabytes(plan.arenaBytes)} (${plan.arenaMethod}; greedy by size ${megabytes(plan.arenaGreedyBytes)})`;
   return `${header}\n${formatTable(['method', 'peak', 'vs random mean', 'search time', 'states', 'optimal'], rows)}\n${bound}; ${arena}\n`;
@@ -61,6 +62,7 @@ export function register(program: Command): void {
     )
     .option('--no-inplace', 'do not let element-wise operators reuse a dying input buffer')
     .option('--include-weights', 'count the weights as resident memory in every peak')
+    .option('--fuse', 'tensors inside an operator group ONNX Runtime fuses into one kernel take no memory (docs/memory.md)')
     .option(
       '--random-samples <n>',
       'random topological orders sampled for the random baseline (default 100)',
@@ -79,6 +81,7 @@ export function register(program: Command): void {
         onProgress: (p) => progress.update(p.elapsedMs, btsearchStatus(p, timeLimitMs)),
         inplace: flags.inplace,
         includeWeights: flags.includeWeights ?? false,
+        fuse: flags.fuse ?? false,
         timeLimitMs,
         ...(flags.randomSamples === undefined ? {} : { randomSamples: flags.randomSamples }),
         ...(flags.seed === undefined ? {} : { seed: flags.seed }),
@@ -111,6 +114,7 @@ export function register(program: Command): void {
           weightBytes: plan.weightBytes,
           includeWeights: plan.includeWeights,
           inplace: plan.inplace,
+          fuse: plan.fuse,
         };
         process.stdout.write(`${JSON.stringify(json)}\n`);
         return;

@@ -15,6 +15,14 @@ export function ratiosToRanges(extent: number, ratios: readonly number[], granul
     total += r;
   }
   if (total <= 0) fail(`split ratios must not all be 0, got [${ratios.join(', ')}]`, 'invalid-plan');
+  // Finite ratios can still sum past the largest double (1e308 + 1e308): only their proportions matter.
+  if (!Number.isFinite(total)) {
+    const max = Math.max(...ratios);
+    return ratiosToRanges(
+      extent,
+      ratios.map((r) => r / max),
+    );
+  }
   const ranges: Array<[number, number]> = [];
   let cumulative = 0;
   let start = 0;

@@ -6,7 +6,8 @@ import type { Cluster, Device } from '../cluster/types.ts';
 import { randomChromosome } from '../geneflow/encoding.ts';
 import { GraphBuilder } from '../ir/builder.ts';
 import { repairDecisions } from '../partition/slices.ts';
-import { singleDevicePlan } from '../plan/build.ts';
+import { ratiosToRanges } from '../partition/ranges.ts';
+import { makePlan, singleDevicePlan } from '../plan/build.ts';
 import { mulberry32 } from '../random.ts';
 import { zooEntry } from '../zoo/index.ts';
 import { createSimulator, simulate } from './simulate.ts';
@@ -92,4 +93,31 @@ test('random plans over zoo models and clusters: the lower bound never exceeds t
     }
   }
   assert.equal(plans, 320);
+});
+
+test('degenerate but valid numbers: extreme clusters and ratios past the largest double give finite latencies ≥ the bound', () => {
+  assert.deepEqual(ratiosToRanges(8, [1e308, 1e308]), [
+    [0, 4],
+    [4, 8],
+  ]);
+  const model = conv();
+  const order = model.ops.map((op) => op.node.name);
+  const extremes: Cluster[] = [
+    cluster([
+      device('a', { gflops: 1e-3, uplinkMbps: 1e-3, downlinkMbps: 1e-3, latencyMs: 0 }),
+      device('b', { gflops: 1e6, uplinkMbps: 1e6, downlinkMbps: 1e6, latencyMs: 1e5 }),
+    ]),
+    cluster([device('a', { gflops: 1e6, uplinkMbps: 1e6, downlinkMbps: 1e6, latencyMs: 0 }), device('b', { gflops: 1e-3 })], {
+      medium: 'shared',
+      router: { name: 'router', latencyMs: 1e5, forwardingMbps: 1e-3, broadcast: false },
+    }),
+  ];
+  for (const c of extremes) {
+    const plan = makePlan(model, c, order, [{ op: 'conv1', placement: { dim: 'channels', ratios: [1e308, 1e308] }, sync: true }], 't');
+    const result = simulate(model, c, plan);
+    assert.ok(
+      Number.isFinite(result.latencyMs) && result.latencyMs >= result.lowerBoundMs,
+      `${result.latencyMs} vs ${result.lowerBoundMs}`,
+    );
+  }
 });

@@ -57,9 +57,9 @@ describe('structuredSeeds', () => {
     assert.equal(calls, 8);
   });
 
-  it('holds the expert plans: a family pattern, fused row prefixes on every device subset with the home device, a swept home share', () => {
+  it('holds the expert plans: a family pattern, fused row prefixes on every device subset with the home device (alike devices once)', () => {
     const model = residualStack(3, false);
-    const cluster = testCluster([testDevice('a', { gflops: 2 }), testDevice('b'), testDevice('c')]);
+    const cluster = testCluster([testDevice('a', { gflops: 2 }), testDevice('b'), testDevice('c', { uplinkMbps: 500 })]);
     const sim = createSimulator(model, cluster, orderOf(model));
     const evaluator = new Evaluator(sim);
     const space = mutationSpace(sim.context, sim.opMs, cluster);
@@ -99,6 +99,28 @@ describe('structuredSeeds', () => {
       assert.ok(found, `prefix to position 5 over devices ${devices}`);
     }
     assert.ok(plans.every((plan) => plan.length === n));
+    // With b and c alike, {a, c} is {a, b} again: not tried.
+    const alike = testCluster([testDevice('a', { gflops: 2 }), testDevice('b'), testDevice('c')]);
+    const alikeSim = createSimulator(model, alike, orderOf(model));
+    const alikeSpace = mutationSpace(alikeSim.context, alikeSim.opMs, alike);
+    const alikeEvaluator = new Evaluator(alikeSim);
+    const alikePlans = structuredSeeds(alikeSim, alikeSpace, alikeSpace.structure, [], (c) => alikeEvaluator.evaluate(c)).map(
+      (e) => e.decisions,
+    );
+    const prefixOver = (plan: Evaluated['decisions'], users: number[]) => {
+      const first = plan[0]!.placement;
+      return (
+        !('device' in first) &&
+        JSON.stringify(first.ratios.flatMap((r, d) => (r > 0 ? [d] : []))) === JSON.stringify(users) &&
+        plan[4]!.sync &&
+        'device' in plan[5]!.placement
+      );
+    };
+    assert.ok(
+      alikePlans.some((plan) => prefixOver(plan, [0, 1])),
+      'prefix over {a, b}',
+    );
+    assert.ok(!alikePlans.some((plan) => prefixOver(plan, [0, 2])), 'no prefix over {a, c}');
     // 5. Home-share sweeps: some plan gives device a (the home: fastest) its share × each factor.
     assert.ok(seeds.length >= HOME_SHARES.length, `${seeds.length} seeds`);
   });

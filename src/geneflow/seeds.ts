@@ -93,12 +93,14 @@ type SyncPolicy = 'fused' | 'blocks' | 'every';
  *    fastest devices for every k with speed-proportional shares, fused, synchronised once per block (a transformer
  *    layer, a bottleneck) and at the cuts outside blocks; and the same with synchronisation added where halos cost
  *    more than 1% of the fastest device's whole-model time (`syncWhereHalosGrow`);
- * 3. fused prefixes: the operators up to a stage end, block end or cut (up to 8 ends) split by rows (tokens) over
- *    every subset of ≥ 2 devices holding the home device, and all devices but it (past five devices: the k fastest,
- *    and the k fastest but the fastest), speed-proportional shares, fused, synchronised only at the end;
+ * 3. fused prefixes: the operators up to a stage end or start, block end or cut (up to 8 ends) split by rows
+ *    (tokens) over every subset of ≥ 2 devices holding the home device (one per multiset of device kinds), and all
+ *    devices but it (past five devices: the k fastest, and the k fastest but the fastest), speed-proportional
+ *    shares, fused, synchronised only at the end;
  * 4. split everything, synchronised where it pays: the best layer-parallel plan's shares and dimensions, each stage
  *    (and each stretch between stages) in turn tried fused throughout, synchronised per block and synchronised at
- *    every operator, the best kept (one pass, measured by the simulator);
+ *    every operator, the best kept (one pass, measured by the simulator); then each block in turn tried
+ *    synchronised at every operator and only at its end;
  * 5. the home device's share of the three best prefixes and of the best plan of 4 swept over × 0.5, 0.7, 1.4, 2.
  * CNNs try 3 before 2; transformers (no rows) 2 and 4 before 3.
  */
@@ -185,7 +187,8 @@ export function structuredSeeds(
     }
   };
 
-  const stageEnds = [...new Set(structure.stages.map((s) => s.end))].filter((e) => e < n);
+  // Stage ends, and the starts of the stages after them (past a pooling between stages: a smaller tensor to gather).
+  const stageEnds = [...new Set(structure.stages.flatMap((s) => [s.start, s.end]))].filter((e) => e > 0 && e < n).sort((a, b) => a - b);
   const spread = (items: readonly number[], count: number) =>
     items.length <= count ? [...items] : Array.from({ length: count }, (_, i) => items[Math.floor(((i + 0.5) * items.length) / count)]!);
 
@@ -195,9 +198,19 @@ export function structuredSeeds(
     const ends = [...new Set([...first, ...spread(others, MAX_PREFIX_ENDS - first.length)])].sort((a, b) => a - b);
     const subsets: number[][] = [];
     if (deviceCount <= 5) {
+      // Devices equal in everything but the name are interchangeable: one subset per multiset of kinds.
+      const kinds = simulator.cluster.devices.map((device) => JSON.stringify({ ...device, name: '' }));
+      const seen = new Set<string>();
       for (let m = 1; m < 1 << deviceCount; m += 2) {
         const devices = bySpeed.filter((_, i) => (m >> i) & 1);
-        if (devices.length >= 2) subsets.push(devices);
+        const kindKey = devices
+          .slice(1)
+          .map((d) => kinds[d])
+          .sort()
+          .join('|');
+        if (devices.length < 2 || seen.has(kindKey)) continue;
+        seen.add(kindKey);
+        subsets.push(devices);
       }
       subsets.sort((a, b) => b.length - a.length);
       if (deviceCount >= 3) subsets.push(bySpeed.slice(1));
@@ -250,12 +263,26 @@ export function structuredSeeds(
       }
       policies[i] = choice;
     }
-    const frozen = [...policies];
-    const final = (ratios: number[]) => {
-      policies.splice(0, policies.length, ...frozen);
-      return plan(ratios);
+    // Then each block in turn: synchronised at every operator, or only at its end.
+    const blockPolicy = new Array<'segment' | 'fused' | 'every'>(structure.blocks.length).fill('segment');
+    const syncIn = (p: number) => {
+      const b = structure.blockOf[p]!;
+      const own = b < 0 ? 'segment' : blockPolicy[b]!;
+      if (own === 'segment') return syncOf(p);
+      return own === 'every' || p === structure.blocks[b]!.end - 1;
     };
-    return [{ plan: final, ratios: layerBest.ratios, fitness: best }];
+    const blockPlan = (ratios: number[]) => region(n, preference, ratios, syncIn);
+    for (let b = 0; b < structure.blocks.length; b++) {
+      let choice: (typeof blockPolicy)[number] = 'segment';
+      for (const policy of ['fused', 'every'] as const) {
+        blockPolicy[b] = policy;
+        const e = tryPlan(blockPlan(layerBest.ratios));
+        if (e === undefined) return [];
+        if (e.fitness < best) [best, choice] = [e.fitness, policy];
+      }
+      blockPolicy[b] = choice;
+    }
+    return [{ plan: blockPlan, ratios: layerBest.ratios, fitness: best }];
   };
 
   familyPatterns();

@@ -59,6 +59,14 @@ const PRESETS: Record<string, () => Cluster> = {
 
 export const PRESET_NAMES = Object.keys(PRESETS);
 
+export const DEVICE_CLASS_NAMES = Object.keys(DEVICE_CLASSES);
+
+/** A fresh device of a preset class (`pi`, `jetson`, `laptop`) named after it, or undefined for an unknown class. */
+export function presetDevice(kind: string): Device | undefined {
+  const spec = (DEVICE_CLASSES as Record<string, Omit<Device, 'name'>>)[kind];
+  return spec === undefined ? undefined : { name: kind, ...spec };
+}
+
 /** A fresh copy of a preset cluster, or undefined for an unknown name. */
 export function presetCluster(name: string): Cluster | undefined {
   return PRESETS[name]?.();

@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { presetDevice } from '../cluster/presets.ts';
+import { modelFingerprint } from '../model/fingerprint.ts';
+import { smallCnn } from '../runtime/testing.ts';
+import { fitContext, fitModel } from './fit.ts';
+import { fitLatency, groupCost } from './latency.ts';
+import { groupPeakByTiles, groupPeakBytes, planMemory, type Segment } from './memory.ts';
+import { paretoFront, type FitSpace } from './search.ts';
+import { parseByteSize } from './size.ts';
+import { gridSet, tileablePositions } from './space.ts';
+import { gridLimit, exitsOf, tileGroup } from './tiles.ts';
+import { residualStack, threeConvs } from './testing.ts';
+
+const pi = presetDevice('pi')!;
+
+describe('fit: tiled steps under the memory model', () => {
+  it('three convs in one group of 2×1 tiles: the hand-computed steps of docs/memory.md', () => {
+    const model = threeConvs();
+    const { ctx, memory } = fitContext(model);
+    assert.deepEqual(ctx.order, ['conv1', 'conv2', 'conv3'], 'a chain has one order');
+    assert.equal(memory.untiled.peakBytes, 2048, 'untiled: a and b live together while conv2 runs');
+    const tiling = tileGroup(ctx, 0, 2, { rows: 2, cols: 1 });
+    const segments: Segment[] = [{ first: 0, tiling }];
+    const profile = planMemory(memory, segments);
+    assert.deepEqual(profile.stepBytes, [512, 1152, 1664, 1152, 640, 1152, 1408, 896, 384], 'alloc, tile 0 (conv1..3, write), tile 1');
+    assert.equal(profile.peakBytes, 1664, 'peak: tile 0 of conv2');
+    assert.equal(groupPeakBytes(memory, tiling, 0), 1664, 'the group evaluated alone');
+    assert.equal(groupPeakByTiles(memory, tiling, 0, ['a', 'b']), 1664, 'the group evaluated tile by tile');
+    const cost = groupCost(fitLatency(ctx, pi, modelFingerprint(model)), tiling, 0);
+    const conv1 = model.ops.find((op) => op.node.name === 'conv1')!.cost.flops;
+    assert.equal(cost.overheadFlops, conv1 / 4, 'conv1 computes rows 0..4 and 3..7 of its 8 rows: 10 of 8, a quarter more');
+    assert.equal(cost.tiles, 2, 'two tiles');
+  });
+
+  it('the fit picks the tiled group under a limit between its peak and the untiled peak', () => {
+    const result = fitModel(threeConvs(), { limitBytes: 2000, space: { maxGrid: 2, maxDepth: 3 } });
+    assert.equal(result.feasible, true, 'feasible');
+    assert.equal(result.baselinePeakBytes, 2048, 'baseline');
+    assert.ok(result.best!.peakBytes <= 2000, `peak ${result.best!.peakBytes} within the limit`);
+    assert.ok(result.best!.groups.length >= 1, 'some group is tiled');
+    assert.ok(result.best!.latencyMs >= result.baselineLatencyMs, 'tiles never run faster than the whole operators');
+    const none = fitModel(threeConvs(), { limitBytes: 100, space: { maxGrid: 2, maxDepth: 3 } });
+    assert.equal(none.feasible, false, 'a limit below the least peak is infeasible');
+    assert.equal(none.best, null, 'no execution');
+    assert.ok(none.leastPeak.peakBytes > 100, 'the least peak is reported');
+  });
+
+  it('sizes: binary and decimal units, bad units refused in one line', () => {
+    assert.equal(parseByteSize('256KiB'), 262144, 'KiB');
+    assert.equal(parseByteSize('48MiB'), 48 * 2 ** 20, 'MiB');
+    assert.equal(parseByteSize('1.5GiB'), 1.5 * 2 ** 30, 'GiB');
+    assert.equal(parseByteSize('500kB'), 500_000, 'kB');
+    assert.equal(parseByteSize('4096'), 4096, 'bytes');
+    assert.throws(() => parseByteSize('12 parsecs'), /must be a size/, 'unknown unit');
+    assert.throws(() => parseByteSize('-3MiB'), /must be a size/, 'negative');
+  });
+});
+
+/** Every execution of the space by enumeration: each piece's peak from the whole tiled graph, latency summed. */
+function bruteForceFront(model: ReturnType<typeof residualStack>, space: FitSpace) {
+  const { ctx, memory } = fitContext(model);
+  const latency = fitLatency(ctx, pi, modelFingerprint(model));
+  const tileable = tileablePositions(ctx);
+  const n = ctx.order.length;
+  const points: Array<{ peak: number; ms: number }> = [];
+  const walk = (p: number, segments: Segment[], ms: number) => {
+    if (p === n) {
+      points.push({ peak: planMemory(memory, segments).peakBytes, ms });
+      return;
+    }
+    walk(p + 1, [...segments, { first: p, tiling: null }], ms + latency.opMs[p]!);
+    for (let last = p; last < n && last - p < space.maxDepth && tileable.slice(p, last + 1).every(Boolean); last++) {
+      const limit = gridLimit(ctx, exitsOf(ctx, p, last), p);
+      for (const grid of gridSet(space.maxGrid)) {
+        if (grid.rows > limit.rows || grid.cols > limit.cols) continue;
+        const tiling = tileGroup(ctx, p, last, grid);
+        walk(last + 1, [...segments, { first: p, tiling }], ms + groupCost(latency, tiling, p).latencyMs);
+      }
+    }
+  };
+  walk(0, [], 0);
+  points.sort((a, b) => a.peak - b.peak || a.ms - b.ms);
+  const front: typeof points = [];
+  for (const q of points) if (front.length === 0 || q.ms < front[front.length - 1]!.ms - 1e-12) front.push(q);
+  return { front, executions: points.length, ctx, memory, latency };
+}
+
+describe('fit: the search is exact over its space', () => {
+  for (const [name, build] of [
+    ['residual stack', residualStack],
+    ['three convs', threeConvs],
+  ] as const) {
+    it(`${name}: the DP's Pareto front equals brute force over every execution`, () => {
+      const space = { maxGrid: 2, maxDepth: 3 };
+      const brute = bruteForceFront(build(), space);
+      const dp = paretoFront(brute.memory, brute.latency, space);
+      assert.ok(brute.executions > 20, `${brute.executions} executions enumerated`);
+      assert.deepEqual(
+        dp.front.map((p) => p.peakBytes),
+        brute.front.map((p) => p.peak),
+        'same peaks on the front',
+      );
+      dp.front.forEach((p, i) => assert.ok(Math.abs(p.latencyMs - brute.front[i]!.ms) < 1e-9, `latency of front point ${i}`));
+      for (const point of dp.front) {
+        const whole = planMemory(
+          brute.memory,
+          point.segments.map((s) => s.segment),
+        ).peakBytes;
+        assert.equal(whole, point.peakBytes, 'the whole tiled graph has the peak the search added up');
+      }
+    });
+  }
+
+  it('small CNN: every front point is within its peak under the whole tiled graph, and tiling lowers the peak', () => {
+    const result = fitModel(smallCnn(), { limitBytes: 1, space: { maxGrid: 3, maxDepth: 4 } });
+    assert.ok(result.leastPeak.peakBytes < result.baselinePeakBytes, 'tiling goes below the untiled peak');
+    for (let i = 1; i < result.front.length; i++) {
+      assert.ok(result.front[i]!.peakBytes > result.front[i - 1]!.peakBytes, 'peaks increase along the front');
+      assert.ok(result.front[i]!.latencyMs < result.front[i - 1]!.latencyMs, 'latencies decrease along the front');
+    }
+    assert.ok(
+      Math.abs(result.front[result.front.length - 1]!.latencyMs - result.baselineLatencyMs) < 1e-9,
+      'the fastest is the untiled run',
+    );
+  });
+});

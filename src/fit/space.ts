@@ -1,0 +1,74 @@
+import { Attrs } from '../analysis/ops/attrs.ts';
+import type { PartitionContext } from '../partition/context.ts';
+
+/** Operators whose region rule (partition/geometry.ts) maps the two spatial axes of NCHW independently. */
+const WINDOW = new Set(['Conv', 'MaxPool', 'AveragePool']);
+const POINTWISE = new Set([
+  'Relu',
+  'Sigmoid',
+  'Tanh',
+  'HardSigmoid',
+  'HardSwish',
+  'LeakyRelu',
+  'Elu',
+  'Selu',
+  'Gelu',
+  'Erf',
+  'Exp',
+  'Log',
+  'Sqrt',
+  'Reciprocal',
+  'Neg',
+  'Abs',
+  'Softplus',
+  'Softsign',
+  'Mish',
+  'Floor',
+  'Ceil',
+  'Round',
+  'Sign',
+  'Clip',
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'Pow',
+  'Max',
+  'Min',
+  'PRelu',
+  'Sum',
+  'Mean',
+  'BatchNormalization',
+]);
+
+/**
+ * Per position of the order: can the operator belong to a fused tile group (docs/fit.md, "Execution space")? It
+ * must be a convolution, a pooling window, an element-wise operator or BatchNormalization (or a Concat along
+ * channels), with one output, a 4-D NCHW output, every activation input 4-D, and at least one reader or a graph output.
+ * Views (Identity, Dropout: alias operators) stay out, so a tile's tensors are never views.
+ */
+export function tileablePositions(ctx: PartitionContext): boolean[] {
+  if (ctx.layout.kind !== 'cnn') return ctx.order.map(() => false);
+  return ctx.order.map((_, p) => {
+    const op = ctx.model.ops[ctx.opIndex[p]!]!;
+    const node = op.node;
+    if (node.domain !== '' || node.outputs.length !== 1 || op.memory === 'alias') return false;
+    const type = node.opType;
+    if (type === 'Concat') {
+      const axis = new Attrs(node).int('axis', 0);
+      if (axis !== 1 && axis !== -3) return false;
+    } else if (!WINDOW.has(type) && !POINTWISE.has(type)) return false;
+    const geometry = ctx.geometry[p]!;
+    if (geometry.outputShapes[0]!.length !== 4) return false;
+    const activations = node.inputs.filter((t) => t !== '' && ctx.model.tensors.get(t)?.kind !== 'weight');
+    if (activations.some((t) => ctx.model.tensors.get(t)!.shape.length !== 4)) return false;
+    return ctx.consumers[p]![0]!.length > 0 || ctx.isGraphOutput[p]![0]!;
+  });
+}
+
+/** The grids a group may use: every rows × cols with 1 ≤ rows, cols ≤ maxGrid, fewest tiles first. */
+export function gridSet(maxGrid: number): Array<{ rows: number; cols: number }> {
+  const grids: Array<{ rows: number; cols: number }> = [];
+  for (let rows = 1; rows <= maxGrid; rows++) for (let cols = 1; cols <= maxGrid; cols++) grids.push({ rows, cols });
+  return grids.sort((x, y) => x.rows * x.cols - y.rows * y.cols || x.rows - y.rows);
+}

@@ -1,0 +1,100 @@
+import { boxVolume, hull, isEmpty } from '../partition/box.ts';
+import type { PartitionContext } from '../partition/context.ts';
+import { ratiosToRanges } from '../partition/ranges.ts';
+import type { Box, OpSlice } from '../partition/types.ts';
+
+export interface Grid {
+  rows: number;
+  cols: number;
+}
+
+/** One tile of a group: its place in the grid and, per position from `lowest` to `last`, the slice it runs (null: none). */
+export interface Tile {
+  row: number;
+  col: number;
+  slices: Array<OpSlice | null>;
+}
+
+/**
+ * The tiles of every group that ends at position `last` with one grid, for every first position from `lowest` up:
+ * regions are derived backwards from `last` (partition/slices.ts does the same for fused stretches), so a group
+ * [first, last] uses the slices of positions first..last unchanged whatever `first` is.
+ */
+export interface Tiling {
+  last: number;
+  lowest: number;
+  grid: Grid;
+  tiles: Tile[];
+  /** Positions in lowest..last whose output is read after `last` or is a graph output: assembled whole. */
+  exits: Set<number>;
+}
+
+/** The part of a 4-D tensor of `shape` that tile (row, col) of `grid` owns: its rows and columns, all of N and C. */
+export function tileShare(shape: readonly number[], grid: Grid, row: number, col: number): Box {
+  const rows = ratiosToRanges(shape[2]!, new Array<number>(grid.rows).fill(1))[row]!;
+  const cols = ratiosToRanges(shape[3]!, new Array<number>(grid.cols).fill(1))[col]!;
+  return [[0, shape[0]!], [0, shape[1]!], rows, cols];
+}
+
+/** Positions in [lowest, last] whose output is read after `last` or is a graph output. */
+export function exitsOf(ctx: PartitionContext, lowest: number, last: number): Set<number> {
+  const exits = new Set<number>();
+  for (let p = lowest; p <= last; p++)
+    if (ctx.isGraphOutput[p]![0]! || ctx.consumers[p]![0]!.some((use) => use.position > last)) exits.add(p);
+  return exits;
+}
+
+/**
+ * The largest grid extents a group ending at `last` may use when it starts at `first`: every exit's share must be
+ * non-empty, so rows ≤ its height and cols ≤ its width.
+ */
+export function gridLimit(ctx: PartitionContext, exits: ReadonlySet<number>, first: number): Grid {
+  let rows = Infinity;
+  let cols = Infinity;
+  for (const p of exits) {
+    if (p < first) continue;
+    const shape = ctx.geometry[p]!.outputShapes[0]!;
+    rows = Math.min(rows, shape[2]!);
+    cols = Math.min(cols, shape[3]!);
+  }
+  return { rows, cols };
+}
+
+/**
+ * Every tile's slices of positions lowest..last (all tileable, space.ts): an exit computes its share of the grid
+ * plus whatever later operators of the tile read of it, any other operator the hull of what they read (its halo),
+ * so overlapping halos are recomputed by neighbouring tiles. Exits must allow the grid (gridLimit).
+ */
+export function tileGroup(ctx: PartitionContext, lowest: number, last: number, grid: Grid): Tiling {
+  const exits = exitsOf(ctx, lowest, last);
+  const tiles: Tile[] = [];
+  for (let row = 0; row < grid.rows; row++) {
+    for (let col = 0; col < grid.cols; col++) {
+      const slices: Array<OpSlice | null> = new Array(last - lowest + 1).fill(null);
+      for (let p = last; p >= lowest; p--) {
+        const geometry = ctx.geometry[p]!;
+        let region: Box | null = exits.has(p) ? tileShare(geometry.outputShapes[0]!, grid, row, col) : null;
+        for (const use of ctx.consumers[p]![0]!) {
+          if (use.position > last) continue;
+          region = hull(region, slices[use.position - lowest]?.inputs[use.input] ?? null);
+        }
+        if (region === null || isEmpty(region)) continue;
+        const outputs = geometry.widen([region]);
+        const { inputs, overrides } = geometry.inputs(outputs);
+        const op = ctx.model.ops[ctx.opIndex[p]!]!;
+        const full = ctx.outputVolume[p]!;
+        const flops = full === 0 ? 0 : (op.cost.flops * boxVolume(outputs[0]!)) / full;
+        slices[p - lowest] =
+          overrides === undefined ? { device: 0, outputs, inputs, flops } : { device: 0, outputs, inputs, flops, overrides };
+      }
+      tiles.push({ row, col, slices });
+    }
+  }
+  return { last, lowest, grid, tiles, exits };
+}
+
+/** Share of the whole operator's output a slice computes (what its time is scaled by, docs/latency.md). */
+export function sliceShare(ctx: PartitionContext, position: number, slice: OpSlice): number {
+  const full = ctx.outputVolume[position]!;
+  return full === 0 ? 0 : boxVolume(slice.outputs[0]!) / full;
+}

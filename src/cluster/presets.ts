@@ -63,8 +63,8 @@ export const DEVICE_CLASS_NAMES = Object.keys(DEVICE_CLASSES);
 
 /** A fresh device of a preset class (`pi`, `jetson`, `laptop`) named after it, or undefined for an unknown class. */
 export function presetDevice(kind: string): Device | undefined {
-  const spec = (DEVICE_CLASSES as Record<string, Omit<Device, 'name'>>)[kind];
-  return spec === undefined ? undefined : { name: kind, ...spec };
+  if (!(kind in DEVICE_CLASSES)) return undefined;
+  return { name: kind, ...DEVICE_CLASSES[kind as DeviceClass], ...LINKS.wifi };
 }
 
 /** A fresh copy of a preset cluster, or undefined for an unknown name. */

@@ -147,6 +147,16 @@ export function writeOutputFile(path: string, data: string | Uint8Array): void {
   }
 }
 
+/**
+ * Writes chart files and says where, so a user can open them: on stdout after the summary, or on stderr with
+ * `--json` (stdout stays one JSON object).
+ */
+export function writeAndTell(files: readonly (readonly [string, string | Uint8Array])[]): (json: boolean | undefined) => void {
+  for (const [path, data] of files) writeOutputFile(path, data);
+  const told = files.length === 0 ? '' : `wrote ${files.map(([path]) => path).join(', ')}\n`;
+  return (json) => (json ? process.stderr : process.stdout).write(told);
+}
+
 function fsReason(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ENOTDIR' || code === 'EEXIST') return 'a file is in the way';

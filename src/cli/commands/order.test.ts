@@ -44,6 +44,11 @@ describe('memorianova order', () => {
     assert.equal(saved.fingerprint, zooResult.fingerprint);
     assert.ok(statSync(join(dir, 'order-memory.svg')).size > 1000);
     assert.ok(statSync(join(dir, 'order-memory.png')).size > 1000);
+    assert.equal(
+      run.stderr.trimEnd().split('\n').at(-1),
+      `wrote ${join(dir, 'order-memory.svg')}, ${join(dir, 'order-memory.png')}`,
+      'with --json the written files are named on stderr',
+    );
   });
 
   it('--include-weights adds the weight bytes to every peak; the table has one row per method', () => {

@@ -1,11 +1,20 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { memoryOverStepsChart } from '../../ordering/chart.ts';
 import { DEFAULT_ORDER_TIME_LIMIT_MS, planOrder, type OrderPlan } from '../../ordering/plan.ts';
 import { savedOrderOf } from '../../ordering/saved.ts';
 import { renderChart } from '../../report/charts.ts';
-import { addModelOptions, formatTable, loadModelFromFlags, megabytes, positiveInteger, type ModelFlags } from '../options.ts';
+import {
+  addModelOptions,
+  formatTable,
+  loadModelFromFlags,
+  makeOutputDir,
+  megabytes,
+  positiveInteger,
+  type ModelFlags,
+  writeAndTell,
+} from '../options.ts';
 import { fail } from '../../errors.ts';
 import { btsearchStatus, Progress } from '../progress.ts';
 
@@ -88,12 +97,13 @@ export function register(program: Command): void {
       });
       progress.end(`peak ${megabytes(plan.peakBytes)} in ${(plan.timeMs / 1000).toFixed(2)} s`);
       if (flags.out !== undefined) writeFileSync(flags.out, `${JSON.stringify(savedOrderOf(plan), null, 1)}\n`);
+      const files: [string, string | Uint8Array][] = [];
       if (flags.plot !== undefined) {
-        mkdirSync(flags.plot, { recursive: true });
+        makeOutputDir(flags.plot, '--plot');
         const { svg, png } = await renderChart(memoryOverStepsChart(plan));
-        writeFileSync(join(flags.plot, 'order-memory.svg'), svg);
-        writeFileSync(join(flags.plot, 'order-memory.png'), png);
+        files.push([join(flags.plot, 'order-memory.svg'), svg], [join(flags.plot, 'order-memory.png'), png]);
       }
+      const tell = writeAndTell(files);
       if (flags.json) {
         const json = {
           model: plan.model,
@@ -117,8 +127,7 @@ export function register(program: Command): void {
           fuse: plan.fuse,
         };
         process.stdout.write(`${JSON.stringify(json)}\n`);
-        return;
-      }
-      process.stdout.write(table(plan));
+      } else process.stdout.write(table(plan));
+      tell(flags.json);
     });
 }

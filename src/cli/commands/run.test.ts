@@ -43,6 +43,7 @@ describe('memorianova run, profile, worker', () => {
     for (const w of json.workers)
       for (const key of ['computeMs', 'waitMs', 'sendMs', 'peakBytes', 'tensorPeakBytes']) assert.ok(w[key] >= 0, key);
     assert.ok(existsSync(`${chart}.svg`) && existsSync(`${chart}.png`));
+    assert.equal(run.stderr.trimEnd().split('\n').at(-1), `wrote ${chart}.svg, ${chart}.png`, 'chart files named on stderr with --json');
   });
 
   it('profile -o writes a device profile with every operator', () => {

@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadProfile } from '../../cluster/load.ts';
@@ -18,6 +17,7 @@ import {
   positiveInteger,
   positiveNumber,
   type ModelFlags,
+  writeAndTell,
 } from '../options.ts';
 import { Progress } from '../progress.ts';
 
@@ -155,11 +155,13 @@ export function register(program: Command): void {
         if (run + 1 === total) progress.end(`${total} done`);
       };
       const report = await runPlan(model, plan, options);
+      const files: [string, string | Uint8Array][] = [];
       if (flags.chart !== undefined) {
         const { svg, png } = await renderChart(runChartSpec(report));
-        writeFileSync(`${flags.chart}.svg`, svg);
-        writeFileSync(`${flags.chart}.png`, png);
+        files.push([`${flags.chart}.svg`, svg], [`${flags.chart}.png`, png]);
       }
+      const tell = writeAndTell(files);
       process.stdout.write(flags.json ? `${JSON.stringify(runJson(report))}\n` : formatReport(report));
+      tell(flags.json);
     });
 }

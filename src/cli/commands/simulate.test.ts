@@ -33,6 +33,21 @@ describe('memorianova simulate', () => {
     assert.equal(json.timeline, undefined);
     assert.ok(statSync(join(dir, 'gantt.svg')).size > 1000);
     assert.ok(statSync(join(dir, 'gantt.png')).size > 1000);
+    assert.equal(run.stderr.trimEnd().split('\n').at(-1), `wrote ${join(dir, 'gantt.svg')}, ${join(dir, 'gantt.png')}`, 'files named');
+    const text = cli(
+      'simulate',
+      'squeezenet1.0',
+      '--cluster',
+      'hetero4',
+      '--plan',
+      'proportional',
+      '--order-time-limit',
+      '2',
+      '--plot',
+      dir,
+    );
+    assert.equal(text.status, 0, text.stderr);
+    assert.ok(text.stdout.endsWith(`\nwrote ${join(dir, 'gantt.svg')}, ${join(dir, 'gantt.png')}\n`), 'files named after the table');
   });
 
   it('prints the breakdown table; bad clusters and plans are one-line errors', () => {

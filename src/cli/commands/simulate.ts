@@ -1,4 +1,3 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadCluster } from '../../cluster/load.ts';
@@ -21,6 +20,8 @@ import {
   megabytes,
   positiveNumber,
   type ModelFlags,
+  makeOutputDir,
+  writeAndTell,
   withHostProfile,
 } from '../options.ts';
 import { btsearchStatus, Progress } from '../progress.ts';
@@ -116,17 +117,17 @@ export function register(program: Command): void {
       const model = loadModelFromFlags(spec, flags);
       const { plan, cluster } = resolvePlan(model, flags);
       const result = simulate(model, cluster, plan);
+      const files: [string, string | Uint8Array][] = [];
       if (flags.plot !== undefined) {
-        mkdirSync(flags.plot, { recursive: true });
+        makeOutputDir(flags.plot, '--plot');
         const { svg, png } = await renderChart(ganttChartSpec(result, `${model.name} on ${cluster.name}, plan ${plan.method}`));
-        writeFileSync(join(flags.plot, 'gantt.svg'), svg);
-        writeFileSync(join(flags.plot, 'gantt.png'), png);
+        files.push([join(flags.plot, 'gantt.svg'), svg], [join(flags.plot, 'gantt.png'), png]);
       }
+      const tell = writeAndTell(files);
       if (flags.json) {
         const { timeline: _timeline, ...summary } = result;
         process.stdout.write(`${JSON.stringify({ model: model.name, cluster: cluster.name, method: plan.method, ...summary })}\n`);
-        return;
-      }
-      process.stdout.write(report(model, cluster, plan, result));
+      } else process.stdout.write(report(model, cluster, plan, result));
+      tell(flags.json);
     });
 }

@@ -57,6 +57,7 @@ describe('the report’s plan summary', () => {
     assert.deepEqual(summary.sentences, [
       "Decision: split the model over 3 of the 4 devices (pi1, pi2, pi3) in 3 stages with 4 synchronisation points (geneflow's plan): 100.0 ms simulated, 2.00× the lower bound of 50.0 ms.",
       'That is 1.50× the speed of the best single device (150.0 ms).',
+      'Memory: at most 2048.0 MiB on a device, against 2048.0 MiB for the whole model on one.',
       'GenEFlow against the best other method (layerwise, random search included): 16.7% lower latency.',
     ]);
   });
@@ -68,7 +69,12 @@ describe('the report’s plan summary', () => {
     );
     assert.equal(
       oneDevice.sentences[1],
-      'Every split found is slower: the fastest plan using several devices (proportional, 3 devices) takes 125.0 ms, 25.0% more — what the links cost outweighs what the other devices add.',
+      "Splitting is slower here: the fastest method's plan that uses several devices (proportional, 3 devices) takes 125.0 ms, 25.0% more — what the links cost outweighs what the other devices add.",
+    );
+    assert.equal(
+      oneDevice.sentences[2],
+      "GenEFlow's plan is as fast as the best other method's (single, random search included).",
+      'a tie',
     );
     const loses = decisionSummary(result([method('lp', 80, twoStages), method('geneflow', 100, twoStages)], 'lp'), cluster);
     assert.equal(loses.warning, 'GenEFlow is not the best method here: lp is 25.0% faster (80.0 ms against 100.0 ms).');

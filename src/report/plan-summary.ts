@@ -100,7 +100,7 @@ export function decisionSummary(result: AllMethodsResult, cluster: Cluster): { s
       `Decision: run the whole model on one device, ${used[0]} (${best.name}'s plan): ${ms(best.latencyMs)} simulated, ${bound}.`,
       fastestSplit === undefined
         ? 'No plan that splits the model over several devices fits their memory.'
-        : `Every split found is slower: the fastest plan using several devices (${fastestSplit.name}, ${devicesUsed(fastestSplit.plan, cluster).length} devices) takes ${ms(fastestSplit.latencyMs)}, ${pct(fastestSplit.latencyMs / best.latencyMs - 1)} more — what the links cost outweighs what the other devices add.`,
+        : `Splitting is slower here: the fastest method's plan that uses several devices (${fastestSplit.name}, ${devicesUsed(fastestSplit.plan, cluster).length} devices) takes ${ms(fastestSplit.latencyMs)}, ${pct(fastestSplit.latencyMs / best.latencyMs - 1)} more — what the links cost outweighs what the other devices add.`,
     );
   } else {
     sentences.push(
@@ -111,11 +111,17 @@ export function decisionSummary(result: AllMethodsResult, cluster: Cluster): { s
       sentences.push(
         `That is ${(single.latencyMs / best.latencyMs).toFixed(2)}× the speed of the best single device (${ms(single.latencyMs)}).`,
       );
+    if (single !== undefined)
+      sentences.push(
+        `Memory: at most ${mib(Math.max(...best.devicePeakBytes))} on a device, against ${mib(Math.max(...single.devicePeakBytes))} for the whole model on one${single.feasible ? '' : ', more than that device holds'}.`,
+      );
   }
   const gain = geneflowGain(result.methods);
   if (gain !== undefined)
     sentences.push(
-      `GenEFlow against the best other method (${gain.baseline}, random search included): ${gain.gain >= 0 ? `${pct(gain.gain)} lower latency` : `${pct(-gain.gain)} higher latency`}.`,
+      gain.gain === 0
+        ? `GenEFlow's plan is as fast as the best other method's (${gain.baseline}, random search included).`
+        : `GenEFlow against the best other method (${gain.baseline}, random search included): ${gain.gain > 0 ? `${pct(gain.gain)} lower latency` : `${pct(-gain.gain)} higher latency`}.`,
     );
   return { sentences, warning };
 }

@@ -1,3 +1,6 @@
+/** Longest error message, in characters. */
+const MAX_MESSAGE = 1000;
+
 /**
  * The one error type the library throws for bad input. The CLI prints its message on one line and exits
  * non-zero; anything else reaching the CLI is a bug and is reported as such.
@@ -8,7 +11,8 @@ export class MemoriaNovaError extends Error {
     readonly code: ErrorCode = 'invalid-input',
   ) {
     // Names from a model file may hold control characters; the message must stay one printable line.
-    super(message.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+    // Values are cut where they are quoted (`cut`); this is the last guard: a name in a file may be megabytes long.
+    super(cut(message, MAX_MESSAGE).replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
     this.name = 'MemoriaNovaError';
   }
 }

@@ -103,6 +103,19 @@ describe('CLI errors on bad input', () => {
       ['plan', 'squeezenet1.0', '--cluster', 'homo2', '--out', file],
       /^error: --out '.*a-file' cannot be used as a folder: a file is in the way$/,
     );
+    assertCleanError(
+      ['order', 'squeezenet1.0', '--time-limit', '1', '--plot', file],
+      /^error: --plot '.*a-file' cannot be used as a folder: a file is in the way$/,
+    );
+    assertCleanError(
+      ['order', 'squeezenet1.0', '--time-limit', '1', '--out', join(file, 'o.json')],
+      /^error: --out '.*a-file\/o\.json' cannot be written: a file is in the way$/,
+    );
+    assertCleanError(
+      ['simulate', 'squeezenet1.0', '--cluster', 'homo2', '--plan', 'single', '--plot', file],
+      /cannot be used as a folder: a file is in the way$/,
+    );
+    assertCleanError(['deploy', 'squeezenet1.0', '--plan', 'none.json', '-o', file], /^error: -o '.*a-file' is a file, not a folder$/);
   });
 
   it('import limits: a hostile sparse file is refused; --max-* flags move the limits', () => {

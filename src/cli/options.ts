@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { bindingsFromFlags } from '../analysis/analyze.ts';
 import { fail } from '../errors.ts';
@@ -135,6 +136,17 @@ export function makeOutputDir(path: string, option: string): string {
   } catch (error) {
     fail(`${option} '${path}' cannot be used as a folder: ${fsReason(error)}`, 'usage');
   }
+  return path;
+}
+
+/** Checks before any work that an output file can be created: its folder exists and the path is not a folder. */
+export function checkOutputFile(path: string, option: string): string {
+  const folder = dirname(resolve(path));
+  let reason: string | undefined;
+  if (!existsSync(folder)) reason = 'its folder does not exist';
+  else if (!statSync(folder).isDirectory()) reason = 'a file is in the way';
+  else if (existsSync(path) && statSync(path).isDirectory()) reason = 'it is a folder';
+  if (reason !== undefined) fail(`${option} '${path}' cannot be written: ${reason}`, 'usage');
   return path;
 }
 

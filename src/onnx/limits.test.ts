@@ -153,6 +153,14 @@ describe('import limits', () => {
     assert.equal(countGraphNodes(Uint8Array.from([0x3a, 0x7f, 0x0a])), undefined);
   });
 
+  it('a megabyte-long name in an error message is cut to 1,000 characters', () => {
+    const name = 'n'.repeat(1_000_000);
+    assert.throws(
+      () => readModelBytes(encodeModel(tinyModel({ node: [{ name, input: ['x'], output: ['y'] }] })), dir),
+      (error: unknown) => error instanceof MemoriaNovaError && error.message.length === 1001 && error.message.endsWith('n…'),
+    );
+  });
+
   it('external data behind a symlink must stay inside the model folder', () => {
     const folder = join(dir, 'linked');
     mkdirSync(join(folder, 'inside'), { recursive: true });

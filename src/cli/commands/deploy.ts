@@ -1,4 +1,6 @@
+import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
+import { fail } from '../../errors.ts';
 import { readPlan } from '../../plan/io.ts';
 import { DEFAULT_EXTERNAL_DATA_ABOVE_BYTES, writeBundle } from '../../runtime/deploy.ts';
 import { addModelOptions, formatTable, loadModelFromFlags, megabytes, positiveNumber, type ModelFlags } from '../options.ts';
@@ -29,6 +31,7 @@ export function register(program: Command): void {
     )
     .option('--json', 'print one JSON object')
     .action((spec: string, flags: DeployFlags) => {
+      if (existsSync(flags.output) && !statSync(flags.output).isDirectory()) fail(`-o '${flags.output}' is a file, not a folder`, 'usage');
       const model = loadModelFromFlags(spec, flags);
       const plan = readPlan(flags.plan, model);
       const progress = new Progress();

@@ -1,4 +1,3 @@
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { memoryOverStepsChart } from '../../ordering/chart.ts';
@@ -14,6 +13,8 @@ import {
   positiveInteger,
   type ModelFlags,
   writeAndTell,
+  checkOutputFile,
+  writeOutputFile,
 } from '../options.ts';
 import { fail } from '../../errors.ts';
 import { btsearchStatus, Progress } from '../progress.ts';
@@ -82,6 +83,8 @@ export function register(program: Command): void {
     .option('--plot <dir>', 'write order-memory.svg and order-memory.png (live memory per step) into this folder')
     .option('--json', 'print one JSON object')
     .action(async (spec: string, flags: OrderFlags) => {
+      if (flags.out !== undefined) checkOutputFile(flags.out, '--out');
+      if (flags.plot !== undefined) makeOutputDir(flags.plot, '--plot');
       const timeLimitMs = seconds(flags.timeLimit) * 1000;
       const model = loadModelFromFlags(spec, flags);
       const progress = new Progress();
@@ -96,7 +99,7 @@ export function register(program: Command): void {
         ...(flags.seed === undefined ? {} : { seed: flags.seed }),
       });
       progress.end(`peak ${megabytes(plan.peakBytes)} in ${(plan.timeMs / 1000).toFixed(2)} s`);
-      if (flags.out !== undefined) writeFileSync(flags.out, `${JSON.stringify(savedOrderOf(plan), null, 1)}\n`);
+      if (flags.out !== undefined) writeOutputFile(flags.out, `${JSON.stringify(savedOrderOf(plan), null, 1)}\n`);
       const files: [string, string | Uint8Array][] = [];
       if (flags.plot !== undefined) {
         makeOutputDir(flags.plot, '--plot');

@@ -1,9 +1,16 @@
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { EXECUTION_PROVIDERS } from '../../cluster/types.ts';
 import { profileModel } from '../../runtime/profile.ts';
 import { describeTarget, parseTarget } from '../../runtime/targets.ts';
-import { addModelOptions, formatTable, loadModelFromFlags, positiveInteger, type ModelFlags } from '../options.ts';
+import {
+  addModelOptions,
+  formatTable,
+  loadModelFromFlags,
+  positiveInteger,
+  type ModelFlags,
+  checkOutputFile,
+  writeOutputFile,
+} from '../options.ts';
 import { Progress } from '../progress.ts';
 
 interface ProfileFlags extends ModelFlags {
@@ -36,6 +43,7 @@ export function register(program: Command): void {
     .option('--threads <n>', 'intra-op threads of the timed sessions', positiveInteger('--threads'), 1)
     .option('--json', 'print one JSON object')
     .action(async (spec: string, flags: ProfileFlags) => {
+      if (flags.output !== undefined) checkOutputFile(flags.output, '-o');
       const target = parseTarget(flags.executionProviders, flags.threads, '--execution-providers');
       const model = loadModelFromFlags(spec, flags);
       const progress = new Progress();
@@ -52,7 +60,7 @@ export function register(program: Command): void {
         onOp: step('profiling operators'),
         onCalibrationStep: step('calibration step runs'),
       });
-      if (flags.output !== undefined) writeFileSync(flags.output, `${JSON.stringify(result.profile, null, 2)}\n`);
+      if (flags.output !== undefined) writeOutputFile(flags.output, `${JSON.stringify(result.profile, null, 2)}\n`);
       const sliceErrors = result.slices.map((s) => ((s.sliceMs - s.wholeMs * s.fraction) / (s.wholeMs * s.fraction)) * 100);
       const medianSliceError = sliceErrors.length === 0 ? null : [...sliceErrors].sort((a, b) => a - b)[sliceErrors.length >> 1]!;
       if (flags.json) {

@@ -18,6 +18,7 @@ import {
   positiveNumber,
   type ModelFlags,
   writeAndTell,
+  checkOutputFile,
 } from '../options.ts';
 import { Progress } from '../progress.ts';
 
@@ -114,6 +115,7 @@ export function register(program: Command): void {
     .option('--chart <path>', 'write measured-vs-predicted bars to <path>.svg and <path>.png')
     .option('--json', 'print one JSON object')
     .action(async (spec: string | undefined, flags: RunFlags) => {
+      if (flags.chart !== undefined) checkOutputFile(`${flags.chart}.svg`, '--chart');
       if ((flags.workers === undefined) === (flags.local === undefined))
         fail('give exactly one of --workers host:port,... and --local N', 'usage');
       if ((flags.plan === undefined) === (flags.bundle === undefined)) fail('give exactly one of --plan FILE and --bundle DIR', 'usage');

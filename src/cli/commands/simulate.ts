@@ -114,6 +114,7 @@ export function register(program: Command): void {
     .option('--plot <dir>', 'write gantt.svg and gantt.png (per-device timeline) into this folder')
     .option('--json', 'print one JSON object')
     .action(async (spec: string, flags: SimulateFlags) => {
+      if (flags.plot !== undefined) makeOutputDir(flags.plot, '--plot');
       const model = loadModelFromFlags(spec, flags);
       const { plan, cluster } = resolvePlan(model, flags);
       const result = simulate(model, cluster, plan);

@@ -54,6 +54,8 @@ describe('memorianova deploy', () => {
       new RegExp(`^error: sub-model of step '.*' '${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}' does not match its recorded SHA-256`),
     );
     assert.equal(worker.stderr.trimEnd().split('\n').length, 1);
+    const noModel = cli('run', '--bundle', join(dir, 'bundle'), '--local', '2');
+    assert.match(noModel.stderr, /^error: bundle '.*' is of model 'small-cnn', which is not a built-in model: give its \.onnx file/);
     const both = cli('run', modelPath, '--plan', planPath, '--bundle', out, '--local', '2');
     assert.match(both.stderr, /^error: give exactly one of --plan FILE and --bundle DIR/);
   });

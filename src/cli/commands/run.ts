@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { loadProfile } from '../../cluster/load.ts';
-import { fail } from '../../errors.ts';
+import { fail, MemoriaNovaError } from '../../errors.ts';
+import type { Model } from '../../ir/graph.ts';
 import { readPlan, validatePlan } from '../../plan/io.ts';
 import { BUNDLE_FILE, readBundleIndex } from '../../runtime/manifest.ts';
 import { renderChart } from '../../report/charts.ts';
@@ -122,7 +123,16 @@ export function register(program: Command): void {
       const bundle = flags.bundle === undefined ? undefined : { dir: flags.bundle, index: readBundleIndex(flags.bundle) };
       const name = spec ?? bundle?.index.model.name;
       if (name === undefined) fail('give the model (a built-in name or an .onnx file)', 'usage');
-      const model = loadModelFromFlags(name, flags);
+      let model: Model;
+      try {
+        model = loadModelFromFlags(name, flags);
+      } catch (error) {
+        if (spec !== undefined || !(error instanceof MemoriaNovaError)) throw error;
+        fail(
+          `bundle '${flags.bundle}' is of model '${name}', which is not a built-in model: give its .onnx file (run MODEL.onnx --bundle DIR)`,
+          'usage',
+        );
+      }
       const plan =
         bundle === undefined
           ? readPlan(flags.plan!, model)

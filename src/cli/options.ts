@@ -113,8 +113,8 @@ export function loadModelFromFlags(spec: string, flags: ModelFlags): Model {
   return loadModel(spec, loadOptionsFrom(flags));
 }
 
-export function megabytes(bytes: number, digits = 2): string {
-  return `${(bytes / 1e6).toFixed(digits)} MB`;
+export function mebibytes(bytes: number, digits = 2): string {
+  return `${(bytes / 2 ** 20).toFixed(digits)} MiB`;
 }
 
 /** A plain text table: left-aligned first column, right-aligned numbers. */

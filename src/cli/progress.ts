@@ -1,9 +1,9 @@
 import type { BTSearchProgress } from '../ordering/btsearch.ts';
-import { megabytes } from './options.ts';
+import { mebibytes } from './options.ts';
 
 /** BTSearch's status line: time of its budget, best peak so far, proven lower bound. */
 export function btsearchStatus(p: BTSearchProgress, limitMs: number): string {
-  return `${(p.elapsedMs / 1000).toFixed(1)}/${(limitMs / 1000).toFixed(1)} s, best peak ${megabytes(p.peakBytes)}, lower bound ${megabytes(p.lowerBoundBytes)}`;
+  return `${(p.elapsedMs / 1000).toFixed(1)}/${(limitMs / 1000).toFixed(1)} s, best peak ${mebibytes(p.peakBytes)}, lower bound ${mebibytes(p.lowerBoundBytes)}`;
 }
 
 /** Where progress goes: stderr, or a test's stand-in. */

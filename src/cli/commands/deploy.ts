@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { fail } from '../../errors.ts';
 import { readPlan } from '../../plan/io.ts';
 import { DEFAULT_EXTERNAL_DATA_ABOVE_BYTES, writeBundle } from '../../runtime/deploy.ts';
-import { addModelOptions, formatTable, loadModelFromFlags, megabytes, positiveNumber, type ModelFlags } from '../options.ts';
+import { addModelOptions, formatTable, loadModelFromFlags, mebibytes, positiveNumber, type ModelFlags } from '../options.ts';
 import { Progress } from '../progress.ts';
 
 interface DeployFlags extends ModelFlags {
@@ -51,7 +51,7 @@ export function register(program: Command): void {
         `wrote the bundle of '${model.name}' (fingerprint ${result.fingerprint}), plan '${plan.method}', to ${result.dir}\n\n` +
           formatTable(
             ['device', 'folder', 'steps', 'files', 'size'],
-            result.devices.map((d) => [d.name, `${d.folder}/`, d.steps, d.files, megabytes(d.bytes, 1)]),
+            result.devices.map((d) => [d.name, `${d.folder}/`, d.steps, d.files, mebibytes(d.bytes, 1)]),
           ) +
           `\n\neach folder's README.md and manifest.json say what its sub-models read, compute and send\n`,
       );

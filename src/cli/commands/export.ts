@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { exportZooModel } from '../../zoo/export.ts';
-import { megabytes, positiveInteger } from '../options.ts';
+import { mebibytes, positiveInteger } from '../options.ts';
 
 export function register(program: Command): void {
   program
@@ -28,9 +28,9 @@ export function register(program: Command): void {
           process.stdout.write(`${JSON.stringify(result)}\n`);
           return;
         }
-        const data = result.dataPath === undefined ? '' : ` + ${result.dataPath} (${megabytes(result.dataBytes!, 1)})`;
+        const data = result.dataPath === undefined ? '' : ` + ${result.dataPath} (${mebibytes(result.dataBytes!, 1)})`;
         process.stdout.write(
-          `wrote ${result.model} to ${result.path} (${megabytes(result.bytes, 1)})${data}, ${result.params.toLocaleString('en-US')} parameters\n`,
+          `wrote ${result.model} to ${result.path} (${mebibytes(result.bytes, 1)})${data}, ${result.params.toLocaleString('en-US')} parameters\n`,
         );
       },
     );

@@ -3,7 +3,7 @@ import { summarize } from '../../analysis/summary.ts';
 import type { Model } from '../../ir/graph.ts';
 import { memoryGraphOf, weightBytesOf } from '../../memory/graph.ts';
 import { evaluateOrder, type MemoryOptions } from '../../memory/model.ts';
-import { addModelOptions, formatTable, loadModelFromFlags, megabytes, type ModelFlags } from '../options.ts';
+import { addModelOptions, formatTable, loadModelFromFlags, mebibytes, type ModelFlags } from '../options.ts';
 
 interface InspectFlags extends ModelFlags {
   json?: boolean;
@@ -60,7 +60,7 @@ export function register(program: Command): void {
       const lines: string[] = [];
       lines.push(
         `${model.name}: ${summary.operators} operators, ${summary.params.toLocaleString('en-US')} parameters, ` +
-          `${megabytes(summary.weightBytes, 1)} of weights, ${(summary.flops / 1e9).toFixed(3)} GFLOPs`,
+          `${mebibytes(summary.weightBytes, 1)} of weights, ${(summary.flops / 1e9).toFixed(3)} GFLOPs`,
       );
       const file = summary.fileTensors;
       lines.push(
@@ -72,7 +72,7 @@ export function register(program: Command): void {
         lines.push(`output ${output.name} ${JSON.stringify(model.tensors.get(output.name)?.shape)}`);
       const peakAt = profile.peakStep >= 0 ? ` (at '${model.ops[profile.peakStep]!.node.name}')` : '';
       lines.push(
-        `peak memory of the file's order: ${megabytes(profile.peakBytes)}${peakAt}` +
+        `peak memory of the file's order: ${mebibytes(profile.peakBytes)}${peakAt}` +
           `${memory.includeWeights ? ', weights included' : ', activations only'}${memory.inplace === false ? ', no in-place' : ''}`,
       );
       lines.push('', formatTable(['operator type', 'count'], Object.entries(summary.opsByType)));
@@ -80,8 +80,8 @@ export function register(program: Command): void {
       lines.push(
         '',
         formatTable(
-          [flags.all ? 'activation' : 'largest activations', 'shape', 'dtype', 'MB'],
-          listed.map((t) => [t.name, t.shape.join('x'), t.dtype, (t.bytes / 1e6).toFixed(3)]),
+          [flags.all ? 'activation' : 'largest activations', 'shape', 'dtype', 'MiB'],
+          listed.map((t) => [t.name, t.shape.join('x'), t.dtype, (t.bytes / 2 ** 20).toFixed(3)]),
         ),
       );
       for (const warning of model.warnings) lines.push(`warning: ${warning}`);

@@ -9,7 +9,7 @@ import {
   formatTable,
   loadModelFromFlags,
   makeOutputDir,
-  megabytes,
+  mebibytes,
   positiveInteger,
   type ModelFlags,
   writeAndTell,
@@ -43,20 +43,28 @@ function table(plan: OrderPlan): string {
   const rows: (string | number)[][] = [
     [
       'btsearch',
-      megabytes(plan.peakBytes),
+      mebibytes(plan.peakBytes),
       change(plan.peakBytes),
       `${(plan.timeMs / 1000).toFixed(2)} s`,
       plan.statesVisited,
       plan.optimal ? 'yes' : 'no',
     ],
-    ...plan.baselines.map((b) => [b.method, megabytes(b.peakBytes), change(b.peakBytes), '', '', '']),
+    ...plan.baselines.map((b) => [b.method, mebibytes(b.peakBytes), change(b.peakBytes), '', '', '']),
   ];
   const header =
-    `${plan.model}: ${plan.operators} operators, ${plan.segments} segments (${plan.searchedSegments} searched), ` +
-    `${plan.includeWeights ? 'weights included' : `activations only (weights ${megabytes(plan.weightBytes)} apart)`}${plan.inplace ? '' : ', no in-place'}${plan.fuse ? ', tensors inside fused groups not counted' : ''}`;
-  const bound = plan.optimal ? 'proven optimal' : `not proven: lower bound ${megabytes(plan.lowerBoundBytes)}`;
-  const arena = `arena for the btsearch order: ${megabytes(plan.arenaBytes)} (${plan.arenaMethod}; greedy by size ${megabytes(plan.arenaGreedyBytes)})`;
-  return `${header}\n${formatTable(['method', 'peak', 'vs random mean', 'search time', 'states', 'optimal'], rows)}\n${bound}; ${arena}\n`;
+    `${plan.model}: ${plan.operators} operators in ${plan.segments} segments (stretches between cut points that every order runs one after another); ` +
+    `${plan.searchedSegments} needed a search, the bounds settled the rest. Peaks count ${plan.includeWeights ? 'activations and weights' : `activations only (weights ${mebibytes(plan.weightBytes)} apart)`}${plan.inplace ? '' : ', no in-place reuse'}${plan.fuse ? ', tensors inside fused groups not counted' : ''}`;
+  const bound = plan.optimal
+    ? 'proven optimal (no order of these operators peaks lower)'
+    : `not proven: every order needs at least ${mebibytes(plan.lowerBoundBytes)}`;
+  const method =
+    plan.arenaMethod === 'greedy-by-size'
+      ? "TensorFlow Lite's greedy by size (largest first, lowest free offset)"
+      : `placement ${plan.arenaMethod}`;
+  const arena =
+    `arena (one buffer, every activation at a fixed offset) for the btsearch order: ${mebibytes(plan.arenaBytes)} with ${method}` +
+    (plan.arenaMethod === 'greedy-by-size' ? '' : `; greedy by size needs ${mebibytes(plan.arenaGreedyBytes)}`);
+  return `${header}\n${formatTable(['method', 'peak', 'vs random mean', 'search time', 'states', 'optimal'], rows)}\n${bound}\n${arena}\n`;
 }
 
 export function register(program: Command): void {
@@ -98,7 +106,7 @@ export function register(program: Command): void {
         ...(flags.randomSamples === undefined ? {} : { randomSamples: flags.randomSamples }),
         ...(flags.seed === undefined ? {} : { seed: flags.seed }),
       });
-      progress.end(`peak ${megabytes(plan.peakBytes)} in ${(plan.timeMs / 1000).toFixed(2)} s`);
+      progress.end(`peak ${mebibytes(plan.peakBytes)} in ${(plan.timeMs / 1000).toFixed(2)} s`);
       if (flags.out !== undefined) writeOutputFile(flags.out, `${JSON.stringify(savedOrderOf(plan), null, 1)}\n`);
       const files: [string, string | Uint8Array][] = [];
       if (flags.plot !== undefined) {

@@ -15,7 +15,7 @@ import {
   HOST_PROFILE_HELP,
   loadModelFromFlags,
   makeOutputDir,
-  megabytes,
+  mebibytes,
   positiveInteger,
   positiveNumber,
   type ModelFlags,
@@ -62,7 +62,7 @@ function summaryTable(job: PlanJob): string {
     m.latencyMs.toFixed(2),
     `${(m.latencyMs / result.lowerBoundMs).toFixed(2)}×`,
     m.feasible ? 'yes' : 'NO',
-    megabytes(Math.max(...m.devicePeakBytes), 1),
+    mebibytes(Math.max(...m.devicePeakBytes), 1),
     (m.searchMs / 1000).toFixed(2),
   ]);
   return formatTable(['method', 'latency ms', 'vs bound', 'feasible', 'max device peak', 'search s'], rows);
@@ -134,7 +134,7 @@ export function register(program: Command): void {
         onOrderProgress: (p) => progress.update(p.elapsedMs, btsearchStatus(p, orderLimitMs)),
         onOrder: (order) =>
           progress.end(
-            `peak ${megabytes(order.peakBytes)} (${order.optimal ? 'proven optimal' : `lower bound ${megabytes(order.lowerBoundBytes)}`}) in ${(order.timeMs / 1000).toFixed(2)} s`,
+            `peak ${mebibytes(order.peakBytes)} (${order.optimal ? 'proven optimal' : `lower bound ${mebibytes(order.lowerBoundBytes)}`}) in ${(order.timeMs / 1000).toFixed(2)} s`,
           ),
         onMethodStart: (name) =>
           progress.phase(

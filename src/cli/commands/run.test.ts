@@ -44,6 +44,13 @@ describe('memorianova run, profile, worker', () => {
       for (const key of ['computeMs', 'waitMs', 'sendMs', 'peakBytes', 'tensorPeakBytes']) assert.ok(w[key] >= 0, key);
     assert.ok(existsSync(`${chart}.svg`) && existsSync(`${chart}.png`));
     assert.equal(run.stderr.trimEnd().split('\n').at(-1), `wrote ${chart}.svg, ${chart}.png`, 'chart files named on stderr with --json');
+    assert.match(run.stderr, /^\[\d+\.\d s\] runs: 2 done$/m, 'progress off a terminal: a plain line');
+  });
+
+  it('run without emulation: the text report hints at what makes the prediction comparable', () => {
+    const run = cli('run', modelPath, '--plan', planPath, '--local', '2', '--runs', '1', '--warmup', '0');
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /\nhint: .*add --emulate --emulate-links \(and --host-profile FILE/);
   });
 
   it('profile -o writes a device profile with every operator', () => {

@@ -14,7 +14,7 @@ import {
   addModelOptions,
   formatTable,
   loadModelFromFlags,
-  megabytes,
+  mebibytes,
   positiveInteger,
   positiveNumber,
   type ModelFlags,
@@ -72,6 +72,11 @@ function formatReport(report: RunReport): string {
     `max abs error vs one whole-model session: ${report.maxAbsError.toExponential(2)}`,
     `${report.bundle ? 'workers ran the bundle' : 'sub-models shipped to the workers'}: ${report.startMs === null ? '' : `workers started in ${ms(report.startMs)} ms, `}set up in ${ms(report.setupMs)} ms, first result after ${ms(report.firstResultMs)} ms`,
     `links ${report.emulateLinks ? 'emulated' : 'not emulated'}; devices ${report.emulateDevices ? `emulated (host ${report.hostGflops.toFixed(1)} GFLOP/s now${report.hostProfileGflops === undefined ? '' : `, ${report.hostProfileGflops.toFixed(1)} in its profile`})` : 'not emulated'}; prediction ${report.calibrated ? 'calibrated by the host profile' : 'from the cluster file alone'}`,
+    ...(report.emulateLinks && report.emulateDevices
+      ? []
+      : [
+          `hint: the prediction is for the plan's cluster, the measurement for this host as it is; add ${[report.emulateDevices ? '' : '--emulate', report.emulateLinks ? '' : '--emulate-links'].filter((f) => f !== '').join(' ')} (and --host-profile FILE from memorianova profile) to run on that cluster's device speeds and links, so the error compares like with like`,
+        ]),
     '',
     formatTable(
       ['worker', 'slowdown', 'compute ms', 'predicted', 'wait ms', 'send ms', 'predicted', 'peak RSS', 'tensors peak', 'predicted'],
@@ -83,9 +88,9 @@ function formatReport(report: RunReport): string {
         ms(w.waitMs),
         ms(w.sendMs),
         ms(w.predictedSendMs),
-        megabytes(w.peakBytes, 1),
-        megabytes(w.tensorPeakBytes, 1),
-        megabytes(w.predictedPeakBytes, 1),
+        mebibytes(w.peakBytes, 1),
+        mebibytes(w.tensorPeakBytes, 1),
+        mebibytes(w.predictedPeakBytes, 1),
       ]),
     ),
   ];

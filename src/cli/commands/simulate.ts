@@ -17,7 +17,7 @@ import {
   formatTable,
   HOST_PROFILE_HELP,
   loadModelFromFlags,
-  megabytes,
+  mebibytes,
   positiveNumber,
   type ModelFlags,
   makeOutputDir,
@@ -46,7 +46,7 @@ function resolvePlan(model: Model, flags: SimulateFlags): { plan: Plan; cluster:
     const progress = new Progress();
     progress.phase('BTSearch', limitMs, `order for the ${flags.plan} plan, budget ${(limitMs / 1000).toFixed(1)} s`);
     const search = planOrder(model, { timeLimitMs: limitMs, onProgress: (p) => progress.update(p.elapsedMs, btsearchStatus(p, limitMs)) });
-    progress.end(`peak ${megabytes(search.peakBytes)} in ${(search.timeMs / 1000).toFixed(2)} s`);
+    progress.end(`peak ${mebibytes(search.peakBytes)} in ${(search.timeMs / 1000).toFixed(2)} s`);
     const order = search.orderNames;
     const plan = flags.plan === 'single' ? singleDevicePlan(model, cluster, order) : proportionalPlan(model, cluster, order);
     return { plan, cluster };
@@ -66,7 +66,7 @@ function report(model: Model, cluster: Cluster, plan: Plan, result: SimulationRe
     `${model.name} on ${cluster.name} (${cluster.devices.length} devices), plan '${plan.method}': latency ${ms(result.latencyMs)} ms, ` +
       `lower bound ${ms(result.lowerBoundMs)} ms (${(result.latencyMs / result.lowerBoundMs).toFixed(2)}×), ${result.feasible ? 'feasible' : 'INFEASIBLE'}`,
     `lower bound = max(compute ${ms(computeMs)}, io ${ms(ioMs)} + critical path ${ms(criticalPathMs)}, output ${ms(outputMs)}) ms; ` +
-      `${megabytes(result.bytesMoved)} moved in ${result.messages} deliveries`,
+      `${mebibytes(result.bytesMoved)} moved in ${result.messages} deliveries`,
     formatTable(
       ['device', 'compute ms', 'send ms', 'receive ms', 'idle ms', 'GFLOP', 'sent', 'received', 'weights', 'peak', 'limit'],
       result.devices.map((d, i) => [
@@ -76,15 +76,15 @@ function report(model: Model, cluster: Cluster, plan: Plan, result: SimulationRe
         ms(d.receiveMs),
         ms(d.idleMs),
         (d.flops / 1e9).toFixed(3),
-        megabytes(d.bytesSent),
-        megabytes(d.bytesReceived),
-        megabytes(d.weightBytes),
-        megabytes(result.devicePeakBytes[i]!),
-        megabytes(cluster.devices[i]!.memoryMB * 2 ** 20),
+        mebibytes(d.bytesSent),
+        mebibytes(d.bytesReceived),
+        mebibytes(d.weightBytes),
+        mebibytes(result.devicePeakBytes[i]!),
+        mebibytes(cluster.devices[i]!.memoryMB * 2 ** 20),
       ]),
     ),
     ...result.violations.map(
-      (v) => `memory limit exceeded on ${v.deviceName}: peak ${megabytes(v.peakBytes)} > limit ${megabytes(v.limitBytes)}`,
+      (v) => `memory limit exceeded on ${v.deviceName}: peak ${mebibytes(v.peakBytes)} > limit ${mebibytes(v.limitBytes)}`,
     ),
   ];
   return `${lines.join('\n')}\n`;

@@ -38,7 +38,7 @@ describe('memorianova zoo / export', () => {
     assert.deepEqual(result, { model: 'squeezenet1.0', path, bytes: statSync(path).size, params: 1_248_424 });
     const text = cli('export', 'gpt2', '-o', join(dir, 'gpt2.onnx'), '--layers', '1', '--seq-len', '4', '--external-data');
     assert.equal(text.status, 0, text.stderr);
-    assert.match(text.stdout, /^wrote gpt2 to .*gpt2\.onnx \(0\.0 MB\) \+ .*gpt2\.onnx\.data \(185\.9 MB\), 46,473,222 parameters\n$/);
+    assert.match(text.stdout, /^wrote gpt2 to .*gpt2\.onnx \(0\.0 MiB\) \+ .*gpt2\.onnx\.data \(177\.3 MiB\), 46,473,222 parameters\n$/);
   });
 
   it('export fails with one line for an unknown model or an option that does not apply', () => {

@@ -54,7 +54,7 @@ export interface GeneflowOptions {
   seeds?: OpDecision[][];
   /**
    * Structured seeds (docs/geneflow.md, "Structured seeds"): before the first generation, plans built from the
-   * model's repeated blocks are simulated, within `seedingShare` (default 0.3) of the time limit and of
+   * model's repeated blocks are simulated, within `seedingShare` (default 0.2) of the time limit and of
    * `maxEvaluations`, and the best join the first population (default true).
    */
   structured?: boolean;
@@ -214,7 +214,7 @@ export async function runGeneflow(
     // population) join the given seeds in the first population and in every renewal.
     let structuredCount = 0;
     if (options.structured ?? true) {
-      const share = options.seedingShare ?? 0.3;
+      const share = options.seedingShare ?? 0.2;
       const stopAt = t0 + timeLimitMs * share;
       const evaluationLimit = Number.isFinite(maxEvaluations) ? Math.floor(maxEvaluations * share) : Number.POSITIVE_INFINITY;
       const seeded = structuredSeeds(simulator, space, space.structure, given, (c) =>

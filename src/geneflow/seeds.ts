@@ -28,7 +28,7 @@ const PREFERENCES: Record<'cnn' | 'sequence', SplitDim[][]> = {
 export const HOME_SHARES = [0.5, 0.7, 1.4, 2];
 
 /** Fused prefixes tried (ends), at most. */
-const MAX_PREFIX_ENDS = 8;
+const MAX_PREFIX_ENDS = 6;
 
 /**
  * How many times each operator of `chromosome` (repaired) is computed over: Σ over devices of its output region's
@@ -93,7 +93,7 @@ type SyncPolicy = 'fused' | 'blocks' | 'every';
  *    fastest devices for every k with speed-proportional shares, fused, synchronised once per block (a transformer
  *    layer, a bottleneck) and at the cuts outside blocks; and the same with synchronisation added where halos cost
  *    more than 1% of the fastest device's whole-model time (`syncWhereHalosGrow`);
- * 3. fused prefixes: the operators up to a stage end or start, block end or cut (up to 8 ends) split by rows
+ * 3. fused prefixes: the operators up to a stage end or start, block end or cut (up to 6 ends) split by rows
  *    (tokens) over every subset of ≥ 2 devices holding the home device (one per multiset of device kinds), and all
  *    devices but it (past five devices: the k fastest, and the k fastest but the fastest), speed-proportional
  *    shares, fused, synchronised only at the end;
@@ -102,7 +102,7 @@ type SyncPolicy = 'fused' | 'blocks' | 'every';
  *    every operator, the best kept (one pass, measured by the simulator); then each block in turn tried
  *    synchronised at every operator and only at its end;
  * 5. the home device's share of the three best prefixes and of the best plan of 4 swept over × 0.5, 0.7, 1.4, 2.
- * CNNs try 3 before 2; transformers (no rows) 2 and 4 before 3.
+ * A seed plan costs a fresh simulation (no slices shared with plans seen before), several times a GA child's.
  */
 export function structuredSeeds(
   simulator: Simulator,
@@ -286,14 +286,8 @@ export function structuredSeeds(
   };
 
   familyPatterns();
-  if (kind === 'cnn') {
-    const best = prefixes();
-    layerParallel();
-    sweepHome([...best, ...policyDescent()]);
-  } else {
-    layerParallel();
-    const descended = policyDescent();
-    sweepHome([...descended, ...prefixes()]);
-  }
+  layerParallel();
+  const descended = policyDescent();
+  sweepHome([...descended, ...prefixes()]);
   return out;
 }

@@ -41,6 +41,7 @@ export { savedOrderOf, loadSavedOrder, type SavedOrder } from './ordering/saved.
 // Clusters.
 export { loadCluster, parseCluster, validateCluster, loadProfile } from './cluster/load.ts';
 export { PRESET_NAMES, presetCluster } from './cluster/presets.ts';
+export { clusterYaml } from './cluster/yaml.ts';
 export { deviceMemoryBytes, type Cluster, type Device, type Router, type DeviceProfile, type ExecutionOverheads } from './cluster/types.ts';
 
 // Plans: the partition space, building, planning, files.

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { MemoriaNovaError } from '../errors.ts';
 import { loadCluster, parseCluster } from './load.ts';
 import { PRESET_NAMES } from './presets.ts';
+import { clusterYaml } from './yaml.ts';
 
 const device = (extra = '') =>
   `  - name: pi1\n    gflops: 10\n    memoryMB: 512\n    uplinkMbps: 100\n    downlinkMbps: 100\n    latencyMs: 10\n${extra}`;
@@ -151,4 +152,20 @@ test('bad cluster files: one-line errors naming file and field', () => {
   assert.match(errorOf('name: c\ndevices: [\n  - : :'), /^cluster file x.yaml: not valid YAML\/JSON \(/);
   assert.match(errorOf('- just\n- a list\n'), /^cluster file x.yaml: must be a mapping/);
   assert.match(errorOfLoad('no-such-cluster'), /neither a preset \(homo2, .*\) nor an existing file/);
+});
+
+test('a bad cluster file reports every problem at once, each naming its field, on one line', () => {
+  const text = `name: c\nmedium: radio\ndevices:\n${device().replace('gflops: 10', 'gflops: fast')}${device().replace('pi1', 'pi2').replace('memoryMB: 512', 'memoryMB: 0')}`;
+  assert.equal(
+    errorOf(text),
+    "cluster file x.yaml: 3 problems: devices[0].gflops: must be a number; devices[1].memoryMB: must be >= 0.0009765625; medium: must be 'switched' or 'shared'",
+  );
+});
+
+test('clusterYaml: every preset printed as a commented file reads back as the same cluster', () => {
+  for (const name of PRESET_NAMES) {
+    const text = clusterYaml(loadCluster(name));
+    assert.ok(text.startsWith('# MemoriaNova cluster file'), `${name}: starts with its explanation`);
+    assert.deepEqual(parseCluster(text, `${name}.yaml`), loadCluster(name), name);
+  }
 });

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { fail } from '../errors.ts';
 import { PRESET_NAMES, presetCluster } from './presets.ts';
-import { clusterSchema, describeIssue, profileSchema } from './schema.ts';
+import { clusterSchema, describeIssue, describeIssues, profileSchema } from './schema.ts';
 import type { Cluster, DeviceProfile } from './types.ts';
 
 /** A preset name (`homo4`, `hetero4`, ...) or a YAML/JSON cluster file. */
@@ -41,7 +41,7 @@ export function validateCluster(raw: unknown, where: string, baseDir = process.c
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
     fail(`${where}: must be a mapping with 'name', 'devices' and optionally 'router'`, 'invalid-cluster');
   const parsed = clusterSchema.safeParse(raw);
-  if (!parsed.success) fail(`${where}: ${describeIssue(parsed.error)}`, 'invalid-cluster');
+  if (!parsed.success) fail(`${where}: ${describeIssues(parsed.error)}`, 'invalid-cluster');
   const seen = new Set<string>();
   const devices = parsed.data.devices.map((device, i) => {
     if (seen.has(device.name)) fail(`${where}: devices[${i}].name: '${device.name}' is used by two devices`, 'invalid-cluster');

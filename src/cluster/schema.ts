@@ -81,7 +81,16 @@ export type ClusterFile = z.infer<typeof clusterSchema>;
 
 /** `devices[1].memoryMB: must be > 0` — the first problem zod found, as one line. */
 export function describeIssue(error: z.ZodError): string {
-  const issue = error.issues[0]!;
+  return describeOne(error.issues[0]!);
+}
+
+/** Every problem zod found, each naming its field, on one line: `2 problems: devices[0].gflops: …; devices[1].memoryMB: …`. */
+export function describeIssues(error: z.ZodError): string {
+  const all = error.issues.map(describeOne);
+  return all.length === 1 ? all[0]! : `${all.length} problems: ${all.join('; ')}`;
+}
+
+function describeOne(issue: z.core.$ZodIssue): string {
   const path = issue.path.map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`)).join('');
   const message =
     issue.code === 'unrecognized_keys' ? `unknown field${issue.keys.length > 1 ? 's' : ''} '${issue.keys.join("', '")}'` : issue.message;

@@ -11,8 +11,23 @@ import { register as plan } from './plan.ts';
 import { register as deploy } from './deploy.ts';
 import { register as probe } from './probe.ts';
 import { register as fit } from './fit.ts';
+import { register as cluster } from './cluster.ts';
 
 /** Every CLI command registers itself on the program; the CLI is a thin layer over the library. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [inspect, zoo, exportModel, order, worker, run, profile, simulate, plan, deploy, probe, fit];
+export const commands: RegisterCommand[] = [
+  inspect,
+  zoo,
+  exportModel,
+  order,
+  worker,
+  run,
+  profile,
+  simulate,
+  plan,
+  deploy,
+  probe,
+  fit,
+  cluster,
+];

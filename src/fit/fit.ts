@@ -69,6 +69,8 @@ export interface FitResult {
   /** Pareto front of peak against latency, by increasing peak. */
   front: FitExecution[];
   order: string[];
+  /** The order's partition context: what runFit executes the segments with. */
+  context: PartitionContext;
   space: FitSpace & { operators: number; tileable: number; segmentsEvaluated: number };
   searchMs: number;
 }
@@ -153,6 +155,7 @@ export function fitModel(model: Model, options: FitOptions): FitResult {
     baselineOptimal: search.optimal,
     front,
     order: ctx.order,
+    context: ctx,
     space: { ...space, operators: ctx.order.length, tileable: result.tileable, segmentsEvaluated: result.segmentsEvaluated },
     searchMs,
   };

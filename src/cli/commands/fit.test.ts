@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { writeModelFile } from '../../onnx/write.ts';
+import { smallCnn } from '../../runtime/testing.ts';
+import { cli, scratchDir } from '../testing.ts';
+
+const dir = scratchDir('memorianova-cli-fit-');
+const modelPath = join(dir, 'small-cnn.onnx');
+writeModelFile(smallCnn().graph, modelPath);
+const small = ['--max-grid', '3', '--max-depth', '4'];
+
+describe('memorianova fit', () => {
+  it('--json: limit, peak within it, baseline, groups; --sweep --out writes fit.json and front.svg', () => {
+    const run = cli('fit', modelPath, '--memory', '9000B', ...small, '--json', '--sweep', '--out', dir);
+    assert.equal(run.status, 0, run.stderr);
+    const json = JSON.parse(run.stdout) as Record<string, unknown> & { groups: unknown[]; front: unknown[] };
+    assert.equal(json.limitBytes, 9000, 'limit');
+    assert.equal(json.feasible, true, 'feasible');
+    assert.ok((json.peakBytes as number) <= 9000, 'peak within the limit');
+    assert.ok((json.baselinePeakBytes as number) > 9000, 'the untiled order does not fit');
+    assert.ok(json.groups.length > 0, 'some group is tiled');
+    assert.ok(typeof json.latencyMs === 'number' && typeof json.overheadFlops === 'number', 'latency and halo FLOPs');
+    assert.ok(json.front.length >= 2, 'a front');
+    assert.ok(existsSync(join(dir, 'front.svg')), 'front.svg');
+    const plan = JSON.parse(readFileSync(join(dir, 'fit.json'), 'utf8')) as { format: string; groups: unknown[] };
+    assert.equal(plan.format, 'memorianova-fit', 'plan file');
+  });
+
+  it('a limit below every execution: one line naming the least memory, exit 2', () => {
+    const run = cli('fit', modelPath, '--memory', '1KiB', ...small);
+    assert.equal(run.status, 2, run.stderr);
+    assert.match(run.stderr, /^error: small-cnn does not fit in 1\.00 KiB: the least memory any execution in the space needs is .*\n$/);
+  });
+
+  it('bad sizes and devices: one-line errors, exit 1', () => {
+    for (const args of [
+      ['--memory', '12XB'],
+      ['--memory', '1MiB', '--device', 'toaster'],
+    ]) {
+      const run = cli('fit', modelPath, ...args);
+      assert.equal(run.status, 1, run.stderr);
+      assert.match(run.stderr, /^error: [^\n]*\n$/, run.stderr);
+    }
+  });
+});

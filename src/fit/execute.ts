@@ -1,0 +1,110 @@
+import * as ort from 'onnxruntime-node';
+import type { DType } from '../ir/dtype.ts';
+import type { Model, Weight } from '../ir/graph.ts';
+import { writeModelBytes } from '../onnx/write.ts';
+import { boxShape, fullBox } from '../partition/box.ts';
+import type { PartitionContext } from '../partition/context.ts';
+import type { Box, OpSlice } from '../partition/types.ts';
+import { wireNode, type ProgramOp, type Step, type WorkerProgram } from '../runtime/program.ts';
+import { maxAbsError, modelInputs, referenceRun, withInlineWeights } from '../runtime/reference.ts';
+import { boxKey, copyRegion, elementSize, emptyRegion, weightSlice } from '../runtime/regions.ts';
+import { buildStepModel, type HeldWeight } from '../runtime/submodel.ts';
+import { ortTensorBytes, SESSION_OPTIONS, toOrtTensor } from '../runtime/tensors.ts';
+import type { Segment } from './memory.ts';
+import { tileShare } from './tiles.ts';
+
+export interface FitRun {
+  outputs: Map<string, Uint8Array>;
+  /** Largest |tiled − whole model| over the float outputs (runtime/reference.ts). */
+  maxAbsError: number;
+  /** ONNX Runtime sessions run: one per untiled operator and one per tile. */
+  steps: number;
+}
+
+/**
+ * Runs a fit execution with ONNX Runtime in this process, one step after another (docs/fit.md, "Proof by the
+ * runtime"): an untiled operator is one sub-model on whole tensors; each tile of a group is one sub-model of its
+ * slices (runtime/submodel.ts builds it: weight slices, pads at borders, crops of the held inputs), and its share
+ * of every exit is copied into that exit's whole tensor. The outputs are compared with the whole model's.
+ */
+export async function runFit(analysed: Model, ctx: PartitionContext, segments: readonly Segment[]): Promise<FitRun> {
+  const model = withInlineWeights(analysed);
+  const inputs = modelInputs(model);
+  const held = new Map<string, Uint8Array>();
+  for (const [name, tensor] of inputs) held.set(name, ortTensorBytes(tensor).slice());
+  const dtypes: Record<string, DType> = {};
+  for (const [name, info] of model.tensors) if (info.kind !== 'weight') dtypes[name] = info.dtype;
+  const program: WorkerProgram = { device: 0, name: 'fit', dtypes, weights: [], steps: [], opset: model.graph.opset };
+  if (model.graph.opsetImports !== undefined) program.opsetImports = model.graph.opsetImports;
+  const weights = new Map<string, HeldWeight>();
+  const addWeight = (weight: Weight, box: Box | null): string => {
+    const region = box ?? fullBox(weight.shape);
+    const key = `${weight.name}@${boxKey(region)}`;
+    if (!weights.has(key)) weights.set(key, { dtype: weight.dtype, shape: boxShape(region), bytes: weightSlice(weight, region) });
+    return key;
+  };
+  const programOp = (p: number, slice: OpSlice): ProgramOp => {
+    const node = model.ops[ctx.opIndex[p]!]!.node;
+    const keys = node.inputs.map((tensor, j) => {
+      const box = slice.inputs[j];
+      if (tensor === '' || box == null || model.tensors.get(tensor)?.kind !== 'weight') return null;
+      return addWeight(model.graph.initializers.get(tensor)!, box);
+    });
+    return { position: p, node: wireNode(node, addWeight), slice, weights: keys };
+  };
+  const shapeOf = (tensor: string) => model.tensors.get(tensor)!.shape;
+  let steps = 0;
+  const runStep = async (name: string, ops: ProgramOp[], keep: Set<string>) => {
+    const step: Step = { name, gathers: [], ops, uploads: [], boundaryBytes: 0 };
+    const boxes = new Map([...held.keys()].map((t) => [t, fullBox(shapeOf(t))]));
+    const built = buildStepModel(program, step, boxes, weights, keep);
+    const session = await ort.InferenceSession.create(writeModelBytes(built.graph), SESSION_OPTIONS);
+    try {
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const feed of built.feeds)
+        feeds[feed.input] = toOrtTensor(dtypes[feed.tensor]!, held.get(feed.tensor)!, boxShape(feed.box), feed.tensor);
+      const results = await session.run(feeds);
+      steps++;
+      return built.results.map((r) => ({ tensor: r.tensor, box: r.box, bytes: ortTensorBytes(results[r.output]!).slice() }));
+    } finally {
+      await session.release();
+    }
+  };
+  for (const segment of segments) {
+    if (segment.tiling === null) {
+      const p = segment.first;
+      const geometry = ctx.geometry[p]!;
+      const outputs = geometry.outputShapes.map(fullBox);
+      const { inputs: regions, overrides } = geometry.inputs(outputs);
+      const node = model.ops[ctx.opIndex[p]!]!.node;
+      const slice: OpSlice = { device: 0, outputs, inputs: regions, flops: 0, ...(overrides === undefined ? {} : { overrides }) };
+      for (const r of await runStep(node.name, [programOp(p, slice)], new Set(node.outputs.filter((t) => t !== ''))))
+        held.set(r.tensor, r.bytes);
+      continue;
+    }
+    const { tiling, first } = segment;
+    const exits = new Map<string, { shape: number[]; size: number; whole: ReturnType<typeof emptyRegion> }>();
+    for (const p of tiling.exits) {
+      if (p < first) continue;
+      const tensor = model.ops[ctx.opIndex[p]!]!.node.outputs[0]!;
+      const shape = shapeOf(tensor);
+      const size = elementSize(dtypes[tensor]!, tensor);
+      exits.set(tensor, { shape, size, whole: emptyRegion(fullBox(shape), size) });
+    }
+    for (const tile of tiling.tiles) {
+      const ops: ProgramOp[] = [];
+      for (let p = first; p <= tiling.last; p++) {
+        const slice = tile.slices[p - tiling.lowest];
+        if (slice != null) ops.push(programOp(p, slice));
+      }
+      for (const r of await runStep(`tile ${tile.row},${tile.col}`, ops, new Set(exits.keys()))) {
+        const exit = exits.get(r.tensor)!;
+        copyRegion({ box: r.box, bytes: r.bytes }, exit.whole, tileShare(exit.shape, tiling.grid, tile.row, tile.col), exit.size);
+      }
+    }
+    for (const [tensor, exit] of exits) held.set(tensor, exit.whole.bytes);
+  }
+  const outputs = new Map(model.graph.outputs.map((o) => [o.name, held.get(o.name)!]));
+  const reference = await referenceRun(model, inputs);
+  return { outputs, maxAbsError: maxAbsError(model, outputs, reference.outputs), steps };
+}

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { bindingsFromFlags } from '../analysis/analyze.ts';
 import { fail } from '../errors.ts';
-import type { Model } from '../ir/graph.ts';
+import type { Model, ModelOptions } from '../ir/graph.ts';
 import { loadProfile } from '../cluster/load.ts';
 import type { Cluster } from '../cluster/types.ts';
 import { calibratedCluster } from '../runtime/emulate.ts';
@@ -115,6 +115,47 @@ export function loadModelFromFlags(spec: string, flags: ModelFlags): Model {
 
 export function mebibytes(bytes: number, digits = 2): string {
   return `${(bytes / 2 ** 20).toFixed(digits)} MiB`;
+}
+
+const SIZE_FLAGS = [
+  ['batch', '--batch'],
+  ['seqLen', '--seq-len'],
+  ['layers', '--layers'],
+] as const;
+
+/**
+ * The model a plan was made for: the options the plan records (zoo sizes, --dim, --input) fill in the flags left
+ * out; a flag that contradicts the record is a one-line usage error naming it. Plans without a record (older files)
+ * take the flags as given; the fingerprint check still catches a different model.
+ */
+export function loadModelForPlan(spec: string, flags: ModelFlags, recorded: ModelOptions | undefined, where: string): Model {
+  const options = loadOptionsFrom(flags);
+  if (recorded === undefined) return loadModel(spec, options);
+  const contradiction = (given: string, made: string | undefined): never =>
+    fail(
+      `${given} contradicts ${where}, made ${made === undefined ? 'without it' : `with ${made}`}; leave it out and the plan's options are used`,
+      'usage',
+    );
+  for (const [key, flag] of SIZE_FLAGS) {
+    const given = options[key];
+    const made = recorded[key];
+    if (given !== undefined && given !== made) contradiction(`${flag} ${given}`, made === undefined ? undefined : `${flag} ${made}`);
+    if (made !== undefined) options[key] = made;
+  }
+  const bindings = options.bindings ?? {};
+  const dims = { ...recorded.dims };
+  for (const [name, value] of Object.entries(bindings.dims ?? {})) {
+    const made = recorded.dims?.[name];
+    if (made !== value) contradiction(`--dim ${name}=${value}`, made === undefined ? undefined : `--dim ${name}=${made}`);
+  }
+  const inputs = { ...recorded.inputs };
+  for (const [name, shape] of Object.entries(bindings.inputs ?? {})) {
+    const made = recorded.inputs?.[name];
+    if (made?.join('x') !== shape.join('x'))
+      contradiction(`--input ${name}:${shape.join('x')}`, made === undefined ? undefined : `--input ${name}:${made.join('x')}`);
+  }
+  options.bindings = { dims, inputs };
+  return loadModel(spec, options);
 }
 
 /** A plain text table: left-aligned first column, right-aligned numbers. */

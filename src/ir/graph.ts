@@ -119,8 +119,19 @@ export interface AnalyzedOp {
  * A model after constant folding and shape inference: every tensor static, every operator costed. This is
  * what ordering, partitioning, simulation and runtime consume.
  */
+/** The load options that shape a model (zoo sizes, shape bindings): a plan file records them so other commands rebuild the same model. */
+export interface ModelOptions {
+  batch?: number;
+  seqLen?: number;
+  layers?: number;
+  dims?: Record<string, number>;
+  inputs?: Record<string, number[]>;
+}
+
 export interface Model {
   name: string;
+  /** The options it was loaded with that change its shapes (absent: none). */
+  options?: ModelOptions;
   /** The folded graph: shape sub-graphs and Constant nodes are gone, their values became initializers. */
   graph: Graph;
   /** Operators in the graph's (file) order; ops[i].node === graph.nodes[i]. */

@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { analyzeGraph, type ShapeBindings } from '../analysis/analyze.ts';
 import { unusedDimBindings } from '../analysis/bindings.ts';
 import { fail } from '../errors.ts';
-import type { Graph, Model } from '../ir/graph.ts';
+import type { Graph, Model, ModelOptions } from '../ir/graph.ts';
 import type { ImportLimits } from '../onnx/limits.ts';
 import { readModelFile } from '../onnx/read.ts';
 import { zooEntry } from '../zoo/index.ts';
@@ -19,6 +19,13 @@ export interface LoadOptions {
   limits?: Partial<ImportLimits>;
 }
 
+/** The zoo-only size options and their command-line flags. */
+const ZOO_ONLY_OPTIONS = [
+  ['batch', '--batch'],
+  ['seqLen', '--seq-len'],
+  ['layers', '--layers'],
+] as const;
+
 /** True when the spec names a file rather than a built-in model. */
 export function isModelFile(spec: string): boolean {
   return spec.endsWith('.onnx') || spec.includes('/') || existsSync(spec);
@@ -27,6 +34,12 @@ export function isModelFile(spec: string): boolean {
 /** The raw graph behind a model spec: a built-in zoo name or a path to an .onnx file. */
 export function loadGraph(spec: string, options: LoadOptions = {}): Graph {
   if (isModelFile(spec)) {
+    const zooOnly = ZOO_ONLY_OPTIONS.filter(([key]) => options[key] !== undefined).map(([, flag]) => flag);
+    if (zooOnly.length > 0)
+      fail(
+        `${zooOnly.join(', ')} ${zooOnly.length === 1 ? 'is' : 'are'} for built-in models; a model file's shapes are bound with --dim name=value or --input name:AxB`,
+        'usage',
+      );
     if (!existsSync(spec)) fail(`model file '${spec}' does not exist`);
     if (!statSync(spec).isFile()) fail(`model path '${spec}' is not a file`);
     return readModelFile(spec, options.limits);
@@ -55,5 +68,20 @@ export function loadModel(spec: string, options: LoadOptions = {}): Model {
     }
   }
   const name = isModelFile(spec) ? graph.name || spec : spec;
-  return analyzeGraph(graph, options.bindings === undefined ? { name } : { name, bindings: options.bindings });
+  const model = analyzeGraph(graph, options.bindings === undefined ? { name } : { name, bindings: options.bindings });
+  const shaping = modelOptionsOf(options);
+  if (Object.keys(shaping).length > 0) model.options = shaping;
+  return model;
+}
+
+/** The options among `options` that shape the model (ModelOptions), empty ones left out. */
+export function modelOptionsOf(options: LoadOptions): ModelOptions {
+  const shaping: ModelOptions = {};
+  if (options.batch !== undefined) shaping.batch = options.batch;
+  if (options.seqLen !== undefined) shaping.seqLen = options.seqLen;
+  if (options.layers !== undefined) shaping.layers = options.layers;
+  const { dims, inputs } = options.bindings ?? {};
+  if (dims !== undefined && Object.keys(dims).length > 0) shaping.dims = { ...dims };
+  if (inputs !== undefined && Object.keys(inputs).length > 0) shaping.inputs = { ...inputs };
+  return shaping;
 }

@@ -13,7 +13,7 @@ export function makePlan(model: Model, cluster: Cluster, order: readonly string[
     format: PLAN_FORMAT,
     version: PLAN_VERSION,
     method,
-    model: { name: model.name, fingerprint: modelFingerprint(model) },
+    model: { name: model.name, fingerprint: modelFingerprint(model), options: model.options ?? {} },
     cluster,
     order: [...order],
     ops,

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { validateCluster } from '../cluster/load.ts';
 import { describeIssue } from '../cluster/schema.ts';
 import { fail } from '../errors.ts';
-import type { Model } from '../ir/graph.ts';
+import type { Model, ModelOptions } from '../ir/graph.ts';
 import { partitionContext } from '../partition/context.ts';
 import { checkDecisions } from '../partition/slices.ts';
 import { modelFingerprint } from '../model/fingerprint.ts';
@@ -22,11 +22,26 @@ const placementSchema = z.union(
   { error: 'must be {"device": index} or {"dim": ..., "ratios": [...]}' },
 );
 
+const count = z.number({ error: 'must be a number' }).int({ error: 'must be an integer' }).positive({ error: 'must be positive' });
+const modelOptionsSchema = z.strictObject({
+  batch: count.optional(),
+  seqLen: count.optional(),
+  layers: count.optional(),
+  dims: z.record(z.string(), count, { error: 'must map dimension names to sizes' }).optional(),
+  inputs: z
+    .record(z.string(), z.array(count, { error: 'must be a list of sizes' }), { error: 'must map input names to shapes' })
+    .optional(),
+});
+
 const planSchema = z.strictObject({
   format: z.literal(PLAN_FORMAT, { error: `must be '${PLAN_FORMAT}'` }),
   version: z.literal(PLAN_VERSION, { error: `must be ${PLAN_VERSION} (this build reads plan version ${PLAN_VERSION})` }),
   method: z.string({ error: 'must be a string' }),
-  model: z.strictObject({ name: z.string({ error: 'must be a string' }), fingerprint: z.string({ error: 'must be a string' }) }),
+  model: z.strictObject({
+    name: z.string({ error: 'must be a string' }),
+    fingerprint: z.string({ error: 'must be a string' }),
+    options: modelOptionsSchema.optional(),
+  }),
   cluster: z.unknown(),
   order: z.array(z.string({ error: 'must be a string' }), { error: 'must be a list of operator names' }),
   ops: z.array(
@@ -64,15 +79,30 @@ export function validatePlan(raw: unknown, model: Model, where: string, baseDir 
   return plan;
 }
 
-/** Reads a plan file and validates it against the model (fingerprint, operator names, ratios, fusion rules). */
-export function readPlan(path: string, model: Model): Plan {
-  let raw: unknown;
+function readPlanJson(path: string): unknown {
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    return JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
     fail(`plan file ${path}: cannot be read as JSON (${(error as Error).message.split('\n')[0]})`, 'invalid-plan');
   }
-  return validatePlan(raw, model, `plan file ${path}`, dirname(resolve(path)));
+}
+
+/** Reads a plan file and validates it against the model (fingerprint, operator names, ratios, fusion rules). */
+export function readPlan(path: string, model: Model): Plan {
+  return validatePlan(readPlanJson(path), model, `plan file ${path}`, dirname(resolve(path)));
+}
+
+/**
+ * The model options a plan file or plan object records (undefined for plans written before they were recorded),
+ * read before the model is loaded so it can be rebuilt the same way; a malformed record is a one-line error.
+ */
+export function planModelOptions(plan: string | unknown, where = `plan file ${String(plan)}`): ModelOptions | undefined {
+  const raw = typeof plan === 'string' ? readPlanJson(plan) : plan;
+  const options = (raw as { model?: { options?: unknown } } | null)?.model?.options;
+  if (options === undefined) return undefined;
+  const parsed = modelOptionsSchema.safeParse(options);
+  if (!parsed.success) fail(`${where}: model.options: ${describeIssue(parsed.error)}`, 'invalid-plan');
+  return parsed.data as ModelOptions;
 }
 
 /** The plan as JSON text: two-space indented, one operator decision per line. */

@@ -1,4 +1,5 @@
 import type { Cluster } from '../cluster/types.ts';
+import type { ModelOptions } from '../ir/graph.ts';
 import type { OpDecision } from '../partition/types.ts';
 
 export const PLAN_FORMAT = 'memorianova-plan';
@@ -10,7 +11,8 @@ export interface Plan {
   version: typeof PLAN_VERSION;
   /** Which planner made it (`single`, `proportional`, `geneflow`, ...). */
   method: string;
-  model: { name: string; fingerprint: string };
+  /** `options`: what the model was loaded with (zoo sizes, shape bindings), so `run`/`simulate`/`deploy` rebuild it. */
+  model: { name: string; fingerprint: string; options?: ModelOptions };
   cluster: Cluster;
   /** Every operator name once, in a topological order: each device runs its slices in this order. */
   order: string[];

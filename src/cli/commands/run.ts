@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { loadProfile } from '../../cluster/load.ts';
 import { fail, MemoriaNovaError } from '../../errors.ts';
 import type { Model } from '../../ir/graph.ts';
-import { readPlan, validatePlan } from '../../plan/io.ts';
+import { planModelOptions, readPlan, validatePlan } from '../../plan/io.ts';
 import { BUNDLE_FILE, readBundleIndex } from '../../runtime/manifest.ts';
 import { renderChart } from '../../report/charts.ts';
 import { parseHostPort } from '../../runtime/address.ts';
@@ -13,7 +13,7 @@ import { runPlan, type RunPlanOptions, type RunReport } from '../../runtime/run.
 import {
   addModelOptions,
   formatTable,
-  loadModelFromFlags,
+  loadModelForPlan,
   mebibytes,
   positiveInteger,
   positiveNumber,
@@ -130,7 +130,15 @@ export function register(program: Command): void {
       if (name === undefined) fail('give the model (a built-in name or an .onnx file)', 'usage');
       let model: Model;
       try {
-        model = loadModelFromFlags(name, flags);
+        model =
+          bundle === undefined
+            ? loadModelForPlan(name, flags, planModelOptions(flags.plan!), `plan file ${flags.plan!}`)
+            : loadModelForPlan(
+                name,
+                flags,
+                planModelOptions(bundle.index.plan, `bundle ${join(bundle.dir, BUNDLE_FILE)}: plan`),
+                `the plan of bundle ${bundle.dir}`,
+              );
       } catch (error) {
         if (spec !== undefined || !(error instanceof MemoriaNovaError)) throw error;
         fail(

@@ -6,7 +6,7 @@ import { fail } from '../../errors.ts';
 import type { Model } from '../../ir/graph.ts';
 import { DEFAULT_ORDER_TIME_LIMIT_MS, planOrder } from '../../ordering/plan.ts';
 import { proportionalPlan, singleDevicePlan } from '../../plan/build.ts';
-import { readPlan } from '../../plan/io.ts';
+import { planModelOptions, readPlan } from '../../plan/io.ts';
 import type { Plan } from '../../plan/types.ts';
 import { renderChart } from '../../report/charts.ts';
 import { ganttChartSpec } from '../../simulate/gantt.ts';
@@ -16,6 +16,7 @@ import {
   addModelOptions,
   formatTable,
   HOST_PROFILE_HELP,
+  loadModelForPlan,
   loadModelFromFlags,
   mebibytes,
   positiveNumber,
@@ -115,7 +116,9 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object')
     .action(async (spec: string, flags: SimulateFlags) => {
       if (flags.plot !== undefined) makeOutputDir(flags.plot, '--plot');
-      const model = loadModelFromFlags(spec, flags);
+      const model = BUILT_IN_PLANS.includes(flags.plan)
+        ? loadModelFromFlags(spec, flags)
+        : loadModelForPlan(spec, flags, planModelOptions(flags.plan), `plan file ${flags.plan}`);
       const { plan, cluster } = resolvePlan(model, flags);
       const result = simulate(model, cluster, plan);
       const files: [string, string | Uint8Array][] = [];

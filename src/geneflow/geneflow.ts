@@ -54,8 +54,8 @@ export interface GeneflowOptions {
   seeds?: OpDecision[][];
   /**
    * Structured seeds (docs/geneflow.md, "Structured seeds"): before the first generation, plans built from the
-   * model's repeated blocks are simulated, within `seedingShare` (default 0.2) of the time limit and of
-   * `maxEvaluations`, and the best join the first population (default true).
+   * model's repeated blocks are simulated, within `seedingShare` (default 0.2) of `maxEvaluations` and half that
+   * share of the time limit, and the best join the first population (default true).
    */
   structured?: boolean;
   seedingShare?: number;
@@ -215,7 +215,8 @@ export async function runGeneflow(
     let structuredCount = 0;
     if (options.structured ?? true) {
       const share = options.seedingShare ?? 0.2;
-      const stopAt = t0 + timeLimitMs * share;
+      // A seed costs a fresh simulation (few slices shared with plans seen before), several GA children's: half the share of the time.
+      const stopAt = t0 + timeLimitMs * share * 0.5;
       const evaluationLimit = Number.isFinite(maxEvaluations) ? Math.floor(maxEvaluations * share) : Number.POSITIVE_INFINITY;
       const seeded = structuredSeeds(simulator, space, space.structure, given, (c) =>
         performance.now() > stopAt || spent() >= evaluationLimit ? undefined : evaluator.evaluate(c),

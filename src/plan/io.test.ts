@@ -72,6 +72,10 @@ test('plans that do not match the model: one-line errors', () => {
     errorOf((p) => p, model(5)),
     /^plan file .*bad\.json was made for model 'tiny' \(fingerprint [0-9a-f]{16}\), not for 'tiny' \(fingerprint [0-9a-f]{16}\)$/,
   );
+  assert.match(
+    errorOf(({ model: { options: _options, ...head }, ...p }) => ({ ...p, model: head }), model(5)),
+    /\(fingerprint [0-9a-f]{16}\); the plan records no model options: give the --batch, --seq-len, --layers, --dim or --input it was made with$/,
+  );
   assert.equal(
     errorOf((p) => ({ ...p, order: ['conv', 'gelu'] })),
     `plan file ${path}: operator order names 'gelu', which is not an operator of model 'tiny'`,

@@ -63,8 +63,13 @@ export function validatePlan(raw: unknown, model: Model, where: string, baseDir 
   const data = parsed.data;
   const fingerprint = modelFingerprint(model);
   if (data.model.fingerprint !== fingerprint) {
+    // A plan that records no model options cannot say how its model was sized: say which options to look at.
+    const hint =
+      data.model.options === undefined
+        ? '; the plan records no model options: give the --batch, --seq-len, --layers, --dim or --input it was made with'
+        : '';
     fail(
-      `${where} was made for model '${data.model.name}' (fingerprint ${data.model.fingerprint}), not for '${model.name}' (fingerprint ${fingerprint})`,
+      `${where} was made for model '${data.model.name}' (fingerprint ${data.model.fingerprint}), not for '${model.name}' (fingerprint ${fingerprint})${hint}`,
       'invalid-plan',
     );
   }

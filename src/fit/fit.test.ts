@@ -82,7 +82,7 @@ function bruteForceFront(model: ReturnType<typeof residualStack>, space: FitSpac
   walk(0, [], 0);
   points.sort((a, b) => a.peak - b.peak || a.ms - b.ms);
   const front: typeof points = [];
-  for (const q of points) if (front.length === 0 || q.ms < front[front.length - 1]!.ms - 1e-12) front.push(q);
+  for (const q of points) if (front.length === 0 || q.ms < front[front.length - 1]!.ms * (1 - 1e-12)) front.push(q);
   return { front, executions: points.length, ctx, memory, latency };
 }
 

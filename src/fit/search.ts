@@ -57,7 +57,8 @@ interface Entry {
 function prune(entries: Entry[]): Entry[] {
   entries.sort((x, y) => x.peak - y.peak || x.latency - y.latency);
   const kept: Entry[] = [];
-  for (const e of entries) if (kept.length === 0 || e.latency < kept[kept.length - 1]!.latency) kept.push(e);
+  // Latencies equal to rounding (sums of the same slice times in another order) are one latency: the lower peak stays.
+  for (const e of entries) if (kept.length === 0 || e.latency < kept[kept.length - 1]!.latency * (1 - 1e-12)) kept.push(e);
   return kept;
 }
 

@@ -66,9 +66,12 @@ export function tileablePositions(ctx: PartitionContext): boolean[] {
   });
 }
 
-/** The grids a group may use: every rows × cols with 1 ≤ rows, cols ≤ maxGrid, fewest tiles first. */
+/**
+ * The grids a group may use: every rows × cols with 1 ≤ rows, cols ≤ maxGrid but 1 × 1 (running the group whole
+ * as one tile is running its operators untiled plus copies into the exits, never better), fewest tiles first.
+ */
 export function gridSet(maxGrid: number): Array<{ rows: number; cols: number }> {
   const grids: Array<{ rows: number; cols: number }> = [];
-  for (let rows = 1; rows <= maxGrid; rows++) for (let cols = 1; cols <= maxGrid; cols++) grids.push({ rows, cols });
+  for (let rows = 1; rows <= maxGrid; rows++) for (let cols = 1; cols <= maxGrid; cols++) if (rows * cols > 1) grids.push({ rows, cols });
   return grids.sort((x, y) => x.rows * x.cols - y.rows * y.cols || x.rows - y.rows);
 }

@@ -68,7 +68,7 @@ function resultJson(r: FitResult, sweep: boolean) {
 
 function percent(x: number, base: number): string {
   const change = ((x - base) / base) * 100;
-  return `${change >= 0 ? '+' : ''}${change.toFixed(1)}%`;
+  return `${change >= 0 || change > -0.05 ? '+' : ''}${Math.abs(change) < 0.05 ? '0.0' : change.toFixed(1)}%`;
 }
 
 function summary(r: FitResult, e: FitExecution): string {

@@ -3,11 +3,12 @@ import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { bindingsFromFlags } from '../analysis/analyze.ts';
 import { fail } from '../errors.ts';
-import type { Model, ModelOptions } from '../ir/graph.ts';
+import type { Model } from '../ir/graph.ts';
 import { loadProfile } from '../cluster/load.ts';
 import type { Cluster } from '../cluster/types.ts';
 import { calibratedCluster } from '../runtime/emulate.ts';
-import { loadModel, type LoadOptions } from '../model/load.ts';
+import { isModelFile, loadModel, type LoadOptions } from '../model/load.ts';
+import type { PlanModelRecord } from '../plan/io.ts';
 import { DEFAULT_IMPORT_LIMITS, LIMIT_FLAGS, type ImportLimits } from '../onnx/limits.ts';
 
 export function positiveInteger(option: string) {
@@ -128,9 +129,13 @@ const SIZE_FLAGS = [
  * out; a flag that contradicts the record is a one-line usage error naming it. Plans without a record (older files)
  * take the flags as given; the fingerprint check still catches a different model.
  */
-export function loadModelForPlan(spec: string, flags: ModelFlags, recorded: ModelOptions | undefined, where: string): Model {
+export function loadModelForPlan(spec: string, flags: ModelFlags, plan: PlanModelRecord, where: string): Model {
   const options = loadOptionsFrom(flags);
+  const recorded = plan.options;
   if (recorded === undefined) return loadModel(spec, options);
+  // The recorded options belong to the plan's model; a built-in model of another name is not it.
+  if (!isModelFile(spec) && plan.name !== undefined && plan.name !== spec)
+    fail(`${where} was made for model '${plan.name}', not for '${spec}'`, 'invalid-plan');
   const contradiction = (given: string, made: string | undefined): never =>
     fail(
       `${given} contradicts ${where}, made ${made === undefined ? 'without it' : `with ${made}`}; leave it out and the plan's options are used`,

@@ -55,6 +55,11 @@ describe('a plan file records the model options', () => {
     }
   });
 
+  it("another built-in model than the plan's is refused by name, before the plan's options are applied to it", () => {
+    const run = cli('deploy', 'squeezenet1.0', '--plan', plan, '-o', join(dir, 'bundle'));
+    assert.equal(run.stderr, `error: plan file ${plan} was made for model 'gpt2', not for 'squeezenet1.0'\n`);
+  });
+
   it('a file model: --dim is recorded and taken back; another value is an error', () => {
     const file = symbolicFile();
     const model = loadModel(file, { bindings: { dims: { batch: 2 } } });

@@ -97,17 +97,25 @@ export function readPlan(path: string, model: Model): Plan {
   return validatePlan(readPlanJson(path), model, `plan file ${path}`, dirname(resolve(path)));
 }
 
+/** The model a plan names, read before the model is loaded: its name and the options it was loaded with. */
+export interface PlanModelRecord {
+  name?: string;
+  /** Undefined for plans written before the options were recorded. */
+  options?: ModelOptions;
+}
+
 /**
- * The model options a plan file or plan object records (undefined for plans written before they were recorded),
- * read before the model is loaded so it can be rebuilt the same way; a malformed record is a one-line error.
+ * The model a plan file or plan object was made for (PlanModelRecord), so it can be rebuilt the same way; a
+ * malformed options record is a one-line error.
  */
-export function planModelOptions(plan: string | unknown, where = `plan file ${String(plan)}`): ModelOptions | undefined {
+export function planModel(plan: string | unknown, where = `plan file ${String(plan)}`): PlanModelRecord {
   const raw = typeof plan === 'string' ? readPlanJson(plan) : plan;
-  const options = (raw as { model?: { options?: unknown } } | null)?.model?.options;
-  if (options === undefined) return undefined;
-  const parsed = modelOptionsSchema.safeParse(options);
+  const model = (raw as { model?: { name?: unknown; options?: unknown } } | null)?.model;
+  const record: PlanModelRecord = typeof model?.name === 'string' ? { name: model.name } : {};
+  if (model?.options === undefined) return record;
+  const parsed = modelOptionsSchema.safeParse(model.options);
   if (!parsed.success) fail(`${where}: model.options: ${describeIssue(parsed.error)}`, 'invalid-plan');
-  return parsed.data as ModelOptions;
+  return { ...record, options: parsed.data as ModelOptions };
 }
 
 /** The plan as JSON text: two-space indented, one operator decision per line. */

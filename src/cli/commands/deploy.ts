@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { fail } from '../../errors.ts';
-import { planModelOptions, readPlan } from '../../plan/io.ts';
+import { planModel, readPlan } from '../../plan/io.ts';
 import { DEFAULT_EXTERNAL_DATA_ABOVE_BYTES, writeBundle } from '../../runtime/deploy.ts';
 import { addModelOptions, formatTable, loadModelForPlan, mebibytes, positiveNumber, type ModelFlags } from '../options.ts';
 import { Progress } from '../progress.ts';
@@ -32,7 +32,7 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON object')
     .action((spec: string, flags: DeployFlags) => {
       if (existsSync(flags.output) && !statSync(flags.output).isDirectory()) fail(`-o '${flags.output}' is a file, not a folder`, 'usage');
-      const model = loadModelForPlan(spec, flags, planModelOptions(flags.plan), `plan file ${flags.plan}`);
+      const model = loadModelForPlan(spec, flags, planModel(flags.plan), `plan file ${flags.plan}`);
       const plan = readPlan(flags.plan, model);
       const progress = new Progress();
       const result = writeBundle(model, plan, flags.output, {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { loadProfile } from '../../cluster/load.ts';
 import { fail, MemoriaNovaError } from '../../errors.ts';
 import type { Model } from '../../ir/graph.ts';
-import { planModelOptions, readPlan, validatePlan } from '../../plan/io.ts';
+import { planModel, readPlan, validatePlan } from '../../plan/io.ts';
 import { BUNDLE_FILE, readBundleIndex } from '../../runtime/manifest.ts';
 import { renderChart } from '../../report/charts.ts';
 import { parseHostPort } from '../../runtime/address.ts';
@@ -132,11 +132,11 @@ export function register(program: Command): void {
       try {
         model =
           bundle === undefined
-            ? loadModelForPlan(name, flags, planModelOptions(flags.plan!), `plan file ${flags.plan!}`)
+            ? loadModelForPlan(name, flags, planModel(flags.plan!), `plan file ${flags.plan!}`)
             : loadModelForPlan(
                 name,
                 flags,
-                planModelOptions(bundle.index.plan, `bundle ${join(bundle.dir, BUNDLE_FILE)}: plan`),
+                planModel(bundle.index.plan, `bundle ${join(bundle.dir, BUNDLE_FILE)}: plan`),
                 `the plan of bundle ${bundle.dir}`,
               );
       } catch (error) {

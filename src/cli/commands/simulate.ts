@@ -6,7 +6,7 @@ import { fail } from '../../errors.ts';
 import type { Model } from '../../ir/graph.ts';
 import { DEFAULT_ORDER_TIME_LIMIT_MS, planOrder } from '../../ordering/plan.ts';
 import { proportionalPlan, singleDevicePlan } from '../../plan/build.ts';
-import { planModelOptions, readPlan } from '../../plan/io.ts';
+import { planModel, readPlan } from '../../plan/io.ts';
 import type { Plan } from '../../plan/types.ts';
 import { renderChart } from '../../report/charts.ts';
 import { ganttChartSpec } from '../../simulate/gantt.ts';
@@ -118,7 +118,7 @@ export function register(program: Command): void {
       if (flags.plot !== undefined) makeOutputDir(flags.plot, '--plot');
       const model = BUILT_IN_PLANS.includes(flags.plan)
         ? loadModelFromFlags(spec, flags)
-        : loadModelForPlan(spec, flags, planModelOptions(flags.plan), `plan file ${flags.plan}`);
+        : loadModelForPlan(spec, flags, planModel(flags.plan), `plan file ${flags.plan}`);
       const { plan, cluster } = resolvePlan(model, flags);
       const result = simulate(model, cluster, plan);
       const files: [string, string | Uint8Array][] = [];

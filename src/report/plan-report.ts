@@ -102,7 +102,7 @@ export async function renderPlanReport(job: PlanJob, inputs: ReportInputs = {}):
 
   sections.push({
     title: 'Lower bound',
-    text: `No plan on this cluster can take less than ${result.lowerBoundMs.toFixed(2)} ms${Object.keys(result.lowerBound).sort().join() === 'computeMs,criticalPathMs,ioMs' ? ': ioMs + the larger of computeMs and criticalPathMs' : ''}. Its parts:`,
+    text: `No plan on this cluster can take less than ${result.lowerBoundMs.toFixed(2)} ms${Object.keys(result.lowerBound).sort().join() === 'computeMs,criticalPathMs,ioMs,outputMs' ? ': the largest of computeMs, ioMs + criticalPathMs and outputMs' : ''}. Its parts:`,
     definitions: Object.entries(result.lowerBound).map(([part, value]) => [
       `${part} ${Number(value).toFixed(2)} ms`,
       BOUND_PARTS[part] ?? '',
@@ -172,11 +172,14 @@ export async function renderPlanReport(job: PlanJob, inputs: ReportInputs = {}):
 }
 
 /** What each part of the lower bound means (the simulator's definitions, stated for a reader without the docs). */
-const BOUND_PARTS: Record<string, string> = {
-  computeMs: "all operators' FLOPs over the sum of every device's best rate: the devices together cannot do the work faster",
+export const BOUND_PARTS: Record<string, string> = {
+  computeMs:
+    "all the work over the devices' pooled best rates, each device joining only once the input can first reach it (after the router's and its own link delay): the devices together cannot finish the work sooner",
   criticalPathMs:
     'the longest chain of dependent operators, each that must run whole taking its fastest time and each splittable one its FLOPs over the pooled rate',
-  ioMs: 'the input must travel from the router to a device and the output back: the router’s delay plus the smallest per-hop delay, twice',
+  ioMs: 'the delays every request pays: the input forwarded by the router and downloaded by a device before any work, the output uploaded after it',
+  outputMs:
+    "ioMs plus the graph outputs' bytes over the uplinks' capacity (their sum on a switched network, the fastest one on a shared channel): every output byte must reach the router",
 };
 
 export async function writePlanReport(path: string, job: PlanJob, inputs: ReportInputs = {}): Promise<void> {

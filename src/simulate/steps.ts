@@ -96,5 +96,8 @@ export function deviceSteps(
 /** The dim an operator is split along over several devices (what splitPenalty is charged for), or null. */
 export function splitDimOf(decision: OpDecision, entry: PlanSlices['ops'][number]): SplitDim | null {
   const placement = decision.placement;
-  return 'dim' in placement && entry.slices.filter((slice) => slice != null).length > 1 ? placement.dim : null;
+  if (!('dim' in placement)) return null;
+  let parts = 0;
+  for (const slice of entry.slices) if (slice != null) parts++;
+  return parts > 1 ? placement.dim : null;
 }

@@ -80,3 +80,10 @@ export { writeBundle, type DeployOptions, type DeployResult } from './runtime/de
 export { readBundleIndex, readDeviceBundle, type BundleIndex, type Manifest } from './runtime/manifest.ts';
 export { loadDeviceBundle, type LoadedBundle } from './runtime/bundle.ts';
 export { profileModel, type ProfileOptions, type ProfileResult } from './runtime/profile.ts';
+
+// Fused tiling on one device (docs/fit.md).
+export { fitModel, type FitOptions, type FitResult, type FitExecution, type FitGroup } from './fit/fit.ts';
+export { paretoFront, DEFAULT_SPACE, type FitSpace, type FrontPoint } from './fit/search.ts';
+export { runFit, type FitRun } from './fit/execute.ts';
+export { fitPlanOf, type FitPlanFile } from './fit/plan.ts';
+export { parseByteSize } from './fit/size.ts';

@@ -117,7 +117,7 @@ test('bad cluster files: one-line errors naming file and field', () => {
   );
   assert.equal(
     errorOf(`name: c\ndevices:\n${device().replace('memoryMB: 512', 'memoryMB: 0')}`),
-    'cluster file x.yaml: devices[0].memoryMB: must be >= 0.0009765625',
+    'cluster file x.yaml: devices[0].memoryMB: must be >= 2^-10 (1 KiB, in MiB)',
   );
   assert.equal(errorOf('name: c\ndevices: []\n'), 'cluster file x.yaml: devices: must list at least one device');
   assert.equal(errorOf(`name: c\ndevices:\n${device('    colour: red\n')}`), "cluster file x.yaml: devices[0]: unknown field 'colour'");
@@ -142,7 +142,7 @@ test('bad cluster files: one-line errors naming file and field', () => {
   );
   assert.equal(
     errorOf(`name: c\ndevices:\n${device().replace('memoryMB: 512', 'memoryMB: 1e300')}`),
-    'cluster file x.yaml: devices[0].memoryMB: must be <= 1099511627776',
+    'cluster file x.yaml: devices[0].memoryMB: must be <= 2^40 (1 EiB, in MiB)',
   );
   assert.equal(
     errorOf(`name: c\ndevices:\n${device()}router:\n  forwardingMbps: 1e-9\n`),
@@ -158,7 +158,7 @@ test('a bad cluster file reports every problem at once, each naming its field, o
   const text = `name: c\nmedium: radio\ndevices:\n${device().replace('gflops: 10', 'gflops: fast')}${device().replace('pi1', 'pi2').replace('memoryMB: 512', 'memoryMB: 0')}`;
   assert.equal(
     errorOf(text),
-    "cluster file x.yaml: 3 problems: devices[0].gflops: must be a number; devices[1].memoryMB: must be >= 0.0009765625; medium: must be 'switched' or 'shared'",
+    "cluster file x.yaml: 3 problems: devices[0].gflops: must be a number; devices[1].memoryMB: must be >= 2^-10 (1 KiB, in MiB); medium: must be 'switched' or 'shared'",
   );
 });
 

@@ -17,7 +17,12 @@ const gbps = () => within(1e-3, 1e6);
 /** Milliseconds: at most 100 s. */
 const ms = () => within(0, 1e5);
 /** MiB: 1 KiB to 1 EiB (2^40 MiB). */
-const mib = () => within(2 ** -10, 2 ** 40);
+const mib = () =>
+  z
+    .number({ error: 'must be a number' })
+    .finite({ error: 'must be finite' })
+    .min(2 ** -10, { error: 'must be >= 2^-10 (1 KiB, in MiB)' })
+    .max(2 ** 40, { error: 'must be <= 2^40 (1 EiB, in MiB)' });
 /** Multipliers and fractions (efficiency, split penalties). */
 const factor = (min: number) => within(min, 1e3);
 const name = () => z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' });

@@ -92,6 +92,27 @@ function residentBefore(fm: FitMemory, p: number): number {
   return p === 0 ? fm.index.initialResident : fm.untiled.residentAfter[p - 1]!;
 }
 
+/** A memory graph built up by a Sink's `tensor` and `op`, evaluated in the order its operators were added. */
+function subgraph(inplace: boolean) {
+  const graph: MemoryGraph = { tensorNames: [], tensorBytes: [], ops: [], graphInputs: [], graphOutputs: [] };
+  return {
+    graph,
+    tensor(name: string, bytes: number): number {
+      graph.tensorBytes.push(bytes);
+      return graph.tensorNames.push(name) - 1;
+    },
+    op(name: string, inputs: number[], outputs: number[], behaviour: MemoryBehaviour): void {
+      graph.ops.push({ name, inputs, outputs, behaviour });
+    },
+    peakBytes: (): number =>
+      evaluateOrder(
+        graph,
+        graph.ops.map((_, i) => i),
+        { inplace },
+      ).peakBytes,
+  };
+}
+
 /**
  * Peak live activation bytes while group [first, tiling.last] runs: its own operators evaluated by the memory model
  * on a graph whose inputs are the buffers they read from outside (pinned unless read for the last time in the
@@ -99,24 +120,17 @@ function residentBefore(fm: FitMemory, p: number): number {
  */
 export function groupPeakBytes(fm: FitMemory, tiling: Tiling, first: number): number {
   const { index } = fm;
-  const tensorNames: string[] = [];
-  const tensorBytes: number[] = [];
-  const ops: MemoryGraph['ops'] = [];
-  const graphInputs: number[] = [];
-  const graphOutputs: number[] = [];
+  const sub = subgraph(fm.inplace);
+  const { graphInputs, graphOutputs } = sub.graph;
   const outer = new Map<number, number>();
   let outside = 0;
-  const add = (name: string, bytes: number) => {
-    tensorBytes.push(bytes);
-    return tensorNames.push(name) - 1;
-  };
   emitGroup(fm, tiling, first, {
     outer(tensor) {
       const producer = index.producer[tensor]!;
       const buffer = producer >= 0 && fm.ctx.position.get(fm.graph.ops[producer]!.name)! >= first ? tensor : index.bufferOf[tensor]!;
       let id = outer.get(buffer);
       if (id !== undefined) return id;
-      id = add(fm.graph.tensorNames[buffer]!, index.bufferBytes[buffer]!);
+      id = sub.tensor(fm.graph.tensorNames[buffer]!, index.bufferBytes[buffer]!);
       outer.set(buffer, id);
       if (buffer === tensor && producer >= 0 && fm.ctx.position.get(fm.graph.ops[producer]!.name)! >= first) {
         graphOutputs.push(id);
@@ -127,16 +141,10 @@ export function groupPeakBytes(fm: FitMemory, tiling: Tiling, first: number): nu
       if (index.pinned[buffer] === 1 || fm.lastReader[buffer]! > tiling.last) graphOutputs.push(id);
       return id;
     },
-    tensor: add,
-    op: (name, inputs, outputs, behaviour) => ops.push({ name, inputs, outputs, behaviour }),
+    tensor: sub.tensor,
+    op: sub.op,
   });
-  const graph: MemoryGraph = { tensorNames, tensorBytes, ops, graphInputs, graphOutputs };
-  const profile = evaluateOrder(
-    graph,
-    ops.map((_, i) => i),
-    { inplace: fm.inplace },
-  );
-  return residentBefore(fm, first) - outside + profile.peakBytes;
+  return residentBefore(fm, first) - outside + sub.peakBytes();
 }
 
 /**
@@ -175,16 +183,9 @@ export function groupPeakByTiles(fm: FitMemory, tiling: Tiling, first: number, k
       if (seen.has(keys[t]!)) continue;
       seen.add(keys[t]!);
     }
-    const tensorNames: string[] = [];
-    const tensorBytes: number[] = [];
-    const ops: MemoryGraph['ops'] = [];
-    const graphInputs: number[] = [];
-    const graphOutputs: number[] = [];
+    const sub = subgraph(fm.inplace);
+    const { graphInputs, graphOutputs } = sub.graph;
     const outer = new Map<number, number>();
-    const add = (name: string, bytes: number) => {
-      tensorBytes.push(bytes);
-      return tensorNames.push(name) - 1;
-    };
     emitGroup(
       fm,
       tiling,
@@ -194,25 +195,20 @@ export function groupPeakByTiles(fm: FitMemory, tiling: Tiling, first: number, k
           const buffer = index.bufferOf[tensor]!;
           let id = outer.get(buffer);
           if (id !== undefined) return id;
-          id = add(fm.graph.tensorNames[buffer]!, index.bufferBytes[buffer]!);
+          id = sub.tensor(fm.graph.tensorNames[buffer]!, index.bufferBytes[buffer]!);
           outer.set(buffer, id);
           graphInputs.push(id);
           const held = externals.get(buffer);
           if (held === undefined || held || !lastTile) graphOutputs.push(id);
           return id;
         },
-        tensor: add,
-        op: (name, inputs, outputs, behaviour) => ops.push({ name, inputs, outputs, behaviour }),
+        tensor: sub.tensor,
+        op: sub.op,
       },
       [tiles[t]!],
       false,
     );
-    const profile = evaluateOrder(
-      { tensorNames, tensorBytes, ops, graphInputs, graphOutputs },
-      ops.map((_, i) => i),
-      { inplace: fm.inplace },
-    );
-    peak = Math.max(peak, base + profile.peakBytes);
+    peak = Math.max(peak, base + sub.peakBytes());
   }
   return peak;
 }

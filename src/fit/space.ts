@@ -1,50 +1,14 @@
 import { Attrs } from '../analysis/ops/attrs.ts';
 import type { PartitionContext } from '../partition/context.ts';
+import { BROADCAST_OPERATORS, WINDOW_OPERATORS } from '../partition/geometry.ts';
 
-/** Operators whose region rule (partition/geometry.ts) maps the two spatial axes of NCHW independently. */
-const WINDOW = new Set(['Conv', 'MaxPool', 'AveragePool']);
-const POINTWISE = new Set([
-  'Relu',
-  'Sigmoid',
-  'Tanh',
-  'HardSigmoid',
-  'HardSwish',
-  'LeakyRelu',
-  'Elu',
-  'Selu',
-  'Gelu',
-  'Erf',
-  'Exp',
-  'Log',
-  'Sqrt',
-  'Reciprocal',
-  'Neg',
-  'Abs',
-  'Softplus',
-  'Softsign',
-  'Mish',
-  'Floor',
-  'Ceil',
-  'Round',
-  'Sign',
-  'Clip',
-  'Add',
-  'Sub',
-  'Mul',
-  'Div',
-  'Pow',
-  'Max',
-  'Min',
-  'PRelu',
-  'Sum',
-  'Mean',
-  'BatchNormalization',
-]);
+/** Operators whose region rule maps the two spatial axes of NCHW independently: windows and the broadcast family. */
+const TILEABLE = new Set([...WINDOW_OPERATORS, ...BROADCAST_OPERATORS]);
 
 /**
  * Per position of the order: can the operator belong to a fused tile group (docs/fit.md, "Execution space")? It
- * must be a convolution, a pooling window, an element-wise operator or BatchNormalization (or a Concat along
- * channels), with one output, a 4-D NCHW output, every activation input 4-D, and at least one reader or a graph output.
+ * must be a convolution, a pooling window, an operator of geometry.ts's broadcast family (element-wise,
+ * BatchNormalization) or a Concat along channels, with one output, a 4-D NCHW output, every activation input 4-D, and at least one reader or a graph output.
  * Views (Identity, Dropout: alias operators) stay out, so a tile's tensors are never views.
  */
 export function tileablePositions(ctx: PartitionContext): boolean[] {
@@ -57,7 +21,7 @@ export function tileablePositions(ctx: PartitionContext): boolean[] {
     if (type === 'Concat') {
       const axis = new Attrs(node).int('axis', 0);
       if (axis !== 1 && axis !== -3) return false;
-    } else if (!WINDOW.has(type) && !POINTWISE.has(type)) return false;
+    } else if (!TILEABLE.has(type)) return false;
     const geometry = ctx.geometry[p]!;
     if (geometry.outputShapes[0]!.length !== 4) return false;
     const activations = node.inputs.filter((t) => t !== '' && ctx.model.tensors.get(t)?.kind !== 'weight');

@@ -4,6 +4,7 @@ import { deviceMemoryBytes } from '../cluster/types.ts';
 import { memoryOverStepsChart } from '../ordering/chart.ts';
 import type { PlanJob } from '../pipeline/plan-job.ts';
 import { ganttChartSpec } from '../simulate/gantt.ts';
+import type { LowerBound } from '../simulate/types.ts';
 import { VERSION } from '../version.ts';
 import { chartToSvg } from './charts.ts';
 import { renderHtmlReport, type ReportSection } from './html.ts';
@@ -102,10 +103,10 @@ export async function renderPlanReport(job: PlanJob, inputs: ReportInputs = {}):
 
   sections.push({
     title: 'Lower bound',
-    text: `No plan on this cluster can take less than ${result.lowerBoundMs.toFixed(2)} ms${Object.keys(result.lowerBound).sort().join() === 'computeMs,criticalPathMs,ioMs,outputMs' ? ': the largest of computeMs, ioMs + criticalPathMs and outputMs' : ''}. Its parts:`,
-    definitions: Object.entries(result.lowerBound).map(([part, value]) => [
-      `${part} ${Number(value).toFixed(2)} ms`,
-      BOUND_PARTS[part] ?? '',
+    text: `No plan on this cluster can take less than ${result.lowerBoundMs.toFixed(2)} ms: the largest of computeMs, ioMs + criticalPathMs and outputMs. Its parts:`,
+    definitions: (Object.keys(BOUND_PARTS) as (keyof LowerBound)[]).map((part) => [
+      `${part} ${result.lowerBound[part].toFixed(2)} ms`,
+      BOUND_PARTS[part],
     ]),
   });
 
@@ -172,7 +173,7 @@ export async function renderPlanReport(job: PlanJob, inputs: ReportInputs = {}):
 }
 
 /** What each part of the lower bound means (the simulator's definitions, stated for a reader without the docs). */
-export const BOUND_PARTS: Record<string, string> = {
+export const BOUND_PARTS: Record<keyof LowerBound, string> = {
   computeMs:
     "all the work over the devices' pooled best rates, each device joining only once the input can first reach it (after the router's and its own link delay): the devices together cannot finish the work sooner",
   criticalPathMs:

@@ -1,6 +1,6 @@
 import { get, type IncomingMessage } from 'node:http';
 import { fail } from '../errors.ts';
-import { CHALLENGE_PATH, isNonce, TOKEN_ENV } from './auth.ts';
+import { CHALLENGE_PATH, isNonce, sameMac, TOKEN_ENV, workerProof, type Secret } from './auth.ts';
 
 /** A short HTTP answer's body (at most 1 KiB of it, one line), e.g. why a worker refused a connection. */
 export function readBody(res: IncomingMessage): Promise<string> {
@@ -42,4 +42,12 @@ export function fetchChallenge(address: string, timeoutMs: number): Promise<stri
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on('error', (error) => refuse(`connection failed (${error.message})`));
   });
+}
+
+/**
+ * Whether a worker's hello proves it knows the secret: its proof is the HMAC of this connection's nonce and
+ * challenge. Without a secret there is nothing to prove.
+ */
+export function helloProvesSecret(secret: Secret | undefined, nonce: string, challenge: string | null, proof: string | null): boolean {
+  return secret === undefined || (proof !== null && challenge !== null && sameMac(workerProof(secret, nonce, challenge), proof));
 }

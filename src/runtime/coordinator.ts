@@ -3,8 +3,8 @@ import type { Cluster } from '../cluster/types.ts';
 import { fail, MemoriaNovaError } from '../errors.ts';
 import { boxVolume, containsBox, fullBox, unionVolume } from '../partition/box.ts';
 import { parseHostPort } from './address.ts';
-import { AUTH_HEADER, coordinatorProof, newNonce, sameMac, workerProof, type Secret } from './auth.ts';
-import { fetchChallenge, readBody } from './connect.ts';
+import { AUTH_HEADER, coordinatorProof, newNonce, type Secret } from './auth.ts';
+import { fetchChallenge, helloProvesSecret, readBody } from './connect.ts';
 import { network, type Network } from '../simulate/latency.ts';
 import { sendFrame, sleep } from './link.ts';
 import { targetOf } from './targets.ts';
@@ -267,7 +267,7 @@ class Coordinator {
       });
       void this.expect(i, 'hello').then(({ header }) => {
         if (header.t !== 'hello') return;
-        if (secret !== undefined && (header.proof === null || !sameMac(workerProof(secret, nonce, challenge!), header.proof))) {
+        if (!helloProvesSecret(secret, nonce, challenge, header.proof)) {
           this.abort(`worker ${this.names[i]} did not prove that it knows the secret (it was started with another one, or none)`);
           return;
         }

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { parseCluster } from '../cluster/load.ts';
 import { freshToken, secretFrom } from './auth.ts';
-import { clusterOf, clusterYaml, probeWorkers, type ProbedWorker } from './probe.ts';
+import { benchmarkModel } from './probe-compute.ts';
+import { clusterOf, clusterYaml, probeWorkers, transferMbps, type ProbedWorker } from './probe.ts';
 import { runPlan } from './run.ts';
 import { smallCnn, smallCnnRowPlan } from './testing.ts';
 import { startWorker, type RunningWorker } from './worker.ts';
@@ -84,5 +85,17 @@ describe('memorianova probe', () => {
       'first',
     );
     assert.equal(cluster.devices[1]!.name, 'pi-2', 'second of the same name');
+  });
+});
+
+describe('probe numbers, hand-computed', () => {
+  it('transferMbps: 4 MiB in 400 ms after a 20 ms round trip is 33,554,432 bits / 380 ms = 88.30 Mbit/s', () => {
+    assert.equal(transferMbps(4 * 2 ** 20, 400, 20), (4 * 2 ** 20 * 8) / (380 * 1000), 'rate');
+    assert.equal(transferMbps(1000, 5, 5), 8000 / 1, 'no time left after the round trip: 1 µs');
+  });
+
+  it('the compute benchmark is 0.836 GFLOPs under the cost model: conv 2·64·64·9·56² + bias, ReLU, MatMul 2·128·768·3072', () => {
+    const flops = benchmarkModel().ops.reduce((sum, op) => sum + op.cost.flops, 0);
+    assert.equal(flops, 2 * 64 * 64 * 9 * 56 * 56 + 64 * 56 * 56 + 64 * 56 * 56 + 2 * 128 * 768 * 3072, 'FLOPs');
   });
 });

@@ -5,8 +5,8 @@ import { BYTES_PER_MB } from '../cluster/types.ts';
 import { validateCluster } from '../cluster/load.ts';
 import { fail, MemoriaNovaError } from '../errors.ts';
 import { parseHostPort } from './address.ts';
-import { AUTH_HEADER, coordinatorProof, newNonce, sameMac, workerProof, type Secret } from './auth.ts';
-import { fetchChallenge, readBody } from './connect.ts';
+import { AUTH_HEADER, coordinatorProof, newNonce, type Secret } from './auth.ts';
+import { fetchChallenge, helloProvesSecret, readBody } from './connect.ts';
 import { median } from './reference.ts';
 import { coordinatorBound, decodeFrame, encodeFrame, frameBytes, PROBE_MAX_BYTES, type CoordinatorBound } from './protocol.ts';
 
@@ -42,6 +42,15 @@ export interface ProbedWorker {
 }
 
 const DEFAULT_BYTES = 4 * 2 ** 20;
+
+/**
+ * A link's rate from one timed transfer: bytes × 8 / ((transfer ms − empty round trip ms) × 1000) Mbit/s, the round
+ * trip taken out as the delays the transfer also paid (at least 1 µs is left, so a transfer as fast as an empty
+ * probe gives a large finite rate).
+ */
+export function transferMbps(bytes: number, transferMs: number, roundTripMs: number): number {
+  return (bytes * 8) / (Math.max(transferMs - roundTripMs, 1e-3) * 1000);
+}
 
 /**
  * Measures each worker's link and compute through the real worker, one worker at a time (so probes do not share
@@ -153,7 +162,7 @@ class ProbeLink {
         try {
           const { header } = decodeFrame(frameBytes(data, isBinary, `worker ${address}`), coordinatorBound, `worker ${address}`);
           if (header.t !== 'hello') return refuse(`sent '${header.t}' before its hello`);
-          if (secret !== undefined && (header.proof === null || !sameMac(workerProof(secret, nonce, challenge!), header.proof)))
+          if (!helloProvesSecret(secret, nonce, challenge, header.proof))
             return refuse('did not prove that it knows the secret (it was started with another one, or none)');
           resolve(header);
         } catch (error) {
@@ -220,7 +229,7 @@ class ProbeLink {
     const trips: number[] = [];
     for (let i = 0; i < roundTrips; i++) trips.push(await this.echo(0, 0));
     const roundTripMs = median(trips);
-    const rate = (times: number[]) => (bytes * 8) / (Math.max(median(times) - roundTripMs, 1e-3) * 1000);
+    const rate = (times: number[]) => transferMbps(bytes, median(times), roundTripMs);
     const down: number[] = [];
     const up: number[] = [];
     for (let i = 0; i < transfers; i++) {

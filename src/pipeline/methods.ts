@@ -167,6 +167,11 @@ function better(b: MethodResult, a: MethodResult, cluster: Cluster): boolean {
   return b.latencyMs < a.latencyMs;
 }
 
+/** How much lower latency `ms` is than `againstMs`: 1 − ms / againstMs (negative when it is higher). */
+export function latencyGain(ms: number, againstMs: number): number {
+  return 1 - ms / againstMs;
+}
+
 /**
  * GenEFlow's gain over the fastest feasible other method (every baseline and the random-search ablation):
  * 1 − GenEFlow latency / that method's latency (positive = GenEFlow faster). Undefined when GenEFlow's plan or
@@ -180,7 +185,7 @@ export function geneflowGain(
   const others = methods.filter((m) => m.feasible && m.name !== 'geneflow');
   if (geneflow === undefined || !geneflow.feasible || others.length === 0) return undefined;
   const best = others.reduce((a, b) => (b.latencyMs < a.latencyMs ? b : a));
-  return { baseline: best.name, gain: 1 - geneflow.latencyMs / best.latencyMs };
+  return { baseline: best.name, gain: latencyGain(geneflow.latencyMs, best.latencyMs) };
 }
 
 /** One device's memory under a plan: its limit, the plan's peak there (the least memory that plan runs in) and the excess. */

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { deviceMemoryBytes } from '../cluster/types.ts';
 import { memoryOverStepsChart } from '../ordering/chart.ts';
+import { latencyGain } from '../pipeline/methods.ts';
 import type { PlanJob } from '../pipeline/plan-job.ts';
 import { ganttChartSpec } from '../simulate/gantt.ts';
 import type { LowerBound } from '../simulate/types.ts';
@@ -78,7 +79,7 @@ export async function renderPlanReport(job: PlanJob, inputs: ReportInputs = {}):
         mib(Math.max(...m.devicePeakBytes)),
         (m.searchMs / 1000).toFixed(2),
         m.evaluations,
-        geneflow === undefined || m.name === 'geneflow' ? '' : `${((1 - geneflow.latencyMs / m.latencyMs) * 100).toFixed(1)}%`,
+        geneflow === undefined || m.name === 'geneflow' ? '' : `${(latencyGain(geneflow.latencyMs, m.latencyMs) * 100).toFixed(1)}%`,
       ]),
       highlightRow: result.methods.indexOf(best),
     },

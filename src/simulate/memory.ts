@@ -1,5 +1,5 @@
-import type { MemoryGraph } from '../memory/graph.ts';
-import { evaluateOrder } from '../memory/model.ts';
+import type { MemoryBehaviour } from '../ir/graph.ts';
+import { SequenceMemory } from '../memory/sequence.ts';
 import { boxVolume, hull } from '../partition/box.ts';
 import type { PartitionContext } from '../partition/context.ts';
 import type { Box, PlanSlices } from '../partition/types.ts';
@@ -10,6 +10,87 @@ export interface DeviceMemory {
   weightBytes: number;
   /** Peak live activation bytes under the memory model (docs/memory.md) over the device's own steps. */
   activationPeakBytes: number;
+}
+
+/**
+ * Per operator input: the activation's number in the context (>= 0), an omitted input (NONE), a weight read by one
+ * operator input (WEIGHT), or SHARED - w for shared weight number w (its bytes are those of the hull of its slices).
+ */
+const NONE = -1;
+const WEIGHT = -2;
+const SHARED = -3;
+
+/** What deviceMemory needs of a context, numbered once so a run indexes typed arrays instead of Maps of names. */
+interface MemoryLayout {
+  /** Per position, per node input: see NONE, WEIGHT, SHARED. */
+  inputIds: Int32Array[];
+  inputBytes: Float64Array[];
+  /** Per position, per node output: bytes per element (0 for an omitted output, whose name is ''). */
+  outputBytes: Float64Array[];
+  outputIds: Int32Array[];
+  behaviour: MemoryBehaviour[];
+  /** Per activation number, for the current run: its tensor number in `sequence` (valid when stamp = run). */
+  local: Int32Array;
+  localStamp: Int32Array;
+  gathered: Int32Array;
+  gatheredStamp: Int32Array;
+  /** Per shared weight: the hull of the device's slices of it, bytes per element; the run's weights touched. */
+  weightHull: Array<Box | null>;
+  weightBytes: Float64Array;
+  shared: Int32Array;
+  run: number;
+  sequence: SequenceMemory;
+  inputs: Int32Array;
+}
+
+const layouts = new WeakMap<PartitionContext, MemoryLayout>();
+
+function memoryLayout(ctx: PartitionContext): MemoryLayout {
+  let layout = layouts.get(ctx);
+  if (layout !== undefined) return layout;
+  const ids = new Map<string, number>();
+  const idOf = (tensor: string): number => {
+    let id = ids.get(tensor);
+    if (id === undefined) ids.set(tensor, (id = ids.size));
+    return id;
+  };
+  const weightIds = new Map<string, number>();
+  const nodes = ctx.opIndex.map((index) => ctx.model.ops[index]!.node);
+  let maxInputs = 0;
+  const inputIds = nodes.map((node) => {
+    maxInputs = Math.max(maxInputs, node.inputs.length);
+    return Int32Array.from(node.inputs, (tensor) => {
+      if (tensor === '') return NONE;
+      const readers = ctx.weightReaders.get(tensor);
+      if (readers === 1) return WEIGHT;
+      if (readers !== undefined) {
+        if (!weightIds.has(tensor)) weightIds.set(tensor, weightIds.size);
+        return SHARED - weightIds.get(tensor)!;
+      }
+      return idOf(tensor);
+    });
+  });
+  const outputIds = nodes.map((node) => Int32Array.from(node.outputs, (tensor) => (tensor === '' ? NONE : idOf(tensor))));
+  const count = ids.size;
+  layout = {
+    inputIds,
+    inputBytes: nodes.map((node) => Float64Array.from(node.inputs, (tensor) => (tensor === '' ? 0 : ctx.elementBytes.get(tensor)!))),
+    outputBytes: nodes.map((node) => Float64Array.from(node.outputs, (tensor) => (tensor === '' ? 0 : ctx.elementBytes.get(tensor)!))),
+    outputIds,
+    behaviour: ctx.opIndex.map((index) => ctx.model.ops[index]!.memory),
+    local: new Int32Array(count),
+    localStamp: new Int32Array(count).fill(-1),
+    gathered: new Int32Array(count),
+    gatheredStamp: new Int32Array(count).fill(-1),
+    weightHull: new Array<Box | null>(weightIds.size).fill(null),
+    weightBytes: Float64Array.from(weightIds.keys(), (tensor) => ctx.elementBytes.get(tensor)!),
+    shared: new Int32Array(weightIds.size),
+    run: 0,
+    sequence: new SequenceMemory(),
+    inputs: new Int32Array(maxInputs),
+  };
+  layouts.set(ctx, layout);
+  return layout;
 }
 
 /**
@@ -25,67 +106,78 @@ export function deviceMemory(
   device: number,
   sendsAfter: ReadonlySet<number>,
 ): DeviceMemory {
-  const tensorNames: string[] = [];
-  const tensorBytes: number[] = [];
-  const ops: MemoryGraph['ops'] = [];
-  const local = new Map<string, number>();
-  const gathered = new Map<string, number>();
-  const weights = new Map<string, Box>();
+  const layout = memoryLayout(ctx);
+  const run = ++layout.run;
+  const { local, localStamp, gathered, gatheredStamp, weightHull, sequence, inputs } = layout;
+  sequence.reset();
+  let sharedCount = 0;
   let weightBytes = 0;
+  let steps = 0;
   const assembled = comm.assembled[device]!;
-  const bytesOf = (tensor: string, box: Box): number => Math.ceil(boxVolume(box) * ctx.elementBytes.get(tensor)!);
-  const addTensor = (name: string, bytes: number): number => {
-    tensorBytes.push(bytes);
-    return tensorNames.push(name) - 1;
-  };
   for (let p = 0; p < slices.ops.length; p++) {
-    const entry = slices.ops[p]!;
-    const slice = entry.slices[device];
+    const slice = slices.ops[p]!.slices[device];
     if (slice == null) continue;
-    const node = ctx.model.ops[entry.index]!.node;
-    const inputs: number[] = [];
-    for (let j = 0; j < node.inputs.length; j++) {
-      const tensor = node.inputs[j]!;
+    steps++;
+    const names = ctx.model.ops[ctx.opIndex[p]!]!.node.inputs;
+    const inputIds = layout.inputIds[p]!;
+    const inputBytes = layout.inputBytes[p]!;
+    let inputCount = 0;
+    for (let j = 0; j < inputIds.length; j++) {
+      const id = inputIds[j]!;
       const box = slice.inputs[j];
-      if (tensor === '' || box == null) continue;
-      const weightReaders = ctx.weightReaders.get(tensor);
-      if (weightReaders !== undefined) {
-        if (weightReaders === 1) weightBytes += bytesOf(tensor, box);
-        else weights.set(tensor, hull(weights.get(tensor) ?? null, box) ?? box);
+      if (id === NONE || box == null) continue;
+      if (id === WEIGHT) {
+        weightBytes += Math.ceil(boxVolume(box) * inputBytes[j]!);
         continue;
       }
-      let id: number | undefined;
-      const region = assembled.get(tensor);
+      if (id <= SHARED) {
+        const w = SHARED - id;
+        const before = weightHull[w]!;
+        if (before === null) layout.shared[sharedCount++] = w;
+        weightHull[w] = hull(before, box) ?? box;
+        continue;
+      }
+      let tensor = -1;
+      const region = assembled.get(names[j]!);
       if (region !== undefined) {
-        id = gathered.get(tensor);
-        if (id === undefined) {
-          id = addTensor(tensor, bytesOf(tensor, region));
-          gathered.set(tensor, id);
-          const own = local.get(tensor);
-          ops.push({ name: 'receive', inputs: own === undefined ? [] : [own], outputs: [id], behaviour: 'normal' });
+        if (gatheredStamp[id] === run) tensor = gathered[id]!;
+        else {
+          tensor = sequence.tensor(Math.ceil(boxVolume(region) * inputBytes[j]!));
+          gathered[id] = tensor;
+          gatheredStamp[id] = run;
+          sequence.op('normal');
+          if (localStamp[id] === run) sequence.input(local[id]!);
+          sequence.output(tensor);
         }
-      } else id = local.get(tensor);
-      if (id !== undefined && !inputs.includes(id)) inputs.push(id);
+      } else if (localStamp[id] === run) tensor = local[id]!;
+      if (tensor >= 0) inputs[inputCount++] = tensor;
     }
-    const outputs: number[] = [];
-    for (let k = 0; k < node.outputs.length; k++) {
-      const tensor = node.outputs[k]!;
-      const id = addTensor(tensor, tensor === '' ? 0 : bytesOf(tensor, slice.outputs[k]!));
-      if (tensor !== '') local.set(tensor, id);
-      outputs.push(id);
+    const outputIds = layout.outputIds[p]!;
+    const outputBytes = layout.outputBytes[p]!;
+    const first = sequence.tensorsMade;
+    for (let k = 0; k < outputIds.length; k++) {
+      const id = outputIds[k]!;
+      const tensor = sequence.tensor(id === NONE ? 0 : Math.ceil(boxVolume(slice.outputs[k]!) * outputBytes[k]!));
+      if (id !== NONE) {
+        local[id] = tensor;
+        localStamp[id] = run;
+      }
     }
-    const memory = ctx.model.ops[entry.index]!.memory;
-    ops.push({ name: node.name, inputs, outputs, behaviour: memory === 'alias' && inputs.length === 0 ? 'normal' : memory });
-    if (sendsAfter.has(p)) ops.push({ name: 'send', inputs: outputs, outputs: [], behaviour: 'normal' });
+    sequence.op(layout.behaviour[p]!);
+    for (let i = 0; i < inputCount; i++) sequence.input(inputs[i]!);
+    for (let k = 0; k < outputIds.length; k++) sequence.output(first + k);
+    if (sendsAfter.has(p)) {
+      sequence.op('normal');
+      for (let k = 0; k < outputIds.length; k++) sequence.input(first + k);
+    }
   }
-  if (ops.length === 0) return { weightBytes: 0, activationPeakBytes: 0 };
-  for (const [tensor, box] of weights) weightBytes += bytesOf(tensor, box);
-  const graph: MemoryGraph = { tensorNames, tensorBytes, ops, graphInputs: [], graphOutputs: [] };
-  const profile = evaluateOrder(
-    graph,
-    ops.map((_, i) => i),
-  );
-  return { weightBytes, activationPeakBytes: profile.peakBytes };
+  if (steps === 0) return { weightBytes: 0, activationPeakBytes: 0 };
+  for (let i = 0; i < sharedCount; i++) {
+    const w = layout.shared[i]!;
+    weightBytes += Math.ceil(boxVolume(weightHull[w]!) * layout.weightBytes[w]!);
+    weightHull[w] = null;
+  }
+  return { weightBytes, activationPeakBytes: sequence.peakBytes() };
 }
 
 /** Positions whose slice on `device` is followed by an upload (its output is needed elsewhere or is a graph output). */

@@ -104,7 +104,7 @@ export async function renderPlanReport(job: PlanJob, inputs: ReportInputs = {}):
 
   sections.push({
     title: 'Lower bound',
-    text: `No plan on this cluster can take less than ${result.lowerBoundMs.toFixed(2)} ms: the largest of computeMs, ioMs + criticalPathMs and outputMs. Its parts:`,
+    text: `No plan on this cluster can take less than ${result.lowerBoundMs.toFixed(2)} ms: the largest of computeMs, ioMs + criticalPathMs, outputMs and inputMs. Its parts:`,
     definitions: (Object.keys(BOUND_PARTS) as (keyof LowerBound)[]).map((part) => [
       `${part} ${result.lowerBound[part].toFixed(2)} ms`,
       BOUND_PARTS[part],
@@ -182,6 +182,8 @@ export const BOUND_PARTS: Record<keyof LowerBound, string> = {
   ioMs: 'the delays every request pays: the input forwarded by the router and downloaded by a device before any work, the output uploaded after it',
   outputMs:
     "ioMs plus the graph outputs' bytes over the uplinks' capacity (their sum on a switched network, the fastest one on a shared channel): every output byte must reach the router",
+  inputMs:
+    "the router's delay, the bytes of the graph inputs some operator reads whole over the downlinks' capacity (their sum on a switched network, the fastest one on a shared channel, which the outputs' uploads share too) and one link delay: every such input byte must reach a device",
 };
 
 export async function writePlanReport(path: string, job: PlanJob, inputs: ReportInputs = {}): Promise<void> {

@@ -58,6 +58,28 @@ test('lower bound on hand-computed cases: compute windows open with each device�
   assert.ok(result.lowerBoundMs <= result.latencyMs, `${result.lowerBoundMs} > ${result.latencyMs}`);
 });
 
+test('lower bound: an input some operator reads whole must be downloaded whole; on a shared medium with the output', () => {
+  const model = conv();
+  const order = model.ops.map((op) => op.node.name);
+  // x is 1024 B and the 1×1 convolution reads all of it. Switched: 0.5 + 1024 B over 8 + 8 Mbit/s + 2 ms.
+  const c = cluster([device('a', { gflops: 1e-3 }), device('b', { gflops: 1e-3, latencyMs: 4 })]);
+  close(createSimulator(model, c, order).lowerBound.inputMs, 0.5 + (1024 * 8) / (16 * 1000) + 2);
+  // Shared: the 1024 input bytes and the 2048 output bytes take turns on one 8 Mbit/s channel.
+  const shared = createSimulator(model, { ...c, medium: 'shared' }, order);
+  close(shared.lowerBound.inputMs, 0.5 + (1024 * 8) / 8000 + (2048 * 8) / 8000 + 2);
+  // One device on the shared medium: forward 0.5, download 1.024 + 2, compute 4.096, upload 2.048 + 2 = the bound
+  // plus the compute and one delay.
+  const one = cluster([device('a', { gflops: 1e-3 })], { medium: 'shared' });
+  const result = simulate(model, one, singleDevicePlan(model, one, order, 0));
+  close(result.latencyMs, result.lowerBound.inputMs + 4.096 + 2);
+  // A strided 1×1 convolution skips rows and columns of x: no input bytes are provably needed.
+  const b = new GraphBuilder('strided');
+  const x = b.input('x', 'float32', [1, 4, 8, 8]);
+  b.output(b.op('Conv', [x, b.weight('w', [8, 4, 1, 1])], { kernel_shape: [1, 1], strides: [2, 2] }, 'conv1'));
+  const strided = analyzeGraph(b.build());
+  assert.equal(createSimulator(strided, c, ['conv1']).lowerBound.inputMs, 0, 'a strided 1×1 convolution needs no whole input');
+});
+
 test('random plans over zoo models and clusters: the lower bound never exceeds the simulated latency', () => {
   const models = ['squeezenet1.0', 'resnet50', 'googlenet', 'bert-base'].map((name) =>
     analyzeGraph(zooEntry(name).build(name === 'bert-base' ? { seqLen: 16, layers: 2 } : {}), { name }),

@@ -1,4 +1,6 @@
+import { Attrs } from '../analysis/ops/attrs.ts';
 import type { Cluster } from '../cluster/types.ts';
+import { fullBox, sameBox } from '../partition/box.ts';
 import type { PartitionContext } from '../partition/context.ts';
 import { transmitMs } from './latency.ts';
 import type { LowerBound } from './types.ts';
@@ -14,7 +16,10 @@ import type { LowerBound } from './types.ts';
  *   fastest whole time if it cannot; ioMs = δ_r + 2 · min_d δ_d (one forward and download before it, one upload after);
  * - outputMs: the bytes of the graph outputs must cross the devices' uplinks after the earliest input arrival:
  *   δ_r + 2 · min_d δ_d + bytes × 8 / (capacity × 1000), capacity = Σ_d uplinkMbps (switched) or max_d uplinkMbps
- *   (shared: the uploads take turns on one channel).
+ *   (shared: the uploads take turns on one channel);
+ * - inputMs: the graph inputs that some operator reads every element of must be downloaded whole, over the devices'
+ *   downlinks: δ_r + their bytes over the downlinks' capacity (Σ_d downlinkMbps switched, max_d shared) + min_d δ_d;
+ *   on a shared medium the output's uploads take the same channel, so their airtime is added (0 without such inputs).
  */
 export function lowerBound(ctx: PartitionContext, cluster: Cluster, opMs: readonly number[][]): LowerBound {
   const ops = ctx.model.ops;
@@ -79,7 +84,21 @@ export function lowerBound(ctx: PartitionContext, cluster: Cluster, opMs: readon
   const ups = devices.map((d) => d.uplinkMbps);
   const capacity = cluster.medium === 'shared' ? Math.max(...ups) : ups.reduce((a, b) => a + b, 0);
   const outputMs = outputBytes > 0 ? ioMs + transmitMs(outputBytes, capacity) : 0;
-  return { computeMs, criticalPathMs, ioMs, outputMs };
+  let inputBytes = 0;
+  for (const [tensor, uses] of ctx.graphInputUses) {
+    if (!uses.some((use) => readsEveryElement(ctx, use.position, tensor))) continue;
+    inputBytes += ctx.model.tensors.get(tensor)!.shape.reduce((a, b) => a * b, 1) * ctx.elementBytes.get(tensor)!;
+  }
+  const downs = devices.map((d) => d.downlinkMbps);
+  const shared = cluster.medium === 'shared';
+  const inputMs =
+    inputBytes > 0
+      ? delayR +
+        transmitMs(inputBytes, shared ? Math.max(...downs) : downs.reduce((a, b) => a + b, 0)) +
+        (shared && outputBytes > 0 ? transmitMs(outputBytes, capacity) : 0) +
+        hop
+      : 0;
+  return { computeMs, criticalPathMs, ioMs, outputMs, inputMs };
 }
 
 /** The least T with Σ rate · max(0, T − start) ≥ work (water filling, devices joining in order of start). */
@@ -98,5 +117,63 @@ function waterLevel(devices: Array<{ start: number; rate: number }>, work: numbe
 }
 
 export function lowerBoundMs(bound: LowerBound): number {
-  return Math.max(bound.computeMs, bound.ioMs + bound.criticalPathMs, bound.outputMs);
+  return Math.max(bound.computeMs, bound.ioMs + bound.criticalPathMs, bound.outputMs, bound.inputMs);
+}
+
+/** Operators that read every element of every input region their geometry names (no gaps inside a region). */
+const DENSE_READERS = new Set([
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'Pow',
+  'Relu',
+  'LeakyRelu',
+  'Sigmoid',
+  'Tanh',
+  'Erf',
+  'Exp',
+  'Sqrt',
+  'Neg',
+  'Abs',
+  'Clip',
+  'BatchNormalization',
+  'LayerNormalization',
+  'Softmax',
+  'MatMul',
+  'Gemm',
+  'Transpose',
+  'Reshape',
+  'Flatten',
+  'Identity',
+  'Cast',
+  'Concat',
+]);
+
+/**
+ * True when the operator at `position`, computed whole, reads every element of graph input `tensor`: the region its
+ * geometry needs for its whole output is the whole tensor, and it reads that region without gaps (an element-wise or
+ * dense operator; a convolution or pooling window with dilation 1 and stride ≤ kernel; Gather's indices). Gather's
+ * data, Slice, strided 1×1 convolutions and the like may skip elements, so they are never counted.
+ */
+function readsEveryElement(ctx: PartitionContext, position: number, tensor: string): boolean {
+  const node = ctx.model.ops[ctx.opIndex[position]!]!.node;
+  const geometry = ctx.geometry[position]!;
+  const needed = geometry.inputs(geometry.outputShapes.map((shape) => fullBox(shape))).inputs;
+  return node.inputs.some((name, i) => {
+    if (name !== tensor) return false;
+    const shape = geometry.inputShapes[i];
+    const region = needed[i];
+    if (shape == null || region == null || !sameBox(region, fullBox(shape))) return false;
+    if (node.opType === 'Gather') return i === 1;
+    if (node.opType === 'Conv' || node.opType === 'MaxPool' || node.opType === 'AveragePool') {
+      if (i !== 0) return false;
+      const attrs = new Attrs(node);
+      const kernel = node.opType === 'Conv' ? geometry.inputShapes[1]!.slice(2) : attrs.ints('kernel_shape')!;
+      const strides = attrs.ints('strides') ?? kernel.map(() => 1);
+      const dilations = attrs.ints('dilations') ?? kernel.map(() => 1);
+      return kernel.every((k, a) => dilations[a] === 1 && strides[a]! <= k);
+    }
+    return DENSE_READERS.has(node.opType);
+  });
 }

@@ -39,7 +39,7 @@ export interface DeviceBreakdown {
 
 /**
  * The components of the latency lower bound (docs/latency.md, "Lower bound"):
- * lowerBoundMs = max(computeMs, ioMs + criticalPathMs, outputMs).
+ * lowerBoundMs = max(computeMs, ioMs + criticalPathMs, outputMs, inputMs).
  */
 export interface LowerBound {
   /** Total work over the devices' rates, each device starting when the input can first reach it. */
@@ -49,6 +49,8 @@ export interface LowerBound {
   ioMs: number;
   /** The graph outputs' bytes over the uplinks' capacity, after the earliest input arrival (0 without outputs). */
   outputMs: number;
+  /** The graph inputs read whole, downloaded over the downlinks (on a shared medium with the outputs' airtime); 0 if none. */
+  inputMs: number;
 }
 
 export interface SimulationResult {

@@ -62,11 +62,11 @@ function resolvePlan(model: Model, flags: SimulateFlags): { plan: Plan; cluster:
 const ms = (value: number) => value.toFixed(1);
 
 function report(model: Model, cluster: Cluster, plan: Plan, result: SimulationResult): string {
-  const { computeMs, criticalPathMs, ioMs, outputMs } = result.lowerBound;
+  const { computeMs, criticalPathMs, ioMs, outputMs, inputMs } = result.lowerBound;
   const lines = [
     `${model.name} on ${cluster.name} (${cluster.devices.length} devices), plan '${plan.method}': latency ${ms(result.latencyMs)} ms, ` +
       `lower bound ${ms(result.lowerBoundMs)} ms (${(result.latencyMs / result.lowerBoundMs).toFixed(2)}×), ${result.feasible ? 'feasible' : 'INFEASIBLE'}`,
-    `lower bound = max(compute ${ms(computeMs)}, io ${ms(ioMs)} + critical path ${ms(criticalPathMs)}, output ${ms(outputMs)}) ms; ` +
+    `lower bound = max(compute ${ms(computeMs)}, io ${ms(ioMs)} + critical path ${ms(criticalPathMs)}, output ${ms(outputMs)}, input ${ms(inputMs)}) ms; ` +
       `${mebibytes(result.bytesMoved)} moved in ${result.messages} deliveries`,
     formatTable(
       ['device', 'compute ms', 'send ms', 'receive ms', 'idle ms', 'GFLOP', 'sent', 'received', 'weights', 'peak', 'limit'],

@@ -84,6 +84,7 @@ export { profileModel, type ProfileOptions, type ProfileResult } from './runtime
 // Fused tiling on one device (docs/fit.md).
 export { fitModel, type FitOptions, type FitResult, type FitExecution, type FitGroup } from './fit/fit.ts';
 export { paretoFront, DEFAULT_SPACE, type FitSpace, type FrontPoint } from './fit/search.ts';
-export { runFit, type FitRun } from './fit/execute.ts';
-export { fitPlanOf, type FitPlanFile } from './fit/plan.ts';
+export { runFit, runFitPlan, type FitRun, type FitPlanReport, type RunFitPlanOptions } from './fit/execute.ts';
+export { fitPlanOf, loadFitPlan, readFitPlan, type FitPlanFile, type LoadedFitPlan } from './fit/plan.ts';
+export { compileFitProgram } from './fit/program.ts';
 export { parseByteSize } from './fit/size.ts';

@@ -6,11 +6,25 @@ import { boxShape, fullBox } from '../partition/box.ts';
 import type { PartitionContext } from '../partition/context.ts';
 import type { Box, OpSlice } from '../partition/types.ts';
 import { wireNode, type ProgramOp, type Step, type WorkerProgram } from '../runtime/program.ts';
-import { maxAbsError, modelInputs, referenceRun, withInlineWeights } from '../runtime/reference.ts';
+import { presetDevice } from '../cluster/presets.ts';
+import type { Secret } from '../runtime/auth.ts';
+import { executeProgram } from '../runtime/coordinator.ts';
+import { startLocalWorkers, type LocalWorkers } from '../runtime/local.ts';
+import {
+  maxAbsError,
+  measureReference,
+  median,
+  modelInputs,
+  openWholeModel,
+  referenceRun,
+  withInlineWeights,
+} from '../runtime/reference.ts';
 import { boxKey, copyRegion, elementSize, emptyRegion, weightSlice } from '../runtime/regions.ts';
 import { buildStepModel, type HeldWeight } from '../runtime/submodel.ts';
 import { ortTensorBytes, SESSION_OPTIONS, toOrtTensor } from '../runtime/tensors.ts';
 import type { Segment } from './memory.ts';
+import type { LoadedFitPlan } from './plan.ts';
+import { compileFitProgram } from './program.ts';
 import { tileShare } from './tiles.ts';
 
 export interface FitRun {
@@ -107,4 +121,105 @@ export async function runFit(analysed: Model, ctx: PartitionContext, segments: r
   const outputs = new Map(model.graph.outputs.map((o) => [o.name, held.get(o.name)!]));
   const reference = await referenceRun(model, inputs);
   return { outputs, maxAbsError: maxAbsError(model, outputs, reference.outputs), steps };
+}
+
+export interface RunFitPlanOptions {
+  /** A running worker (host:port); without it one local worker process is started and stopped after. */
+  worker?: string;
+  /** The running worker's shared secret (docs/runtime.md, "Security model"); a local worker gets a fresh one. */
+  secret?: Secret;
+  runs?: number;
+  warmup?: number;
+  timeoutMs?: number;
+  /** The local worker's --memory-limit in MiB. */
+  memoryLimitMB?: number;
+  onRun?: (run: number, latencyMs: number) => void;
+}
+
+/** What `memorianova run --plan fit.json` reports (docs/fit.md, "Proof by the runtime"). */
+export interface FitPlanReport {
+  model: string;
+  device: string;
+  limitBytes: number;
+  includeWeights: boolean;
+  /** The fit plan's peak under the memory model (activations, plus the weights with includeWeights). */
+  predictedPeakBytes: number;
+  /**
+   * The worker's: the largest, over steps, of the tensors it held while the step ran plus the step's planned working
+   * set (plus its weight slices with includeWeights), over the measured runs.
+   */
+  measuredPeakBytes: number;
+  /** The worker process' resident-memory high-water mark above its idle baseline. */
+  rssPeakBytes: number;
+  /** The fit plan's latency on its device (the latency model). */
+  predictedMs: number;
+  /** Median end-to-end latency of the measured runs on this host. */
+  measuredMs: number;
+  runsMs: number[];
+  /** The whole model as one ONNX Runtime session on this host (median CPU ms). */
+  wholeModelMs: number;
+  maxAbsError: number;
+  /** Worker steps: one per operator outside a group and one per tile. */
+  steps: number;
+  groups: number;
+  tiles: number;
+}
+
+/**
+ * Runs a fit plan on one worker process (docs/fit.md, "Proof by the runtime"): the plan compiled into one worker's
+ * program (compileFitProgram), executed by the runtime's coordinator and worker, its output checked against one
+ * whole-model session, its memory and latency set beside the plan's.
+ */
+export async function runFitPlan(analysed: Model, plan: LoadedFitPlan, options: RunFitPlanOptions = {}): Promise<FitPlanReport> {
+  const model = withInlineWeights(analysed);
+  const inputs = modelInputs(model);
+  const whole = await openWholeModel(model, inputs);
+  const reference = await measureReference(whole, 3);
+  await whole.release();
+  const device = presetDevice(plan.file.device) ?? { ...presetDevice('pi')!, name: plan.file.device };
+  const { program, cluster } = compileFitProgram(model, plan.memory, plan.segments, device);
+  let local: LocalWorkers | undefined;
+  try {
+    let address = options.worker;
+    if (address === undefined) {
+      local = await startLocalWorkers(1, () =>
+        options.memoryLimitMB === undefined ? [] : ['--memory-limit', String(options.memoryLimitMB)],
+      );
+      address = local.addresses[0]!;
+    }
+    const secret = local?.secret ?? options.secret;
+    const result = await executeProgram(program, cluster, {
+      workers: [address],
+      runs: options.runs ?? 5,
+      warmup: options.warmup ?? 1,
+      inputs: new Map([...inputs].map(([name, t]) => [name, ortTensorBytes(t)])),
+      emulateLinks: false,
+      slowdowns: [1],
+      timeoutMs: options.timeoutMs ?? 30_000,
+      ...(options.onRun === undefined ? {} : { onRun: options.onRun }),
+      ...(local === undefined ? {} : { describeLoss: () => local!.exitOf(0) }),
+      ...(secret === undefined ? {} : { secret }),
+    });
+    const runs = result.workerRuns.map((r) => r[0]!);
+    const weights = plan.file.includeWeights ? plan.weightBytes : 0;
+    return {
+      model: model.name,
+      device: plan.file.device,
+      limitBytes: plan.file.limitBytes,
+      includeWeights: plan.file.includeWeights,
+      predictedPeakBytes: plan.file.peakBytes,
+      measuredPeakBytes: Math.max(...runs.map((s) => s.workingPeakBytes)) + weights,
+      rssPeakBytes: Math.max(...runs.map((s) => s.peakBytes)),
+      predictedMs: plan.file.latencyMs,
+      measuredMs: median(result.latenciesMs),
+      runsMs: result.latenciesMs,
+      wholeModelMs: reference.wholeModelMs,
+      maxAbsError: maxAbsError(model, result.outputs, reference.outputs),
+      steps: program.workers[0]!.steps.length,
+      groups: plan.segments.filter((s) => s.tiling !== null).length,
+      tiles: program.workers[0]!.steps.filter((s) => s.assemble !== undefined).length,
+    };
+  } finally {
+    await local?.stop();
+  }
 }

@@ -55,6 +55,8 @@ export interface FitResult {
   device: string;
   limitBytes: number;
   includeWeights: boolean;
+  /** Element-wise operators reused a dying input of their size (docs/memory.md). */
+  inplace: boolean;
   weightBytes: number;
   /** True when some execution of the space has peakBytes ≤ limitBytes. */
   feasible: boolean;
@@ -146,6 +148,7 @@ export function fitModel(model: Model, options: FitOptions): FitResult {
     device: device.name,
     limitBytes: options.limitBytes,
     includeWeights,
+    inplace: options.inplace ?? true,
     weightBytes,
     feasible: best !== null,
     best,

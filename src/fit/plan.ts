@@ -1,4 +1,15 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { describeIssue } from '../cluster/schema.ts';
+import { fail } from '../errors.ts';
+import type { Model } from '../ir/graph.ts';
+import { weightBytesOf } from '../memory/graph.ts';
+import { modelFingerprint } from '../model/fingerprint.ts';
+import { partitionContext } from '../partition/context.ts';
 import type { FitResult } from './fit.ts';
+import { fitMemory, planMemory, type FitMemory, type Segment } from './memory.ts';
+import { tileablePositions } from './space.ts';
+import { gridLimit, tileGroup } from './tiles.ts';
 
 /** The fit plan file (docs/fit.md, "Plan file"): the order and every group of the chosen execution. */
 export interface FitPlanFile {
@@ -11,6 +22,8 @@ export interface FitPlanFile {
   peakBytes: number;
   latencyMs: number;
   includeWeights: boolean;
+  /** Element-wise operators reuse a dying input of their size (docs/memory.md); files without it were written with it on. */
+  inplace?: boolean;
   order: string[];
   groups: Array<{ first: string; last: string; rows: number; cols: number }>;
 }
@@ -28,7 +41,130 @@ export function fitPlanOf(result: FitResult): FitPlanFile {
     peakBytes: e.peakBytes,
     latencyMs: e.latencyMs,
     includeWeights: result.includeWeights,
+    inplace: result.inplace,
     order: result.order,
     groups: e.groups.map((g) => ({ first: g.first, last: g.last, rows: g.rows, cols: g.cols })),
   };
+}
+
+/** Group kinds `run` executes: spatial tile groups (a group without a kind is one). */
+const KNOWN_KINDS = ['spatial'];
+
+const grid = z.number().int().min(1).max(4096);
+const fitPlanSchema = z.strictObject({
+  format: z.literal('memorianova-fit'),
+  version: z.literal(1),
+  model: z.string(),
+  fingerprint: z.string(),
+  device: z.string(),
+  limitBytes: z.number().nonnegative(),
+  peakBytes: z.number().nonnegative(),
+  latencyMs: z.number().nonnegative(),
+  includeWeights: z.boolean(),
+  inplace: z.boolean().exactOptional(),
+  order: z.array(z.string()),
+  // Other fields of a group (a kind this reader does not know may bring its own) are checked after the kind.
+  groups: z.array(z.looseObject({ kind: z.string().exactOptional() })),
+});
+
+const groupSchema = z.strictObject({
+  kind: z.string().exactOptional(),
+  first: z.string(),
+  last: z.string(),
+  rows: grid,
+  cols: grid,
+});
+
+/** Whether parsed JSON is a fit plan (its `format`), before it is checked. */
+export function isFitPlan(raw: unknown): boolean {
+  return raw !== null && typeof raw === 'object' && (raw as { format?: unknown }).format === 'memorianova-fit';
+}
+
+/** A fit plan checked against its model: the file, the order's memory and the pieces runFit and the runtime execute. */
+export interface LoadedFitPlan {
+  file: FitPlanFile;
+  memory: FitMemory;
+  segments: Segment[];
+  weightBytes: number;
+}
+
+/**
+ * Checks a fit plan against the model (docs/fit.md, "Plan file"): the model's fingerprint, the order (every operator
+ * once, producers first), each group (a known kind, operators of the order, all tileable, a grid its exits allow),
+ * and that the memory model gives the group structure exactly the peak the file states. `where` names the file.
+ */
+export function loadFitPlan(raw: unknown, model: Model, where: string): LoadedFitPlan {
+  const parsed = fitPlanSchema.safeParse(raw);
+  if (!parsed.success) fail(`${where}: ${describeIssue(parsed.error)}`, 'invalid-plan');
+  const head = parsed.data;
+  const fingerprint = modelFingerprint(model);
+  if (head.fingerprint !== fingerprint)
+    fail(
+      `${where} was made for model '${head.model}' (fingerprint ${head.fingerprint.slice(0, 12)}…), not for '${model.name}' (fingerprint ${fingerprint.slice(0, 12)}…)`,
+      'invalid-plan',
+    );
+  const ctx = partitionContext(model, head.order);
+  const inplace = head.inplace ?? true;
+  const groups = head.groups.map((raw, i) => {
+    const kind = raw.kind;
+    if (kind !== undefined && !KNOWN_KINDS.includes(kind))
+      fail(
+        `${where}: group ${i + 1} is of kind '${kind}', which run does not execute (it runs ${KNOWN_KINDS.join(', ')} tile groups)`,
+        'invalid-plan',
+      );
+    const group = groupSchema.safeParse(raw);
+    if (!group.success) fail(`${where}: groups[${i}]: ${describeIssue(group.error)}`, 'invalid-plan');
+    return group.data;
+  });
+  const tileable = tileablePositions(ctx);
+  const segments: Segment[] = [];
+  let next = 0;
+  const untiledUpTo = (p: number) => {
+    for (; next < p; next++) segments.push({ first: next, tiling: null });
+  };
+  groups.forEach((g, i) => {
+    const name = `${where}: group ${i + 1} (${g.first} .. ${g.last})`;
+    const first = ctx.position.get(g.first);
+    const last = ctx.position.get(g.last);
+    if (first === undefined || last === undefined) fail(`${name} names an operator the order does not have`, 'invalid-plan');
+    if (first < next || last < first) fail(`${name} overlaps the group before it or ends before it starts`, 'invalid-plan');
+    for (let p = first; p <= last; p++) if (!tileable[p]) fail(`${name}: operator '${ctx.order[p]}' cannot be tiled`, 'invalid-plan');
+    const tiling = tileGroup(ctx, first, last, { rows: 1, cols: 1 });
+    const limit = gridLimit(ctx, tiling.exits, first);
+    if (g.rows > limit.rows || g.cols > limit.cols)
+      fail(`${name}: grid ${g.rows}x${g.cols} exceeds what its outputs allow (${limit.rows}x${limit.cols})`, 'invalid-plan');
+    untiledUpTo(first);
+    segments.push({ first, tiling: tileGroup(ctx, first, last, { rows: g.rows, cols: g.cols }) });
+    next = last + 1;
+  });
+  untiledUpTo(ctx.order.length);
+  const memory = fitMemory(ctx, inplace);
+  const weightBytes = weightBytesOf(model);
+  const peak = planMemory(memory, segments, head.includeWeights, weightBytes).peakBytes;
+  if (peak !== head.peakBytes)
+    fail(
+      `${where}: its groups peak at ${peak} bytes under the memory model, the file says ${head.peakBytes} (written by another version, or edited)`,
+      'invalid-plan',
+    );
+  return { file: head as FitPlanFile, memory, segments, weightBytes };
+}
+
+/** Whether the file at `path` is JSON of a fit plan (its `format`); anything unreadable is left to the plan reader. */
+export function isFitPlanFile(path: string): boolean {
+  try {
+    return isFitPlan(JSON.parse(readFileSync(path, 'utf8')));
+  } catch {
+    return false;
+  }
+}
+
+/** Reads and checks a fit plan file (loadFitPlan). */
+export function readFitPlan(path: string, model: Model): LoadedFitPlan {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    fail(`fit plan ${path}: cannot be read as JSON (${(error as Error).message.split('\n')[0]})`, 'invalid-plan');
+  }
+  return loadFitPlan(raw, model, `fit plan ${path}`);
 }

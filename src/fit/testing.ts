@@ -1,6 +1,7 @@
 import { analyzeGraph } from '../analysis/analyze.ts';
 import { GraphBuilder } from '../ir/builder.ts';
 import type { Model } from '../ir/graph.ts';
+import { mulberry32 } from '../random.ts';
 
 /**
  * Three convolutions, 1 → 4 → 4 → 1 channels on an 8×8 image (docs/memory.md, "Tiled steps", works its peaks out
@@ -28,4 +29,39 @@ export function residualStack(): Model {
   const y = b.op('Conv', [p, b.weight('w3', [3, 2, 1, 1])], {}, 'conv3');
   b.output(y);
   return analyzeGraph(b.build(), { name: 'residual-stack' });
+}
+
+/**
+ * A random stack of 2–5 convolution layers on a 1×c×h×w image (seeded): each 1×1 or 3×3 (padded or not, stride 1
+ * or 2, sometimes grouped), 1–4 channels, some followed by Relu, a 2×2 max pool or a residual Add of the layer's input.
+ */
+export function randomConvStack(seed: number): Model {
+  const random = mulberry32(seed);
+  const pick = (n: number) => Math.floor(random() * n);
+  const b = new GraphBuilder(`conv-stack-${seed}`, { seed });
+  let channels = 1 + pick(3);
+  let size = 10 + pick(8);
+  let x = b.input('x', 'float32', [1, channels, size, size]);
+  const layers = 2 + pick(4);
+  for (let i = 0; i < layers; i++) {
+    const kernel = random() < 0.7 ? 3 : 1;
+    const pad = kernel === 3 && random() < 0.8 ? 1 : 0;
+    const stride = size >= 8 && random() < 0.25 ? 2 : 1;
+    const out = random() < 0.3 ? channels : 1 + pick(4);
+    const group = out === channels && channels > 1 && random() < 0.3 ? channels : 1;
+    const weight = b.weight(`w${i}`, [out, channels / group, kernel, kernel]);
+    const attributes = { pads: [pad, pad, pad, pad], strides: [stride, stride], ...(group > 1 ? { group } : {}) };
+    let y = b.op('Conv', [x, weight, b.weight(`b${i}`, [out])], attributes, `conv${i}`);
+    size = Math.floor((size + 2 * pad - kernel) / stride) + 1;
+    if (random() < 0.5) y = b.op('Relu', [y], {}, `relu${i}`);
+    if (out === channels && stride === 1 && kernel === 2 * pad + 1 && random() < 0.5) y = b.op('Add', [y, x], {}, `add${i}`);
+    if (size >= 6 && random() < 0.25) {
+      y = b.op('MaxPool', [y], { kernel_shape: [2, 2], strides: [2, 2] }, `pool${i}`);
+      size = Math.floor(size / 2);
+    }
+    channels = out;
+    x = y;
+  }
+  b.output(x);
+  return analyzeGraph(b.build(), { name: `conv-stack-${seed}` });
 }

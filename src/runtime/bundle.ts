@@ -20,6 +20,12 @@ export interface ExecutableStep {
   uploads: Array<{ message: number; tensor: string; parts: Box[] }>;
   release: string[];
   session: ort.InferenceSession;
+  /** A tile's exits copied into whole regions (program.ts, Assembly); none in a bundle. */
+  assemble?: Array<{ tensor: string; region: Box; share: Box }>;
+  /** The step's planned working set (program.ts, Step.workingBytes). */
+  workingBytes?: number;
+  /** The sub-model output written over the held tensor `input` (program.ts, Step.inPlace). */
+  inPlace?: { input: string; output: string; shape: number[] };
 }
 
 /** A device folder of a bundle, verified and with one open session per step (docs/runtime.md, "Workers from bundles"). */

@@ -63,6 +63,8 @@ export interface WorkerRunStats {
   peakBytes: number;
   /** Weight slices plus the peak of tensor regions the worker held (what the simulator's memory model counts). */
   tensorPeakBytes: number;
+  /** Activations only: the largest, over steps, of the regions held while a step runs plus its planned working set. */
+  workingPeakBytes: number;
 }
 
 export interface ExecuteResult {
@@ -515,6 +517,7 @@ class Coordinator {
       sendMs: d!.sendMs + (this.net?.uplinks[i]!.busyMs ?? 0),
       peakBytes: d!.peakBytes,
       tensorPeakBytes: d!.tensorPeakBytes,
+      workingPeakBytes: d!.workingPeakBytes,
     }));
     return { latencyMs, outputs: new Map([...outputs].map(([name, r]) => [name, r.bytes])), workers };
   }

@@ -79,6 +79,9 @@ export const workerProgramSchema: z.ZodType<WorkerProgram> = z.strictObject({
       ops: list(z.strictObject({ position: count, node, slice, weights: list(name.nullable()) })),
       uploads: list(z.strictObject({ message: count, tensor: name, parts: list(box) })),
       boundaryBytes: z.number().nonnegative(),
+      assemble: list(z.strictObject({ tensor: name, region: box, share: box })).exactOptional(),
+      workingBytes: count.exactOptional(),
+      inPlace: z.strictObject({ input: name, output: name }).exactOptional(),
     }),
   ),
   opset: z.number().int().min(1).max(1000),
@@ -174,6 +177,34 @@ export function checkProgram(program: WorkerProgram, budgetBytes: number): Check
       });
     }
     for (const upload of step.uploads) dtypeOf(upload.tensor, `an upload of step '${step.name}'`);
+    for (const a of step.assemble ?? []) {
+      const type = dtypeOf(a.tensor, `step '${step.name}'`);
+      total += bounded(bytesOf(a.region, type, a.tensor), `the region of '${a.tensor}' assembled by step '${step.name}'`);
+      const computed = step.ops.flatMap((op) => op.node.outputs.flatMap((t, k) => (t === a.tensor ? [op.slice.outputs[k]!] : [])));
+      if (computed.length === 0)
+        fail(`invalid program: step '${step.name}' assembles '${a.tensor}', which it does not compute`, 'invalid-plan');
+      if (
+        a.share.length !== a.region.length ||
+        !containsBox(a.region, a.share) ||
+        a.share.length !== computed[0]!.length ||
+        !containsBox(computed[0]!, a.share)
+      )
+        fail(
+          `invalid program: the share of '${a.tensor}' step '${step.name}' assembles lies outside what it computes or the region`,
+          'invalid-plan',
+        );
+    }
+    if (step.workingBytes !== undefined) bounded(step.workingBytes, `the working set of step '${step.name}'`);
+    if (step.inPlace !== undefined) {
+      const { input, output } = step.inPlace;
+      if (dtypeOf(input, `step '${step.name}'`) !== dtypeOf(output, `step '${step.name}'`))
+        fail(`invalid program: step '${step.name}' writes '${output}' in place of '${input}', of another dtype`, 'invalid-plan');
+      if (!step.ops.some((op) => op.node.outputs.includes(output)) || !step.ops[0]!.node.inputs.includes(input))
+        fail(
+          `invalid program: step '${step.name}' writes '${output}' in place of '${input}': it must compute the one and its first operator read the other`,
+          'invalid-plan',
+        );
+    }
   }
   bounded(total, 'the program (its weight slices and gathered regions together)');
   return { program, weightBytes, pieces };

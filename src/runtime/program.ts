@@ -71,6 +71,24 @@ export interface Step {
   uploads: Upload[];
   /** Bytes fed into its sub-model plus bytes it hands out (simulate/steps.ts): what its overhead is charged on. */
   boundaryBytes: number;
+  /**
+   * A tile of a fused group (docs/fit.md, "Proof by the runtime"): each listed tensor the step computes is copied,
+   * its `share` only, into the worker's whole `region` of it, allocated empty before the group's first tile runs.
+   */
+  assemble?: Assembly[];
+  /** The memory model's peak of the tensors the step computes inside its sub-model (docs/memory.md, "Tiled steps"). */
+  workingBytes?: number;
+  /**
+   * The step's result `output` is written over the worker's region of `input`, which its element-wise first operator
+   * reads last (the memory model's in-place reuse, docs/memory.md): the two are one buffer.
+   */
+  inPlace?: { input: string; output: string };
+}
+
+export interface Assembly {
+  tensor: string;
+  region: Box;
+  share: Box;
 }
 
 export interface WorkerProgram {

@@ -74,6 +74,8 @@ export const coordinatorBound = z.discriminatedUnion('t', [
     sendMs: z.number().nonnegative(),
     peakBytes: count,
     tensorPeakBytes: count,
+    /** The largest, over steps, of the tensors held plus the step's planned working set (docs/runtime.md, "Measurements"). */
+    workingPeakBytes: count,
   }),
   z.strictObject({ t: z.literal('beat') }),
   /** Exclusive compute: a step is ready to run (`compute`), and has run (`computed`). */

@@ -181,6 +181,7 @@ export async function runPlan(analysed: Model, plan: Plan, options: RunPlanOptio
         sendMs: pick((s) => s.sendMs),
         peakBytes: Math.max(...runs.map((s) => s.peakBytes)),
         tensorPeakBytes: Math.max(...runs.map((s) => s.tensorPeakBytes)),
+        workingPeakBytes: Math.max(...runs.map((s) => s.workingPeakBytes)),
         slowdown: slowdowns[i]!,
         predictedComputeMs: predicted.computeMs,
         predictedSendMs: predicted.sendMs,

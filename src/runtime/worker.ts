@@ -15,7 +15,7 @@ import {
   type Secret,
 } from './auth.ts';
 import type { DType } from '../ir/dtype.ts';
-import { boxShape, intersect } from '../partition/box.ts';
+import { boxShape, boxVolume, intersect, sameBox } from '../partition/box.ts';
 import { writeModelBytes } from '../onnx/write.ts';
 import type { Box } from '../partition/types.ts';
 import { sendFrame, sleep } from './link.ts';
@@ -34,8 +34,8 @@ import {
 } from './protocol.ts';
 import { copyRegion, elementSize, emptyRegion, extractRegion, type Region } from './regions.ts';
 import { benchmarkCompute } from './probe-compute.ts';
-import { planSteps } from './schedule.ts';
-import { buildStepModel, type HeldWeight } from './submodel.ts';
+import { planSteps, type StepPlan } from './schedule.ts';
+import { buildStepModel, type HeldWeight, type StepModel } from './submodel.ts';
 import type { ExecutableStep, LoadedBundle } from './bundle.ts';
 import { checkTarget, DEFAULT_TARGET, runMs, sessionOptions, targetOf, type SessionTarget } from './targets.ts';
 import { ortTensorBytes, timedRun, toOrtTensor } from './tensors.ts';
@@ -228,6 +228,26 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
         http.close(() => resolve());
       }),
   };
+}
+
+/**
+ * Checks a step's in-place write against what the worker derived (schedule.ts): the input is fed whole to the
+ * sub-model, freed after the step, and of the output's size; returns the sub-model output it names.
+ */
+function inPlaceOf(
+  inPlace: { input: string; output: string },
+  plan: StepPlan,
+  model: StepModel,
+): { input: string; output: string; shape: number[] } {
+  const held = plan.held.get(inPlace.input);
+  const result = model.results.find((r) => r.tensor === inPlace.output);
+  const feed = model.feeds.find((f) => f.tensor === inPlace.input);
+  if (held === undefined || result === undefined || feed === undefined || !plan.release.includes(inPlace.input))
+    throw new Error(`'${inPlace.output}' cannot be written in place of '${inPlace.input}': that is not a held input the step frees`);
+  const shape = boxShape(result.box);
+  if (!sameBox(held, feed.box) || boxVolume(held) !== boxVolume(result.box))
+    throw new Error(`'${inPlace.output}' cannot be written in place of '${inPlace.input}': their sizes differ`);
+  return { input: inPlace.input, output: result.output, shape };
 }
 
 /** The largest WebSocket message a worker takes: a header and one weight slice or piece within its memory budget. */
@@ -465,9 +485,21 @@ class WorkerSession {
       const plan = plans[s]!;
       try {
         const model = buildStepModel(program, step, plan.held, this.weights, plan.keep);
+        const inPlace = step.inPlace === undefined ? undefined : inPlaceOf(step.inPlace, plan, model);
         const session = await ort.InferenceSession.create(writeModelBytes(model.graph), options);
         const { name, gathers, uploads } = step;
-        this.steps.push({ name, gathers, feeds: model.feeds, results: model.results, uploads, release: plan.release, session });
+        this.steps.push({
+          name,
+          gathers,
+          feeds: model.feeds,
+          results: model.results,
+          uploads,
+          release: plan.release,
+          session,
+          ...(step.assemble === undefined ? {} : { assemble: step.assemble }),
+          ...(step.workingBytes === undefined ? {} : { workingBytes: step.workingBytes }),
+          ...(inPlace === undefined ? {} : { inPlace }),
+        });
       } catch (error) {
         throw new StepFailure(`cannot build the sub-model of step '${step.name}': ${(error as Error).message.split('\n')[0]}`, step.name);
       }
@@ -543,7 +575,9 @@ class WorkerSession {
     let waitMs = 0;
     let sendMs = 0;
     let heldPeak = 0;
+    let workingPeak = 0;
     let lateMs = 0;
+    const heldBytes = () => [...store.values()].reduce((n, r) => n + r.bytes.length, 0);
     const uploads: Array<Promise<void>> = [];
     for (const step of this.steps) {
       try {
@@ -560,6 +594,10 @@ class WorkerSession {
           store.set(gather.tensor, region);
         }
         waitMs += performance.now() - waitStart;
+        // A group's whole exits exist from its first tile on (docs/memory.md, "Tiled steps": alloc).
+        const assembled = new Map((step.assemble ?? []).map((a) => [a.tensor, a]));
+        for (const a of assembled.values())
+          if (!store.has(a.tensor)) store.set(a.tensor, emptyRegion(a.region, elementSize(dtypeOf(a.tensor), a.tensor)));
         const feeds: Record<string, ort.Tensor> = {};
         for (const feed of step.feeds) {
           const region = store.get(feed.tensor)!;
@@ -569,7 +607,14 @@ class WorkerSession {
         }
         const readyAt = performance.now();
         if (this.exclusiveCompute) await this.acquireProcessor(run);
-        const timed = await timedRun(step.session, feeds);
+        const over = step.inPlace === undefined ? undefined : store.get(step.inPlace.input)!;
+        const timed = await timedRun(
+          step.session,
+          feeds,
+          over === undefined
+            ? undefined
+            : { [step.inPlace!.output]: toOrtTensor(dtypeOf(step.inPlace!.input), over.bytes, step.inPlace!.shape, step.inPlace!.input) },
+        );
         const { results } = timed;
         // CPU time with one thread; wall-clock time with more.
         const ranMs = runMs(timed, this.target);
@@ -587,11 +632,25 @@ class WorkerSession {
           lateMs = Math.max(0, lateMs + (performance.now() - slept) - stretch);
         }
         computeMs += stepMs;
-        for (const result of step.results) store.set(result.tensor, { box: result.box, bytes: ortTensorBytes(results[result.output]!) });
-        heldPeak = Math.max(
-          heldPeak,
-          [...store.values()].reduce((n, r) => n + r.bytes.length, 0),
-        );
+        const before = heldBytes();
+        let resultBytes = 0;
+        for (const result of step.results) {
+          if (over !== undefined && result.output === step.inPlace!.output) {
+            // onnxruntime wrote it into the input's buffer (its own copy of the output is dropped): one buffer.
+            store.delete(step.inPlace!.input);
+            store.set(result.tensor, { box: result.box, bytes: over.bytes });
+            continue;
+          }
+          const region = { box: result.box, bytes: ortTensorBytes(results[result.output]!) };
+          resultBytes += region.bytes.length;
+          const a = assembled.get(result.tensor);
+          if (a === undefined) store.set(result.tensor, region);
+          else copyRegion(region, store.get(a.tensor)!, a.share, elementSize(dtypeOf(a.tensor), a.tensor));
+        }
+        // What the worker holds while the sub-model runs plus what the memory model plans inside it, and what it
+        // holds once the results are out (before any is copied into its whole tensor or freed).
+        workingPeak = Math.max(workingPeak, before + (step.workingBytes ?? 0), before + resultBytes);
+        heldPeak = Math.max(heldPeak, heldBytes());
         for (const upload of step.uploads) {
           const region = store.get(upload.tensor)!;
           const size = elementSize(dtypeOf(upload.tensor), upload.tensor);
@@ -609,7 +668,16 @@ class WorkerSession {
     }
     await Promise.all(uploads);
     const peakBytes = Math.max(0, peakResidentBytes() - this.baseline);
-    await this.send({ t: 'done', run, computeMs, waitMs, sendMs, peakBytes, tensorPeakBytes: this.weightBytes + heldPeak });
+    await this.send({
+      t: 'done',
+      run,
+      computeMs,
+      waitMs,
+      sendMs,
+      peakBytes,
+      tensorPeakBytes: this.weightBytes + heldPeak,
+      workingPeakBytes: workingPeak,
+    });
   }
 
   /** Asks the coordinator for the host's processor and waits for its grant (exclusive compute). */

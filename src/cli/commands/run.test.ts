@@ -3,6 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { threeConvs } from '../../fit/testing.ts';
+import { writeModelFile } from '../../onnx/write.ts';
 import { cli, scratchDir, smallCnnWithPlan } from '../testing.ts';
 
 const dir = scratchDir('memorianova-cli-run-');
@@ -88,6 +90,35 @@ describe('memorianova run, profile, worker', () => {
       const run = cli(...args);
       assert.equal(run.status, 1, args.join(' '));
       assert.match(run.stderr.trim(), pattern);
+    }
+  });
+
+  it('run --plan fit.json --local 1: the fit plan on one worker, output and peak checked; another model or --local 2 is one line', () => {
+    const out = join(dir, 'fit');
+    const fit = cli('fit', modelPath, '--memory', '8KiB', '--max-grid', '3', '--max-depth', '4', '--out', out);
+    assert.equal(fit.status, 0, fit.stderr);
+    const plan = join(out, 'fit.json');
+    const run = cli('run', modelPath, '--plan', plan, '--local', '1', '--runs', '1', '--warmup', '0', '--json');
+    assert.equal(run.status, 0, run.stderr);
+    const json = JSON.parse(run.stdout);
+    assert.ok(json.maxAbsError <= 1e-4, `max abs error ${json.maxAbsError}`);
+    assert.equal(json.limitBytes, 8192, '8KiB');
+    assert.ok(json.measuredPeakBytes <= json.limitBytes, `measured ${json.measuredPeakBytes} B within the limit`);
+    assert.equal(json.measuredPeakBytes, json.predictedPeakBytes, 'the memory model is exact on this plan');
+    assert.ok(json.tiles > 0 && json.measuredMs > 0 && json.predictedMs > 0, 'tiles ran; latencies');
+    const other = join(dir, 'three-convs.onnx');
+    writeModelFile(threeConvs().graph, other);
+    for (const [args, pattern] of [
+      [
+        [other, '--plan', plan, '--local', '1'],
+        /^error: fit plan .*fit\.json was made for model 'small-cnn' \(fingerprint \w+…\), not for 'three-convs'/,
+      ],
+      [[modelPath, '--plan', plan, '--local', '2'], /^error: --local 2: a fit plan runs on one worker \(--local 1\)$/],
+      [[modelPath, '--plan', plan, '--local', '1', '--emulate'], /^error: --emulate: not for a fit plan/],
+    ] as Array<[string[], RegExp]>) {
+      const bad = cli('run', ...args);
+      assert.equal(bad.status, 1, args.join(' '));
+      assert.match(bad.stderr.trim(), pattern);
     }
   });
 

@@ -22,6 +22,8 @@ import {
   checkOutputFile,
 } from '../options.ts';
 import { Progress } from '../progress.ts';
+import { isFitPlanFile } from '../../fit/plan.ts';
+import { runFitCommand } from './run-fit.ts';
 
 interface RunFlags extends ModelFlags {
   plan?: string;
@@ -103,7 +105,7 @@ export function register(program: Command): void {
     .description('execute a plan on worker processes with onnxruntime, check the output and compare with the prediction (docs/runtime.md)')
     .argument('[model]', "built-in model name or a path to an .onnx file (with --bundle: default the bundle's model name)");
   addModelOptions(command)
-    .option('--plan <file>', 'plan file (memorianova plan / simulate)')
+    .option('--plan <file>', 'plan file (memorianova plan / simulate), or a fit plan (memorianova fit --out: fit.json) run on one worker')
     .option('--bundle <dir>', 'a bundle written by deploy: the workers run its device folders (worker --bundle), only tensors travel')
     .option('--workers <list>', 'comma-separated host:port of running workers, one per plan device, in order')
     .option('--token-file <path>', `--workers: file holding the workers' secret (or set ${TOKEN_ENV})`)
@@ -121,6 +123,16 @@ export function register(program: Command): void {
     .option('--chart <path>', 'write measured-vs-predicted bars to <path>.svg and <path>.png')
     .option('--json', 'print one JSON object')
     .action(async (spec: string | undefined, flags: RunFlags) => {
+      if (flags.plan !== undefined && isFitPlanFile(flags.plan)) {
+        const given = [
+          [flags.bundle, '--bundle'],
+          [flags.emulate, '--emulate'],
+          [flags.emulateLinks, '--emulate-links'],
+          [flags.hostProfile, '--host-profile'],
+          [flags.chart, '--chart'],
+        ].flatMap(([value, flag]) => (value === undefined ? [] : [flag as string]));
+        return runFitCommand(spec, flags.plan, flags, given);
+      }
       if (flags.chart !== undefined) checkOutputFile(`${flags.chart}.svg`, '--chart');
       if ((flags.workers === undefined) === (flags.local === undefined))
         fail('give exactly one of --workers host:port,... and --local N', 'usage');

@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { presetDevice } from '../cluster/presets.ts';
+import { MemoriaNovaError } from '../errors.ts';
+import { startLocalWorkers, type LocalWorkers } from '../runtime/local.ts';
+import { withInlineWeights } from '../runtime/reference.ts';
+import { smallCnn } from '../runtime/testing.ts';
+import { runFitPlan } from './execute.ts';
+import { fitModel, type FitResult } from './fit.ts';
+import { planMemory } from './memory.ts';
+import { fitPlanOf, loadFitPlan, readFitPlan, type FitPlanFile } from './plan.ts';
+import { compileFitProgram } from './program.ts';
+import { randomConvStack, residualStack, threeConvs } from './testing.ts';
+
+/** The plan file of one execution of a fit's front, through JSON as `fit --out` writes it. */
+function planOf(result: FitResult, index: number): FitPlanFile {
+  const e = result.front[index]!;
+  const file = { ...fitPlanOf(result), limitBytes: e.peakBytes, peakBytes: e.peakBytes, latencyMs: e.latencyMs };
+  file.groups = e.groups.map((g) => ({ first: g.first, last: g.last, rows: g.rows, cols: g.cols }));
+  return JSON.parse(JSON.stringify(file)) as FitPlanFile;
+}
+
+/** The 2×1 group over the three convolutions of docs/memory.md ("Tiled steps"), peak 1664 B. */
+function threeConvsPlan(): FitPlanFile {
+  const file = fitPlanOf(fitModel(threeConvs(), { limitBytes: 1700, space: { maxGrid: 2, maxDepth: 3 } }));
+  return { ...file, limitBytes: 1700, peakBytes: 1664, groups: [{ first: 'conv1', last: 'conv3', rows: 2, cols: 1 }] };
+}
+
+const throwsOneLine = (f: () => unknown, pattern: RegExp) =>
+  assert.throws(f, (error: unknown) => {
+    assert.ok(error instanceof MemoriaNovaError, 'a MemoriaNovaError');
+    assert.ok(!error.message.includes('\n'), `one line: ${error.message}`);
+    assert.match(error.message, pattern);
+    return true;
+  });
+
+describe('fit plans on the runtime (one worker, tiles in sequence)', () => {
+  let worker: LocalWorkers;
+  let dir: string;
+  before(async () => {
+    worker = await startLocalWorkers(1);
+    dir = mkdtempSync(join(tmpdir(), 'fit-plan-'));
+  });
+  after(async () => {
+    await worker.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const run = (model: ReturnType<typeof smallCnn>, file: FitPlanFile) =>
+    runFitPlan(model, loadFitPlan(file, model, 'the plan'), { worker: worker.addresses[0]!, secret: worker.secret, runs: 1, warmup: 0 });
+
+  it('three convs, one group of 2×1 tiles: each tile step plans the hand-computed working set of docs/memory.md', async () => {
+    const model = threeConvs();
+    const file = threeConvsPlan();
+    const plan = loadFitPlan(JSON.parse(JSON.stringify(file)), model, 'the plan');
+    const { program } = compileFitProgram(withInlineWeights(model), plan.memory, plan.segments, presetDevice('pi')!);
+    const steps = program.workers[0]!.steps;
+    // Tile 0: a₀ 640 + b₀ 512 while conv2 runs, x (256) and the whole y (256) held. Tile 1 is cut after conv1, where x
+    // dies: a₁ 640, then b₁ 512 + y₁ 128 with a₁ held.
+    assert.deepEqual(
+      steps.map((s) => [s.name, s.workingBytes]),
+      [
+        ['conv1 .. conv3 tile 0,0', 1152],
+        ['conv1 .. conv3 tile 1,0 part 1/2', 640],
+        ['conv1 .. conv3 tile 1,0 part 2/2', 640],
+      ],
+      'the steps and their working sets',
+    );
+    const whole = [
+      [0, 1],
+      [0, 1],
+      [0, 8],
+      [0, 8],
+    ];
+    assert.deepEqual(
+      steps.map((s) => s.assemble),
+      [
+        [
+          {
+            tensor: 'conv3_out',
+            region: whole,
+            share: [
+              [0, 1],
+              [0, 1],
+              [0, 4],
+              [0, 8],
+            ],
+          },
+        ],
+        undefined,
+        [
+          {
+            tensor: 'conv3_out',
+            region: whole,
+            share: [
+              [0, 1],
+              [0, 1],
+              [4, 8],
+              [0, 8],
+            ],
+          },
+        ],
+      ],
+      'each tile copies its rows of y into the whole y',
+    );
+    const report = await run(model, JSON.parse(JSON.stringify(file)));
+    assert.ok(report.maxAbsError <= 1e-4, `max abs error ${report.maxAbsError}`);
+    assert.equal(report.measuredPeakBytes, 1664, 'held 512 B + working 1152 B: the predicted 1664 B');
+    assert.equal(report.predictedPeakBytes, 1664, 'the plan says 1664 B');
+  });
+
+  for (const [name, build] of [
+    ['small CNN', smallCnn],
+    ['residual stack', residualStack],
+  ] as const) {
+    it(`${name}: the least-peak and a middle plan of the front run with the whole model's output at the predicted peak`, async () => {
+      const model = build();
+      const result = fitModel(model, { limitBytes: 1, space: { maxGrid: 3, maxDepth: 5 } });
+      for (const index of [0, Math.floor(result.front.length / 2)]) {
+        const file = planOf(result, index);
+        const report = await run(model, file);
+        assert.ok(report.maxAbsError <= 1e-4, `max abs error ${report.maxAbsError}`);
+        assert.ok(
+          report.measuredPeakBytes <= file.limitBytes,
+          `measured ${report.measuredPeakBytes} B within the limit ${file.limitBytes} B`,
+        );
+        assert.equal(
+          report.measuredPeakBytes,
+          report.predictedPeakBytes,
+          'measured = predicted: every step holds what the memory model says',
+        );
+        assert.ok(report.tiles > 0, 'some group runs tile by tile');
+      }
+    });
+  }
+
+  it('a plan file of another model, a changed group and an unknown group kind are one-line errors', () => {
+    const file = threeConvsPlan();
+    const path = join(dir, 'fit.json');
+    writeFileSync(path, JSON.stringify(file));
+    throwsOneLine(
+      () => readFitPlan(path, residualStack()),
+      /fit plan .*fit\.json was made for model 'three-convs' .*not for 'residual-stack'/,
+    );
+    const model = threeConvs();
+    throwsOneLine(
+      () => loadFitPlan({ ...file, groups: [{ ...file.groups[0]!, rows: 4 }] }, model, 'p'),
+      /groups peak at \d+ bytes .* says 1664/,
+    );
+    throwsOneLine(
+      () => loadFitPlan({ ...file, groups: [{ ...file.groups[0]!, kind: 'tokens' }] }, model, 'p'),
+      /group 1 is of kind 'tokens', which run does not execute/,
+    );
+    throwsOneLine(
+      () => loadFitPlan({ ...file, groups: [{ ...file.groups[0]!, first: 'nope' }] }, model, 'p'),
+      /names an operator the order does not have/,
+    );
+  });
+
+  it('property: on random conv stacks every fit plan peaks within its limit and runs with the whole model output', async () => {
+    for (let seed = 1; seed <= 5; seed++) {
+      const model = randomConvStack(seed);
+      const result = fitModel(model, { limitBytes: 1, space: { maxGrid: 3, maxDepth: 4 } });
+      // Limits from the least peak to the untiled one: the fastest plan within each.
+      const limits = [result.leastPeak.peakBytes, Math.round((result.leastPeak.peakBytes + result.baselinePeakBytes) / 2)];
+      for (const limitBytes of limits) {
+        const fit = fitModel(model, { limitBytes, space: { maxGrid: 3, maxDepth: 4 } });
+        assert.ok(fit.feasible, `seed ${seed}: feasible at ${limitBytes} B`);
+        const file = JSON.parse(JSON.stringify(fitPlanOf(fit))) as FitPlanFile;
+        const plan = loadFitPlan(file, model, 'the plan');
+        const simulated = planMemory(plan.memory, plan.segments).peakBytes;
+        assert.ok(simulated <= limitBytes, `seed ${seed}: simulated peak ${simulated} B within ${limitBytes} B`);
+        const report = await run(model, file);
+        assert.ok(report.maxAbsError <= 1e-4, `seed ${seed}: max abs error ${report.maxAbsError}`);
+        assert.ok(report.measuredPeakBytes <= limitBytes, `seed ${seed}: measured ${report.measuredPeakBytes} B within ${limitBytes} B`);
+      }
+    }
+  });
+});

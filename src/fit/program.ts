@@ -1,0 +1,299 @@
+import type { Cluster, Device } from '../cluster/types.ts';
+import type { DType } from '../ir/dtype.ts';
+import type { Model, Weight } from '../ir/graph.ts';
+import type { MemoryGraph } from '../memory/graph.ts';
+import { evaluateOrder } from '../memory/model.ts';
+import { boxVolume, fullBox } from '../partition/box.ts';
+import type { PartitionContext } from '../partition/context.ts';
+import type { Box, OpSlice, PlanSlices } from '../partition/types.ts';
+import {
+  ROUTER,
+  wireNode,
+  type Assembly,
+  type ProgramOp,
+  type RouterMessage,
+  type RuntimeProgram,
+  type Step,
+  type WeightSlice,
+  type WorkerProgram,
+} from '../runtime/program.ts';
+import { boxKey } from '../runtime/regions.ts';
+import type { FitMemory, Segment } from './memory.ts';
+import { tileShare } from './tiles.ts';
+
+/** The slice of position p computing its whole output. */
+export function wholeSlice(ctx: PartitionContext, p: number): OpSlice {
+  const geometry = ctx.geometry[p]!;
+  const outputs = geometry.outputShapes.map(fullBox);
+  const { inputs, overrides } = geometry.inputs(outputs);
+  return {
+    device: 0,
+    outputs,
+    inputs,
+    flops: ctx.model.ops[ctx.opIndex[p]!]!.cost.flops,
+    ...(overrides === undefined ? {} : { overrides }),
+  };
+}
+
+/**
+ * The memory model's peak of the tensors a step computes (docs/memory.md): its operators in order on tensors of their
+ * slices' bytes; what it reads from outside is held by the worker and counted there (here 0 bytes, never freed, so
+ * nothing is written into it in place), but for `reused`, the held input its first operator overwrites (Step.inPlace):
+ * its own bytes, dying there, taken off the peak again. What it keeps (`kept`) lives to its end.
+ */
+export function stepWorkingBytes(
+  ctx: PartitionContext,
+  ops: readonly ProgramOp[],
+  kept: ReadonlySet<string>,
+  inplace: boolean,
+  reused?: string,
+): number {
+  const graph: MemoryGraph = { tensorNames: [], tensorBytes: [], ops: [], graphInputs: [], graphOutputs: [] };
+  const ids = new Map<string, number>();
+  const tensor = (name: string, bytes: number) => {
+    graph.tensorBytes.push(bytes);
+    const id = graph.tensorNames.push(name) - 1;
+    ids.set(name, id);
+    return id;
+  };
+  for (const op of ops) {
+    const inputs: number[] = [];
+    op.node.inputs.forEach((name, j) => {
+      if (name === '' || op.weights[j] != null || op.slice.inputs[j] == null) return;
+      let id = ids.get(name);
+      if (id === undefined) {
+        id = tensor(
+          name,
+          name === reused ? ctx.elementBytes.get(name)! * ctx.model.tensors.get(name)!.shape.reduce((a, b) => a * b, 1) : 0,
+        );
+        graph.graphInputs.push(id);
+        if (name !== reused) graph.graphOutputs.push(id);
+      }
+      if (!inputs.includes(id)) inputs.push(id);
+    });
+    const outputs = op.node.outputs.map((name, k) => {
+      const id = tensor(name, Math.ceil(boxVolume(op.slice.outputs[k]!) * ctx.elementBytes.get(name)!));
+      if (kept.has(name)) graph.graphOutputs.push(id);
+      return id;
+    });
+    graph.ops.push({ name: op.node.name, inputs, outputs, behaviour: ctx.model.ops[ctx.opIndex[op.position]!]!.memory });
+  }
+  const peak = evaluateOrder(
+    graph,
+    graph.ops.map((_, i) => i),
+    { inplace },
+  ).peakBytes;
+  return reused === undefined ? peak : peak - graph.tensorBytes[ids.get(reused)!]!;
+}
+
+/**
+ * The held input the operator at position p overwrites when it runs first in a step, as the memory model reuses it
+ * (memory/state.ts: an element-wise operator takes the first dying input buffer of its output's bytes), when the
+ * step's one result (`result`: its output, or that of the in-place operators joining it) has the input's dtype and
+ * size, so onnxruntime can write the result over it; undefined when none.
+ */
+function reusedInput(fm: FitMemory, p: number, result: string): string | undefined {
+  const { ctx, index } = fm;
+  const op = ctx.model.ops[ctx.opIndex[p]!]!;
+  if (!fm.inplace || op.memory !== 'elementwise') return undefined;
+  const output = op.node.outputs[0]!;
+  const outBytes = fm.graph.tensorBytes[fm.tensorId.get(output)!]!;
+  const seen = new Set<number>();
+  for (const tensor of op.node.inputs) {
+    const id = fm.tensorId.get(tensor);
+    if (tensor === '' || id === undefined || ctx.model.tensors.get(tensor)?.kind === 'weight') continue;
+    const buffer = index.bufferOf[id]!;
+    if (seen.has(buffer)) continue;
+    seen.add(buffer);
+    if (index.pinned[buffer] === 1 || fm.lastReader[buffer] !== p || index.bufferBytes[buffer] !== outBytes) continue;
+    // The buffer the model reuses; the runtime can only if the tensor read is laid out as the output.
+    const a = ctx.model.tensors.get(tensor)!;
+    const b = ctx.model.tensors.get(result)!;
+    const elements = (shape: readonly number[]) => shape.reduce((x, y) => x * y, 1);
+    return a.dtype === b.dtype && elements(a.shape) === elements(b.shape) ? tensor : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Whether the operator after position p (both outside any group) runs in p's step: it works in place on p's output
+ * (an element-wise operator of its size, or a view), the only reader of that output. Run as a step of its own it
+ * would read p's output from the worker while ONNX Runtime writes a new one: two buffers where the memory model,
+ * and one sub-model, hold one.
+ */
+function joinsStep(fm: FitMemory, p: number): boolean {
+  const { ctx } = fm;
+  const q = p + 1;
+  if (!fm.inplace || q >= ctx.order.length || ctx.model.ops[ctx.opIndex[p]!]!.node.outputs.length !== 1) return false;
+  const uses = ctx.consumers[p]![0]!;
+  if (ctx.isGraphOutput[p]![0]! || uses.length !== 1 || uses[0]!.position !== q) return false;
+  const next = ctx.model.ops[ctx.opIndex[q]!]!;
+  const sameSize =
+    ctx.outputVolume[q] === ctx.outputVolume[p] &&
+    ctx.elementBytes.get(next.node.outputs[0]!) === ctx.elementBytes.get(ctx.model.ops[ctx.opIndex[p]!]!.node.outputs[0]!);
+  return next.memory === 'alias' || (next.memory === 'elementwise' && sameSize);
+}
+
+/** Whether a tensor made before position `first` (or a graph input) dies at position p in the memory model. */
+function freesOutside(fm: FitMemory, p: number, first: number): boolean {
+  const { ctx, index } = fm;
+  const node = ctx.model.ops[ctx.opIndex[p]!]!.node;
+  return node.inputs.some((tensor, j) => {
+    const id = fm.tensorId.get(tensor);
+    const source = ctx.producers[p]![j];
+    if (
+      tensor === '' ||
+      id === undefined ||
+      ctx.model.tensors.get(tensor)?.kind === 'weight' ||
+      (source != null && source.position >= first)
+    )
+      return false;
+    const buffer = index.bufferOf[id]!;
+    return index.pinned[buffer] !== 1 && fm.lastReader[buffer] === p;
+  });
+}
+
+/**
+ * Compiles a fit execution into the program of one worker (docs/fit.md, "Proof by the runtime"): every operator
+ * outside a group is a step on whole tensors, every tile of a group a step of its slices that assembles its share
+ * of each exit into the exit's whole region. The router sends the graph inputs and receives the graph outputs.
+ * `model` must hold its weights inline (the coordinator cuts the slices from them).
+ */
+export function compileFitProgram(
+  model: Model,
+  fm: FitMemory,
+  segments: readonly Segment[],
+  device: Device,
+): { program: RuntimeProgram; cluster: Cluster } {
+  const { ctx } = fm;
+  const dtypes: Record<string, DType> = {};
+  for (const [name, info] of model.tensors) if (info.kind !== 'weight') dtypes[name] = info.dtype;
+  const weights = new Map<string, WeightSlice>();
+  const weightSources = new Map<string, Weight>();
+  const addWeight = (weight: Weight, box: Box | null): string => {
+    const region = box ?? fullBox(weight.shape);
+    const key = `${weight.name}@${boxKey(region)}`;
+    if (!weights.has(key)) weights.set(key, { key, dtype: weight.dtype, box: region });
+    weightSources.set(key, weight);
+    return key;
+  };
+  const programOp = (p: number, slice: OpSlice): ProgramOp => {
+    const node = model.ops[ctx.opIndex[p]!]!.node;
+    const keys = node.inputs.map((tensor, j) => {
+      const box = slice.inputs[j];
+      if (tensor === '' || box == null || model.tensors.get(tensor)?.kind !== 'weight') return null;
+      return addWeight(model.graph.initializers.get(tensor)!, box);
+    });
+    return { position: p, node: wireNode(node, addWeight), slice, weights: keys };
+  };
+  const shapeOf = (tensor: string) => model.tensors.get(tensor)!.shape;
+  const messages: RouterMessage[] = [];
+  const inputMessage = new Map<string, number>();
+  for (const input of model.graph.inputs) {
+    const box = fullBox(shapeOf(input.name));
+    inputMessage.set(input.name, messages.push({ tensor: input.name, source: ROUTER, parts: [box], deliveries: [{ device: 0, box }] }) - 1);
+  }
+  const outputMessage = new Map<string, number>();
+  for (const output of model.graph.outputs) {
+    const box = fullBox(shapeOf(output.name));
+    outputMessage.set(
+      output.name,
+      messages.push({ tensor: output.name, source: 0, parts: [box], deliveries: [{ device: ROUTER, box }] }) - 1,
+    );
+  }
+  const gathered = new Set<string>();
+  const steps: Step[] = [];
+  const addStep = (name: string, ops: ProgramOp[], assemble: Assembly[], uploads: string[], kept: Set<string>, reused?: string) => {
+    const step: Step = { name, gathers: [], ops, uploads: [], boundaryBytes: 0 };
+    for (const op of ops)
+      for (const tensor of op.node.inputs) {
+        const message = inputMessage.get(tensor);
+        if (message === undefined || gathered.has(tensor)) continue;
+        gathered.add(tensor);
+        const box = fullBox(shapeOf(tensor));
+        step.gathers.push({ tensor, region: box, pieces: [{ message, delivery: 0, box }] });
+      }
+    for (const tensor of uploads) step.uploads.push({ message: outputMessage.get(tensor)!, tensor, parts: [fullBox(shapeOf(tensor))] });
+    if (assemble.length > 0) step.assemble = assemble;
+    step.workingBytes = stepWorkingBytes(ctx, ops, kept, fm.inplace, reused);
+    if (reused !== undefined) step.inPlace = { input: reused, output: [...kept][0]! };
+    steps.push(step);
+  };
+  for (let s = 0; s < segments.length; s++) {
+    const segment = segments[s]!;
+    if (segment.tiling === null) {
+      const positions = [segment.first];
+      while (s + 1 < segments.length && segments[s + 1]!.tiling === null && joinsStep(fm, positions[positions.length - 1]!))
+        positions.push(segments[++s]!.first);
+      const inStep = new Set(positions);
+      const outputs = positions.flatMap((p) => {
+        const node = model.ops[ctx.opIndex[p]!]!.node;
+        return node.outputs.filter(
+          (t, k) => t !== '' && (ctx.isGraphOutput[p]![k]! || ctx.consumers[p]![k]!.some((use) => !inStep.has(use.position))),
+        );
+      });
+      const names = positions.map((p) => ctx.order[p]!);
+      addStep(
+        names.length === 1 ? names[0]! : `${names[0]} .. ${names[names.length - 1]}`,
+        positions.map((p) => programOp(p, wholeSlice(ctx, p))),
+        [],
+        outputs.filter((t) => outputMessage.has(t)),
+        new Set(outputs),
+        outputs.length === 1 ? reusedInput(fm, positions[0]!, outputs[0]!) : undefined,
+      );
+      continue;
+    }
+    const { tiling, first } = segment;
+    const exits = [...tiling.exits].filter((p) => p >= first).map((p) => model.ops[ctx.opIndex[p]!]!.node.outputs[0]!);
+    const used = tiling.tiles.filter((tile) => tile.slices.some((s, i) => s != null && i + tiling.lowest >= first));
+    used.forEach((tile, t) => {
+      const ops: ProgramOp[] = [];
+      for (let p = first; p <= tiling.last; p++) {
+        const slice = tile.slices[p - tiling.lowest];
+        if (slice != null) ops.push(programOp(p, slice));
+      }
+      const assemble = exits.map((tensor) => ({
+        tensor,
+        region: fullBox(shapeOf(tensor)),
+        share: tileShare(shapeOf(tensor), tiling.grid, tile.row, tile.col),
+      }));
+      const last = t === used.length - 1;
+      // In the last tile a tensor from outside the group dies at its last reader (docs/memory.md, "Tiled steps"):
+      // the tile is cut there into steps, so the worker frees it there too.
+      const parts: ProgramOp[][] = [[]];
+      ops.forEach((op, i) => {
+        parts[parts.length - 1]!.push(op);
+        if (last && i < ops.length - 1 && freesOutside(fm, op.position, first)) parts.push([]);
+      });
+      const name = `${ctx.order[first]} .. ${ctx.order[tiling.last]} tile ${tile.row},${tile.col}`;
+      parts.forEach((part, k) => {
+        const computed = new Set(part.flatMap((op) => op.node.outputs));
+        const later = new Set(parts.slice(k + 1).flatMap((rest) => rest.flatMap((op) => op.node.inputs)));
+        const kept = new Set([...computed].filter((tensor) => exits.includes(tensor) || later.has(tensor)));
+        addStep(
+          parts.length === 1 ? name : `${name} part ${k + 1}/${parts.length}`,
+          part,
+          assemble.filter((a) => computed.has(a.tensor)),
+          last ? exits.filter((tensor) => computed.has(tensor) && outputMessage.has(tensor)) : [],
+          kept,
+        );
+      });
+    });
+  }
+  const worker: WorkerProgram = { device: 0, name: device.name, dtypes, weights: [...weights.values()], steps, opset: model.graph.opset };
+  if (model.graph.opsetImports !== undefined) worker.opsetImports = model.graph.opsetImports;
+  const slices: PlanSlices = {
+    ops: ctx.opIndex.map((index, p) => ({ op: ctx.order[p]!, index, sync: true, slices: [wholeSlice(ctx, p)] })),
+  };
+  const info = (name: string) => ({ name, dtype: model.tensors.get(name)!.dtype, shape: shapeOf(name) });
+  const program: RuntimeProgram = {
+    workers: [worker],
+    messages,
+    inputs: model.graph.inputs.map((i) => info(i.name)),
+    outputs: model.graph.outputs.map((o) => info(o.name)),
+    slices,
+    weightSources,
+  };
+  const cluster: Cluster = { name: `${device.name} (fit)`, devices: [device], router: { name: 'local', latencyMs: 0, broadcast: true } };
+  return { program, cluster };
+}

@@ -12,7 +12,7 @@ import { runFitPlan } from './execute.ts';
 import { fitModel, type FitResult } from './fit.ts';
 import { planMemory } from './memory.ts';
 import { fitPlanOf, loadFitPlan, readFitPlan, type FitPlanFile } from './plan.ts';
-import { compileFitProgram } from './program.ts';
+import { compileFitProgram, workerStepPeaks } from './program.ts';
 import { randomConvStack, residualStack, threeConvs } from './testing.ts';
 
 /** The plan file of one execution of a fit's front, through JSON as `fit --out` writes it. */
@@ -175,6 +175,12 @@ describe('fit plans on the runtime (one worker, tiles in sequence)', () => {
         const report = await run(model, file);
         assert.ok(report.maxAbsError <= 1e-4, `seed ${seed}: max abs error ${report.maxAbsError}`);
         assert.ok(report.measuredPeakBytes <= limitBytes, `seed ${seed}: measured ${report.measuredPeakBytes} B within ${limitBytes} B`);
+        const { program } = compileFitProgram(withInlineWeights(model), plan.memory, plan.segments, presetDevice('pi')!);
+        assert.equal(
+          Math.max(...workerStepPeaks(program.workers[0]!)),
+          report.measuredPeakBytes,
+          `seed ${seed}: the worker held what its program says`,
+        );
       }
     }
   });

@@ -17,7 +17,8 @@ import {
   type WeightSlice,
   type WorkerProgram,
 } from '../runtime/program.ts';
-import { boxKey } from '../runtime/regions.ts';
+import { boxKey, elementSize } from '../runtime/regions.ts';
+import { planSteps } from '../runtime/schedule.ts';
 import type { FitMemory, Segment } from './memory.ts';
 import { tileShare } from './tiles.ts';
 
@@ -153,6 +154,71 @@ function freesOutside(fm: FitMemory, p: number, first: number): boolean {
   });
 }
 
+/** The parts of `ops` when cut after each operator of `cuts` (indices into ops). */
+function cutAt(ops: ProgramOp[], cuts: ReadonlySet<number>): ProgramOp[][] {
+  const parts: ProgramOp[][] = [[]];
+  ops.forEach((op, i) => {
+    parts[parts.length - 1]!.push(op);
+    if (cuts.has(i) && i < ops.length - 1) parts.push([]);
+  });
+  return parts;
+}
+
+/**
+ * How the last tile of a group runs as steps. There a tensor from outside the group dies at its last reader
+ * (docs/memory.md, "Tiled steps"), which one step would hold to its end: cutting the tile after that operator
+ * frees it there, but carries the tile's tensors read after the cut across as held tensors (no longer written
+ * in place). Every subset of those cut points is weighed by the peak the worker will report for the tile's steps
+ * (workerStepPeaks' accounting, relative to what the tile starts with); the least wins, fewer steps on a tie.
+ */
+function lastTileParts(fm: FitMemory, ops: ProgramOp[], first: number, exits: readonly string[]): ProgramOp[][] {
+  const { ctx } = fm;
+  const points = ops.flatMap((op, i) => (i < ops.length - 1 && freesOutside(fm, op.position, first) ? [i] : []));
+  if (points.length === 0) return [ops];
+  const sizeOf = (tensor: string, box: Box) => Math.ceil(boxVolume(box) * ctx.elementBytes.get(tensor)!);
+  const wholeOf = (tensor: string) => sizeOf(tensor, fullBox(ctx.model.tensors.get(tensor)!.shape));
+  const peakOf = (parts: ProgramOp[][]) => {
+    let held = 0;
+    let peak = 0;
+    const carried = new Map<string, number>();
+    parts.forEach((part, k) => {
+      const computed = new Set(part.flatMap((op) => op.node.outputs));
+      const later = new Set(parts.slice(k + 1).flatMap((rest) => rest.flatMap((op) => op.node.inputs)));
+      const kept = new Set([...computed].filter((tensor) => exits.includes(tensor) || later.has(tensor)));
+      let results = 0;
+      for (const op of part)
+        op.node.outputs.forEach((tensor, j) => {
+          if (kept.has(tensor)) results += sizeOf(tensor, op.slice.outputs[j]!);
+          if (kept.has(tensor) && !exits.includes(tensor)) carried.set(tensor, sizeOf(tensor, op.slice.outputs[j]!));
+        });
+      peak = Math.max(peak, held + Math.max(stepWorkingBytes(ctx, part, kept, fm.inplace), results));
+      for (const [tensor, bytes] of carried) if (!later.has(tensor) && !computed.has(tensor)) ((held -= bytes), carried.delete(tensor));
+      for (const tensor of computed) if (carried.has(tensor)) held += carried.get(tensor)!;
+      const freed = new Set<string>();
+      for (const op of part)
+        op.node.inputs.forEach((tensor, j) => {
+          const source = ctx.producers[op.position]![j];
+          if (tensor === '' || op.weights[j] != null || (source != null && source.position >= first) || later.has(tensor)) return;
+          const id = fm.tensorId.get(tensor);
+          const buffer = id === undefined ? -1 : fm.index.bufferOf[id]!;
+          if (buffer >= 0 && fm.index.pinned[buffer] !== 1 && fm.lastReader[buffer] === op.position) freed.add(tensor);
+        });
+      for (const tensor of freed) held -= wholeOf(tensor);
+    });
+    return peak;
+  };
+  let best = { parts: [ops], peak: peakOf([ops]) };
+  // Cut points are few (tensors from outside the group dying inside it); past 10, all of them or none.
+  const subsets = points.length <= 10 ? 2 ** points.length : 2;
+  for (let mask = 1; mask < subsets; mask++) {
+    const cuts = points.length <= 10 ? new Set(points.filter((_, b) => mask & (1 << b))) : new Set(points);
+    const parts = cutAt(ops, cuts);
+    const peak = peakOf(parts);
+    if (peak < best.peak || (peak === best.peak && parts.length < best.parts.length)) best = { parts, peak };
+  }
+  return best.parts;
+}
+
 /**
  * Compiles a fit execution into the program of one worker (docs/fit.md, "Proof by the runtime"): every operator
  * outside a group is a step on whole tensors, every tile of a group a step of its slices that assembles its share
@@ -258,13 +324,7 @@ export function compileFitProgram(
         share: tileShare(shapeOf(tensor), tiling.grid, tile.row, tile.col),
       }));
       const last = t === used.length - 1;
-      // In the last tile a tensor from outside the group dies at its last reader (docs/memory.md, "Tiled steps"):
-      // the tile is cut there into steps, so the worker frees it there too.
-      const parts: ProgramOp[][] = [[]];
-      ops.forEach((op, i) => {
-        parts[parts.length - 1]!.push(op);
-        if (last && i < ops.length - 1 && freesOutside(fm, op.position, first)) parts.push([]);
-      });
+      const parts = last ? lastTileParts(fm, ops, first, exits) : [ops];
       const name = `${ctx.order[first]} .. ${ctx.order[tiling.last]} tile ${tile.row},${tile.col}`;
       parts.forEach((part, k) => {
         const computed = new Set(part.flatMap((op) => op.node.outputs));
@@ -296,4 +356,26 @@ export function compileFitProgram(
   };
   const cluster: Cluster = { name: `${device.name} (fit)`, devices: [device], router: { name: 'local', latencyMs: 0, broadcast: true } };
   return { program, cluster };
+}
+
+/**
+ * The peak the worker reports for a program (worker.ts, `workingPeakBytes`), worked out from the program alone: per
+ * step the bytes of the regions it holds while the step runs (schedule.ts, with a group's whole exits from its first
+ * tile on) plus the step's working set, or plus its results (but one written in place). Per step, in order.
+ */
+export function workerStepPeaks(program: WorkerProgram): number[] {
+  const plans = planSteps(program);
+  const bytesOf = (tensor: string, box: Box) => boxVolume(box) * elementSize(program.dtypes[tensor]!, tensor);
+  return program.steps.map((step, s) => {
+    const held = new Map(plans[s]!.held);
+    for (const a of step.assemble ?? []) if (!held.has(a.tensor)) held.set(a.tensor, a.region);
+    let before = 0;
+    for (const [tensor, box] of held) before += bytesOf(tensor, box);
+    let results = 0;
+    for (const op of step.ops)
+      op.node.outputs.forEach((tensor, k) => {
+        if (plans[s]!.keep.has(tensor) && tensor !== step.inPlace?.output) results += bytesOf(tensor, op.slice.outputs[k]!);
+      });
+    return before + Math.max(step.workingBytes ?? 0, results);
+  });
 }

@@ -155,6 +155,8 @@ export interface FitPlanReport {
   predictedMs: number;
   /** Median end-to-end latency of the measured runs on this host. */
   measuredMs: number;
+  /** The worker's Σ over steps of session time (docs/runtime.md, `computeMs`), median over the measured runs. */
+  computeMs: number;
   runsMs: number[];
   /** The whole model as one ONNX Runtime session on this host (median CPU ms). */
   wholeModelMs: number;
@@ -212,6 +214,7 @@ export async function runFitPlan(analysed: Model, plan: LoadedFitPlan, options: 
       rssPeakBytes: Math.max(...runs.map((s) => s.peakBytes)),
       predictedMs: plan.file.latencyMs,
       measuredMs: median(result.latenciesMs),
+      computeMs: median(runs.map((s) => s.computeMs)),
       runsMs: result.latenciesMs,
       wholeModelMs: reference.wholeModelMs,
       maxAbsError: maxAbsError(model, result.outputs, reference.outputs),

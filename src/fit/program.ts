@@ -19,7 +19,7 @@ import {
 } from '../runtime/program.ts';
 import { boxKey, elementSize } from '../runtime/regions.ts';
 import { planSteps } from '../runtime/schedule.ts';
-import type { FitMemory, Segment } from './memory.ts';
+import { planMemory, type FitMemory, type Segment } from './memory.ts';
 import { tileShare } from './tiles.ts';
 
 /** The slice of position p computing its whole output. */
@@ -267,6 +267,33 @@ export function compileFitProgram(
       messages.push({ tensor: output.name, source: 0, parts: [box], deliveries: [{ device: ROUTER, box }] }) - 1,
     );
   }
+  // What the worker holds before position p runs outside a group: every whole tensor made before p and read at p or after.
+  const sizeOf = (tensor: string) => Math.ceil(boxVolume(fullBox(shapeOf(tensor))) * ctx.elementBytes.get(tensor)!);
+  const lastRead = new Map<string, number>();
+  ctx.opIndex.forEach((index, p) => model.ops[index]!.node.inputs.forEach((t) => t !== '' && lastRead.set(t, p)));
+  const madeAt = new Map<string, number>(model.graph.inputs.map((i) => [i.name, -1]));
+  ctx.opIndex.forEach((index, p) => model.ops[index]!.node.outputs.forEach((t) => t !== '' && madeAt.set(t, p)));
+  const heldBefore = (p: number) => {
+    let bytes = 0;
+    for (const [tensor, at] of madeAt) if (at < p && (lastRead.get(tensor) ?? -1) >= p) bytes += sizeOf(tensor);
+    return bytes;
+  };
+  const budget = planMemory(fm, segments).peakBytes;
+  /** Consecutive positions outside groups as one step: its results, the input it overwrites, the worker's peak in it. */
+  const untiledStep = (positions: number[]) => {
+    const inStep = new Set(positions);
+    const outputs = positions.flatMap((p) => {
+      const node = model.ops[ctx.opIndex[p]!]!.node;
+      return node.outputs.filter(
+        (t, k) => t !== '' && (ctx.isGraphOutput[p]![k]! || ctx.consumers[p]![k]!.some((use) => !inStep.has(use.position))),
+      );
+    });
+    const ops = positions.map((p) => programOp(p, wholeSlice(ctx, p)));
+    const reused = outputs.length === 1 ? reusedInput(fm, positions[0]!, outputs[0]!) : undefined;
+    const working = stepWorkingBytes(ctx, ops, new Set(outputs), fm.inplace, reused);
+    const results = reused !== undefined ? 0 : outputs.reduce((n, t) => n + sizeOf(t), 0);
+    return { positions, ops, outputs, reused, peak: heldBefore(positions[0]!) + Math.max(working, results) };
+  };
   const gathered = new Set<string>();
   const steps: Step[] = [];
   const addStep = (name: string, ops: ProgramOp[], assemble: Assembly[], uploads: string[], kept: Set<string>, reused?: string) => {
@@ -288,24 +315,22 @@ export function compileFitProgram(
   for (let s = 0; s < segments.length; s++) {
     const segment = segments[s]!;
     if (segment.tiling === null) {
-      const positions = [segment.first];
-      while (s + 1 < segments.length && segments[s + 1]!.tiling === null && joinsStep(fm, positions[positions.length - 1]!))
-        positions.push(segments[++s]!.first);
-      const inStep = new Set(positions);
-      const outputs = positions.flatMap((p) => {
-        const node = model.ops[ctx.opIndex[p]!]!.node;
-        return node.outputs.filter(
-          (t, k) => t !== '' && (ctx.isGraphOutput[p]![k]! || ctx.consumers[p]![k]!.some((use) => !inStep.has(use.position))),
-        );
-      });
-      const names = positions.map((p) => ctx.order[p]!);
+      let step = untiledStep([segment.first]);
+      // Operators outside groups share a step (one session) while the worker's peak stays within the plan's.
+      while (s + 1 < segments.length && segments[s + 1]!.tiling === null) {
+        const joined = untiledStep([...step.positions, segments[s + 1]!.first]);
+        if (!joinsStep(fm, step.positions[step.positions.length - 1]!) && joined.peak > budget) break;
+        step = joined;
+        s++;
+      }
+      const names = step.positions.map((p) => ctx.order[p]!);
       addStep(
         names.length === 1 ? names[0]! : `${names[0]} .. ${names[names.length - 1]}`,
-        positions.map((p) => programOp(p, wholeSlice(ctx, p))),
+        step.ops,
         [],
-        outputs.filter((t) => outputMessage.has(t)),
-        new Set(outputs),
-        outputs.length === 1 ? reusedInput(fm, positions[0]!, outputs[0]!) : undefined,
+        step.outputs.filter((t) => outputMessage.has(t)),
+        new Set(step.outputs),
+        step.reused,
       );
       continue;
     }

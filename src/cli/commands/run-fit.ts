@@ -28,7 +28,7 @@ function formatFitReport(r: FitPlanReport): string {
     `memory (${what}): measured peak ${formatBytes(r.measuredPeakBytes)} (${r.measuredPeakBytes} B: tensors the worker held + each step's planned working set), ` +
       `predicted ${formatBytes(r.predictedPeakBytes)} (${r.predictedPeakBytes} B), limit ${formatBytes(r.limitBytes)} (${r.limitBytes} B): ${within ? 'within the limit' : 'ABOVE the limit'}`,
     `worker resident memory above its idle baseline: ${formatBytes(r.rssPeakBytes)} (onnxruntime's sessions and buffers included)`,
-    `latency: measured ${ms(r.measuredMs)} ms on this host (median of ${r.runsMs.length}), predicted ${ms(r.predictedMs)} ms on ${r.device}; ` +
+    `latency: measured ${ms(r.measuredMs)} ms on this host (median of ${r.runsMs.length}; the worker's steps ${ms(r.computeMs)} ms), predicted ${ms(r.predictedMs)} ms on ${r.device}; ` +
       `the whole model in one session here: ${ms(r.wholeModelMs)} ms CPU`,
   ].join('\n')}\n`;
 }

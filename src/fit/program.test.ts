@@ -6,6 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { presetDevice } from '../cluster/presets.ts';
 import { MemoriaNovaError } from '../errors.ts';
 import { startLocalWorkers, type LocalWorkers } from '../runtime/local.ts';
+import { checkProgram, workerProgramSchema } from '../runtime/program-schema.ts';
+import type { WorkerProgram } from '../runtime/program.ts';
 import { withInlineWeights } from '../runtime/reference.ts';
 import { smallCnn } from '../runtime/testing.ts';
 import { runFitPlan } from './execute.ts';
@@ -135,6 +137,79 @@ describe('fit plans on the runtime (one worker, tiles in sequence)', () => {
       }
     });
   }
+
+  it("the worker's program schema stays strict: an assembly outside what the step computes, too large or unknown fields are refused", () => {
+    const model = threeConvs();
+    const plan = loadFitPlan(threeConvsPlan(), model, 'the plan');
+    const program = compileFitProgram(withInlineWeights(model), plan.memory, plan.segments, presetDevice('pi')!).program.workers[0]!;
+    assert.ok(workerProgramSchema.safeParse(program).success, 'the compiled program passes the schema');
+    checkProgram(program, 2 ** 20);
+    const changed = (edit: (p: WorkerProgram) => void) => {
+      const copy = structuredClone(program);
+      edit(copy);
+      return copy;
+    };
+    throwsOneLine(
+      () =>
+        checkProgram(
+          changed(
+            (p) =>
+              (p.steps[0]!.assemble![0]!.share = [
+                [0, 1],
+                [0, 1],
+                [0, 8],
+                [0, 8],
+              ]),
+          ),
+          2 ** 20,
+        ),
+      /the share of 'conv3_out' step '.*' assembles lies outside what it computes/,
+    );
+    throwsOneLine(
+      () =>
+        checkProgram(
+          changed(
+            (p) =>
+              (p.steps[0]!.assemble![0]!.region = [
+                [0, 1],
+                [0, 1],
+                [0, 4096],
+                [0, 4096],
+              ]),
+          ),
+          2 ** 20,
+        ),
+      /the region of 'conv3_out' assembled by step '.*' needs 64\.0 MiB, above this worker's memory limit 1\.0 MiB/,
+    );
+    throwsOneLine(
+      () =>
+        checkProgram(
+          changed((p) => (p.steps[0]!.assemble![0]!.tensor = 'x')),
+          2 ** 20,
+        ),
+      /step '.*' assembles 'x', which it does not compute/,
+    );
+    throwsOneLine(
+      () =>
+        checkProgram(
+          changed((p) => (p.steps[1]!.inPlace = { input: 'nowhere', output: 'conv1_out' })),
+          2 ** 20,
+        ),
+      /names tensor 'nowhere', which has no dtype/,
+    );
+    throwsOneLine(
+      () =>
+        checkProgram(
+          changed((p) => (p.steps[0]!.workingBytes = 2 ** 30)),
+          2 ** 20,
+        ),
+      /the working set of step '.*' needs 1024\.0 MiB, above this worker's memory limit/,
+    );
+    assert.ok(
+      !workerProgramSchema.safeParse(changed((p) => Object.assign(p.steps[0]!.assemble![0]!, { path: '/etc/passwd' }))).success,
+      'an unknown field in an assembly',
+    );
+  });
 
   it('a plan file of another model, a changed group and an unknown group kind are one-line errors', () => {
     const file = threeConvsPlan();

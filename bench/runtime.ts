@@ -1,6 +1,6 @@
 /**
  * Runtime benchmark (npm run bench:runtime [-- --models resnet50,bert-base --seq-len 128 --runs 3
- * --time-limit 20000 --cluster homo4 --methods a,b --out DIR]): each model is profiled on this machine (operator
+ * --time-limit 20000 --cluster emu4 --methods a,b --out DIR]): each model is profiled on this machine (operator
  * times and the step/split overheads), every
  * method plans it for the cluster as emulated here (its devices' speeds stretched from the host profile, docs/runtime.md),
  * and every plan then runs on 4 local worker processes with emulated links (the cluster's links, docs/cluster.md) and
@@ -14,7 +14,7 @@ import { loadCluster } from '../src/cluster/load.ts';
 import { loadModel } from '../src/model/load.ts';
 import { planOrder } from '../src/ordering/plan.ts';
 import { renderChart } from '../src/report/charts.ts';
-import { emulatedCluster, profileGflops } from '../src/runtime/emulate.ts';
+import { calibratedCluster, profileGflops } from '../src/runtime/emulate.ts';
 import { profileModel } from '../src/runtime/profile.ts';
 import { runPlan } from '../src/runtime/run.ts';
 import { simulate } from '../src/simulate/simulate.ts';
@@ -28,7 +28,7 @@ const models = flag('models', 'resnet50,bert-base').split(',');
 const seqLen = Number(flag('seq-len', '128'));
 const runs = Number(flag('runs', '9'));
 const timeLimitMs = Number(flag('time-limit', '20000'));
-const clusterName = flag('cluster', 'homo4');
+const clusterName = flag('cluster', 'emu4');
 const methodsWanted = flag('methods', 'single,layerwise,proportional,lp,deepthings,heft,geneflow').split(',');
 const outDir = flag('out', 'results/bench-runtime');
 const log = (text: string) => process.stderr.write(`${text}\n`);
@@ -61,7 +61,8 @@ for (const name of models) {
   log(
     `${name}: profiled in ${((performance.now() - started) / 1000).toFixed(1)} s, host ${hostGflops.toFixed(2)} GFLOP/s, overheads ${JSON.stringify(profile.overheads)} (fit rms ${calibration?.rmsMs.toFixed(2)} ms over ${calibration?.samples.length} steps)`,
   );
-  const cluster = emulatedCluster(base, profile, hostGflops);
+  // exactly what `plan --host-profile` plans with, and what runPlan predicts with
+  const cluster = calibratedCluster(model, base, profile);
   started = performance.now();
   const order = planOrder(model, { timeLimitMs: 10_000 }).orderNames;
   const planned = await runAllMethods(model, cluster, order, {

@@ -45,6 +45,8 @@ interface Row {
   feasible: boolean;
   runsMs: number[];
   hostGflops: number;
+  /** Per worker: measured compute/send beside the prediction's, to locate a mis-prediction (docs/runtime.md). */
+  workers: unknown;
 }
 
 const rows: Row[] = [];
@@ -96,6 +98,7 @@ for (const name of models) {
       feasible: method.feasible,
       runsMs: report.runsMs,
       hostGflops: report.hostGflops,
+      workers: report.workers,
     };
     rows.push(row);
     log(

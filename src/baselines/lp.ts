@@ -1,4 +1,4 @@
-import highsModule, { type Highs } from 'highs';
+import { solveWithHighs } from '../highs.ts';
 import { deviceMemoryBytes } from '../cluster/types.ts';
 import type { OpDecision, Placement, SplitDim } from '../partition/types.ts';
 import type { Evaluated } from '../geneflow/fitness.ts';
@@ -13,11 +13,6 @@ import {
   type BaselineOutcome,
   type PlanningContext,
 } from './common.ts';
-
-// The package's types describe a CommonJS module; under ESM its default export is the loader itself.
-const highsLoader = highsModule as unknown as () => Promise<Highs>;
-let solver: Promise<Highs> | undefined;
-const highs = () => (solver ??= highsLoader());
 
 /** One operator's split problem: per device whole-op ms, bytes in and out, weight bytes, the split dims it offers. */
 export interface SplitProblem {
@@ -85,7 +80,7 @@ export async function solveSplits(
   const solutions: Array<SplitSolution | null> = problems.map(() => null);
   if (kept.length === 0) return solutions;
   const lp = ['Minimize', ` obj: ${kept.map((b) => `T${b}`).join(' + ')}`, 'Subject To', ...rows, 'Bounds', ...bounds, 'End'].join('\n');
-  const solution = (await highs()).solve(lp);
+  const solution = await solveWithHighs(lp, "the LP baseline's split problem");
   if (solution.Status !== 'Optimal') return solutions;
   for (const b of kept) {
     const { problem: i, dim, set } = blocks[b]!;

@@ -1,4 +1,4 @@
-import highsModule, { type Highs } from 'highs';
+import { solveWithHighs } from '../highs.ts';
 import * as ort from 'onnxruntime-node';
 import type { Cluster, ExecutionOverheads } from '../cluster/types.ts';
 import { fail } from '../errors.ts';
@@ -40,11 +40,6 @@ export interface OverheadFit {
   rmsMs: number;
   samples: StepSample[];
 }
-
-// The package's types describe a CommonJS module; under ESM its default export is the loader itself.
-const highsLoader = highsModule as unknown as () => Promise<Highs>;
-let solver: Promise<Highs> | undefined;
-const highs = () => (solver ??= highsLoader());
 
 const MiB = 2 ** 20;
 const WARMUP_RUNS = 3;
@@ -116,7 +111,7 @@ async function boundedLeastSquares(rows: readonly number[][], target: readonly n
   }
   const bounds = lower.map((l, a) => ` x${a} >= ${coef(l * norm[a]!)}`).join('\n');
   const lp = `Minimize\n obj: ${linear.replace(/\+ -/g, '- ')} + [ ${quadratic.join(' + ').replace(/\+ -/g, '- ')} ] / 2\nBounds\n${bounds}\nEnd\n`;
-  const solution = (await highs()).solve(lp);
+  const solution = await solveWithHighs(lp, 'the overhead fit');
   if (solution.Status !== 'Optimal') fail(`the overhead fit did not solve (HiGHS: ${solution.Status})`, 'runtime-failure');
   const columns = solution.Columns as Record<string, { Primal: number }>;
   return lower.map((l, a) => Math.max(l, (columns[`x${a}`]?.Primal ?? 0) / norm[a]!));

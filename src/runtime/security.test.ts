@@ -180,6 +180,27 @@ describe('worker security', () => {
     await runsAPlan([a.address, b.address], true);
   });
 
+  it('a frame larger than the worker may hold is refused unread (1009); weights and pieces before the program are refused', async () => {
+    const a = await worker({ secret: true, memoryLimitBytes: 64 * 2 ** 20 });
+    const b = await worker({ secret: true });
+    const challenge = await challengeOf(a.address);
+    const ws = new WebSocket(`ws://${a.address}`, { headers: { [AUTH_HEADER]: coordinatorProof(secret, challenge, newNonce()) } });
+    ws.on('error', () => undefined);
+    await new Promise((resolve) => ws.once('open', resolve));
+    const code = new Promise<number>((resolve) => ws.once('close', (c) => resolve(c)));
+    ws.send(encodeFrame({ t: 'weight', key: 'w' }, new Uint8Array(65 * 2 ** 20)), { binary: true });
+    assert.equal(await code, 1009, 'closed as too big');
+    assert.match(
+      await workerError(a.address, encodeFrame({ t: 'weight', key: 'w' }, new Uint8Array(8))),
+      /received 'weight' before 'setup'/,
+    );
+    assert.match(
+      await workerError(a.address, encodeFrame({ t: 'piece', run: 0, message: 0, delivery: 0, box: [[0, 1]] }, new Uint8Array(4))),
+      /received 'piece' before 'setup'/,
+    );
+    await runsAPlan([a.address, b.address], true);
+  });
+
   it('malformed WebSocket frames and connection resets close that connection, never the worker', async () => {
     const a = await worker();
     const b = await worker();

@@ -22,16 +22,7 @@ import { sendFrame, sleep } from './link.ts';
 import { peakResidentBytes, resetPeak, residentBytes } from './memory.ts';
 import type { WeightSlice } from './program.ts';
 import { checkProgram, pieceMismatch, type CheckedProgram, type DeclaredPiece } from './program-schema.ts';
-import {
-  decodeFrame,
-  encodeFrame,
-  frameBytes,
-  MAX_HEADER_BYTES,
-  PROBE_MAX_BYTES,
-  workerBound,
-  type CoordinatorBound,
-  type WorkerBound,
-} from './protocol.ts';
+import { decodeFrame, encodeFrame, frameBytes, PROBE_MAX_BYTES, workerBound, type CoordinatorBound, type WorkerBound } from './protocol.ts';
 import { copyRegion, elementSize, emptyRegion, extractRegion, type Region } from './regions.ts';
 import { benchmarkCompute } from './probe-compute.ts';
 import { planSteps, type StepPlan } from './schedule.ts';
@@ -250,10 +241,16 @@ function inPlaceOf(
   return { input: inPlace.input, output: result.output, shape };
 }
 
-/** The largest WebSocket message a worker takes: a header and one weight slice or piece within its memory budget. */
-function maxFramePayload(budget: number): number {
-  return Math.min(2 ** 31 - 1, 4 + MAX_HEADER_BYTES + budget);
+/**
+ * The largest WebSocket message a worker takes: what it could hold within its memory budget (a frame is buffered
+ * whole before its header can be read, so a larger one is refused by the WebSocket layer with close code 1009), but
+ * never less than a MiB, which holds any set-up header a worker that small can run.
+ */
+export function maxFramePayload(budget: number): number {
+  return Math.min(2 ** 31 - 1, 4 + Math.max(budget, MIN_FRAME_BYTES));
 }
+
+const MIN_FRAME_BYTES = 1 << 20;
 
 class WorkerSession {
   private checked: CheckedProgram | null = null;
@@ -282,7 +279,7 @@ class WorkerSession {
   constructor(
     private readonly ws: WebSocket,
     private readonly name: string,
-    private readonly baseline: number,
+    private baseline: number,
     private readonly budget: number,
     handshakeMs: number,
     proof: string | null,
@@ -421,6 +418,9 @@ class WorkerSession {
     } catch (error) {
       throw new StepFailure((error as Error).message, 'setup');
     }
+    // The idle baseline is re-taken here, so memory an earlier client left for the garbage collector (a refused
+    // oversized frame is still read off the socket and dropped) is not charged to this program.
+    if (this.options.baselineBytes === undefined) this.baseline = residentBytes();
     this.declared = this.checked.pieces;
     this.dtypes = header.program.dtypes;
     this.weightSlices = new Map(header.program.weights.map((w) => [w.key, w]));

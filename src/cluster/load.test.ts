@@ -155,10 +155,10 @@ test('bad cluster files: one-line errors naming file and field', () => {
 });
 
 test('a bad cluster file reports every problem at once, each naming its field, on one line', () => {
-  const text = `name: c\nmedium: radio\ndevices:\n${device().replace('gflops: 10', 'gflops: fast')}${device().replace('pi1', 'pi2').replace('memoryMB: 512', 'memoryMB: 0')}`;
+  const text = `name: c\nmedium: radio\ndevices:\n${device().replace('gflops: 10', 'gflops: fast')}${device().replace('memoryMB: 512', 'memoryMB: 0')}`;
   assert.equal(
     errorOf(text),
-    "cluster file x.yaml: 3 problems: devices[0].gflops: must be a number; devices[1].memoryMB: must be >= 2^-10 (1 KiB, in MiB); medium: must be 'switched' or 'shared'",
+    "cluster file x.yaml: 4 problems: devices[0].gflops: must be a number; devices[1].memoryMB: must be >= 2^-10 (1 KiB, in MiB); medium: must be 'switched' or 'shared'; devices[1].name: 'pi1' is used by two devices",
   );
 });
 

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { fail } from '../errors.ts';
 import { PRESET_NAMES, presetCluster } from './presets.ts';
-import { clusterSchema, describeIssue, describeIssues, profileSchema } from './schema.ts';
+import { clusterSchema, describeIssue, describeProblems, issueLines, profileSchema } from './schema.ts';
 import type { Cluster, DeviceProfile } from './types.ts';
 
 /** A preset name (`homo4`, `hetero4`, ...) or a YAML/JSON cluster file. */
@@ -41,11 +41,12 @@ export function validateCluster(raw: unknown, where: string, baseDir = process.c
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
     fail(`${where}: must be a mapping with 'name', 'devices' and optionally 'router'`, 'invalid-cluster');
   const parsed = clusterSchema.safeParse(raw);
-  if (!parsed.success) fail(`${where}: ${describeIssues(parsed.error)}`, 'invalid-cluster');
-  const seen = new Set<string>();
+  const duplicates = duplicateNames((raw as { devices?: unknown }).devices);
+  if (!parsed.success || duplicates.length > 0) {
+    const problems = [...(parsed.success ? [] : issueLines(parsed.error)), ...duplicates];
+    fail(`${where}: ${describeProblems(problems)}`, 'invalid-cluster');
+  }
   const devices = parsed.data.devices.map((device, i) => {
-    if (seen.has(device.name)) fail(`${where}: devices[${i}].name: '${device.name}' is used by two devices`, 'invalid-cluster');
-    seen.add(device.name);
     const { profile, efficiency, ...rest } = device;
     return {
       ...rest,
@@ -67,6 +68,20 @@ export function validateCluster(raw: unknown, where: string, baseDir = process.c
     medium: parsed.data.medium,
     router: forwardingMbps === undefined ? router : { ...router, forwardingMbps },
   };
+}
+
+/** `devices[i].name: 'x' is used by two devices` for every device whose name an earlier one already has. */
+function duplicateNames(devices: unknown): string[] {
+  if (!Array.isArray(devices)) return [];
+  const seen = new Set<string>();
+  const problems: string[] = [];
+  devices.forEach((device: unknown, i) => {
+    const name = device !== null && typeof device === 'object' ? (device as { name?: unknown }).name : undefined;
+    if (typeof name !== 'string') return;
+    if (seen.has(name)) problems.push(`devices[${i}].name: '${name}' is used by two devices`);
+    seen.add(name);
+  });
+  return problems;
 }
 
 export function loadProfile(path: string, where = `profile ${path}`): DeviceProfile {

@@ -89,10 +89,14 @@ export function describeIssue(error: z.ZodError): string {
   return describeOne(error.issues[0]!);
 }
 
-/** Every problem zod found, each naming its field, on one line: `2 problems: devices[0].gflops: …; devices[1].memoryMB: …`. */
-export function describeIssues(error: z.ZodError): string {
-  const all = error.issues.map(describeOne);
-  return all.length === 1 ? all[0]! : `${all.length} problems: ${all.join('; ')}`;
+/** Problems as one line: the problem itself, or `N problems: a; b`. */
+export function describeProblems(problems: readonly string[]): string {
+  return problems.length === 1 ? problems[0]! : `${problems.length} problems: ${problems.join('; ')}`;
+}
+
+/** Each problem zod found, naming its field. */
+export function issueLines(error: z.ZodError): string[] {
+  return error.issues.map(describeOne);
 }
 
 function describeOne(issue: z.core.$ZodIssue): string {

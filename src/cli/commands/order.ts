@@ -20,7 +20,7 @@ import { fail } from '../../errors.ts';
 import { btsearchStatus, Progress } from '../progress.ts';
 
 interface OrderFlags extends ModelFlags {
-  timeLimit: string;
+  timeLimit: number;
   json?: boolean;
   out?: string;
   inplace: boolean;
@@ -76,7 +76,8 @@ export function register(program: Command): void {
     .option(
       '--time-limit <seconds>',
       'search budget; past it the best order so far and a proven lower bound are reported',
-      `${DEFAULT_ORDER_TIME_LIMIT_MS / 1000}`,
+      seconds,
+      DEFAULT_ORDER_TIME_LIMIT_MS / 1000,
     )
     .option('--no-inplace', 'do not let element-wise operators reuse a dying input buffer')
     .option('--include-weights', 'count the weights as resident memory in every peak')
@@ -93,7 +94,7 @@ export function register(program: Command): void {
     .action(async (spec: string, flags: OrderFlags) => {
       if (flags.out !== undefined) checkOutputFile(flags.out, '--out');
       if (flags.plot !== undefined) makeOutputDir(flags.plot, '--plot');
-      const timeLimitMs = seconds(flags.timeLimit) * 1000;
+      const timeLimitMs = flags.timeLimit * 1000;
       const model = loadModelFromFlags(spec, flags);
       const progress = new Progress();
       progress.phase('BTSearch', timeLimitMs, `${model.ops.length} operators, budget ${(timeLimitMs / 1000).toFixed(1)} s`);

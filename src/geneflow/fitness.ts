@@ -31,10 +31,23 @@ export function decisionsKey(decisions: readonly OpDecision[]): string {
   let key = '';
   for (const d of decisions) {
     const p = d.placement;
-    key += 'device' in p ? `${p.device}` : `${p.dim[0]}${p.ratios.map((r) => r.toPrecision(6)).join(',')}`;
+    if ('device' in p) key += p.device;
+    else {
+      key += p.dim[0];
+      for (let i = 0; i < p.ratios.length; i++) key += i === 0 ? ratioText(p.ratios[i]!) : `,${ratioText(p.ratios[i]!)}`;
+    }
     key += d.sync ? ';' : '~';
   }
   return key;
+}
+
+/** toPrecision(6) texts of the ratios search operators make (multiples of 1e-4, normalizeRatios): toPrecision is slow. */
+const RATIO_TEXT: string[] = [];
+
+function ratioText(r: number): string {
+  const k = Math.round(r * 1e4);
+  if (k >= 0 && k <= 1e4 && k / 1e4 === r) return (RATIO_TEXT[k] ??= r.toPrecision(6));
+  return r.toPrecision(6);
 }
 
 /**

@@ -12,9 +12,9 @@ export function isEmpty(box: Box): boolean {
 export function boxVolume(box: Box): number {
   let v = 1;
   for (let i = 0; i < box.length; i++) {
-    const [a, b] = box[i]!;
-    if (b <= a) return 0;
-    v *= b - a;
+    const range = box[i]!;
+    if (range[1] <= range[0]) return 0;
+    v *= range[1] - range[0];
   }
   return v;
 }
@@ -24,14 +24,18 @@ export function boxShape(box: Box): number[] {
 }
 
 export function intersect(a: Box, b: Box): Box {
-  return a.map(([s, e], i) => [Math.max(s, b[i]![0]), Math.min(e, b[i]![1])] as [number, number]);
+  const box: Box = [];
+  for (let i = 0; i < a.length; i++) box.push([Math.max(a[i]![0], b[i]![0]), Math.min(a[i]![1], b[i]![1])]);
+  return box;
 }
 
 /** The smallest box containing both (an empty operand is ignored). */
 export function hull(a: Box | null, b: Box | null): Box | null {
   if (a === null || isEmpty(a)) return b === null || isEmpty(b) ? null : b;
   if (b === null || isEmpty(b)) return a;
-  return a.map(([s, e], i) => [Math.min(s, b[i]![0]), Math.max(e, b[i]![1])] as [number, number]);
+  const box: Box = [];
+  for (let i = 0; i < a.length; i++) box.push([Math.min(a[i]![0], b[i]![0]), Math.max(a[i]![1], b[i]![1])]);
+  return box;
 }
 
 export function sameBox(a: Box, b: Box): boolean {

@@ -43,7 +43,7 @@ export interface PartitionContext {
    * Memo of slice rows, per position, keyed by the regions the devices compute: a search evaluates the same
    * regions again and again. Rows in it are shared, so slices are never mutated.
    */
-  sliceMemo: Array<Map<string, Array<OpSlice | null>>>;
+  sliceMemo: Array<Map<number | string, Array<OpSlice | null>>>;
 }
 
 /**

@@ -3,7 +3,7 @@ import type { OpDecision, Placement } from './types.ts';
 import { boxVolume, fullBox, hull, isEmpty, withAxis } from './box.ts';
 import type { PartitionContext } from './context.ts';
 import { ratiosToRanges } from './ranges.ts';
-import type { Box, OpSlice, PlanSlices } from './types.ts';
+import type { Box, OpSlice, PlanSlices, SplitOption } from './types.ts';
 
 export function samePlacement(a: Placement, b: Placement): boolean {
   if ('device' in a || 'device' in b) return 'device' in a && 'device' in b && a.device === b.device;
@@ -69,17 +69,30 @@ export function repairDecisions(ctx: PartitionContext, decisions: readonly OpDec
 }
 
 /** The output regions each device owns under a placement (nothing where it owns none), before widening. */
-function ownedRegions(ctx: PartitionContext, position: number, placement: Placement): (device: number) => Array<Box | null> {
+function ownedRegions(
+  ctx: PartitionContext,
+  position: number,
+  placement: Placement,
+  ranges: ReadonlyArray<[number, number]> | null,
+): (device: number) => Array<Box | null> {
   const shape = ctx.geometry[position]!.outputShapes[0]!;
   const outputCount = ctx.geometry[position]!.outputShapes.length;
-  const only = (box: Box | null) => Array.from({ length: outputCount }, (_, k) => (k === 0 ? box : null));
-  if ('device' in placement) return (d) => only(placement.device === d ? fullBox(shape) : null);
-  const option = ctx.space[position]!.options.find((o) => o.dim === placement.dim)!;
-  const ranges = ratiosToRanges(option.extent, placement.ratios, option.granule);
-  return (d) => {
-    const [start, end] = ranges[d]!;
-    return only(end > start ? withAxis(fullBox(shape), option.axis, start, end) : null);
+  const only = (box: Box | null) => {
+    const boxes: Array<Box | null> = [box];
+    for (let k = 1; k < outputCount; k++) boxes.push(null);
+    return boxes;
   };
+  if ('device' in placement) return (d) => only(placement.device === d ? fullBox(shape) : null);
+  const axis = splitOption(ctx, position, placement.dim).axis;
+  return (d) => {
+    const [start, end] = ranges![d]!;
+    return only(end > start ? withAxis(fullBox(shape), axis, start, end) : null);
+  };
+}
+
+function splitOption(ctx: PartitionContext, position: number, dim: string): SplitOption {
+  for (const option of ctx.space[position]!.options) if (option.dim === dim) return option;
+  throw new Error(`operator ${ctx.order[position]} cannot be split by ${dim}`);
 }
 
 /**
@@ -92,14 +105,18 @@ export function planSlices(ctx: PartitionContext, decisions: readonly OpDecision
   const slices: Array<Array<OpSlice | null>> = new Array(n);
   for (let p = n - 1; p >= 0; p--) {
     const decision = decisions[p]!;
+    const placement = decision.placement;
     // Rows are memoised by what determines their regions: a synchronised operator's ranges (ratio vectors
     // that round alike share a row), a fused operator's consumer rows (memoised rows keep their identity).
-    let key: string;
-    if (decision.sync) {
-      key = syncKey(ctx, p, decision.placement, deviceCount);
-    } else {
-      key = `${deviceCount}f`;
-      for (const uses of ctx.consumers[p]!) for (const use of uses) key += `,${rowId(slices[use.position]!)}`;
+    let key: number | string;
+    let ranges: Array<[number, number]> | null = null;
+    if (!decision.sync) key = fusedKey(ctx, slices, p);
+    else if ('device' in placement) key = syncKey(deviceCount, 0, placement.device);
+    else {
+      const option = splitOption(ctx, p, placement.dim);
+      ranges = ratiosToRanges(option.extent, placement.ratios, option.granule);
+      const options = ctx.space[p]!.options;
+      key = rangesKey(deviceCount, options.indexOf(option), options.length, option.extent, ranges);
     }
     const memo = ctx.sliceMemo[p]!;
     let row = memo.get(key);
@@ -108,7 +125,7 @@ export function planSlices(ctx: PartitionContext, decisions: readonly OpDecision
         ctx,
         p,
         deviceCount,
-        decision.sync ? ownedRegions(ctx, p, decision.placement) : (d) => neededRegions(ctx, slices, p, d),
+        decision.sync ? ownedRegions(ctx, p, placement, ranges) : (d) => neededRegions(ctx, slices, p, d),
       );
       if (memo.size >= MEMO_LIMIT) memo.clear();
       memo.set(key, row);
@@ -118,10 +135,47 @@ export function planSlices(ctx: PartitionContext, decisions: readonly OpDecision
   return { ops: slices.map((row, p) => ({ op: ctx.order[p]!, index: ctx.opIndex[p]!, sync: decisions[p]!.sync, slices: row })) };
 }
 
-function syncKey(ctx: PartitionContext, p: number, placement: Placement, deviceCount: number): string {
-  if ('device' in placement) return `${deviceCount}@${placement.device}`;
-  const option = ctx.space[p]!.options.find((o) => o.dim === placement.dim)!;
-  return `${deviceCount}${option.axis}:${ratiosToRanges(option.extent, placement.ratios, option.granule).join(',')}`;
+// Memo keys are numbers where they stay exact (below 2^53), since a Map hashes a number far faster than a fresh
+// string: a synchronised row's key is >= 0 (device count, kind and value in mixed radix), a fused row's < 0.
+const DEVICE_RADIX = 64;
+const ROW_ID_RADIX = 2 ** 26;
+
+function syncKey(deviceCount: number, kind: 0 | 1, value: number): number | string {
+  const key = (value * 2 + kind) * DEVICE_RADIX + deviceCount;
+  return deviceCount < DEVICE_RADIX && key <= Number.MAX_SAFE_INTEGER ? key : `s${deviceCount},${kind},${value}`;
+}
+
+/** A split row's key: the end of every range but the last (which ends at the extent), then which option. */
+function rangesKey(
+  deviceCount: number,
+  option: number,
+  options: number,
+  extent: number,
+  ranges: ReadonlyArray<[number, number]>,
+): number | string {
+  let packed = 0;
+  for (let d = 0; d + 1 < ranges.length; d++) packed = packed * (extent + 1) + ranges[d]![1];
+  packed = packed * options + option;
+  return packed <= Number.MAX_SAFE_INTEGER ? syncKey(deviceCount, 1, packed) : `r${deviceCount},${option}:${ranges.join(',')}`;
+}
+
+/** A fused row's key: its consumers' row ids (their count is fixed per position, so packing one or two is exact). */
+function fusedKey(ctx: PartitionContext, slices: ReadonlyArray<Array<OpSlice | null>>, position: number): number | string {
+  let packed = 0;
+  let count = 0;
+  let small = true;
+  for (const uses of ctx.consumers[position]!) {
+    for (const use of uses) {
+      const id = rowId(slices[use.position]!);
+      packed = packed * ROW_ID_RADIX + id;
+      small &&= id < ROW_ID_RADIX;
+      count++;
+    }
+  }
+  if (count <= 2 && small) return -1 - packed;
+  let text = 'f';
+  for (const uses of ctx.consumers[position]!) for (const use of uses) text += `,${rowId(slices[use.position]!)}`;
+  return text;
 }
 
 /** The bounding box of what the device's consumer slices read of each output of the operator at `position`. */

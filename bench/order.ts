@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { analyzeGraph } from '../src/analysis/analyze.ts';
+import { MemoriaNovaError } from '../src/errors.ts';
 import { bindingsFromFlags } from '../src/analysis/bindings.ts';
 import { formatTable } from '../src/cli/options.ts';
 import type { Graph } from '../src/ir/graph.ts';
@@ -34,7 +35,18 @@ const textFlag = (name: string): string | undefined => {
 const filesDir = textFlag('--files');
 const dims: string[] = [];
 for (let dim = textFlag('--dim'); dim !== undefined; dim = textFlag('--dim')) dims.push(dim);
-const bindings = bindingsFromFlags(dims);
+/** Bad flags or folder: one line on stderr, exit 1 (a file that fails gets its own row instead). */
+const usageError = (message: string): never => {
+  process.stderr.write(`error: ${message}\n`);
+  process.exit(1);
+};
+const oneLine = (error: unknown): string => (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+let bindings: ReturnType<typeof bindingsFromFlags> = {};
+try {
+  bindings = bindingsFromFlags(dims);
+} catch (error) {
+  usageError(oneLine(error));
+}
 /** A file of the folder with the --dim bindings its inputs declare (a folder mixes static and dynamic files). */
 function loadFile(path: string): ReturnType<typeof loadModel> {
   const graph = loadGraph(path);
@@ -50,12 +62,18 @@ const irregular: [string, () => Graph][] = [
 ];
 const wanted = args.length > 0 ? new Set(args) : filesDir !== undefined ? new Set<string>() : undefined;
 const files: [string, () => ReturnType<typeof loadModel>][] =
-  filesDir === undefined
-    ? []
-    : readdirSync(filesDir)
-        .filter((f) => f.endsWith('.onnx'))
-        .sort()
-        .map((f) => [basename(f, '.onnx'), () => loadFile(join(filesDir, f))]);
+  filesDir === undefined ? [] : onnxFiles(filesDir).map((f) => [basename(f, '.onnx'), () => loadFile(join(filesDir, f))]);
+
+function onnxFiles(dir: string): string[] {
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir).filter((f) => f.endsWith('.onnx'));
+  } catch (error) {
+    usageError(`--files: cannot read folder '${dir}': ${oneLine(error)}`);
+  }
+  if (names.length === 0) usageError(`--files: folder '${dir}' has no .onnx files`);
+  return names.sort();
+}
 const cases: [string, () => ReturnType<typeof loadModel>][] = [
   ...files,
   ...ZOO.map((entry) => [entry.name, () => loadModel(entry.name)] as [string, () => ReturnType<typeof loadModel>]),
@@ -67,8 +85,20 @@ const cases: [string, () => ReturnType<typeof loadModel>][] = [
 const mb = (bytes: number) => (bytes / 1e6).toFixed(3);
 const pct = (peak: number, reference: number) => `${(((peak - reference) / reference) * 100).toFixed(1)}%`;
 const rows: (string | number)[][] = [];
+/** Row index → why that case could not be ordered (printed across the row instead of its figures). */
+const failures = new Map<number, string>();
 for (const [name, load] of cases) {
-  const model = load();
+  let model: ReturnType<typeof loadModel>;
+  try {
+    model = load();
+  } catch (error) {
+    // A file that cannot be read or analyzed with these bindings: one row saying why, then the next file.
+    if (!(error instanceof MemoriaNovaError)) throw error;
+    failures.set(rows.length, oneLine(error));
+    rows.push([name]);
+    process.stderr.write(`${name}  failed: ${oneLine(error)}\n`);
+    continue;
+  }
   const graph = memoryGraphOf(model);
   const base = Object.fromEntries(baselines(graph, { randomSamples }).map((b) => [b.method, b]));
   const result = btsearch(graph, {
@@ -118,7 +148,10 @@ const headers = [
 process.stdout.write(
   `BTSearch vs baselines (activations only, in place on; time limit ${timeLimitMs / 1000} s; ${randomSamples} random orders)\n`,
 );
-process.stdout.write(`${formatTable(headers, rows)}\n`);
+const table = formatTable(headers, rows).split('\n');
+const nameWidth = Math.max(headers[0]!.length, ...rows.map((row) => String(row[0]).length));
+for (const [index, message] of failures) table[index + 2] = `${String(rows[index]![0]).padEnd(nameWidth)}  failed: ${message}`;
+process.stdout.write(`${table.join('\n')}\n`);
 
 // RandWire over several seeds: how reliably the hard case is proven (global peak only, no per-segment phase).
 if (wanted === undefined || wanted.has('randwire-seeds')) {

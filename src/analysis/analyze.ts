@@ -9,6 +9,7 @@ import { constantToWeight, FOLD_BUDGET, FOLD_LIMIT, foldedWeight, foldValues } f
 import { opDefinition } from './ops/registry.ts';
 import type { OpContext, OpDef, OutputType, TensorMeta } from './ops/types.ts';
 import { describe, list } from './ops/util.ts';
+import { inlineBranch } from './inline-if.ts';
 import { propagatePartial } from './partial.ts';
 import { weightValues } from './values.ts';
 
@@ -37,6 +38,8 @@ class Analysis {
   readonly warnings: string[] = [];
   private readonly graphOutputs: Set<string>;
   private readonly declared = new Map<string, ValueInfo>();
+  /** Every node and tensor name of the graph so far: names of inlined If branches must not clash with them. */
+  private readonly taken = new Set<string>();
   private foldedElements = 0;
   private budgetWarned = false;
 
@@ -47,6 +50,8 @@ class Analysis {
     this.graphOutputs = new Set(graph.outputs.map((o) => o.name));
     for (const [name, info] of graph.valueInfo) this.declared.set(name, info);
     for (const output of graph.outputs) this.declared.set(output.name, output);
+    for (const name of [...graph.inputs.map((i) => i.name), ...graph.initializers.keys()]) this.taken.add(name);
+    for (const node of graph.nodes) for (const name of [node.name, ...node.outputs]) this.taken.add(name);
   }
 
   run(order: Node[]): void {
@@ -58,10 +63,35 @@ class Analysis {
       this.known.set(name, { name, dtype: input.dtype, shape });
     }
     for (const weight of this.graph.initializers.values()) this.addWeight(weight);
-    for (const node of order) {
-      if ((node.domain === '' || node.domain === 'ai.onnx') && node.opType === 'Constant') this.addWeight(constantToWeight(node));
-      else this.visit(node);
+    for (const node of order) this.step(node);
+  }
+
+  private step(node: Node): void {
+    const standard = node.domain === '' || node.domain === 'ai.onnx';
+    if (standard && node.opType === 'Constant') this.addWeight(constantToWeight(node));
+    else if (!(standard && node.opType === 'If' && this.inlineIf(node))) this.visit(node);
+  }
+
+  /**
+   * Replaces an If whose condition is known (a constant, or folded once the inputs are bound) by the branch it
+   * takes; false when the condition is computed at run time or the branch is not in IR form (a built graph).
+   */
+  private inlineIf(node: Node): boolean {
+    const condition = node.inputs[0] === undefined || node.inputs[0] === '' ? undefined : this.known.get(node.inputs[0]);
+    if (condition?.value === undefined) return false;
+    if (condition.value.length !== 1)
+      fail(`If node '${node.name}': its condition '${condition.name}' has ${condition.value.length} elements, not one`, 'invalid-model');
+    const key = condition.value[0] !== 0 ? 'then_branch' : 'else_branch';
+    const attribute = node.attributes[key];
+    if (attribute?.type !== 'graph' || attribute.body === undefined) return false;
+    const branch = inlineBranch(node, key, attribute.body, this.taken);
+    for (const name of branch.outer) {
+      if (!this.known.has(name))
+        fail(`the ${key} of If node '${node.name}' reads tensor '${name}', which is not defined before the If`, 'invalid-model');
     }
+    for (const weight of branch.weights) this.addWeight(weight);
+    for (const inner of branch.nodes) this.step(inner);
+    return true;
   }
 
   private addWeight(weight: Weight): void {
@@ -151,6 +181,12 @@ class Analysis {
   private keepOpaque(node: Node): void {
     const declared = node.outputs.map((o) => (o === '' ? undefined : declaredType(this.declared.get(o), this.bindings)));
     const missing = node.outputs.filter((o, i) => o !== '' && declared[i] === undefined);
+    if (missing.length > 0 && node.opType === 'If' && node.domain === '') {
+      fail(
+        `If node '${node.name}': its condition '${node.inputs[0] ?? ''}' is computed at run time, so the branch it takes is not known, and its output shapes are not declared in the file (value_info)`,
+        'dynamic-shape',
+      );
+    }
     if (missing.length > 0) {
       const domain = node.domain === '' ? '' : ` of domain '${node.domain}'`;
       fail(

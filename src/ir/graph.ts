@@ -36,10 +36,22 @@ export type Attribute =
   | { type: 'tensors'; value: Weight[] }
   /**
    * Sub-graphs (If, Loop, Scan bodies) are kept opaque: planning treats their node as one operator. The ONNX
-   * importer stores the decoded GraphProto here and the writer writes it back unchanged.
+   * importer stores the decoded GraphProto here and the writer writes it back unchanged. For an If's branches it
+   * also gives `body`, the branch in IR form, which analysis inlines when the condition is known.
    */
-  | { type: 'graph'; value: unknown }
+  | { type: 'graph'; value: unknown; body?: Subgraph }
   | { type: 'graphs'; value: unknown[] };
+
+/**
+ * A sub-graph in IR form, with its own tensor and node names: names it reads but neither defines nor lists as
+ * initializers are outer-scope tensors. An If branch has no inputs.
+ */
+export interface Subgraph {
+  nodes: Node[];
+  initializers: Weight[];
+  /** Tensor names, in order: the If's outputs. */
+  outputs: string[];
+}
 
 export interface Node {
   /** Unique within the graph; importers name unnamed nodes `<opType>_<index>`. */

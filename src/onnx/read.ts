@@ -1,11 +1,11 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fail, MemoriaNovaError } from '../errors.ts';
-import type { Attribute, Dim, Graph, Node, ValueInfo, Weight } from '../ir/graph.ts';
+import type { Attribute, Dim, Graph, Node, Subgraph, ValueInfo, Weight } from '../ir/graph.ts';
 import { validateGraph } from '../ir/validate.ts';
 import { inlineFunctions } from './functions.ts';
 import { exactInt, looseInt } from './int64.ts';
-import { countGraphNodes, importLimits, overLimit, type ImportLimits } from './limits.ts';
+import { count, countGraphNodes, importLimits, overLimit, type ImportLimits } from './limits.ts';
 import {
   asBytes,
   ATTRIBUTE_TYPE,
@@ -120,6 +120,15 @@ class GraphImporter {
       // Intermediate annotations are hints: ones that are not plain typed tensors are dropped, not fatal.
       if (v.type?.tensor_type && v.type.tensor_type.elem_type !== 0) valueInfo.set(v.name, this.valueInfo(v, 'value_info entry'));
     }
+    const limits = this.context.limits ?? importLimits();
+    const branches = new Map<GraphProto, number>();
+    const inlinable = nodes.reduce((sum, node) => sum + branchNodes(node, limits, 1, branches), 0);
+    if (nodes.length + inlinable > limits.maxNodes) {
+      fail(
+        `the graph has ${count(nodes.length)} nodes and its If branches ${count(inlinable)} more, ${overLimit(limits, 'maxNodes')}`,
+        'invalid-model',
+      );
+    }
     const names = new Set<string>();
     return {
       name: proto.name,
@@ -150,7 +159,21 @@ class GraphImporter {
     return { name: proto.name, dtype, shape };
   }
 
-  private node(proto: NodeProto, index: number, names: Set<string>): Node {
+  /** An If branch in IR form (`Attribute.body`); `depth` is how deep it nests in If branches (1: a main-graph If's). */
+  private subgraph(proto: GraphProto, depth: number): Subgraph {
+    const names = new Set<string>();
+    const what = (kind: string, name: string) => `${kind} '${name}' of sub-graph '${proto.name}'`;
+    return {
+      nodes: proto.node.map((node, index) => this.node(node, index, names, depth)),
+      initializers: [
+        ...proto.initializer.map((t) => weightFromTensorProto(t, what('initializer', t.name), this.context)),
+        ...proto.sparse_initializer.map((t) => weightFromSparseProto(t, this.context)),
+      ],
+      outputs: proto.output.map((o) => o.name),
+    };
+  }
+
+  private node(proto: NodeProto, index: number, names: Set<string>, depth = 0): Node {
     if (proto.op_type === '') fail(`node #${index}${proto.name ? ` '${proto.name}'` : ''} has no op_type`, 'invalid-model');
     // Node names are optional and, in practice, not always unique; the IR needs unique ones.
     const base = proto.name === '' ? `${proto.op_type}_${index}` : proto.name;
@@ -168,6 +191,12 @@ class GraphImporter {
         writable: true,
         configurable: true,
       });
+    }
+    if (proto.op_type === 'If' && (proto.domain === '' || proto.domain === 'ai.onnx')) {
+      for (const key of ['then_branch', 'else_branch']) {
+        const branch = attributes[key];
+        if (branch?.type === 'graph') branch.body = this.subgraph(branch.value as GraphProto, depth + 1);
+      }
     }
     return {
       name,
@@ -217,6 +246,29 @@ class GraphImporter {
         fail(`${what} has attribute type ${proto.type}, which is not an ONNX attribute type`, 'invalid-model');
     }
   }
+}
+
+/**
+ * Nodes of the If branches under `node` (nested ones included): what inlining the branches can add to the
+ * graph. Memoized per branch (function expansion shares one branch between its copies); branches nesting past
+ * maxFunctionDepth are refused.
+ */
+function branchNodes(node: NodeProto, limits: ImportLimits, depth: number, memo: Map<GraphProto, number>): number {
+  if (node.op_type !== 'If' || (node.domain !== '' && node.domain !== 'ai.onnx')) return 0;
+  let total = 0;
+  for (const attribute of node.attribute) {
+    const branch = attribute.type === ATTRIBUTE_TYPE.GRAPH ? attribute.g : undefined;
+    if (!branch || (attribute.name !== 'then_branch' && attribute.name !== 'else_branch')) continue;
+    let nodes = memo.get(branch);
+    if (nodes === undefined) {
+      if (depth > limits.maxFunctionDepth)
+        fail(`If branches nest ${depth} deep at node '${node.name}', ${overLimit(limits, 'maxFunctionDepth')}`, 'invalid-model');
+      nodes = branch.node.reduce((sum, inner) => sum + 1 + branchNodes(inner, limits, depth + 1, memo), 0);
+      memo.set(branch, nodes);
+    }
+    total += nodes;
+  }
+  return total;
 }
 
 function tensorType(type: TypeProto | null | undefined, what: string): NonNullable<TypeProto['tensor_type']> {

@@ -178,6 +178,59 @@ describe('If with a known condition is replaced by its branch', () => {
     );
   });
 
+  it('a branch output that no branch node produces reaches the If output through Identity', () => {
+    const bytes = model(
+      [
+        { op_type: 'Constant', output: ['c'], attribute: [{ name: 'value_int', type: ATTRIBUTE_TYPE.INT, i: 1 }] },
+        {
+          op_type: 'If',
+          input: ['c'],
+          output: ['y'],
+          attribute: [
+            graphAttr('then_branch', { name: 't', node: [], output: [typed('x', FLOAT)] }),
+            graphAttr('else_branch', { name: 'e', node: [{ op_type: 'Neg', input: ['x'], output: ['n'] }], output: [typed('n', FLOAT)] }),
+          ],
+        },
+      ],
+      { input: [tensorValueInfo('x', FLOAT, [2, 4])] },
+    );
+    const analyzed = analyzeGraph(readModelBytes(bytes, '.'));
+    assert.deepEqual(
+      analyzed.graph.nodes.map((n) => [n.name, n.opType, n.inputs, n.outputs]),
+      [['If_1/output_0', 'Identity', ['x'], ['y']]],
+    );
+    assert.deepEqual(analyzed.graph.outputs[0]!.shape, [2, 4]);
+  });
+
+  it('a run-time condition with declared output shapes keeps the If as one opaque operator', () => {
+    const bytes = model(
+      [
+        { op_type: 'ReduceMax', input: ['x'], output: ['m'], attribute: [{ name: 'keepdims', type: ATTRIBUTE_TYPE.INT, i: 0 }] },
+        { op_type: 'Cast', input: ['m'], output: ['c'], attribute: [{ name: 'to', type: ATTRIBUTE_TYPE.INT, i: BOOL }] },
+        {
+          op_type: 'If',
+          input: ['c'],
+          output: ['y'],
+          name: 'choose',
+          attribute: [
+            graphAttr('then_branch', { name: 't', node: [{ op_type: 'Relu', input: ['x'], output: ['r'] }], output: [typed('r', FLOAT)] }),
+            graphAttr('else_branch', { name: 'e', node: [{ op_type: 'Neg', input: ['x'], output: ['r'] }], output: [typed('r', FLOAT)] }),
+          ],
+        },
+      ],
+      { input: [tensorValueInfo('x', FLOAT, [2, 4])], output: [tensorValueInfo('y', FLOAT, [2, 4])] },
+    );
+    const analyzed = analyzeGraph(readModelBytes(bytes, '.'));
+    assert.deepEqual(
+      analyzed.ops.map((op) => [op.node.opType, op.opaque]),
+      [
+        ['ReduceMax', false],
+        ['Cast', false],
+        ['If', true],
+      ],
+    );
+  });
+
   it('If branches count towards the node limit at import', () => {
     assert.throws(
       () => readModelBytes(constantCondition(true, true), '.', 'm.onnx', { maxNodes: 6 }),

@@ -11,6 +11,8 @@ import { loadCluster } from '../src/cluster/load.ts';
 import { loadModel } from '../src/model/load.ts';
 import { geneflowGain, type MethodResult } from '../src/pipeline/methods.ts';
 import { runPlanJob, type PlanJob } from '../src/pipeline/plan-job.ts';
+import { busiestChannelMs, idealSplitMs, wholeRuns } from '../src/simulate/ideal.ts';
+import { createSimulator } from '../src/simulate/simulate.ts';
 import { ZOO } from '../src/zoo/index.ts';
 
 function flag(name: string, fallback: string): string {
@@ -47,6 +49,8 @@ for (const clusterName of clusters) {
     'gain',
     'GA ≤ all',
     'speed-up vs 1 device',
+    'ideal speed-up',
+    'channel busy',
     '× bound',
     'plans/s',
   ];
@@ -85,6 +89,10 @@ for (const clusterName of clusters) {
     const single = runs[0]!.by.get('single');
     const speedup = single !== undefined && single.feasible ? single.latencyMs / gaMedian : Number.NaN;
     const bound = runs[0]!.job.result.lowerBoundMs;
+    const whole = wholeRuns(createSimulator(model, cluster, runs[0]!.job.order.orderNames));
+    const idealSpeedup = single !== undefined && single.feasible ? single.latencyMs / idealSplitMs(whole, cluster.medium) : Number.NaN;
+    const medianRun = [...runs].sort((a, b) => a.ga.latencyMs - b.ga.latencyMs)[(runs.length - 1) >> 1]!;
+    const channelBusy = busiestChannelMs(medianRun.ga.simulation, cluster.medium) / medianRun.ga.latencyMs;
     const allFeasible = runs.every((r) => r.ga.feasible);
     const belowAll = runs.every((r) => r.belowAll);
     const plansPerS = mean(runs.map((r) => r.ga.evaluations / (r.ga.searchMs / 1000)));
@@ -111,6 +119,8 @@ for (const clusterName of clusters) {
         pct(gain),
         belowAll ? 'yes' : 'NO',
         Number.isFinite(speedup) ? `${speedup.toFixed(2)}×` : 'n/a',
+        Number.isFinite(idealSpeedup) ? `${idealSpeedup.toFixed(2)}×` : 'n/a',
+        pct(channelBusy),
         (gaMedian / bound).toFixed(2),
         plansPerS.toFixed(0),
       ].join(' | ')} |`,
@@ -123,6 +133,8 @@ for (const clusterName of clusters) {
       geneflowBestMs: gaBest,
       gain,
       speedup,
+      idealSpeedup,
+      channelBusy,
       belowAll,
       runs: runs.map((r) => ({
         seed: r.seed,

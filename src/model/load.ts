@@ -5,7 +5,7 @@ import { fail } from '../errors.ts';
 import type { Graph, Model, ModelOptions } from '../ir/graph.ts';
 import type { ImportLimits } from '../onnx/limits.ts';
 import { readModelFile } from '../onnx/read.ts';
-import { zooEntry } from '../zoo/index.ts';
+import { ZOO, zooEntry } from '../zoo/index.ts';
 
 export interface LoadOptions {
   bindings?: ShapeBindings;
@@ -28,7 +28,9 @@ const ZOO_ONLY_OPTIONS = [
 
 /** True when the spec names a file rather than a built-in model. */
 export function isModelFile(spec: string): boolean {
-  return spec.endsWith('.onnx') || spec.includes('/') || existsSync(spec);
+  if (spec.endsWith('.onnx') || spec.includes('/')) return true;
+  // A folder named like a built-in model (`resnet50/` holding its deploy bundle) does not hide the model.
+  return existsSync(spec) && (!ZOO.some((e) => e.name === spec) || statSync(spec).isFile());
 }
 
 /** The raw graph behind a model spec: a built-in zoo name or a path to an .onnx file. */

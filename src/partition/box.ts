@@ -23,7 +23,10 @@ export function boxShape(box: Box): number[] {
   return box.map(([a, b]) => Math.max(0, b - a));
 }
 
+/** The common part of two boxes (an operand itself when it lies inside the other). */
 export function intersect(a: Box, b: Box): Box {
+  if (within(a, b)) return a;
+  if (within(b, a)) return b;
   const box: Box = [];
   for (let i = 0; i < a.length; i++) box.push([Math.max(a[i]![0], b[i]![0]), Math.min(a[i]![1], b[i]![1])]);
   return box;
@@ -33,6 +36,8 @@ export function intersect(a: Box, b: Box): Box {
 export function hull(a: Box | null, b: Box | null): Box | null {
   if (a === null || isEmpty(a)) return b === null || isEmpty(b) ? null : b;
   if (b === null || isEmpty(b)) return a;
+  if (within(b, a)) return a;
+  if (within(a, b)) return b;
   const box: Box = [];
   for (let i = 0; i < a.length; i++) box.push([Math.min(a[i]![0], b[i]![0]), Math.max(a[i]![1], b[i]![1])]);
   return box;
@@ -40,6 +45,18 @@ export function hull(a: Box | null, b: Box | null): Box | null {
 
 export function sameBox(a: Box, b: Box): boolean {
   return a.length === b.length && a.every(([s, e], i) => s === b[i]![0] && e === b[i]![1]);
+}
+
+/** True when the two boxes share an element. */
+export function overlaps(a: Box, b: Box): boolean {
+  for (let i = 0; i < a.length; i++) if (Math.max(a[i]![0], b[i]![0]) >= Math.min(a[i]![1], b[i]![1])) return false;
+  return true;
+}
+
+/** Every range of `inner` inside `outer`'s (for non-empty boxes: the region lies inside the other). */
+function within(inner: Box, outer: Box): boolean {
+  for (let i = 0; i < inner.length; i++) if (inner[i]![0] < outer[i]![0] || inner[i]![1] > outer[i]![1]) return false;
+  return true;
 }
 
 export function containsBox(outer: Box, inner: Box): boolean {

@@ -356,16 +356,26 @@ function splitGeometry(op: AnalyzedOp, layout: Layout, base: Base): OpGeometry {
   };
 }
 
+// Boxes and their ranges are never mutated once made (slice rows are shared through memos), so the rules below
+// share ranges between boxes, and return `out` itself where an input's region equals it: evaluating a plan builds
+// thousands of boxes, and their allocation was a large part of its cost.
+const UNIT: [number, number] = [0, 1];
+
 /** Numpy broadcasting: the region of an input that a region of the output reads. */
 function broadcastBox(inputShape: readonly number[], out: Box): Box {
   const offset = out.length - inputShape.length;
-  return inputShape.map(
-    (size, i) =>
-      (size === 1 && out[i + offset]![1] - out[i + offset]![0] >= 1 ? [0, 1] : [out[i + offset]![0], out[i + offset]![1]]) as [
-        number,
-        number,
-      ],
-  );
+  let same = offset === 0;
+  for (let i = 0; same && i < inputShape.length; i++) {
+    const range = out[i]!;
+    if (inputShape[i] === 1 && range[1] - range[0] >= 1 && (range[0] !== 0 || range[1] !== 1)) same = false;
+  }
+  if (same) return out;
+  const box: Box = [];
+  for (let i = 0; i < inputShape.length; i++) {
+    const range = out[i + offset]!;
+    box.push(inputShape[i] === 1 && range[1] - range[0] >= 1 ? UNIT : range);
+  }
+  return box;
 }
 
 function broadcastGeometry(type: string, layout: Layout, base: Base): OpGeometry {
@@ -374,14 +384,16 @@ function broadcastGeometry(type: string, layout: Layout, base: Base): OpGeometry
     ...base,
     options: type === 'BatchNormalization' && layout.kind !== 'cnn' ? [] : optionsFor(layout, out0, () => true),
     widen: (out) => out,
-    inputs: ([out]) => ({
-      inputs: base.inputShapes.map((shape, i) => {
-        if (shape === null) return null;
-        // BatchNormalization's scale, bias, mean and variance are per channel (axis 1).
-        if (type === 'BatchNormalization' && i > 0) return [[out![1]![0], out![1]![1]]];
-        return broadcastBox(shape, out!);
-      }),
-    }),
+    inputs: ([out]) => {
+      // BatchNormalization's scale, bias, mean and variance are per channel (axis 1).
+      const channel: Box | null = type === 'BatchNormalization' ? [out![1]!] : null;
+      const inputs: Array<Box | null> = [];
+      for (let i = 0; i < base.inputShapes.length; i++) {
+        const shape = base.inputShapes[i]!;
+        inputs.push(shape === null ? null : channel !== null && i > 0 ? channel : broadcastBox(shape, out!));
+      }
+      return { inputs };
+    },
   };
 }
 
@@ -392,7 +404,7 @@ function globalPoolGeometry(layout: Layout, base: Base): OpGeometry {
     options: layout.kind === 'cnn' ? optionsFor(layout, base.outputShapes[0]!, (_, dim) => dim === 'channels') : [],
     widen: (out) => out,
     inputs: ([out]) => ({
-      inputs: [inShape.map((size, axis) => (axis < 2 ? [out![axis]![0], out![axis]![1]] : [0, size]) as [number, number])],
+      inputs: [inShape.map((size, axis) => (axis < 2 ? out![axis]! : ([0, size] as [number, number])))],
     }),
   };
 }
@@ -420,6 +432,8 @@ function windowGeometry(op: AnalyzedOp, layout: Layout, base: Base): OpGeometry 
   const outChannels = outShape[1]!;
   // A slice of a grouped convolution holds whole groups.
   const perGroupOut = outChannels / group;
+  const allInChannels: [number, number] = [0, inChannels];
+  const weightFull = isConv ? fullBox(base.inputShapes[1]!) : [];
   const alignGroups = (box: Box): Box =>
     box.map(
       (r, a) =>
@@ -439,12 +453,12 @@ function windowGeometry(op: AnalyzedOp, layout: Layout, base: Base): OpGeometry 
     widen: (out) => (group === 1 ? out : [alignGroups(out[0]!), ...out.slice(1)]),
     inputs: ([out]) => {
       const box = out!;
-      const input: Box = [[box[0]![0], box[0]![1]]];
-      if (isConv && group === 1) input.push([0, inChannels]);
+      const input: Box = [box[0]!];
+      if (isConv && group === 1) input.push(allInChannels);
       else if (isConv) {
         const perGroupIn = inChannels / group;
         input.push([(box[1]![0] / perGroupOut) * perGroupIn, (box[1]![1] / perGroupOut) * perGroupIn]);
-      } else input.push([box[1]![0], box[1]![1]]);
+      } else input.push(box[1]!);
       const slicePads = new Array<number>(2 * spatial).fill(0);
       for (let i = 0; i < spatial; i++) {
         const [o0, o1] = box[i + 2]!;
@@ -459,9 +473,10 @@ function windowGeometry(op: AnalyzedOp, layout: Layout, base: Base): OpGeometry 
       }
       const inputs: Array<Box | null> = [input];
       if (isConv) {
-        const weightShape = base.inputShapes[1]!;
-        inputs.push(weightShape.map((s, a) => (a === 0 ? [box[1]![0], box[1]![1]] : [0, s]) as [number, number]));
-        if (base.inputShapes[2] != null) inputs.push([[box[1]![0], box[1]![1]]]);
+        const weight: Box = [box[1]!];
+        for (let a = 1; a < weightFull.length; a++) weight.push(weightFull[a]!);
+        inputs.push(weight);
+        if (base.inputShapes[2] != null) inputs.push([box[1]!]);
       }
       const overrides: SliceOverrides = { pads: slicePads };
       if (group !== 1) overrides.group = (box[1]![1] - box[1]![0]) / perGroupOut;

@@ -82,11 +82,15 @@ function ownedRegions(
     for (let k = 1; k < outputCount; k++) boxes.push(null);
     return boxes;
   };
-  if ('device' in placement) return (d) => only(placement.device === d ? fullBox(shape) : null);
+  const full = fullBox(shape);
+  if ('device' in placement) return (d) => only(placement.device === d ? full : null);
   const axis = splitOption(ctx, position, placement.dim).axis;
   return (d) => {
-    const [start, end] = ranges![d]!;
-    return only(end > start ? withAxis(fullBox(shape), axis, start, end) : null);
+    const range = ranges![d]!;
+    if (range[1] <= range[0]) return only(null);
+    const box = full.slice();
+    box[axis] = range;
+    return only(box);
   };
 }
 
@@ -223,8 +227,16 @@ function sliceRow(
   const row: Array<OpSlice | null> = new Array(deviceCount).fill(null);
   for (let d = 0; d < deviceCount; d++) {
     const outputs = regions(d);
-    if (outputs.every((box) => box === null || isEmpty(box))) continue;
-    const wide = geometry.widen(outputs.map((box, k) => box ?? withAxis(fullBox(geometry.outputShapes[k]!), 0, 0, 0)));
+    let computes = false;
+    let complete = true;
+    for (const box of outputs) {
+      if (box === null) complete = false;
+      else if (!isEmpty(box)) computes = true;
+    }
+    if (!computes) continue;
+    const wide = geometry.widen(
+      complete ? (outputs as Box[]) : outputs.map((box, k) => box ?? withAxis(fullBox(geometry.outputShapes[k]!), 0, 0, 0)),
+    );
     const { inputs, overrides } = geometry.inputs(wide);
     const flops = fullVolume === 0 ? 0 : (op.cost.flops * boxVolume(wide[0]!)) / fullVolume;
     row[d] = overrides === undefined ? { device: d, outputs: wide, inputs, flops } : { device: d, outputs: wide, inputs, flops, overrides };

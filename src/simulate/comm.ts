@@ -1,5 +1,5 @@
 import type { Cluster } from '../cluster/types.ts';
-import { boxVolume, hull, intersect, isEmpty, unionVolume } from '../partition/box.ts';
+import { boxVolume, hull, intersect, isEmpty, overlaps, unionVolume } from '../partition/box.ts';
 import type { PartitionContext, TensorUse } from '../partition/context.ts';
 import { rowId } from '../partition/slices.ts';
 import type { Box, PlanSlices } from '../partition/types.ts';
@@ -64,19 +64,27 @@ export function communication(ctx: PartitionContext, slices: PlanSlices, cluster
     const eb = ctx.elementBytes.get(tensor)!;
     const needs: Array<Box | null> = new Array(deviceCount).fill(null);
     for (const use of uses) {
-      for (let d = 0; d < deviceCount; d++) needs[d] = hull(needs[d]!, slices.ops[use.position]!.slices[d]?.inputs[use.input] ?? null);
+      const row = slices.ops[use.position]!.slices;
+      for (let d = 0; d < deviceCount; d++) needs[d] = hull(needs[d]!, row[d]?.inputs[use.input] ?? null);
     }
+    // The receiver's slices waiting for the tensor: the same for every holder it receives from.
+    const readers: Array<number[] | null> = new Array(deviceCount).fill(null);
+    const readersOf = (e: number): number[] => {
+      let list = readers[e];
+      if (list == null) {
+        list = [];
+        for (const use of uses) if (slices.ops[use.position]!.slices[e] !== null && !list.includes(use.position)) list.push(use.position);
+        readers[e] = list;
+      }
+      return list;
+    };
     for (const holder of holders) {
       const deliveries: Delivery[] = [];
       for (let e = 0; e < deviceCount; e++) {
         const need = needs[e];
-        if (need == null || e === holder.device) continue;
+        if (need == null || e === holder.device || !overlaps(need, holder.box)) continue;
         const piece = intersect(need, holder.box);
-        if (isEmpty(piece)) continue;
-        const readers: number[] = [];
-        for (const use of uses)
-          if (slices.ops[use.position]!.slices[e] !== null && !readers.includes(use.position)) readers.push(use.position);
-        deliveries.push({ device: e, box: piece, bytes: boxVolume(piece) * eb, readers });
+        deliveries.push({ device: e, box: piece, bytes: boxVolume(piece) * eb, readers: readersOf(e) });
       }
       if (toRouter) deliveries.push({ device: ROUTER, box: holder.box, bytes: boxVolume(holder.box) * eb, readers: [] });
       if (deliveries.length === 0) continue;
@@ -91,8 +99,14 @@ export function communication(ctx: PartitionContext, slices: PlanSlices, cluster
     }
     for (let e = 0; e < deviceCount; e++) {
       const need = needs[e];
-      if (need == null || !holders.some((h) => h.device !== e && !isEmpty(intersect(need, h.box)))) continue;
-      found.assembled.push([e, hull(need, holders.find((h) => h.device === e)?.box ?? null)!]);
+      if (need == null) continue;
+      let remote = false;
+      let own: Box | null = null;
+      for (const h of holders) {
+        if (h.device === e) own ??= h.box;
+        else if (!remote && overlaps(need, h.box)) remote = true;
+      }
+      if (remote) found.assembled.push([e, hull(need, own)!]);
     }
     return found;
   };

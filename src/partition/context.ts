@@ -2,6 +2,7 @@ import { fail } from '../errors.ts';
 import { elementCount } from '../ir/dtype.ts';
 import type { Model } from '../ir/graph.ts';
 import { boxVolume, fullBox } from './box.ts';
+import { RecentMemo } from './memo.ts';
 import { modelLayout, opGeometry, type Layout, type OpGeometry } from './geometry.ts';
 import type { OpSlice, OpSpace } from './types.ts';
 
@@ -43,8 +44,11 @@ export interface PartitionContext {
    * Memo of slice rows, per position, keyed by the regions the devices compute: a search evaluates the same
    * regions again and again. Rows in it are shared, so slices are never mutated.
    */
-  sliceMemo: Array<Map<number | string, Array<OpSlice | null>>>;
+  sliceMemo: Array<RecentMemo<number | string, Array<OpSlice | null>>>;
 }
+
+/** Slice rows remembered per operator (RecentMemo: up to twice as many). */
+const ROWS_PER_OPERATOR = 64;
 
 /**
  * Prepares the partition context. `order` must name every operator once, producers before consumers; errors
@@ -108,7 +112,7 @@ export function partitionContext(model: Model, order: readonly string[]): Partit
     elementBytes: new Map(
       [...model.tensors.values()].map((t) => [t.name, elementCount(t.shape) === 0 ? 0 : t.bytes / elementCount(t.shape)]),
     ),
-    sliceMemo: opIndex.map(() => new Map()),
+    sliceMemo: opIndex.map(() => new RecentMemo(ROWS_PER_OPERATOR)),
   };
 }
 

@@ -131,7 +131,6 @@ export function planSlices(ctx: PartitionContext, decisions: readonly OpDecision
         deviceCount,
         decision.sync ? ownedRegions(ctx, p, placement, ranges) : (d) => neededRegions(ctx, slices, p, d),
       );
-      if (memo.size >= MEMO_LIMIT) memo.clear();
       memo.set(key, row);
     }
     slices[p] = row;
@@ -210,9 +209,6 @@ export function rowId(row: object): number {
   Object.defineProperty(row, ROW_ID, { value: nextRowId });
   return nextRowId++;
 }
-
-/** Rows remembered per operator (a bound on the memo's memory). */
-const MEMO_LIMIT = 512;
 
 /** Each device's slice of the operator at `position`, given the output regions it must compute. */
 function sliceRow(

@@ -1,6 +1,7 @@
 import type { Cluster } from '../cluster/types.ts';
 import { boxVolume, hull, intersect, isEmpty, overlaps, unionVolume } from '../partition/box.ts';
 import type { PartitionContext, TensorUse } from '../partition/context.ts';
+import { RecentMemo } from '../partition/memo.ts';
 import { rowId } from '../partition/slices.ts';
 import type { Box, PlanSlices } from '../partition/types.ts';
 
@@ -50,8 +51,7 @@ export function communication(ctx: PartitionContext, slices: PlanSlices, cluster
   const deviceCount = cluster.devices.length;
   const messages: Message[] = [];
   const assembled: Array<Map<string, Box>> = Array.from({ length: deviceCount }, () => new Map());
-  const memo = routeMemo(ctx);
-  const mode = cluster.router.broadcast ? 'b' : 'p';
+  const memo = routeMemo(ctx, cluster.router.broadcast);
 
   const route = (
     tensor: string,
@@ -111,16 +111,26 @@ export function communication(ctx: PartitionContext, slices: PlanSlices, cluster
     return found;
   };
   // A tensor's messages depend only on its producer's slice row and its readers' rows; memoised rows keep
-  // their identity from one plan to the next, so a route is recomputed only when one of them changed.
+  // their identity from one plan to the next, so a route is recomputed only when one of them changed. The key is
+  // a number when it packs exactly (the row count is fixed per tensor), as Maps hash numbers much faster.
   const routeOf = (tensor: string, producerRow: object, uses: TensorUse[], compute: () => Route): void => {
-    let key = `${mode}${rowId(producerRow)}`;
-    for (const use of uses) key += `,${rowId(slices.ops[use.position]!.slices)}`;
+    let packed = rowId(producerRow);
+    let small = packed < ROW_ID_RADIX;
+    for (const use of uses) {
+      const id = rowId(slices.ops[use.position]!.slices);
+      packed = packed * ROW_ID_RADIX + id;
+      small &&= id < ROW_ID_RADIX;
+    }
+    let key: number | string = packed;
+    if (uses.length > 1 || !small) {
+      key = `${rowId(producerRow)}`;
+      for (const use of uses) key += `,${rowId(slices.ops[use.position]!.slices)}`;
+    }
     let cache = memo.get(tensor);
-    if (cache === undefined) memo.set(tensor, (cache = new Map()));
+    if (cache === undefined) memo.set(tensor, (cache = new RecentMemo(ROUTES_PER_TENSOR)));
     let result = cache.get(key);
     if (result === undefined) {
       result = compute();
-      if (cache.size >= ROUTES_PER_TENSOR) cache.delete(cache.keys().next().value!);
       cache.set(key, result);
     }
     for (const m of result.messages) messages.push(m);
@@ -153,12 +163,15 @@ interface Route {
   assembled: Array<[number, Box]>;
 }
 
-/** Routes remembered per tensor (a bound on the memo's memory). */
+/** Routes remembered per tensor (RecentMemo: up to twice as many). */
 const ROUTES_PER_TENSOR = 8;
+const ROW_ID_RADIX = 2 ** 26;
 const GRAPH_INPUT = {};
-const routeMemos = new WeakMap<PartitionContext, Map<string, Map<string, Route>>>();
-function routeMemo(ctx: PartitionContext): Map<string, Map<string, Route>> {
-  let memo = routeMemos.get(ctx);
-  if (memo === undefined) routeMemos.set(ctx, (memo = new Map()));
-  return memo;
+type RouteMemo = Map<string, RecentMemo<number | string, Route>>;
+/** Per context, one memo for broadcasting routers and one for the others. */
+const routeMemos = new WeakMap<PartitionContext, [RouteMemo, RouteMemo]>();
+function routeMemo(ctx: PartitionContext, broadcast: boolean): RouteMemo {
+  let memos = routeMemos.get(ctx);
+  if (memos === undefined) routeMemos.set(ctx, (memos = [new Map(), new Map()]));
+  return memos[broadcast ? 1 : 0];
 }

@@ -25,7 +25,7 @@ import { ortTensorBytes, SESSION_OPTIONS, toOrtTensor } from '../runtime/tensors
 import type { Segment } from './memory.ts';
 import type { LoadedFitPlan } from './plan.ts';
 import { compileFitProgram } from './program.ts';
-import { tileShare } from './tiles.ts';
+import { exitShare } from './tiles.ts';
 
 export interface FitRun {
   outputs: Map<string, Uint8Array>;
@@ -97,13 +97,13 @@ export async function runFit(analysed: Model, ctx: PartitionContext, segments: r
       continue;
     }
     const { tiling, first } = segment;
-    const exits = new Map<string, { shape: number[]; size: number; whole: ReturnType<typeof emptyRegion> }>();
+    const exits = new Map<string, { position: number; size: number; whole: ReturnType<typeof emptyRegion> }>();
     for (const p of tiling.exits) {
       if (p < first) continue;
       const tensor = model.ops[ctx.opIndex[p]!]!.node.outputs[0]!;
       const shape = shapeOf(tensor);
       const size = elementSize(dtypes[tensor]!, tensor);
-      exits.set(tensor, { shape, size, whole: emptyRegion(fullBox(shape), size) });
+      exits.set(tensor, { position: p, size, whole: emptyRegion(fullBox(shape), size) });
     }
     for (const tile of tiling.tiles) {
       const ops: ProgramOp[] = [];
@@ -113,7 +113,7 @@ export async function runFit(analysed: Model, ctx: PartitionContext, segments: r
       }
       for (const r of await runStep(`tile ${tile.row},${tile.col}`, ops, new Set(exits.keys()))) {
         const exit = exits.get(r.tensor)!;
-        copyRegion({ box: r.box, bytes: r.bytes }, exit.whole, tileShare(exit.shape, tiling.grid, tile.row, tile.col), exit.size);
+        copyRegion({ box: r.box, bytes: r.bytes }, exit.whole, exitShare(ctx, exit.position, tiling.grid, tile.row, tile.col), exit.size);
       }
     }
     for (const [tensor, exit] of exits) held.set(tensor, exit.whole.bytes);

@@ -6,11 +6,11 @@ import { smallCnn } from '../runtime/testing.ts';
 import { fitContext, fitModel } from './fit.ts';
 import { fitLatency, groupCost } from './latency.ts';
 import { groupPeakByTiles, groupPeakBytes, planMemory, type Segment } from './memory.ts';
-import { paretoFront, type FitSpace } from './search.ts';
+import { paretoFront, spaceGrids, type FitSpace } from './search.ts';
 import { parseByteSize } from './size.ts';
-import { gridSet, tileablePositions } from './space.ts';
-import { gridLimit, exitsOf, tileGroup } from './tiles.ts';
-import { residualStack, threeConvs } from './testing.ts';
+import { tileablePositions } from './space.ts';
+import { exitShare, gridLimit, exitsOf, tileGroup, viewsFit } from './tiles.ts';
+import { residualStack, threeConvs, tinyAttention } from './testing.ts';
 
 const pi = presetDevice('pi')!;
 
@@ -46,6 +46,62 @@ describe('fit: tiled steps under the memory model', () => {
     assert.ok(none.leastPeak.peakBytes > 100, 'the least peak is reported');
   });
 
+  it('tiny attention in 2 token chunks: the hand-computed steps of docs/memory.md ("Token chunks")', () => {
+    const model = tinyAttention();
+    const { ctx, memory } = fitContext(model);
+    assert.deepEqual(ctx.order, ['q', 'k', 'kt', 's', 'p', 'v', 'o', 'y'], "BTSearch's order computes v after the softmax");
+    assert.equal(memory.untiled.peakBytes, 576, 'untiled: x, s and p (64 + 256 + 256) while the softmax runs');
+    const grid = { rows: 2, cols: 1, kind: 'tokens' as const };
+    const tiling = tileGroup(ctx, 3, 7, grid);
+    assert.deepEqual([...tiling.exits], [7], 'y, the graph output, is the only exit');
+    assert.deepEqual(exitShare(ctx, 7, grid, 1, 0), [
+      [0, 1],
+      [4, 8],
+      [0, 2],
+    ]);
+    const [first, second] = tiling.tiles.map((tile) => tile.slices.map((slice) => slice!.outputs[0]));
+    assert.deepEqual(first![0], [
+      [0, 1],
+      [0, 4],
+      [0, 8],
+    ]);
+    assert.deepEqual(second![2], [
+      [0, 1],
+      [0, 8],
+      [0, 2],
+    ]);
+    const segments: Segment[] = [0, 1, 2].map((p) => ({ first: p, tiling: null }));
+    segments.push({ first: 3, tiling });
+    const profile = planMemory(memory, segments);
+    assert.deepEqual(
+      profile.stepBytes,
+      [128, 192, 256, 256, 384, 512, 448, 480, 288, 288, 384, 384, 320, 352, 160, 96],
+      'q, k, kt whole; alloc y; chunk 0 (s, p, v, o, y, write); chunk 1',
+    );
+    assert.equal(profile.peakBytes, 512, "peak: chunk 0's softmax");
+    assert.equal(groupPeakBytes(memory, tiling, 3), 512, 'the group evaluated alone');
+    assert.equal(groupPeakByTiles(memory, tiling, 3, ['a', 'b']), 512, 'the group evaluated chunk by chunk');
+    const cost = groupCost(fitLatency(ctx, pi, modelFingerprint(model)), tiling, 3);
+    const v = model.ops.find((op) => op.node.name === 'v')!.cost.flops;
+    assert.equal(cost.overheadFlops, v, 'each chunk needs all of v: v is computed twice');
+    assert.equal(cost.tiles, 2, 'two chunks');
+    // Only the scores and the softmax: the whole softmax output is an exit, so chunking them is worse than not.
+    assert.equal(groupPeakBytes(memory, tileGroup(ctx, 3, 4, grid), 3), 704, 'x, q, kt, whole p, s₀ and p₀');
+  });
+
+  it('token chunks: only sequence models chunk; views may not be exits or read from before the group', () => {
+    assert.deepEqual(spaceGrids(fitContext(threeConvs()).memory, { maxGrid: 2, maxDepth: 3 }).length, 3, 'a CNN uses 1×2, 2×1, 2×2');
+    const { ctx, memory } = fitContext(tinyAttention());
+    assert.deepEqual(
+      spaceGrids(memory, { maxGrid: 2, maxDepth: 3, maxChunks: 4 }).map((g) => g.rows),
+      [2, 3, 4],
+      'a sequence model uses 2..maxChunks chunks',
+    );
+    assert.ok(tileablePositions(ctx).every(Boolean), 'every operator of the tiny attention has a tokens option');
+    assert.equal(gridLimit(ctx, exitsOf(ctx, 3, 7), 3, 'tokens').rows, 8, 'y has 8 tokens');
+    assert.ok(viewsFit(ctx, exitsOf(ctx, 3, 7), 3, 7), 'no views');
+  });
+
   it('sizes: binary and decimal units, bad units refused in one line', () => {
     assert.equal(parseByteSize('256KiB'), 262144, 'KiB');
     assert.equal(parseByteSize('48MiB'), 48 * 2 ** 20, 'MiB');
@@ -71,9 +127,11 @@ function bruteForceFront(model: ReturnType<typeof residualStack>, space: FitSpac
     }
     walk(p + 1, [...segments, { first: p, tiling: null }], ms + latency.opMs[p]!);
     for (let last = p; last < n && last - p < space.maxDepth && tileable.slice(p, last + 1).every(Boolean); last++) {
-      const limit = gridLimit(ctx, exitsOf(ctx, p, last), p);
-      for (const grid of gridSet(space.maxGrid)) {
+      const exits = exitsOf(ctx, p, last);
+      for (const grid of spaceGrids(memory, space)) {
+        const limit = gridLimit(ctx, exits, p, grid.kind);
         if (grid.rows > limit.rows || grid.cols > limit.cols) continue;
+        if (grid.kind === 'tokens' && !viewsFit(ctx, exits, p, last)) continue;
         const tiling = tileGroup(ctx, p, last, grid);
         walk(last + 1, [...segments, { first: p, tiling }], ms + groupCost(latency, tiling, p).latencyMs);
       }
@@ -90,9 +148,10 @@ describe('fit: the search is exact over its space', () => {
   for (const [name, build] of [
     ['residual stack', residualStack],
     ['three convs', threeConvs],
+    ['tiny attention (token chunks)', tinyAttention],
   ] as const) {
     it(`${name}: the DP's Pareto front equals brute force over every execution`, () => {
-      const space = { maxGrid: 2, maxDepth: 3 };
+      const space = { maxGrid: 2, maxDepth: 3, maxChunks: 3 };
       const brute = bruteForceFront(build(), space);
       const dp = paretoFront(brute.memory, brute.latency, space);
       assert.ok(brute.executions > 20, `${brute.executions} executions enumerated`);

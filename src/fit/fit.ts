@@ -30,6 +30,8 @@ export interface FitGroup {
   firstPosition: number;
   lastPosition: number;
   operators: number;
+  /** `spatial`: a rows × cols grid of NCHW tiles; `tokens`: `rows` token chunks (cols 1). */
+  kind: 'spatial' | 'tokens';
   rows: number;
   cols: number;
   /** Tiles that compute something (every tile of the grid unless a region is empty). */
@@ -73,7 +75,7 @@ export interface FitResult {
   order: string[];
   /** The order's partition context: what runFit executes the segments with. */
   context: PartitionContext;
-  space: FitSpace & { operators: number; tileable: number; segmentsEvaluated: number };
+  space: FitSpace & { maxChunks: number; operators: number; tileable: number; segmentsEvaluated: number };
   searchMs: number;
 }
 
@@ -119,6 +121,7 @@ export function fitModel(model: Model, options: FitOptions): FitResult {
         firstPosition: seg.first,
         lastPosition: seg.last,
         operators: seg.last - seg.first + 1,
+        kind: seg.grid!.kind ?? 'spatial',
         rows: seg.grid!.rows,
         cols: seg.grid!.cols,
         tiles: seg.tiles,
@@ -159,7 +162,13 @@ export function fitModel(model: Model, options: FitOptions): FitResult {
     front,
     order: ctx.order,
     context: ctx,
-    space: { ...space, operators: ctx.order.length, tileable: result.tileable, segmentsEvaluated: result.segmentsEvaluated },
+    space: {
+      ...space,
+      maxChunks: space.maxChunks ?? DEFAULT_SPACE.maxChunks,
+      operators: ctx.order.length,
+      tileable: result.tileable,
+      segmentsEvaluated: result.segmentsEvaluated,
+    },
     searchMs,
   };
 }

@@ -3,7 +3,7 @@ import { boxVolume, hull } from '../partition/box.ts';
 import type { PartitionContext } from '../partition/context.ts';
 import type { Box } from '../partition/types.ts';
 import { deviceOverheads, sliceMs, stepOverheadMs, wholeOpMs } from '../simulate/latency.ts';
-import { sliceShare, tileShare, type Tiling } from './tiles.ts';
+import { exitShare, sliceShare, type Tiling } from './tiles.ts';
 
 /** What the latency of a tiled execution needs: the one latency model's whole-operator times on the device. */
 export interface FitLatency {
@@ -32,13 +32,13 @@ export interface GroupCost {
 
 /**
  * Latency of group [first, tiling.last] (docs/fit.md): every tile's slices by the latency model (sliceMs: the
- * operator's time × its share of the output, × (1 + the device's rows split penalty) when the grid has several
- * tiles), plus one step overhead per tile on the bytes crossing its border (the regions it reads from outside the
+ * operator's time × its share of the output, × (1 + the device's rows split penalty, tokens for token chunks) when
+ * the grid has several tiles), plus one step overhead per tile on the bytes crossing its border (the regions it reads from outside the
  * group and the shares it writes), when the device's profile measured overheads.
  */
 export function groupCost(fl: FitLatency, tiling: Tiling, first: number): GroupCost {
   const { ctx, overheads } = fl;
-  const split = tiling.tiles.length > 1 ? 'rows' : null;
+  const split = tiling.tiles.length > 1 ? (tiling.grid.kind === 'tokens' ? 'tokens' : 'rows') : null;
   let latencyMs = 0;
   let flops = 0;
   let own = 0;
@@ -62,8 +62,7 @@ export function groupCost(fl: FitLatency, tiling: Tiling, first: number): GroupC
         if (box == null || (source != null && source.position >= first) || ctx.model.tensors.get(tensor)?.kind === 'weight') return;
         read.set(tensor, hull(read.get(tensor) ?? null, box) ?? box);
       });
-      if (tiling.exits.has(p))
-        written += boxVolume(tileShare(ctx.geometry[p]!.outputShapes[0]!, tiling.grid, tile.row, tile.col)) * elementBytes(ctx, p);
+      if (tiling.exits.has(p)) written += boxVolume(exitShare(ctx, p, tiling.grid, tile.row, tile.col)) * elementBytes(ctx, p);
     }
     if (!used) continue;
     tiles++;

@@ -6,10 +6,10 @@ import type { Model } from '../ir/graph.ts';
 import { weightBytesOf } from '../memory/graph.ts';
 import { modelFingerprint } from '../model/fingerprint.ts';
 import { partitionContext } from '../partition/context.ts';
-import type { FitResult } from './fit.ts';
+import type { FitGroup, FitResult } from './fit.ts';
 import { fitMemory, planMemory, type FitMemory, type Segment } from './memory.ts';
 import { tileablePositions } from './space.ts';
-import { gridLimit, tileGroup } from './tiles.ts';
+import { exitsOf, gridLimit, tileGroup, viewsFit, type Grid } from './tiles.ts';
 
 /** The fit plan file (docs/fit.md, "Plan file"): the order and every group of the chosen execution. */
 export interface FitPlanFile {
@@ -25,7 +25,10 @@ export interface FitPlanFile {
   /** Element-wise operators reuse a dying input of their size (docs/memory.md); files without it were written with it on. */
   inplace?: boolean;
   order: string[];
-  groups: Array<{ first: string; last: string; rows: number; cols: number }>;
+  /** Spatial groups (no kind) with their grid; token chunk groups (kind `tokens`) with their number of chunks. */
+  groups: Array<
+    { first: string; last: string; rows: number; cols: number } | { kind: 'tokens'; first: string; last: string; chunks: number }
+  >;
 }
 
 /** The plan file of the chosen execution (the least-peak one when nothing fits). */
@@ -43,12 +46,19 @@ export function fitPlanOf(result: FitResult): FitPlanFile {
     includeWeights: result.includeWeights,
     inplace: result.inplace,
     order: result.order,
-    groups: e.groups.map((g) => ({ first: g.first, last: g.last, rows: g.rows, cols: g.cols })),
+    groups: e.groups.map(planGroupOf),
   };
 }
 
-/** Group kinds `run` executes: spatial tile groups (a group without a kind is one). */
-const KNOWN_KINDS = ['spatial'];
+/** A group as the plan file states it: a spatial group's grid, a token chunk group's kind and chunks. */
+export function planGroupOf(g: FitGroup): FitPlanFile['groups'][number] {
+  return g.kind === 'tokens'
+    ? { kind: 'tokens', first: g.first, last: g.last, chunks: g.rows }
+    : { first: g.first, last: g.last, rows: g.rows, cols: g.cols };
+}
+
+/** Group kinds `run` executes: spatial tile groups (a group without a kind is one) and token chunk groups. */
+const KNOWN_KINDS = ['spatial', 'tokens'];
 
 const grid = z.number().int().min(1).max(4096);
 const fitPlanSchema = z.strictObject({
@@ -68,11 +78,18 @@ const fitPlanSchema = z.strictObject({
 });
 
 const groupSchema = z.strictObject({
-  kind: z.string().exactOptional(),
+  kind: z.literal('spatial').exactOptional(),
   first: z.string(),
   last: z.string(),
   rows: grid,
   cols: grid,
+});
+
+const chunkGroupSchema = z.strictObject({
+  kind: z.literal('tokens'),
+  first: z.string(),
+  last: z.string(),
+  chunks: grid,
 });
 
 /** Whether parsed JSON is a fit plan (its `format`), before it is checked. */
@@ -112,9 +129,16 @@ export function loadFitPlan(raw: unknown, model: Model, where: string): LoadedFi
         `${where}: group ${i + 1} is of kind '${kind}', which run does not execute (it runs ${KNOWN_KINDS.join(', ')} tile groups)`,
         'invalid-plan',
       );
+    if (kind === 'tokens') {
+      const group = chunkGroupSchema.safeParse(raw);
+      if (!group.success) fail(`${where}: groups[${i}]: ${describeIssue(group.error)}`, 'invalid-plan');
+      const { first, last, chunks } = group.data;
+      return { first, last, grid: { rows: chunks, cols: 1, kind: 'tokens' as const } };
+    }
     const group = groupSchema.safeParse(raw);
     if (!group.success) fail(`${where}: groups[${i}]: ${describeIssue(group.error)}`, 'invalid-plan');
-    return group.data;
+    const { first, last, rows, cols } = group.data;
+    return { first, last, grid: { rows, cols } as Grid };
   });
   const tileable = tileablePositions(ctx);
   const segments: Segment[] = [];
@@ -128,13 +152,24 @@ export function loadFitPlan(raw: unknown, model: Model, where: string): LoadedFi
     const last = ctx.position.get(g.last);
     if (first === undefined || last === undefined) fail(`${name} names an operator the order does not have`, 'invalid-plan');
     if (first < next || last < first) fail(`${name} overlaps the group before it or ends before it starts`, 'invalid-plan');
-    for (let p = first; p <= last; p++) if (!tileable[p]) fail(`${name}: operator '${ctx.order[p]}' cannot be tiled`, 'invalid-plan');
-    const tiling = tileGroup(ctx, first, last, { rows: 1, cols: 1 });
-    const limit = gridLimit(ctx, tiling.exits, first);
-    if (g.rows > limit.rows || g.cols > limit.cols)
-      fail(`${name}: grid ${g.rows}x${g.cols} exceeds what its outputs allow (${limit.rows}x${limit.cols})`, 'invalid-plan');
+    const tokens = g.grid.kind === 'tokens';
+    if (tokens !== (ctx.layout.kind !== 'cnn'))
+      fail(
+        `${name}: a ${tokens ? 'token chunk' : 'spatial'} group does not apply to a ${ctx.layout.kind === 'cnn' ? 'CNN' : 'sequence model'}`,
+        'invalid-plan',
+      );
+    for (let p = first; p <= last; p++)
+      if (!tileable[p]) fail(`${name}: operator '${ctx.order[p]}' cannot be ${tokens ? 'chunked' : 'tiled'}`, 'invalid-plan');
+    const exits = exitsOf(ctx, first, last);
+    const limit = gridLimit(ctx, exits, first, g.grid.kind);
+    if (tokens && g.grid.rows > limit.rows)
+      fail(`${name}: ${g.grid.rows} chunks exceed what its outputs allow (${limit.rows})`, 'invalid-plan');
+    if (!tokens && (g.grid.rows > limit.rows || g.grid.cols > limit.cols))
+      fail(`${name}: grid ${g.grid.rows}x${g.grid.cols} exceeds what its outputs allow (${limit.rows}x${limit.cols})`, 'invalid-plan');
+    if (tokens && !viewsFit(ctx, exits, first, last))
+      fail(`${name}: a view in it is an output of the group or reads a tensor made before the group`, 'invalid-plan');
     untiledUpTo(first);
-    segments.push({ first, tiling: tileGroup(ctx, first, last, { rows: g.rows, cols: g.cols }) });
+    segments.push({ first, tiling: tileGroup(ctx, first, last, g.grid) });
     next = last + 1;
   });
   untiledUpTo(ctx.order.length);

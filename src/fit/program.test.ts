@@ -13,15 +13,17 @@ import { smallCnn } from '../runtime/testing.ts';
 import { runFitPlan } from './execute.ts';
 import { fitModel, type FitResult } from './fit.ts';
 import { planMemory } from './memory.ts';
-import { fitPlanOf, loadFitPlan, readFitPlan, type FitPlanFile } from './plan.ts';
+import { fitPlanOf, loadFitPlan, planGroupOf, readFitPlan, type FitPlanFile } from './plan.ts';
 import { compileFitProgram, workerStepPeaks } from './program.ts';
-import { randomConvStack, residualStack, threeConvs } from './testing.ts';
+import { analyzeGraph } from '../analysis/analyze.ts';
+import { zooEntry } from '../zoo/index.ts';
+import { randomConvStack, residualStack, threeConvs, tinyAttention } from './testing.ts';
 
 /** The plan file of one execution of a fit's front, through JSON as `fit --out` writes it. */
 function planOf(result: FitResult, index: number): FitPlanFile {
   const e = result.front[index]!;
   const file = { ...fitPlanOf(result), limitBytes: e.peakBytes, peakBytes: e.peakBytes, latencyMs: e.latencyMs };
-  file.groups = e.groups.map((g) => ({ first: g.first, last: g.last, rows: g.rows, cols: g.cols }));
+  file.groups = e.groups.map(planGroupOf);
   return JSON.parse(JSON.stringify(file)) as FitPlanFile;
 }
 
@@ -138,6 +140,51 @@ describe('fit plans on the runtime (one worker, tiles in sequence)', () => {
     });
   }
 
+  const bert = () => analyzeGraph(zooEntry('bert-base').build({ seqLen: 8, layers: 1 }), { name: 'bert-base' });
+  for (const [name, build] of [
+    ['tiny attention', tinyAttention],
+    ['BERT-base, 1 layer, 8 tokens', bert],
+  ] as const) {
+    it(`${name}: token chunk plans (least peak, middle of the front) run with the whole model's output at the predicted peak`, async () => {
+      const model = build();
+      const result = fitModel(model, { limitBytes: 1, space: { maxGrid: 2, maxDepth: 8, maxChunks: 3 } });
+      assert.ok(result.leastPeak.peakBytes < result.baselinePeakBytes, 'chunking goes below the untiled peak');
+      for (const index of [0, Math.floor(result.front.length / 2)]) {
+        const file = planOf(result, index);
+        assert.ok(
+          file.groups.some((g) => 'kind' in g && g.kind === 'tokens'),
+          'the plan has a token chunk group',
+        );
+        const report = await run(model, file);
+        assert.ok(report.maxAbsError <= 1e-4, `max abs error ${report.maxAbsError}`);
+        assert.equal(report.measuredPeakBytes, report.predictedPeakBytes, 'measured = predicted');
+        assert.ok(report.tiles > 0, 'some group runs chunk by chunk');
+      }
+    });
+  }
+
+  it('token chunk groups: too many chunks, a view as an exit and a CNN grid on a transformer are one-line errors', () => {
+    const model = bert();
+    const file = planOf(fitModel(model, { limitBytes: 1, space: { maxGrid: 2, maxDepth: 4, maxChunks: 2 } }), 0);
+    const order = file.order;
+    const at = (name: string) => order.indexOf(name);
+    const q = 'encoder.layer.0.attention.self.query.matmul';
+    throwsOneLine(
+      () => loadFitPlan({ ...file, groups: [{ kind: 'tokens', first: q, last: q, chunks: 9 }] }, model, 'p'),
+      /9 chunks exceed what its outputs allow \(8\)/,
+    );
+    const view = 'encoder.layer.0.attention.self.query_heads.reshape';
+    assert.equal(at(view), at(q) + 2, 'the query projection, its bias, its heads view');
+    throwsOneLine(
+      () => loadFitPlan({ ...file, groups: [{ kind: 'tokens', first: q, last: view, chunks: 2 }] }, model, 'p'),
+      /a view in it is an output of the group or reads a tensor made before the group/,
+    );
+    throwsOneLine(
+      () => loadFitPlan({ ...file, groups: [{ first: q, last: q, rows: 2, cols: 1 }] }, model, 'p'),
+      /a spatial group does not apply to a sequence model/,
+    );
+  });
+
   it("the worker's program schema stays strict: an assembly outside what the step computes, too large or unknown fields are refused", () => {
     const model = threeConvs();
     const plan = loadFitPlan(threeConvsPlan(), model, 'the plan');
@@ -225,8 +272,12 @@ describe('fit plans on the runtime (one worker, tiles in sequence)', () => {
       /groups peak at \d+ bytes .* says 1664/,
     );
     throwsOneLine(
-      () => loadFitPlan({ ...file, groups: [{ ...file.groups[0]!, kind: 'tokens' }] }, model, 'p'),
-      /group 1 is of kind 'tokens', which run does not execute/,
+      () => loadFitPlan({ ...file, groups: [{ ...file.groups[0]!, kind: 'channels' }] }, model, 'p'),
+      /group 1 is of kind 'channels', which run does not execute \(it runs spatial, tokens tile groups\)/,
+    );
+    throwsOneLine(
+      () => loadFitPlan({ ...file, groups: [{ kind: 'tokens', first: 'conv1', last: 'conv3', chunks: 2 }] }, model, 'p'),
+      /group 1 \(conv1 \.\. conv3\): a token chunk group does not apply to a CNN/,
     );
     throwsOneLine(
       () => loadFitPlan({ ...file, groups: [{ ...file.groups[0]!, first: 'nope' }] }, model, 'p'),

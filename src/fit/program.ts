@@ -20,7 +20,7 @@ import {
 import { boxKey, elementSize } from '../runtime/regions.ts';
 import { planSteps } from '../runtime/schedule.ts';
 import { planMemory, type FitMemory, type Segment } from './memory.ts';
-import { tileShare } from './tiles.ts';
+import { exitShare } from './tiles.ts';
 
 /** The slice of position p computing its whole output. */
 export function wholeSlice(ctx: PartitionContext, p: number): OpSlice {
@@ -335,7 +335,8 @@ export function compileFitProgram(
       continue;
     }
     const { tiling, first } = segment;
-    const exits = [...tiling.exits].filter((p) => p >= first).map((p) => model.ops[ctx.opIndex[p]!]!.node.outputs[0]!);
+    const exitPositions = [...tiling.exits].filter((p) => p >= first);
+    const exits = exitPositions.map((p) => model.ops[ctx.opIndex[p]!]!.node.outputs[0]!);
     const used = tiling.tiles.filter((tile) => tile.slices.some((s, i) => s != null && i + tiling.lowest >= first));
     used.forEach((tile, t) => {
       const ops: ProgramOp[] = [];
@@ -343,10 +344,10 @@ export function compileFitProgram(
         const slice = tile.slices[p - tiling.lowest];
         if (slice != null) ops.push(programOp(p, slice));
       }
-      const assemble = exits.map((tensor) => ({
+      const assemble = exits.map((tensor, e) => ({
         tensor,
         region: fullBox(shapeOf(tensor)),
-        share: tileShare(shapeOf(tensor), tiling.grid, tile.row, tile.col),
+        share: exitShare(ctx, exitPositions[e]!, tiling.grid, tile.row, tile.col),
       }));
       const last = t === used.length - 1;
       const parts = last ? lastTileParts(fm, ops, first, exits) : [ops];

@@ -2,8 +2,8 @@ import { boxVolume } from '../partition/box.ts';
 import { sliceMs } from '../simulate/latency.ts';
 import { groupCost, type FitLatency } from './latency.ts';
 import { groupPeakByTiles, type FitMemory, type Segment } from './memory.ts';
-import { gridSet, tileablePositions } from './space.ts';
-import { exitsOf, gridLimit, sliceShare, tileGroup, type Grid } from './tiles.ts';
+import { chunkSet, gridSet, tileablePositions } from './space.ts';
+import { exitsOf, gridLimit, sliceShare, tileGroup, viewsFit, type Grid } from './tiles.ts';
 
 /** The bounded execution space the search covers exactly (docs/fit.md, "Search"). */
 export interface FitSpace {
@@ -11,9 +11,16 @@ export interface FitSpace {
   maxGrid: number;
   /** At most this many consecutive operators of the order in one group. */
   maxDepth: number;
+  /** Token chunk groups of sequence models: 2 to maxChunks chunks (default DEFAULT_SPACE.maxChunks). */
+  maxChunks?: number;
 }
 
-export const DEFAULT_SPACE: FitSpace = { maxGrid: 8, maxDepth: 12 };
+export const DEFAULT_SPACE: FitSpace & { maxChunks: number } = { maxGrid: 8, maxDepth: 12, maxChunks: 64 };
+
+/** The grids of the space for the model's layout: spatial grids for CNNs, token chunks for sequence models. */
+export function spaceGrids(fm: FitMemory, space: FitSpace): Grid[] {
+  return fm.ctx.layout.kind === 'cnn' ? gridSet(space.maxGrid) : chunkSet(space.maxChunks ?? DEFAULT_SPACE.maxChunks);
+}
 
 /** One piece of an execution with its cost: a position run whole, or a group run tile by tile. */
 export interface CostedSegment {
@@ -89,10 +96,10 @@ export function segmentsEndingAt(
   let lowest = last;
   while (lowest > 0 && tileable[lowest - 1] && last - lowest + 2 <= space.maxDepth) lowest--;
   const exits = exitsOf(fm.ctx, lowest, last);
-  for (const grid of gridSet(space.maxGrid)) {
+  for (const grid of spaceGrids(fm, space)) {
     let low = last + 1;
     while (low > lowest) {
-      const limit = gridLimit(fm.ctx, exits, low - 1);
+      const limit = gridLimit(fm.ctx, exits, low - 1, grid.kind);
       if (grid.rows > limit.rows || grid.cols > limit.cols) break;
       low--;
     }
@@ -100,7 +107,8 @@ export function segmentsEndingAt(
     const tiling = tileGroup(fm.ctx, low, last, grid);
     // Growing the group downwards adds one slice per tile: sums and size keys are extended, not recomputed.
     const keys = tiling.tiles.map(() => '');
-    const split = tiling.tiles.length > 1 ? 'rows' : null;
+    const split = tiling.tiles.length > 1 ? (grid.kind === 'tokens' ? 'tokens' : 'rows') : null;
+    const views = grid.kind === 'tokens';
     let sumMs = 0;
     let flops = 0;
     let own = 0;
@@ -116,6 +124,7 @@ export function segmentsEndingAt(
         flops += slice.flops;
         keys[t] = `${boxVolume(slice.outputs[0]!)},${keys[t]}`;
       });
+      if (views && !viewsFit(fm.ctx, tiling.exits, first, last)) continue;
       const cost =
         fl.overheads === null ? { latencyMs: sumMs, overheadFlops: flops - own, tiles: tiling.tiles.length } : groupCost(fl, tiling, first);
       out.push({

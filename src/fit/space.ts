@@ -1,6 +1,7 @@
 import { Attrs } from '../analysis/ops/attrs.ts';
 import type { PartitionContext } from '../partition/context.ts';
 import { BROADCAST_OPERATORS, WINDOW_OPERATORS } from '../partition/geometry.ts';
+import type { Grid } from './tiles.ts';
 
 /** Operators whose region rule maps the two spatial axes of NCHW independently: windows and the broadcast family. */
 const TILEABLE = new Set([...WINDOW_OPERATORS, ...BROADCAST_OPERATORS]);
@@ -12,7 +13,7 @@ const TILEABLE = new Set([...WINDOW_OPERATORS, ...BROADCAST_OPERATORS]);
  * Views (Identity, Dropout: alias operators) stay out, so a tile's tensors are never views.
  */
 export function tileablePositions(ctx: PartitionContext): boolean[] {
-  if (ctx.layout.kind !== 'cnn') return ctx.order.map(() => false);
+  if (ctx.layout.kind !== 'cnn') return chunkablePositions(ctx);
   return ctx.order.map((_, p) => {
     const op = ctx.model.ops[ctx.opIndex[p]!]!;
     const node = op.node;
@@ -28,6 +29,28 @@ export function tileablePositions(ctx: PartitionContext): boolean[] {
     if (activations.some((t) => ctx.model.tensors.get(t)!.shape.length !== 4)) return false;
     return ctx.consumers[p]![0]!.length > 0 || ctx.isGraphOutput[p]![0]!;
   });
+}
+
+/**
+ * Per position of a sequence model's order: can the operator belong to a token chunk group (docs/fit.md, "Execution
+ * space")? It must be of the standard domain with one output, have a `tokens` split option (the partitioner's region
+ * rules split its output along the sequence axis: MatMul, Gemm, element-wise, Softmax, LayerNormalization, Transpose,
+ * Reshape…) and at least one reader or be a graph output. Views may join (tiles.ts, viewsFit says where).
+ */
+export function chunkablePositions(ctx: PartitionContext): boolean[] {
+  return ctx.order.map((_, p) => {
+    const node = ctx.model.ops[ctx.opIndex[p]!]!.node;
+    if (node.domain !== '' || node.outputs.length !== 1) return false;
+    if (!ctx.geometry[p]!.options.some((o) => o.dim === 'tokens')) return false;
+    return ctx.consumers[p]![0]!.length > 0 || ctx.isGraphOutput[p]![0]!;
+  });
+}
+
+/** The token grids a group may use: 2 to maxChunks chunks (one chunk is the group run whole plus copies). */
+export function chunkSet(maxChunks: number): Grid[] {
+  const grids: Grid[] = [];
+  for (let chunks = 2; chunks <= maxChunks; chunks++) grids.push({ rows: chunks, cols: 1, kind: 'tokens' });
+  return grids;
 }
 
 /**

@@ -65,3 +65,23 @@ export function randomConvStack(seed: number): Model {
   b.output(x);
   return analyzeGraph(b.build(), { name: `conv-stack-${seed}` });
 }
+
+/**
+ * One attention head on 8 tokens of 2 channels (docs/memory.md, "Token chunks", works its peaks out by hand): q, k, v
+ * = x·Wq, x·Wk, x·Wv, kᵀ, scores s = q·kᵀ (8×8), p = Softmax(s), o = p·v, y = o + x; float32, so x, q, k, kᵀ, v, o,
+ * y are 64 B and s, p 256 B. No convolution: a sequence model, whose [B, T, C] tensors have their tokens on axis 1.
+ */
+export function tinyAttention(): Model {
+  const b = new GraphBuilder('tiny-attention', { seed: 7 });
+  const x = b.input('x', 'float32', [1, 8, 2]);
+  const q = b.op('MatMul', [x, b.weight('wq', [2, 2])], {}, 'q');
+  const k = b.op('MatMul', [x, b.weight('wk', [2, 2])], {}, 'k');
+  const kt = b.op('Transpose', [k], { perm: [0, 2, 1] }, 'kt');
+  const v = b.op('MatMul', [x, b.weight('wv', [2, 2])], {}, 'v');
+  const s = b.op('MatMul', [q, kt], {}, 's');
+  const p = b.op('Softmax', [s], { axis: -1 }, 'p');
+  const o = b.op('MatMul', [p, v], {}, 'o');
+  const y = b.op('Add', [o, x], {}, 'y');
+  b.output(y);
+  return analyzeGraph(b.build(), { name: 'tiny-attention' });
+}

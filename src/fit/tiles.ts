@@ -1,11 +1,16 @@
-import { boxVolume, hull, isEmpty } from '../partition/box.ts';
+import { boxVolume, fullBox, hull, isEmpty, withAxis } from '../partition/box.ts';
 import type { PartitionContext } from '../partition/context.ts';
 import { ratiosToRanges } from '../partition/ranges.ts';
-import type { Box, OpSlice } from '../partition/types.ts';
+import type { Box, OpSlice, SplitOption } from '../partition/types.ts';
 
+/**
+ * A group's grid: rows × cols spatial tiles of NCHW tensors, or (kind `tokens`, cols 1) `rows` token chunks, each
+ * owning one range of every exit's token axis (docs/fit.md, "Execution space").
+ */
 export interface Grid {
   rows: number;
   cols: number;
+  kind?: 'tokens';
 }
 
 /** One tile of a group: its place in the grid and, per position from `lowest` to `last`, the slice it runs (null: none). */
@@ -36,6 +41,23 @@ export function tileShare(shape: readonly number[], grid: Grid, row: number, col
   return [[0, shape[0]!], [0, shape[1]!], rows, cols];
 }
 
+/** The token axis of position p's output (the partitioner's `tokens` split option), undefined when it has none. */
+export function tokenOption(ctx: PartitionContext, p: number): SplitOption | undefined {
+  return ctx.geometry[p]!.options.find((o) => o.dim === 'tokens');
+}
+
+/**
+ * The part of position p's output (an exit) that tile (row, col) owns: its spatial tile, or for a token grid
+ * chunk `row` of the output's token axis (ratiosToRanges, equal ratios, in whole granules) and all of every other axis.
+ */
+export function exitShare(ctx: PartitionContext, p: number, grid: Grid, row: number, col: number): Box {
+  const shape = ctx.geometry[p]!.outputShapes[0]!;
+  if (grid.kind !== 'tokens') return tileShare(shape, grid, row, col);
+  const option = tokenOption(ctx, p)!;
+  const [start, end] = ratiosToRanges(shape[option.axis]!, new Array<number>(grid.rows).fill(1), option.granule)[row]!;
+  return withAxis(fullBox(shape), option.axis, start, end);
+}
+
 /** Positions in [lowest, last] whose output is read after `last` or is a graph output. */
 export function exitsOf(ctx: PartitionContext, lowest: number, last: number): Set<number> {
   const exits = new Set<number>();
@@ -46,13 +68,19 @@ export function exitsOf(ctx: PartitionContext, lowest: number, last: number): Se
 
 /**
  * The largest grid extents a group ending at `last` may use when it starts at `first`: every exit's share must be
- * non-empty, so rows ≤ its height and cols ≤ its width.
+ * non-empty, so rows ≤ its height and cols ≤ its width; for token chunks, chunks ≤ every exit's tokens (in granules).
  */
-export function gridLimit(ctx: PartitionContext, exits: ReadonlySet<number>, first: number): Grid {
+export function gridLimit(ctx: PartitionContext, exits: ReadonlySet<number>, first: number, kind?: 'tokens'): Grid {
   let rows = Infinity;
   let cols = Infinity;
   for (const p of exits) {
     if (p < first) continue;
+    if (kind === 'tokens') {
+      const option = tokenOption(ctx, p);
+      rows = Math.min(rows, option === undefined ? 0 : option.extent / option.granule);
+      cols = 1;
+      continue;
+    }
     const shape = ctx.geometry[p]!.outputShapes[0]!;
     rows = Math.min(rows, shape[2]!);
     cols = Math.min(cols, shape[3]!);
@@ -73,7 +101,7 @@ export function tileGroup(ctx: PartitionContext, lowest: number, last: number, g
       const slices: Array<OpSlice | null> = new Array(last - lowest + 1).fill(null);
       for (let p = last; p >= lowest; p--) {
         const geometry = ctx.geometry[p]!;
-        let region: Box | null = exits.has(p) ? tileShare(geometry.outputShapes[0]!, grid, row, col) : null;
+        let region: Box | null = exits.has(p) ? exitShare(ctx, p, grid, row, col) : null;
         for (const use of ctx.consumers[p]![0]!) {
           if (use.position > last) continue;
           region = hull(region, slices[use.position - lowest]?.inputs[use.input] ?? null);
@@ -97,4 +125,19 @@ export function tileGroup(ctx: PartitionContext, lowest: number, last: number, g
 export function sliceShare(ctx: PartitionContext, position: number, slice: OpSlice): number {
   const full = ctx.outputVolume[position]!;
   return full === 0 ? 0 : boxVolume(slice.outputs[0]!) / full;
+}
+
+/**
+ * Whether group [first, last] of a token grid may hold its views (Reshape, Squeeze, Unsqueeze: alias operators): a
+ * view inside a chunk shares its source's chunk tensor, so its source must be computed in the group too, and no
+ * exit may be a view (a view's whole tensor shares its source's buffer outside the group).
+ */
+export function viewsFit(ctx: PartitionContext, exits: ReadonlySet<number>, first: number, last: number): boolean {
+  for (let p = first; p <= last; p++) {
+    if (ctx.model.ops[ctx.opIndex[p]!]!.memory !== 'alias') continue;
+    if (exits.has(p)) return false;
+    const source = ctx.producers[p]![0];
+    if (source == null || source.position < first) return false;
+  }
+  return true;
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { frontChart } from '../../fit/chart.ts';
 import { resolveDevice } from '../../fit/device.ts';
-import { fitModel, type FitExecution, type FitResult } from '../../fit/fit.ts';
+import { fitModel, type FitExecution, type FitGroup, type FitResult } from '../../fit/fit.ts';
 import { fitPlanOf } from '../../fit/plan.ts';
 import { DEFAULT_SPACE } from '../../fit/search.ts';
 import { formatBytes, parseByteSize } from '../../fit/size.ts';
@@ -17,12 +17,18 @@ interface FitFlags extends ModelFlags {
   inplace: boolean;
   maxGrid?: number;
   maxDepth?: number;
+  maxChunks?: number;
   sweep?: boolean;
   json?: boolean;
   out?: string;
 }
 
 const round = (x: number, digits = 4) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** `rows`x`cols` for a spatial grid, `<k> chunks` for token chunks. */
+function gridName(g: FitGroup): string {
+  return g.kind === 'tokens' ? `${g.rows} chunks` : `${g.rows}x${g.cols}`;
+}
 
 function executionJson(e: FitExecution) {
   return {
@@ -33,9 +39,11 @@ function executionJson(e: FitExecution) {
       first: g.first,
       last: g.last,
       operators: g.operators,
-      grid: `${g.rows}x${g.cols}`,
+      kind: g.kind,
+      grid: gridName(g),
       rows: g.rows,
       cols: g.cols,
+      ...(g.kind === 'tokens' ? { chunks: g.rows } : {}),
       tiles: g.tiles,
       peakBytes: g.peakBytes,
       latencyMs: round(g.latencyMs),
@@ -87,7 +95,7 @@ function summary(r: FitResult, e: FitExecution): string {
         e.groups.map((g) => [
           `${g.first} .. ${g.last}`,
           g.operators,
-          `${g.rows}x${g.cols}`,
+          gridName(g),
           g.tiles,
           formatBytes(g.peakBytes),
           g.latencyMs.toFixed(2),
@@ -97,7 +105,9 @@ function summary(r: FitResult, e: FitExecution): string {
     );
   lines.push(
     `searched exactly: ${r.space.segmentsEvaluated} pieces over ${r.space.operators} operators (${r.space.tileable} tileable), ` +
-      `groups of ≤ ${r.space.maxDepth} operators, grids 1..${r.space.maxGrid} × 1..${r.space.maxGrid}, in ${(r.searchMs / 1000).toFixed(1)} s`,
+      `groups of ≤ ${r.space.maxDepth} operators, ${
+        r.context.layout.kind === 'cnn' ? `grids 1..${r.space.maxGrid} × 1..${r.space.maxGrid}` : `2..${r.space.maxChunks} token chunks`
+      }, in ${(r.searchMs / 1000).toFixed(1)} s`,
   );
   return `${lines.join('\n')}\n`;
 }
@@ -127,6 +137,11 @@ export function register(program: Command): void {
     .option('--include-weights', 'count the weights as resident memory')
     .option('--no-inplace', 'do not let element-wise operators reuse a dying input buffer')
     .option('--max-grid <n>', `largest rows and cols of a group's grid (default ${DEFAULT_SPACE.maxGrid})`, positiveInteger('--max-grid'))
+    .option(
+      '--max-chunks <n>',
+      `most token chunks of a sequence model's group (default ${DEFAULT_SPACE.maxChunks})`,
+      positiveInteger('--max-chunks'),
+    )
     .option('--max-depth <n>', `most operators in one group (default ${DEFAULT_SPACE.maxDepth})`, positiveInteger('--max-depth'))
     .option('--sweep', 'print the Pareto front of peak memory against latency (with --out: front.svg)')
     .option('--out <dir>', 'write fit.json (the plan) and, with --sweep, front.svg into this folder')
@@ -140,7 +155,11 @@ export function register(program: Command): void {
         device,
         includeWeights: flags.includeWeights ?? false,
         inplace: flags.inplace,
-        space: { maxGrid: flags.maxGrid ?? DEFAULT_SPACE.maxGrid, maxDepth: flags.maxDepth ?? DEFAULT_SPACE.maxDepth },
+        space: {
+          maxGrid: flags.maxGrid ?? DEFAULT_SPACE.maxGrid,
+          maxDepth: flags.maxDepth ?? DEFAULT_SPACE.maxDepth,
+          maxChunks: flags.maxChunks ?? DEFAULT_SPACE.maxChunks,
+        },
       });
       if (flags.out !== undefined) {
         mkdirSync(flags.out, { recursive: true });

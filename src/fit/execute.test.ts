@@ -26,7 +26,7 @@ describe('fit: proof by the runtime (ONNX Runtime, tiles in sequence)', () => {
       for (const point of points) {
         const run = await runFit(
           model,
-          result.context,
+          point.context,
           point.segments.map((s) => s.segment),
         );
         assert.ok(run.maxAbsError <= 1e-4, `max abs error ${run.maxAbsError}`);

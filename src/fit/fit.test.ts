@@ -5,10 +5,12 @@ import { modelFingerprint } from '../model/fingerprint.ts';
 import { smallCnn } from '../runtime/testing.ts';
 import { fitContext, fitModel } from './fit.ts';
 import { fitLatency, groupCost } from './latency.ts';
-import { groupPeakByTiles, groupPeakBytes, planMemory, type Segment } from './memory.ts';
+import { fitMemory, groupPeakByTiles, groupPeakBytes, planMemory, type Segment } from './memory.ts';
 import { paretoFront, spaceGrids, type FitSpace } from './search.ts';
 import { parseByteSize } from './size.ts';
-import { tileablePositions } from './space.ts';
+import { partitionContext } from '../partition/context.ts';
+import { fitPlanOf } from './plan.ts';
+import { kvFirstOrder, tileablePositions } from './space.ts';
 import { exitShare, gridLimit, exitsOf, tileGroup, viewsFit } from './tiles.ts';
 import { residualStack, threeConvs, tinyAttention } from './testing.ts';
 
@@ -89,8 +91,34 @@ describe('fit: tiled steps under the memory model', () => {
     assert.equal(groupPeakBytes(memory, tileGroup(ctx, 3, 4, grid), 3), 704, 'x, q, kt, whole p, s₀ and p₀');
   });
 
+  it('tiny attention, kv-first order: k, kᵀ and v run before the group, which then recomputes nothing', () => {
+    const model = tinyAttention();
+    const { ctx } = fitContext(model);
+    const order = kvFirstOrder(ctx)!;
+    assert.deepEqual(order, ['v', 'k', 'kt', 'q', 's', 'p', 'o', 'y'], "v's and kᵀ's operators move before q");
+    const other = partitionContext(model, order);
+    const memory = fitMemory(other);
+    assert.equal(memory.untiled.peakBytes, 640, 'untiled it is worse: v lives across the softmax');
+    const tiling = tileGroup(other, 3, 7, { rows: 2, cols: 1, kind: 'tokens' });
+    const segments: Segment[] = [0, 1, 2].map((p) => ({ first: p, tiling: null }));
+    segments.push({ first: 3, tiling });
+    assert.deepEqual(
+      planMemory(memory, segments).stepBytes,
+      [128, 192, 256, 256, 288, 416, 512, 416, 288, 288, 288, 416, 448, 352, 160, 96],
+      'v, k, kt whole; alloc y; chunk 0 (q, s, p, o, y, write); chunk 1 (kt and q₁ die after s₁, v after o₁, x after y₁)',
+    );
+    const cost = groupCost(fitLatency(other, pi, modelFingerprint(model)), tiling, 3);
+    assert.equal(cost.overheadFlops, 0, 'every chunk computes only its own rows');
+    const result = fitModel(model, { limitBytes: 512, space: { maxGrid: 2, maxDepth: 5, maxChunks: 2 } });
+    assert.deepEqual(result.space.orders, ['btsearch', 'kv-first'], 'both orders searched');
+    assert.equal(result.best!.orderName, 'kv-first', 'at 512 B the kv-first group is the fastest');
+    assert.equal(result.best!.overheadFlops, 0, 'without recompute');
+    assert.equal(fitPlanOf(result).order.join(' '), order.join(' '), "the plan file holds the execution's order");
+  });
+
   it('token chunks: only sequence models chunk; views may not be exits or read from before the group', () => {
     assert.deepEqual(spaceGrids(fitContext(threeConvs()).memory, { maxGrid: 2, maxDepth: 3 }).length, 3, 'a CNN uses 1×2, 2×1, 2×2');
+    assert.deepEqual(fitModel(threeConvs(), { limitBytes: 2000 }).space.orders, ['btsearch'], 'a CNN searches the BTSearch order only');
     const { ctx, memory } = fitContext(tinyAttention());
     assert.deepEqual(
       spaceGrids(memory, { maxGrid: 2, maxDepth: 3, maxChunks: 4 }).map((g) => g.rows),

@@ -6,9 +6,10 @@ import { memoryGraphOf, weightBytesOf } from '../memory/graph.ts';
 import { modelFingerprint } from '../model/fingerprint.ts';
 import { btsearch } from '../ordering/btsearch.ts';
 import { partitionContext, type PartitionContext } from '../partition/context.ts';
-import { fitLatency } from './latency.ts';
-import { fitMemory, planMemory } from './memory.ts';
-import { DEFAULT_SPACE, paretoFront, type CostedSegment, type FitSpace } from './search.ts';
+import { fitLatency, type FitLatency } from './latency.ts';
+import { fitMemory, planMemory, type FitMemory } from './memory.ts';
+import { DEFAULT_SPACE, paretoFront, type CostedSegment, type FitSpace, type FrontPoint } from './search.ts';
+import { kvFirstOrder } from './space.ts';
 
 export interface FitOptions {
   /** The device's memory limit in bytes: activations, plus the weights with includeWeights. */
@@ -41,7 +42,15 @@ export interface FitGroup {
   overheadFlops: number;
 }
 
+/** The orders a fit searches (docs/fit.md, "Execution space"): BTSearch's, and for sequence models its kv-first variant. */
+export type FitOrderName = 'btsearch' | 'kv-first';
+
 export interface FitExecution {
+  /** Which order the execution runs, its operator names and partition context (what runFit executes the segments with). */
+  orderName: FitOrderName;
+  order: string[];
+  context: PartitionContext;
+  memory: FitMemory;
   /** Peak under the memory model: activations, plus the weights with includeWeights. */
   peakBytes: number;
   latencyMs: number;
@@ -70,12 +79,12 @@ export interface FitResult {
   baselinePeakBytes: number;
   baselineLatencyMs: number;
   baselineOptimal: boolean;
-  /** Pareto front of peak against latency, by increasing peak. */
+  /** Pareto front of peak against latency over both orders, by increasing peak. */
   front: FitExecution[];
+  /** BTSearch's order and its partition context (an execution names its own: FitExecution.order, .context). */
   order: string[];
-  /** The order's partition context: what runFit executes the segments with. */
   context: PartitionContext;
-  space: FitSpace & { maxChunks: number; operators: number; tileable: number; segmentsEvaluated: number };
+  space: FitSpace & { maxChunks: number; operators: number; tileable: number; segmentsEvaluated: number; orders: FitOrderName[] };
   searchMs: number;
 }
 
@@ -106,18 +115,35 @@ export function fitModel(model: Model, options: FitOptions): FitResult {
   const latency = fitLatency(ctx, device, fingerprint);
   const weightBytes = weightBytesOf(model);
   const constant = includeWeights ? weightBytes : 0;
+  const orders: Array<{ name: FitOrderName; ctx: PartitionContext; memory: FitMemory; latency: FitLatency }> = [
+    { name: 'btsearch', ctx, memory, latency },
+  ];
+  const kvFirst = ctx.layout.kind === 'cnn' ? null : kvFirstOrder(ctx);
+  if (kvFirst !== null) {
+    const other = partitionContext(model, kvFirst);
+    orders.push({
+      name: 'kv-first',
+      ctx: other,
+      memory: fitMemory(other, options.inplace ?? true),
+      latency: fitLatency(other, device, fingerprint),
+    });
+  }
   const start = performance.now();
-  const result = paretoFront(memory, latency, space);
+  const results = orders.map((o) => paretoFront(o.memory, o.latency, space));
   const searchMs = performance.now() - start;
-  const execution = (point: (typeof result.front)[number]): FitExecution => ({
+  const execution = (o: (typeof orders)[number], point: FrontPoint): FitExecution => ({
+    orderName: o.name,
+    order: o.ctx.order,
+    context: o.ctx,
+    memory: o.memory,
     peakBytes: point.peakBytes + constant,
     latencyMs: point.latencyMs,
     overheadFlops: point.segments.reduce((s, seg) => s + seg.overheadFlops, 0),
     groups: point.segments
       .filter((seg) => seg.grid !== null)
       .map((seg) => ({
-        first: ctx.order[seg.first]!,
-        last: ctx.order[seg.last]!,
+        first: o.ctx.order[seg.first]!,
+        last: o.ctx.order[seg.last]!,
         firstPosition: seg.first,
         lastPosition: seg.last,
         operators: seg.last - seg.first + 1,
@@ -131,13 +157,17 @@ export function fitModel(model: Model, options: FitOptions): FitResult {
       })),
     segments: point.segments,
   });
-  const front = result.front.map(execution);
+  // The union of the orders' fronts, pruned as the search prunes (search.ts): BTSearch's order first on a tie.
+  const all = orders.flatMap((o, i) => results[i]!.front.map((point) => execution(o, point)));
+  all.sort((x, y) => x.peakBytes - y.peakBytes || x.latencyMs - y.latencyMs);
+  const front: FitExecution[] = [];
+  for (const e of all) if (front.length === 0 || e.latencyMs < front[front.length - 1]!.latencyMs * (1 - 1e-12)) front.push(e);
   const within = front.filter((e) => e.peakBytes <= options.limitBytes);
   const best = within.length === 0 ? null : within[within.length - 1]!;
   // The search adds piece peaks; the whole tiled graph under the memory model must agree.
   for (const e of best === null ? [front[0]!] : [best, front[0]!]) {
     const whole = planMemory(
-      memory,
+      e.memory,
       e.segments.map((s) => s.segment),
       includeWeights,
       weightBytes,
@@ -166,8 +196,9 @@ export function fitModel(model: Model, options: FitOptions): FitResult {
       ...space,
       maxChunks: space.maxChunks ?? DEFAULT_SPACE.maxChunks,
       operators: ctx.order.length,
-      tileable: result.tileable,
-      segmentsEvaluated: result.segmentsEvaluated,
+      tileable: results[0]!.tileable,
+      segmentsEvaluated: results.reduce((n, r) => n + r.segmentsEvaluated, 0),
+      orders: orders.map((o) => o.name),
     },
     searchMs,
   };

@@ -45,7 +45,7 @@ export function fitPlanOf(result: FitResult): FitPlanFile {
     latencyMs: e.latencyMs,
     includeWeights: result.includeWeights,
     inplace: result.inplace,
-    order: result.order,
+    order: e.order,
     groups: e.groups.map(planGroupOf),
   };
 }

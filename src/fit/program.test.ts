@@ -22,7 +22,7 @@ import { randomConvStack, residualStack, threeConvs, tinyAttention } from './tes
 /** The plan file of one execution of a fit's front, through JSON as `fit --out` writes it. */
 function planOf(result: FitResult, index: number): FitPlanFile {
   const e = result.front[index]!;
-  const file = { ...fitPlanOf(result), limitBytes: e.peakBytes, peakBytes: e.peakBytes, latencyMs: e.latencyMs };
+  const file = { ...fitPlanOf(result), limitBytes: e.peakBytes, peakBytes: e.peakBytes, latencyMs: e.latencyMs, order: e.order };
   file.groups = e.groups.map(planGroupOf);
   return JSON.parse(JSON.stringify(file)) as FitPlanFile;
 }

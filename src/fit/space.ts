@@ -62,3 +62,54 @@ export function gridSet(maxGrid: number): Array<{ rows: number; cols: number }> 
   for (let rows = 1; rows <= maxGrid; rows++) for (let cols = 1; cols <= maxGrid; cols++) if (rows * cols > 1) grids.push({ rows, cols });
   return grids.sort((x, y) => x.rows * x.cols - y.rows * y.cols || x.rows - y.rows);
 }
+
+/**
+ * The `kv-first` order of a sequence model (docs/fit.md, "Execution space"): the given order with, for every MatMul
+ * whose second operand is an activation (attention's keys and values), the operators that operand needs and its
+ * first operand does not moved, in their order, to just after the last other operator they read from, unless they
+ * all run before those of the first operand already. A chunk of the MatMul's rows reads all of its second operand,
+ * which this order leaves outside a group ending at the MatMul as a whole tensor instead of recomputing it in every
+ * chunk. Null when nothing moves.
+ */
+export function kvFirstOrder(ctx: PartitionContext): string[] | null {
+  const { model } = ctx;
+  const producer = new Map<string, string>();
+  for (const op of model.ops) for (const t of op.node.outputs) if (t !== '') producer.set(t, op.node.name);
+  const byName = new Map(model.ops.map((op) => [op.node.name, op.node]));
+  const reads = (name: string) => byName.get(name)!.inputs.flatMap((t) => (t !== '' && producer.has(t) ? [producer.get(t)!] : []));
+  const ancestors = (tensor: string): Set<string> => {
+    const seen = new Set<string>();
+    const start = producer.get(tensor);
+    const stack = start === undefined ? [] : [start];
+    while (stack.length > 0) {
+      const name = stack.pop()!;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      stack.push(...reads(name));
+    }
+    return seen;
+  };
+  let order = [...ctx.order];
+  let moved = false;
+  for (const name of ctx.order) {
+    const node = byName.get(name)!;
+    if (node.opType !== 'MatMul' || node.domain !== '' || !producer.has(node.inputs[1] ?? '') || !producer.has(node.inputs[0] ?? ''))
+      continue;
+    const first = ancestors(node.inputs[0]!);
+    const second = ancestors(node.inputs[1]!);
+    const own = new Set([...second].filter((op) => !first.has(op)));
+    const others = [...first].filter((op) => !second.has(op));
+    if (own.size === 0 || others.length === 0) continue;
+    const position = new Map(order.map((op, p) => [op, p]));
+    const earliestOther = Math.min(...others.map((op) => position.get(op)!));
+    if ([...own].every((op) => position.get(op)! < earliestOther)) continue;
+    let after = -1;
+    for (const op of own) for (const dep of reads(op)) if (!own.has(dep)) after = Math.max(after, position.get(dep)!);
+    const block = order.filter((op) => own.has(op));
+    const rest = order.filter((op) => !own.has(op));
+    const anchor = after < 0 ? 0 : rest.indexOf(order[after]!) + 1;
+    order = [...rest.slice(0, anchor), ...block, ...rest.slice(anchor)];
+    moved = true;
+  }
+  return moved ? order : null;
+}

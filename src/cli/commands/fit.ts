@@ -32,6 +32,7 @@ function gridName(g: FitGroup): string {
 
 function executionJson(e: FitExecution) {
   return {
+    order: e.orderName,
     peakBytes: e.peakBytes,
     latencyMs: round(e.latencyMs),
     overheadFlops: e.overheadFlops,
@@ -59,6 +60,7 @@ function resultJson(r: FitResult, sweep: boolean) {
     device: r.device,
     limitBytes: r.limitBytes,
     feasible: r.feasible,
+    order: chosen.orderName,
     peakBytes: chosen.peakBytes,
     latencyMs: round(chosen.latencyMs),
     overheadFlops: chosen.overheadFlops,
@@ -85,7 +87,7 @@ function summary(r: FitResult, e: FitExecution): string {
     `${r.model} on ${r.device}, limit ${formatBytes(r.limitBytes)} of ${what}: fits`,
     `peak ${formatBytes(e.peakBytes)} (BTSearch order untiled: ${formatBytes(r.baselinePeakBytes)}, ${percent(e.peakBytes, r.baselinePeakBytes)}), ` +
       `latency ${e.latencyMs.toFixed(2)} ms (untiled ${r.baselineLatencyMs.toFixed(2)} ms, ${percent(e.latencyMs, r.baselineLatencyMs)}), ` +
-      `halo recompute ${(e.overheadFlops / 1e6).toFixed(2)} MFLOPs`,
+      `halo recompute ${(e.overheadFlops / 1e6).toFixed(2)} MFLOPs${e.orderName === 'btsearch' ? '' : `, order ${e.orderName}`}`,
   ];
   if (e.groups.length === 0) lines.push('no tiling needed: every operator runs whole, layer by layer');
   else

@@ -78,7 +78,9 @@ export function withAxis(box: Box, axis: number, start: number, end: number): Bo
 export function unionVolume(boxes: readonly Box[]): number {
   const live = boxes.filter((b) => !isEmpty(b));
   if (live.length === 0) return 0;
-  if (live.length === 1) return boxVolume(live[0]!);
+  let largest = live[0]!;
+  for (const b of live) if (boxVolume(b) > boxVolume(largest)) largest = b;
+  if (live.every((b) => within(b, largest))) return boxVolume(largest);
   const rank = live[0]!.length;
   let common = 1;
   const varying: number[] = [];
@@ -87,7 +89,20 @@ export function unionVolume(boxes: readonly Box[]): number {
     if (live.every((b) => b[axis]![0] === s && b[axis]![1] === e)) common *= e - s;
     else varying.push(axis);
   }
-  return common * sweep(live, varying, 0);
+  return common * (varying.length === 1 ? coveredLength(live, varying[0]!) : sweep(live, varying, 0));
+}
+
+/** Length of the union of the boxes' ranges on one axis. */
+function coveredLength(boxes: readonly Box[], axis: number): number {
+  const ranges = boxes.map((b) => b[axis]!).sort((x, y) => x[0] - y[0]);
+  let total = 0;
+  let end = -Infinity;
+  for (const [s, e] of ranges) {
+    if (e <= end) continue;
+    total += e - Math.max(s, end);
+    end = e;
+  }
+  return total;
 }
 
 function sweep(boxes: readonly Box[], axes: readonly number[], depth: number): number {

@@ -434,6 +434,9 @@ function windowGeometry(op: AnalyzedOp, layout: Layout, base: Base): OpGeometry 
   const perGroupOut = outChannels / group;
   const allInChannels: [number, number] = [0, inChannels];
   const weightFull = isConv ? fullBox(base.inputShapes[1]!) : [];
+  const scratchPads = new Array<number>(2 * spatial).fill(0);
+  const noPads: SliceOverrides = { pads: scratchPads.slice() };
+  const ownPads: SliceOverrides = { pads: pads.slice(0, 2 * spatial) };
   const alignGroups = (box: Box): Box =>
     box.map(
       (r, a) =>
@@ -459,17 +462,21 @@ function windowGeometry(op: AnalyzedOp, layout: Layout, base: Base): OpGeometry 
         const perGroupIn = inChannels / group;
         input.push([(box[1]![0] / perGroupOut) * perGroupIn, (box[1]![1] / perGroupOut) * perGroupIn]);
       } else input.push(box[1]!);
-      const slicePads = new Array<number>(2 * spatial).fill(0);
+      // Most slices have no border pads or all of the operator's: those share one pads array and overrides.
+      let border = 0;
+      let inner = 0;
       for (let i = 0; i < spatial; i++) {
-        const [o0, o1] = box[i + 2]!;
+        const range = box[i + 2]!;
         const size = inShape[i + 2]!;
-        const start = o0 * strides[i]! - pads[i]!;
-        const end = (o1 - 1) * strides[i]! - pads[i]! + (kernel[i]! - 1) * dilations[i]! + 1;
-        input.push([Math.max(0, start), Math.min(size, end)]);
-        slicePads[i] = Math.max(0, -start);
+        const start = range[0] * strides[i]! - pads[i]!;
+        const end = (range[1] - 1) * strides[i]! - pads[i]! + (kernel[i]! - 1) * dilations[i]! + 1;
+        input.push(start === range[0] && end === range[1] && end <= size ? range : [Math.max(0, start), Math.min(size, end)]);
         // Past the input's end only the operator's own end pad exists; with ceil_mode the last window may overhang
         // it, and keeping ceil_mode with that pad reproduces the operator's own border behaviour.
-        slicePads[i + spatial] = Math.min(Math.max(0, end - size), pads[i + spatial]!);
+        const begin = (scratchPads[i] = Math.max(0, -start));
+        const finish = (scratchPads[i + spatial] = Math.min(Math.max(0, end - size), pads[i + spatial]!));
+        if (begin !== 0 || finish !== 0) inner++;
+        if (begin !== pads[i] || finish !== pads[i + spatial]) border++;
       }
       const inputs: Array<Box | null> = [input];
       if (isConv) {
@@ -478,7 +485,9 @@ function windowGeometry(op: AnalyzedOp, layout: Layout, base: Base): OpGeometry 
         inputs.push(weight);
         if (base.inputShapes[2] != null) inputs.push([box[1]!]);
       }
-      const overrides: SliceOverrides = { pads: slicePads };
+      if (group === 1 && inner === 0) return { inputs, overrides: noPads };
+      if (group === 1 && border === 0) return { inputs, overrides: ownPads };
+      const overrides: SliceOverrides = { pads: scratchPads.slice() };
       if (group !== 1) overrides.group = (box[1]![1] - box[1]![0]) / perGroupOut;
       return { inputs, overrides };
     },

@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { smallCnn } from '../runtime/testing.ts';
 import { runFit } from './execute.ts';
-import { fitModel } from './fit.ts';
+import { fitContext, fitModel } from './fit.ts';
+import { tileGroup } from './tiles.ts';
 import { analyzeGraph } from '../analysis/analyze.ts';
 import { zooEntry } from '../zoo/index.ts';
-import { residualStack, threeConvs, tinyAttention } from './testing.ts';
+import { concatChunks, residualStack, threeConvs, tinyAttention } from './testing.ts';
 
 const zoo = (name: string) => () => analyzeGraph(zooEntry(name).build({ seqLen: 8, layers: 1 }), { name });
 
@@ -34,4 +35,16 @@ describe('fit: proof by the runtime (ONNX Runtime, tiles in sequence)', () => {
       }
     });
   }
+
+  it("concat chunks: a chunk reading one part of a Concat (no Neg in chunk 1) gives the whole model's output", async () => {
+    const model = concatChunks();
+    const { ctx } = fitContext(model);
+    const tiling = tileGroup(ctx, 0, 2, { rows: 2, cols: 1, kind: 'tokens' });
+    const run = await runFit(model, ctx, [
+      { first: 0, tiling },
+      { first: 3, tiling: null },
+    ]);
+    assert.ok(run.maxAbsError <= 1e-6, `max abs error ${run.maxAbsError}`);
+    assert.equal(run.steps, 3, 'two chunks and the MatMul');
+  });
 });

@@ -12,7 +12,7 @@ import { partitionContext } from '../partition/context.ts';
 import { fitPlanOf } from './plan.ts';
 import { kvFirstOrder, tileablePositions } from './space.ts';
 import { exitShare, gridLimit, exitsOf, tileGroup, viewsFit } from './tiles.ts';
-import { residualStack, threeConvs, tinyAttention } from './testing.ts';
+import { concatChunks, residualStack, threeConvs, tinyAttention } from './testing.ts';
 
 const pi = presetDevice('pi')!;
 
@@ -130,6 +130,27 @@ describe('fit: tiled steps under the memory model', () => {
     assert.ok(viewsFit(ctx, exitsOf(ctx, 3, 7), 3, 7), 'no views');
   });
 
+  it('a chunk that reads one part of a Concat computes no other part and reads none', () => {
+    const model = concatChunks();
+    const { ctx, memory } = fitContext(model);
+    assert.deepEqual(ctx.order, ['neg', 'cat', 't', 'y'], 'a chain');
+    const tiling = tileGroup(ctx, 0, 2, { rows: 2, cols: 1, kind: 'tokens' });
+    assert.equal(tiling.tiles[1]!.slices[0], null, 'chunk 1 (t rows 4..7 = x) computes no Neg');
+    assert.equal(tiling.tiles[1]!.slices[1]!.inputs[0], null, 'and its Concat reads no Neg output');
+    // x 64 held, whole t 128; chunk 0: neg₀ 64, cat₀ 64, t₀ 64; chunk 1: cat₁ 64 from x, t₁ 64.
+    const peak = groupPeakBytes(memory, tiling, 0);
+    assert.equal(peak, 64 + 128 + 64 + 64, 'x, the whole t, neg₀ and cat₀');
+    assert.equal(groupPeakByTiles(memory, tiling, 0, ['a', 'b']), peak, 'tile by tile (falls back: a chunk skips an operator)');
+    assert.equal(
+      planMemory(memory, [
+        { first: 0, tiling },
+        { first: 3, tiling: null },
+      ]).peakBytes,
+      peak,
+      'the whole plan',
+    );
+  });
+
   it('sizes: binary and decimal units, bad units refused in one line', () => {
     assert.equal(parseByteSize('256KiB'), 262144, 'KiB');
     assert.equal(parseByteSize('48MiB'), 48 * 2 ** 20, 'MiB');
@@ -177,6 +198,7 @@ describe('fit: the search is exact over its space', () => {
     ['residual stack', residualStack],
     ['three convs', threeConvs],
     ['tiny attention (token chunks)', tinyAttention],
+    ['concat chunks (token chunks)', concatChunks],
   ] as const) {
     it(`${name}: the DP's Pareto front equals brute force over every execution`, () => {
       const space = { maxGrid: 2, maxDepth: 3, maxChunks: 3 };

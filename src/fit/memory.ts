@@ -68,7 +68,8 @@ function emitGroup(fm: FitMemory, tiling: Tiling, first: number, sink: Sink, til
       const op = ctx.model.ops[ctx.opIndex[p]!]!;
       const inputs: number[] = [];
       op.node.inputs.forEach((tensor, j) => {
-        if (tensor === '' || ctx.model.tensors.get(tensor)?.kind === 'weight') return;
+        // An input the slice does not read (a Concat part outside its region) is no input of the step.
+        if (tensor === '' || slice.inputs[j] == null || ctx.model.tensors.get(tensor)?.kind === 'weight') return;
         const source = ctx.producers[p]![j];
         let id: number | undefined;
         if (source != null && source.position >= first) id = local.get(source.position);

@@ -85,3 +85,19 @@ export function tinyAttention(): Model {
   b.output(y);
   return analyzeGraph(b.build(), { name: 'tiny-attention' });
 }
+
+/**
+ * A Concat whose parts a token chunk reads one at a time: c = Concat(−x, x) along channels (1×4×8), then t = cᵀ
+ * (1×8×4), whose token axis (axis 1) is c's channel axis. In 2 chunks, chunk 0 owns t's rows 0–3 (all of −x) and
+ * chunk 1 rows 4–7 (all of x): chunk 1 computes no Neg and its Concat reads only x.
+ */
+export function concatChunks(): Model {
+  const b = new GraphBuilder('concat-chunks', { seed: 9 });
+  const x = b.input('x', 'float32', [1, 4, 4]);
+  const n = b.op('Neg', [x], {}, 'neg');
+  const c = b.op('Concat', [n, x], { axis: 2 }, 'cat');
+  const t = b.op('Transpose', [c], { perm: [0, 2, 1] }, 't');
+  const y = b.op('MatMul', [t, b.weight('w', [4, 3])], {}, 'y');
+  b.output(y);
+  return analyzeGraph(b.build(), { name: 'concat-chunks' });
+}

@@ -68,11 +68,15 @@ function emitGroup(fm: FitMemory, tiling: Tiling, first: number, sink: Sink, til
       const op = ctx.model.ops[ctx.opIndex[p]!]!;
       const inputs: number[] = [];
       op.node.inputs.forEach((tensor, j) => {
-        // An input the slice does not read (a Concat part outside its region) is no input of the step.
-        if (tensor === '' || slice.inputs[j] == null || ctx.model.tensors.get(tensor)?.kind === 'weight') return;
+        if (tensor === '' || ctx.model.tensors.get(tensor)?.kind === 'weight') return;
         const source = ctx.producers[p]![j];
         let id: number | undefined;
-        if (source != null && source.position >= first) id = local.get(source.position);
+        if (source != null && source.position >= first) {
+          id = local.get(source.position);
+          // A part the slice does not read (a Concat part outside its region) that the tile did not compute either.
+          if (id === undefined && slice.inputs[j] == null) return;
+        }
+        // Tensors from outside the group are read whole by every tile, needed or not (they are held anyway).
         else id = sink.outer(fm.tensorId.get(tensor)!);
         if (id === undefined) fail(`tile ${at} of '${op.node.name}' reads '${tensor}', which the tile did not compute`, 'invalid-plan');
         if (!inputs.includes(id)) inputs.push(id);

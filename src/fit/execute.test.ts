@@ -6,7 +6,7 @@ import { fitContext, fitModel } from './fit.ts';
 import { tileGroup } from './tiles.ts';
 import { analyzeGraph } from '../analysis/analyze.ts';
 import { zooEntry } from '../zoo/index.ts';
-import { concatChunks, residualStack, threeConvs, tinyAttention } from './testing.ts';
+import { concatChunks, residualStack, threeConvs, tinyAttention, tinyHeads } from './testing.ts';
 
 const zoo = (name: string) => () => analyzeGraph(zooEntry(name).build({ seqLen: 8, layers: 1 }), { name });
 
@@ -46,5 +46,13 @@ describe('fit: proof by the runtime (ONNX Runtime, tiles in sequence)', () => {
     ]);
     assert.ok(run.maxAbsError <= 1e-6, `max abs error ${run.maxAbsError}`);
     assert.equal(run.steps, 3, 'two chunks and the MatMul');
+  });
+
+  it("tiny heads: one chunk group over both views (q .. y, 2 chunks) gives the whole model's output", async () => {
+    const model = tinyHeads();
+    const { ctx } = fitContext(model);
+    const run = await runFit(model, ctx, [{ first: 0, tiling: tileGroup(ctx, 0, 6, { rows: 2, cols: 1, kind: 'tokens' }) }]);
+    assert.ok(run.maxAbsError <= 1e-6, `max abs error ${run.maxAbsError}`);
+    assert.equal(run.steps, 2, 'one session per chunk');
   });
 });

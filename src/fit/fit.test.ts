@@ -12,7 +12,7 @@ import { partitionContext } from '../partition/context.ts';
 import { fitPlanOf } from './plan.ts';
 import { kvFirstOrder, tileablePositions } from './space.ts';
 import { exitShare, gridLimit, exitsOf, tileGroup, viewsFit } from './tiles.ts';
-import { concatChunks, residualStack, threeConvs, tinyAttention } from './testing.ts';
+import { concatChunks, residualStack, threeConvs, tinyAttention, tinyHeads } from './testing.ts';
 
 const pi = presetDevice('pi')!;
 
@@ -128,6 +128,12 @@ describe('fit: tiled steps under the memory model', () => {
     assert.ok(tileablePositions(ctx).every(Boolean), 'every operator of the tiny attention has a tokens option');
     assert.equal(gridLimit(ctx, exitsOf(ctx, 3, 7), 3, 'tokens').rows, 8, 'y has 8 tokens');
     assert.ok(viewsFit(ctx, exitsOf(ctx, 3, 7), 3, 7), 'no views');
+    const heads = fitContext(tinyHeads()).ctx;
+    assert.deepEqual(heads.order, ['q', 'heads', 'split', 'softmax', 'merge', 'flat', 'y'], 'a chain');
+    assert.ok(viewsFit(heads, exitsOf(heads, 0, 4), 0, 4), 'q .. merge: the heads view reads q, made in the group');
+    assert.ok(!viewsFit(heads, exitsOf(heads, 1, 4), 1, 4), 'heads .. merge: the view reads q from before the group');
+    assert.ok(!viewsFit(heads, exitsOf(heads, 0, 5), 0, 5), 'q .. flat: the flat view is the exit');
+    assert.ok(viewsFit(heads, exitsOf(heads, 0, 6), 0, 6), 'q .. y: the flat view is read inside');
   });
 
   it('a chunk that reads one part of a Concat computes no other part and reads none', () => {
@@ -199,6 +205,7 @@ describe('fit: the search is exact over its space', () => {
     ['three convs', threeConvs],
     ['tiny attention (token chunks)', tinyAttention],
     ['concat chunks (token chunks)', concatChunks],
+    ['tiny heads (token chunks with views)', tinyHeads],
   ] as const) {
     it(`${name}: the DP's Pareto front equals brute force over every execution`, () => {
       const space = { maxGrid: 2, maxDepth: 3, maxChunks: 3 };

@@ -101,3 +101,22 @@ export function concatChunks(): Model {
   b.output(y);
   return analyzeGraph(b.build(), { name: 'concat-chunks' });
 }
+
+/**
+ * Heads views in a sequence model: q = x·W (1×4×4) viewed as 4 tokens × 2 heads × 2 (Reshape), heads first
+ * (Transpose), a Softmax per head, back (Transpose) and viewed as 1×4×4 again (Reshape), then ·W₂: the two views
+ * may sit inside a chunk group only where their sources are in it and they are no exit (tiles.ts, viewsFit).
+ */
+export function tinyHeads(): Model {
+  const b = new GraphBuilder('tiny-heads', { seed: 11 });
+  const x = b.input('x', 'float32', [1, 4, 4]);
+  const q = b.op('MatMul', [x, b.weight('w1', [4, 4])], {}, 'q');
+  const r = b.op('Reshape', [q, b.int64('heads_shape', [1, 4, 2, 2])], {}, 'heads');
+  const t = b.op('Transpose', [r], { perm: [0, 2, 1, 3] }, 'split');
+  const s = b.op('Softmax', [t], { axis: -1 }, 'softmax');
+  const m = b.op('Transpose', [s], { perm: [0, 2, 1, 3] }, 'merge');
+  const f = b.op('Reshape', [m, b.int64('flat_shape', [1, 4, 4])], {}, 'flat');
+  const y = b.op('MatMul', [f, b.weight('w2', [4, 4])], {}, 'y');
+  b.output(y);
+  return analyzeGraph(b.build(), { name: 'tiny-heads' });
+}

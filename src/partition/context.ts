@@ -47,7 +47,8 @@ export interface PartitionContext {
   sliceMemo: Array<RecentMemo<number | string, Array<OpSlice | null>>>;
 }
 
-/** Slice rows remembered per operator (RecentMemo: up to twice as many). */
+/** Slice rows remembered per operator: new ones, and ones used again (RecentMemo: up to twice as many). */
+const NEW_ROWS_PER_OPERATOR = 4;
 const ROWS_PER_OPERATOR = 64;
 
 /**
@@ -112,7 +113,7 @@ export function partitionContext(model: Model, order: readonly string[]): Partit
     elementBytes: new Map(
       [...model.tensors.values()].map((t) => [t.name, elementCount(t.shape) === 0 ? 0 : t.bytes / elementCount(t.shape)]),
     ),
-    sliceMemo: opIndex.map(() => new RecentMemo(ROWS_PER_OPERATOR)),
+    sliceMemo: opIndex.map(() => new RecentMemo(NEW_ROWS_PER_OPERATOR, ROWS_PER_OPERATOR)),
   };
 }
 

@@ -107,6 +107,8 @@ function splitOption(ctx: PartitionContext, position: number, dim: string): Spli
 export function planSlices(ctx: PartitionContext, decisions: readonly OpDecision[], deviceCount: number): PlanSlices {
   const n = ctx.order.length;
   const slices: Array<Array<OpSlice | null>> = new Array(n);
+  const missed: number[] = [];
+  const missedKeys: Array<number | string> = [];
   for (let p = n - 1; p >= 0; p--) {
     const decision = decisions[p]!;
     const placement = decision.placement;
@@ -122,8 +124,7 @@ export function planSlices(ctx: PartitionContext, decisions: readonly OpDecision
       const options = ctx.space[p]!.options;
       key = rangesKey(deviceCount, options.indexOf(option), options.length, option.extent, ranges);
     }
-    const memo = ctx.sliceMemo[p]!;
-    let row = memo.get(key);
+    let row = ctx.sliceMemo[p]!.get(key);
     if (row === undefined) {
       row = sliceRow(
         ctx,
@@ -131,10 +132,14 @@ export function planSlices(ctx: PartitionContext, decisions: readonly OpDecision
         deviceCount,
         decision.sync ? ownedRegions(ctx, p, placement, ranges) : (d) => neededRegions(ctx, slices, p, d),
       );
-      memo.set(key, row);
+      missed.push(p);
+      missedKeys.push(key);
     }
     slices[p] = row;
   }
+  // A plan that mostly reuses known rows is a search's variation of a plan it keeps: its new rows will be met again.
+  const likelyReused = 2 * missed.length <= n;
+  for (let i = 0; i < missed.length; i++) ctx.sliceMemo[missed[i]!]!.set(missedKeys[i]!, slices[missed[i]!]!, likelyReused);
   return { ops: slices.map((row, p) => ({ op: ctx.order[p]!, index: ctx.opIndex[p]!, sync: decisions[p]!.sync, slices: row })) };
 }
 

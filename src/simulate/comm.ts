@@ -52,6 +52,8 @@ export function communication(ctx: PartitionContext, slices: PlanSlices, cluster
   const messages: Message[] = [];
   const assembled: Array<Map<string, Box>> = Array.from({ length: deviceCount }, () => new Map());
   const memo = routeMemo(ctx, cluster.router.broadcast);
+  const missed: Array<{ cache: RecentMemo<number | string, Route>; key: number | string; route: Route }> = [];
+  let routes = 0;
 
   const route = (
     tensor: string,
@@ -127,12 +129,13 @@ export function communication(ctx: PartitionContext, slices: PlanSlices, cluster
       for (const use of uses) key += `,${rowId(slices.ops[use.position]!.slices)}`;
     }
     let cache = memo.get(tensor);
-    if (cache === undefined) memo.set(tensor, (cache = new RecentMemo(ROUTES_PER_TENSOR)));
+    if (cache === undefined) memo.set(tensor, (cache = new RecentMemo(NEW_ROUTES_PER_TENSOR, ROUTES_PER_TENSOR)));
     let result = cache.get(key);
     if (result === undefined) {
       result = compute();
-      cache.set(key, result);
+      missed.push({ cache, key, route: result });
     }
+    routes++;
     for (const m of result.messages) messages.push(m);
     for (const [e, box] of result.assembled) assembled[e]!.set(tensor, box);
   };
@@ -155,6 +158,8 @@ export function communication(ctx: PartitionContext, slices: PlanSlices, cluster
       });
     });
   });
+  // As for slice rows (planSlices): the new routes of a plan that mostly reuses known ones will be met again.
+  for (const { cache, key, route } of missed) cache.set(key, route, 2 * missed.length <= routes);
   return { messages, assembled };
 }
 
@@ -163,7 +168,8 @@ interface Route {
   assembled: Array<[number, Box]>;
 }
 
-/** Routes remembered per tensor (RecentMemo: up to twice as many). */
+/** Routes remembered per tensor: new ones, and ones used again (RecentMemo: up to twice as many). */
+const NEW_ROUTES_PER_TENSOR = 2;
 const ROUTES_PER_TENSOR = 8;
 const ROW_ID_RADIX = 2 ** 26;
 const GRAPH_INPUT = {};

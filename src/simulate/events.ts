@@ -22,9 +22,14 @@ export class EventQueue<T> {
     }
   }
 
-  /** Removes the earliest event; call only when size > 0. */
-  pop(): { time: number; item: T } {
-    const top = { time: this.times[0]!, item: this.items[0]! };
+  /** The earliest event's time; call only when size > 0. */
+  peekTime(): number {
+    return this.times[0]!;
+  }
+
+  /** Removes the earliest event and returns its item; call only when size > 0. */
+  pop(): T {
+    const top = this.items[0]!;
     const last = this.items.length - 1;
     this.swap(0, last);
     this.times.pop();

@@ -1,4 +1,4 @@
-import type { Cluster } from '../cluster/types.ts';
+import type { Cluster, ExecutionOverheads } from '../cluster/types.ts';
 import { deviceMemoryBytes } from '../cluster/types.ts';
 import { fail } from '../errors.ts';
 import type { Model } from '../ir/graph.ts';
@@ -42,6 +42,7 @@ export function createSimulator(model: Model, cluster: Cluster, order: readonly 
   const bound = lowerBound(context, cluster, opMs);
   const boundMs = lowerBoundMs(bound);
   const deviceCount = cluster.devices.length;
+  const scratch = runScratch(cluster, context.order.length);
   return {
     context,
     cluster,
@@ -57,7 +58,7 @@ export function createSimulator(model: Model, cluster: Cluster, order: readonly 
       if (options.trusted !== true) checkDecisions(context, decisions, deviceCount);
       const slices = planSlices(context, decisions, deviceCount);
       const comm = communication(context, slices, cluster);
-      const result = runEvents(context, cluster, opMs, decisions, slices, comm, options.timeline ?? true);
+      const result = runEvents(context, cluster, opMs, decisions, slices, comm, options.timeline ?? true, scratch);
       // Every latency the tool reports comes from here: finite and never below the bound, or the model is broken.
       if (!Number.isFinite(result.latencyMs) || result.latencyMs < boundMs * (1 - 1e-9) - 1e-9)
         throw new Error(`latency invariant violated: ${result.latencyMs} ms against the lower bound ${boundMs} ms on '${cluster.name}'`);
@@ -74,11 +75,37 @@ export function simulate(model: Model, cluster: Cluster, plan: Plan, options: Si
   return createSimulator(model, cluster, plan.order).run(plan.ops, options);
 }
 
-type Event =
-  | { kind: 'compute'; device: number; task: number }
-  | { kind: 'atRouter'; message: number }
-  | { kind: 'forwarded'; message: number }
-  | { kind: 'delivered'; device: number; message: number; delivery: number };
+/**
+ * What runEvents reuses from one run to the next of a simulator: per cluster facts, and per-(device, task) scratch
+ * arrays indexed d × positions + t (a run overwrites what it reads).
+ */
+interface RunScratch {
+  overheads: Array<ExecutionOverheads | null>;
+  limits: number[];
+  taskAt: Int32Array;
+  taskPosition: Int32Array;
+  duration: Float64Array;
+  pending: Int32Array;
+}
+
+function runScratch(cluster: Cluster, positions: number): RunScratch {
+  const cells = cluster.devices.length * positions;
+  return {
+    overheads: cluster.devices.map(deviceOverheads),
+    limits: cluster.devices.map(deviceMemoryBytes),
+    taskAt: new Int32Array(cells),
+    taskPosition: new Int32Array(cells),
+    duration: new Float64Array(cells),
+    pending: new Int32Array(cells),
+  };
+}
+
+// Events are numbers, kind in the low two bits: a device's compute finishing (device), a message at the router or
+// forwarded (message id), a delivery arriving (message id × DELIVERY_SLOTS + delivery index).
+const COMPUTE = 0;
+const AT_ROUTER = 1;
+const FORWARDED = 2;
+const DELIVERED = 3;
 
 function runEvents(
   ctx: PartitionContext,
@@ -88,14 +115,15 @@ function runEvents(
   slices: PlanSlices,
   comm: Communication,
   keepTimeline: boolean,
+  scratch: RunScratch,
 ): Omit<SimulationResult, 'lowerBoundMs' | 'lowerBound'> {
   const devices = cluster.devices;
   const n = devices.length;
+  const positions = ctx.order.length;
   const { messages } = comm;
-  // Per device: its slices in order, with their duration and how many deliveries each still waits for.
-  const tasks: number[][] = Array.from({ length: n }, () => []);
-  const duration: number[][] = Array.from({ length: n }, () => []);
-  const taskAt: Int32Array[] = Array.from({ length: n }, () => new Int32Array(ctx.order.length));
+  const { overheads, taskAt, taskPosition: tasks, duration, pending } = scratch;
+  // Per device: its slices in order (at d × positions + t), with their duration and the deliveries each waits for.
+  const taskCount = new Int32Array(n);
   const breakdown: DeviceBreakdown[] = devices.map((d) => ({
     device: d.name,
     computeMs: 0,
@@ -108,35 +136,47 @@ function runEvents(
     weightBytes: 0,
     activationPeakBytes: 0,
   }));
-  const overheads = devices.map(deviceOverheads);
-  slices.ops.forEach((entry, p) => {
+  for (let p = 0; p < positions; p++) {
+    const entry = slices.ops[p]!;
     const full = ctx.outputVolume[p]!;
     const splitDim = splitDimOf(decisions[p]!, entry);
-    entry.slices.forEach((slice, d) => {
-      if (slice == null) return;
-      taskAt[d]![p] = tasks[d]!.push(p) - 1;
+    for (let d = 0; d < n; d++) {
+      const slice = entry.slices[d];
+      if (slice == null) continue;
+      const t = taskCount[d]!++;
+      const cell = d * positions + t;
+      taskAt[d * positions + p] = t;
+      tasks[cell] = p;
+      pending[cell] = 0;
       const fraction = full === 0 ? 1 : boxVolume(slice.outputs[0]!) / full;
-      duration[d]!.push(sliceMs(opMs[d]![entry.index]!, fraction, overheads[d]!, splitDim));
+      duration[cell] = sliceMs(opMs[d]![entry.index]!, fraction, overheads[d]!, splitDim);
       breakdown[d]!.flops += slice.flops;
-    });
-  });
+    }
+  }
   const sends = devices.map((_, d) => sendPositions(comm, d));
   overheads.forEach((o, d) => {
     if (o === null) return;
     for (const step of deviceSteps(ctx, slices, comm, d, sends[d]))
-      duration[d]![taskAt[d]![step.positions[0]!]!]! += stepOverheadMs(o, step.boundaryBytes);
+      duration[d * positions + taskAt[d * positions + step.positions[0]!]!]! += stepOverheadMs(o, step.boundaryBytes);
   });
-  const pending: Int32Array[] = tasks.map((list) => new Int32Array(list.length));
-  for (const m of messages)
-    for (const delivery of m.deliveries) for (const p of delivery.readers) pending[delivery.device]![taskAt[delivery.device]![p]!]!++;
-  const outbox: number[][] = Array.from({ length: n }, () => []);
-  messages.forEach((m, id) => m.source !== ROUTER && outbox[m.source]!.push(id));
-  const outboxCursor = new Array<number>(n).fill(0);
+  const deliverySlots = n + 1;
+  const outbox: number[][] = [];
+  for (let d = 0; d < n; d++) outbox.push([]);
+  for (let id = 0; id < messages.length; id++) {
+    const m = messages[id]!;
+    if (m.deliveries.length > deliverySlots) throw new Error(`message ${m.tensor} has more deliveries than receivers`);
+    if (m.source !== ROUTER) outbox[m.source]!.push(id);
+    for (const delivery of m.deliveries) {
+      const e = delivery.device;
+      for (const p of delivery.readers) pending[e * positions + taskAt[e * positions + p]!]!++;
+    }
+  }
+  const outboxCursor = new Int32Array(n);
 
   const timeline: TimelineEvent[] = [];
-  const queue = new EventQueue<Event>();
-  const next = new Array<number>(n).fill(0);
-  const computeBusy = new Array<boolean>(n).fill(false);
+  const queue = new EventQueue<number>();
+  const next = new Int32Array(n);
+  const computeBusy = new Uint8Array(n);
   // Each hop is booked when the message reaches it (events come in time order), so every channel serves its
   // messages first come first served; a message's delay is paid after its bytes left, overlapping other traffic.
   const net = network(cluster);
@@ -146,13 +186,14 @@ function runEvents(
 
   const tryCompute = (d: number, now: number) => {
     const t = next[d]!;
-    if (computeBusy[d] || t >= tasks[d]!.length || pending[d]![t]! > 0) return;
-    computeBusy[d] = true;
-    const end = now + duration[d]![t]!;
-    breakdown[d]!.computeMs += duration[d]![t]!;
+    const cell = d * positions + t;
+    if (computeBusy[d] === 1 || t >= taskCount[d]! || pending[cell]! > 0) return;
+    computeBusy[d] = 1;
+    const end = now + duration[cell]!;
+    breakdown[d]!.computeMs += duration[cell]!;
     if (keepTimeline)
-      timeline.push({ device: d, lane: devices[d]!.name, kind: 'compute', startMs: now, endMs: end, op: ctx.order[tasks[d]![t]!]! });
-    queue.push(end, { kind: 'compute', device: d, task: t });
+      timeline.push({ device: d, lane: devices[d]!.name, kind: 'compute', startMs: now, endMs: end, op: ctx.order[tasks[cell]!]! });
+    queue.push(end, d * 4 + COMPUTE);
   };
   const upload = (d: number, id: number, now: number) => {
     const m = messages[id]!;
@@ -170,7 +211,7 @@ function runEvents(
         bytes: m.uploadBytes,
         peer: cluster.router.name,
       });
-    queue.push(sent.arrivesMs, { kind: 'atRouter', message: id });
+    queue.push(sent.arrivesMs, id * 4 + AT_ROUTER);
   };
   const forward = (id: number, now: number) => {
     const m = messages[id]!;
@@ -185,7 +226,7 @@ function runEvents(
         tensor: m.tensor,
         bytes: m.forwardBytes,
       });
-    queue.push(sent.arrivesMs, { kind: 'forwarded', message: id });
+    queue.push(sent.arrivesMs, id * 4 + FORWARDED);
   };
   const download = (e: number, id: number, k: number, now: number) => {
     const m = messages[id]!;
@@ -204,57 +245,56 @@ function runEvents(
         bytes: delivery.bytes,
         peer: m.source === ROUTER ? cluster.router.name : devices[m.source]!.name,
       });
-    queue.push(sent.arrivesMs, { kind: 'delivered', device: e, message: id, delivery: k });
+    queue.push(sent.arrivesMs, (id * deliverySlots + k) * 4 + DELIVERED);
   };
 
-  messages.forEach((m, id) => m.source === ROUTER && queue.push(0, { kind: 'atRouter', message: id }));
+  for (let id = 0; id < messages.length; id++) if (messages[id]!.source === ROUTER) queue.push(0, id * 4 + AT_ROUTER);
   for (let d = 0; d < n; d++) tryCompute(d, 0);
   while (queue.size > 0) {
-    const { time, item } = queue.pop();
-    switch (item.kind) {
-      case 'compute': {
-        const d = item.device;
-        const p = tasks[d]![item.task]!;
-        computeBusy[d] = false;
-        next[d]!++;
-        const box = outbox[d]!;
-        let cursor = outboxCursor[d]!;
-        while (cursor < box.length && messages[box[cursor]!]!.producer === p) upload(d, box[cursor++]!, time);
-        outboxCursor[d] = cursor;
-        latencyMs = Math.max(latencyMs, time);
-        tryCompute(d, time);
-        break;
-      }
-      case 'atRouter': {
-        const m = messages[item.message]!;
-        for (const delivery of m.deliveries) {
-          if (delivery.device !== ROUTER) continue;
-          latencyMs = Math.max(latencyMs, time);
-          bytesMoved += delivery.bytes;
-          deliveries++;
+    const time = queue.peekTime();
+    const event = queue.pop();
+    const kind = event % 4;
+    const payload = (event - kind) / 4;
+    if (kind === COMPUTE) {
+      const d = payload;
+      const p = tasks[d * positions + next[d]!]!;
+      computeBusy[d] = 0;
+      next[d]!++;
+      const box = outbox[d]!;
+      let cursor = outboxCursor[d]!;
+      while (cursor < box.length && messages[box[cursor]!]!.producer === p) upload(d, box[cursor++]!, time);
+      outboxCursor[d] = cursor;
+      latencyMs = Math.max(latencyMs, time);
+      tryCompute(d, time);
+    } else if (kind === AT_ROUTER) {
+      const m = messages[payload]!;
+      let toDevices = false;
+      for (const delivery of m.deliveries) {
+        if (delivery.device !== ROUTER) {
+          toDevices = true;
+          continue;
         }
-        if (m.deliveries.some((d) => d.device !== ROUTER)) forward(item.message, time);
-        break;
-      }
-      case 'forwarded': {
-        messages[item.message]!.deliveries.forEach((delivery, k) => {
-          if (delivery.device !== ROUTER) download(delivery.device, item.message, k, time);
-        });
-        break;
-      }
-      case 'delivered': {
-        const e = item.device;
-        bytesMoved += messages[item.message]!.deliveries[item.delivery]!.bytes;
+        latencyMs = Math.max(latencyMs, time);
+        bytesMoved += delivery.bytes;
         deliveries++;
-        for (const p of messages[item.message]!.deliveries[item.delivery]!.readers) pending[e]![taskAt[e]![p]!]!--;
-        tryCompute(e, time);
-        break;
       }
+      if (toDevices) forward(payload, time);
+    } else if (kind === FORWARDED) {
+      const list = messages[payload]!.deliveries;
+      for (let k = 0; k < list.length; k++) if (list[k]!.device !== ROUTER) download(list[k]!.device, payload, k, time);
+    } else {
+      const k = payload % deliverySlots;
+      const delivery = messages[(payload - k) / deliverySlots]!.deliveries[k]!;
+      const e = delivery.device;
+      bytesMoved += delivery.bytes;
+      deliveries++;
+      for (const p of delivery.readers) pending[e * positions + taskAt[e * positions + p]!]!--;
+      tryCompute(e, time);
     }
   }
   for (let d = 0; d < n; d++) {
-    if (next[d]! < tasks[d]!.length)
-      throw new Error(`simulation stalled: device ${devices[d]!.name} never ran '${ctx.order[tasks[d]![next[d]!]!]}'`);
+    if (next[d]! < taskCount[d]!)
+      throw new Error(`simulation stalled: device ${devices[d]!.name} never ran '${ctx.order[tasks[d * positions + next[d]!]!]}'`);
   }
   const devicePeakBytes: number[] = [];
   const violations: SimulationResult['violations'] = [];
@@ -266,7 +306,7 @@ function runEvents(
     b.idleMs = latencyMs - b.computeMs;
     const peak = memory.weightBytes + memory.activationPeakBytes;
     devicePeakBytes.push(peak);
-    const limit = deviceMemoryBytes(devices[d]!);
+    const limit = scratch.limits[d]!;
     if (peak > limit) violations.push({ device: d, deviceName: devices[d]!.name, peakBytes: peak, limitBytes: limit });
   }
   if (keepTimeline) {

@@ -44,4 +44,33 @@ describe('memorianova fit', () => {
       assert.match(run.stderr, /^error: [^\n]*\n$/, run.stderr);
     }
   });
+
+  it('a transformer: token chunk groups in --json (kind, chunks, order) and in the plan file; --max-chunks bounds them', () => {
+    const run = cli('fit', 'bert-base', '--seq-len', '8', '--layers', '1', '--memory', '1B', '--max-chunks', '3', '--json', '--out', dir);
+    assert.equal(run.status, 2, run.stderr);
+    const json = JSON.parse(run.stdout) as {
+      order: string;
+      leastPeakBytes: number;
+      baselinePeakBytes: number;
+      space: { maxChunks: number; orders: string[] };
+      groups: Array<{ kind: string; chunks: number; grid: string; cols: number }>;
+    };
+    assert.ok(json.leastPeakBytes < json.baselinePeakBytes, 'chunks go below the untiled peak');
+    assert.deepEqual(json.space.orders, ['btsearch', 'kv-first'], 'both orders');
+    assert.equal(json.space.maxChunks, 3, '--max-chunks');
+    assert.ok(['btsearch', 'kv-first'].includes(json.order), 'the order of the execution');
+    assert.ok(json.groups.length > 0, 'some chunk group');
+    for (const g of json.groups) {
+      assert.equal(g.kind, 'tokens', 'token chunks only');
+      assert.ok(g.chunks >= 2 && g.chunks <= 3, `chunks ${g.chunks}`);
+      assert.equal(g.grid, `${g.chunks} chunks`, 'grid');
+      assert.equal(g.cols, 1, 'cols');
+    }
+    const plan = JSON.parse(readFileSync(join(dir, 'fit.json'), 'utf8')) as { groups: Array<{ kind: string; chunks: number }> };
+    assert.deepEqual(
+      plan.groups.map((g) => [g.kind, g.chunks]),
+      json.groups.map((g) => ['tokens', g.chunks]),
+      'the plan file states each group as kind tokens with its chunks',
+    );
+  });
 });

@@ -77,21 +77,23 @@ function ownedRegions(
 ): (device: number) => Array<Box | null> {
   const shape = ctx.geometry[position]!.outputShapes[0]!;
   const outputCount = ctx.geometry[position]!.outputShapes.length;
-  const only = (box: Box | null) => {
-    const boxes: Array<Box | null> = [box];
-    for (let k = 1; k < outputCount; k++) boxes.push(null);
-    return boxes;
-  };
   const full = fullBox(shape);
-  if ('device' in placement) return (d) => only(placement.device === d ? full : null);
+  if ('device' in placement) return (d) => firstOnly(placement.device === d ? full : null, outputCount);
   const axis = splitOption(ctx, position, placement.dim).axis;
   return (d) => {
     const range = ranges![d]!;
-    if (range[1] <= range[0]) return only(null);
+    if (range[1] <= range[0]) return firstOnly(null, outputCount);
     const box = full.slice();
     box[axis] = range;
-    return only(box);
+    return firstOnly(box, outputCount);
   };
+}
+
+/** `box` as output 0's region, nothing for the other outputs. */
+function firstOnly(box: Box | null, outputCount: number): Array<Box | null> {
+  const boxes: Array<Box | null> = [box];
+  for (let k = 1; k < outputCount; k++) boxes.push(null);
+  return boxes;
 }
 
 function splitOption(ctx: PartitionContext, position: number, dim: string): SplitOption {

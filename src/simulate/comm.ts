@@ -1,5 +1,5 @@
 import type { Cluster } from '../cluster/types.ts';
-import { boxVolume, hull, intersect, isEmpty, overlaps, unionVolume } from '../partition/box.ts';
+import { boxVolume, fullBox, hull, intersect, isEmpty, overlaps, unionVolume } from '../partition/box.ts';
 import type { PartitionContext, TensorUse } from '../partition/context.ts';
 import { RecentMemo } from '../partition/memo.ts';
 import { rowId } from '../partition/slices.ts';
@@ -49,118 +49,142 @@ export interface Communication {
  */
 export function communication(ctx: PartitionContext, slices: PlanSlices, cluster: Cluster): Communication {
   const deviceCount = cluster.devices.length;
-  const messages: Message[] = [];
-  const assembled: Array<Map<string, Box>> = Array.from({ length: deviceCount }, () => new Map());
-  const memo = routeMemo(ctx, cluster.router.broadcast);
-  const missed: Array<{ cache: RecentMemo<number | string, Route>; key: number | string; route: Route }> = [];
-  let routes = 0;
+  const plan: PlanRoutes = {
+    ctx,
+    slices,
+    cluster,
+    memo: routeMemo(ctx, cluster.router.broadcast),
+    missed: [],
+    routes: 0,
+    messages: [],
+    assembled: Array.from({ length: deviceCount }, () => new Map()),
+  };
+  for (const [tensor, uses] of ctx.graphInputUses) addRoute(plan, tensor, GRAPH_INPUT, -1, 0, uses);
+  for (let p = 0; p < slices.ops.length; p++) {
+    const entry = slices.ops[p]!;
+    if (!entry.sync) continue;
+    const outputs = ctx.model.ops[entry.index]!.node.outputs;
+    const consumers = ctx.consumers[p]!;
+    for (let k = 0; k < consumers.length; k++) addRoute(plan, outputs[k]!, entry.slices, p, k, consumers[k]!);
+  }
+  // As for slice rows (planSlices): the new routes of a plan that mostly reuses known ones will be met again.
+  const likelyReused = 2 * plan.missed.length <= plan.routes;
+  for (const { cache, key, route } of plan.missed) cache.set(key, route, likelyReused);
+  return { messages: plan.messages, assembled: plan.assembled };
+}
 
-  const route = (
-    tensor: string,
-    producer: number,
-    holders: Array<{ device: number; box: Box }>,
-    uses: TensorUse[],
-    toRouter: boolean,
-  ): Route => {
-    const found: Route = { messages: [], assembled: [] };
-    const eb = ctx.elementBytes.get(tensor)!;
-    const needs: Array<Box | null> = new Array(deviceCount).fill(null);
-    for (const use of uses) {
-      const row = slices.ops[use.position]!.slices;
-      for (let d = 0; d < deviceCount; d++) needs[d] = hull(needs[d]!, row[d]?.inputs[use.input] ?? null);
+/** One communication() call's state (module functions rather than closures: tsx names every closure it makes). */
+interface PlanRoutes {
+  ctx: PartitionContext;
+  slices: PlanSlices;
+  cluster: Cluster;
+  memo: RouteMemo;
+  missed: Array<{ cache: RecentMemo<number | string, Route>; key: number | string; route: Route }>;
+  routes: number;
+  messages: Message[];
+  assembled: Array<Map<string, Box>>;
+}
+
+/**
+ * Adds the messages of one tensor: output `output` of the operator at `producer` (whose row is `producerRow`), or a
+ * graph input (producer -1). A tensor's messages depend only on its producer's slice row and its readers' rows;
+ * memoised rows keep their identity from one plan to the next, so a route is recomputed only when one of them
+ * changed. The key is a number when it packs exactly (the row count is fixed per tensor), as Maps hash numbers
+ * much faster.
+ */
+function addRoute(plan: PlanRoutes, tensor: string, producerRow: object, producer: number, output: number, uses: TensorUse[]): void {
+  const { ctx, slices } = plan;
+  let packed = rowId(producerRow);
+  let small = packed < ROW_ID_RADIX;
+  for (const use of uses) {
+    const id = rowId(slices.ops[use.position]!.slices);
+    packed = packed * ROW_ID_RADIX + id;
+    small &&= id < ROW_ID_RADIX;
+  }
+  let key: number | string = packed;
+  if (uses.length > 1 || !small) {
+    key = `${rowId(producerRow)}`;
+    for (const use of uses) key += `,${rowId(slices.ops[use.position]!.slices)}`;
+  }
+  let cache = plan.memo.get(tensor);
+  if (cache === undefined) plan.memo.set(tensor, (cache = new RecentMemo(NEW_ROUTES_PER_TENSOR, ROUTES_PER_TENSOR)));
+  let found = cache.get(key);
+  if (found === undefined) {
+    const holders: Array<{ device: number; box: Box }> = [];
+    if (producer < 0) holders.push({ device: ROUTER, box: fullBox(ctx.model.tensors.get(tensor)!.shape) });
+    else {
+      const row = slices.ops[producer]!.slices;
+      for (let d = 0; d < row.length; d++) {
+        const box = row[d]?.outputs[output];
+        if (box !== undefined && !isEmpty(box)) holders.push({ device: d, box });
+      }
     }
-    // The receiver's slices waiting for the tensor: the same for every holder it receives from.
-    const readers: Array<number[] | null> = new Array(deviceCount).fill(null);
-    const readersOf = (e: number): number[] => {
-      let list = readers[e];
-      if (list == null) {
-        list = [];
-        for (const use of uses) if (slices.ops[use.position]!.slices[e] !== null && !list.includes(use.position)) list.push(use.position);
-        readers[e] = list;
-      }
-      return list;
-    };
-    for (const holder of holders) {
-      const deliveries: Delivery[] = [];
-      for (let e = 0; e < deviceCount; e++) {
-        const need = needs[e];
-        if (need == null || e === holder.device || !overlaps(need, holder.box)) continue;
-        const piece = intersect(need, holder.box);
-        deliveries.push({ device: e, box: piece, bytes: boxVolume(piece) * eb, readers: readersOf(e) });
-      }
-      if (toRouter) deliveries.push({ device: ROUTER, box: holder.box, bytes: boxVolume(holder.box) * eb, readers: [] });
-      if (deliveries.length === 0) continue;
-      const groups = cluster.router.broadcast ? [deliveries] : deliveries.map((d) => [d]);
-      for (const group of groups) {
-        const uploadBytes = holder.device === ROUTER ? 0 : unionVolume(group.map((d) => d.box)) * eb;
-        const toDevices = group.filter((d) => d.device !== ROUTER);
-        const forwardBytes =
-          toDevices.length === group.length && holder.device !== ROUTER ? uploadBytes : unionVolume(toDevices.map((d) => d.box)) * eb;
-        found.messages.push({ tensor, source: holder.device, producer, uploadBytes, forwardBytes, deliveries: group });
-      }
-    }
+    found = route(plan, tensor, producer, holders, uses, producer >= 0 && ctx.isGraphOutput[producer]![output]!);
+    plan.missed.push({ cache, key, route: found });
+  }
+  plan.routes++;
+  for (const m of found.messages) plan.messages.push(m);
+  for (const [e, box] of found.assembled) plan.assembled[e]!.set(tensor, box);
+}
+
+function route(
+  plan: PlanRoutes,
+  tensor: string,
+  producer: number,
+  holders: Array<{ device: number; box: Box }>,
+  uses: TensorUse[],
+  toRouter: boolean,
+): Route {
+  const { ctx, slices, cluster } = plan;
+  const deviceCount = cluster.devices.length;
+  const found: Route = { messages: [], assembled: [] };
+  const eb = ctx.elementBytes.get(tensor)!;
+  const needs: Array<Box | null> = new Array(deviceCount).fill(null);
+  for (const use of uses) {
+    const row = slices.ops[use.position]!.slices;
+    for (let d = 0; d < deviceCount; d++) needs[d] = hull(needs[d]!, row[d]?.inputs[use.input] ?? null);
+  }
+  // The receiver's slices waiting for the tensor: the same for every holder it receives from.
+  const readers: Array<number[] | null> = new Array(deviceCount).fill(null);
+  for (const holder of holders) {
+    const deliveries: Delivery[] = [];
     for (let e = 0; e < deviceCount; e++) {
       const need = needs[e];
-      if (need == null) continue;
-      let remote = false;
-      let own: Box | null = null;
-      for (const h of holders) {
-        if (h.device === e) own ??= h.box;
-        else if (!remote && overlaps(need, h.box)) remote = true;
-      }
-      if (remote) found.assembled.push([e, hull(need, own)!]);
+      if (need == null || e === holder.device || !overlaps(need, holder.box)) continue;
+      const piece = intersect(need, holder.box);
+      const waiting = (readers[e] ??= readersOn(slices, uses, e));
+      deliveries.push({ device: e, box: piece, bytes: boxVolume(piece) * eb, readers: waiting });
     }
-    return found;
-  };
-  // A tensor's messages depend only on its producer's slice row and its readers' rows; memoised rows keep
-  // their identity from one plan to the next, so a route is recomputed only when one of them changed. The key is
-  // a number when it packs exactly (the row count is fixed per tensor), as Maps hash numbers much faster.
-  const routeOf = (tensor: string, producerRow: object, uses: TensorUse[], compute: () => Route): void => {
-    let packed = rowId(producerRow);
-    let small = packed < ROW_ID_RADIX;
-    for (const use of uses) {
-      const id = rowId(slices.ops[use.position]!.slices);
-      packed = packed * ROW_ID_RADIX + id;
-      small &&= id < ROW_ID_RADIX;
+    if (toRouter) deliveries.push({ device: ROUTER, box: holder.box, bytes: boxVolume(holder.box) * eb, readers: [] });
+    if (deliveries.length === 0) continue;
+    const groups = cluster.router.broadcast ? [deliveries] : deliveries.map((d) => [d]);
+    for (const group of groups) {
+      const uploadBytes = holder.device === ROUTER ? 0 : unionVolume(group.map((d) => d.box)) * eb;
+      const toDevices = group.filter((d) => d.device !== ROUTER);
+      const forwardBytes =
+        toDevices.length === group.length && holder.device !== ROUTER ? uploadBytes : unionVolume(toDevices.map((d) => d.box)) * eb;
+      found.messages.push({ tensor, source: holder.device, producer, uploadBytes, forwardBytes, deliveries: group });
     }
-    let key: number | string = packed;
-    if (uses.length > 1 || !small) {
-      key = `${rowId(producerRow)}`;
-      for (const use of uses) key += `,${rowId(slices.ops[use.position]!.slices)}`;
-    }
-    let cache = memo.get(tensor);
-    if (cache === undefined) memo.set(tensor, (cache = new RecentMemo(NEW_ROUTES_PER_TENSOR, ROUTES_PER_TENSOR)));
-    let result = cache.get(key);
-    if (result === undefined) {
-      result = compute();
-      missed.push({ cache, key, route: result });
-    }
-    routes++;
-    for (const m of result.messages) messages.push(m);
-    for (const [e, box] of result.assembled) assembled[e]!.set(tensor, box);
-  };
-
-  for (const [tensor, uses] of ctx.graphInputUses) {
-    const whole: Box = ctx.model.tensors.get(tensor)!.shape.map((s) => [0, s] as [number, number]);
-    routeOf(tensor, GRAPH_INPUT, uses, () => route(tensor, -1, [{ device: ROUTER, box: whole }], uses, false));
   }
-  slices.ops.forEach((entry, p) => {
-    if (!entry.sync) return;
-    ctx.consumers[p]!.forEach((uses, k) => {
-      const tensor = ctx.model.ops[entry.index]!.node.outputs[k]!;
-      routeOf(tensor, entry.slices, uses, () => {
-        const holders: Array<{ device: number; box: Box }> = [];
-        entry.slices.forEach((slice, d) => {
-          const box = slice?.outputs[k];
-          if (box !== undefined && !isEmpty(box)) holders.push({ device: d, box });
-        });
-        return route(tensor, p, holders, uses, ctx.isGraphOutput[p]![k]!);
-      });
-    });
-  });
-  // As for slice rows (planSlices): the new routes of a plan that mostly reuses known ones will be met again.
-  for (const { cache, key, route } of missed) cache.set(key, route, 2 * missed.length <= routes);
-  return { messages, assembled };
+  for (let e = 0; e < deviceCount; e++) {
+    const need = needs[e];
+    if (need == null) continue;
+    let remote = false;
+    let own: Box | null = null;
+    for (const h of holders) {
+      if (h.device === e) own ??= h.box;
+      else if (!remote && overlaps(need, h.box)) remote = true;
+    }
+    if (remote) found.assembled.push([e, hull(need, own)!]);
+  }
+  return found;
+}
+
+/** Positions of device e's slices among the readers. */
+function readersOn(slices: PlanSlices, uses: readonly TensorUse[], e: number): number[] {
+  const list: number[] = [];
+  for (const use of uses) if (slices.ops[use.position]!.slices[e] !== null && !list.includes(use.position)) list.push(use.position);
+  return list;
 }
 
 interface Route {

@@ -27,9 +27,7 @@ export function boxShape(box: Box): number[] {
 export function intersect(a: Box, b: Box): Box {
   if (within(a, b)) return a;
   if (within(b, a)) return b;
-  const box: Box = [];
-  for (let i = 0; i < a.length; i++) box.push([Math.max(a[i]![0], b[i]![0]), Math.min(a[i]![1], b[i]![1])]);
-  return box;
+  return a.map((r, i) => [Math.max(r[0], b[i]![0]), Math.min(r[1], b[i]![1])]);
 }
 
 /** The smallest box containing both (an empty operand is ignored). */
@@ -38,9 +36,7 @@ export function hull(a: Box | null, b: Box | null): Box | null {
   if (b === null || isEmpty(b)) return a;
   if (within(b, a)) return a;
   if (within(a, b)) return b;
-  const box: Box = [];
-  for (let i = 0; i < a.length; i++) box.push([Math.min(a[i]![0], b[i]![0]), Math.max(a[i]![1], b[i]![1])]);
-  return box;
+  return a.map((r, i) => [Math.min(r[0], b[i]![0]), Math.max(r[1], b[i]![1])]);
 }
 
 export function sameBox(a: Box, b: Box): boolean {

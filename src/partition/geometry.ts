@@ -370,12 +370,10 @@ function broadcastBox(inputShape: readonly number[], out: Box): Box {
     if (inputShape[i] === 1 && range[1] - range[0] >= 1 && (range[0] !== 0 || range[1] !== 1)) same = false;
   }
   if (same) return out;
-  const box: Box = [];
-  for (let i = 0; i < inputShape.length; i++) {
+  return inputShape.map((size, i) => {
     const range = out[i + offset]!;
-    box.push(inputShape[i] === 1 && range[1] - range[0] >= 1 ? UNIT : range);
-  }
-  return box;
+    return size === 1 && range[1] - range[0] >= 1 ? UNIT : range;
+  });
 }
 
 function broadcastGeometry(type: string, layout: Layout, base: Base): OpGeometry {
@@ -387,12 +385,11 @@ function broadcastGeometry(type: string, layout: Layout, base: Base): OpGeometry
     inputs: ([out]) => {
       // BatchNormalization's scale, bias, mean and variance are per channel (axis 1).
       const channel: Box | null = type === 'BatchNormalization' ? [out![1]!] : null;
-      const inputs: Array<Box | null> = [];
-      for (let i = 0; i < base.inputShapes.length; i++) {
-        const shape = base.inputShapes[i]!;
-        inputs.push(shape === null ? null : channel !== null && i > 0 ? channel : broadcastBox(shape, out!));
-      }
-      return { inputs };
+      return {
+        inputs: base.inputShapes.map((shape, i) =>
+          shape === null ? null : channel !== null && i > 0 ? channel : broadcastBox(shape, out!),
+        ),
+      };
     },
   };
 }
@@ -456,12 +453,14 @@ function windowGeometry(op: AnalyzedOp, layout: Layout, base: Base): OpGeometry 
     widen: (out) => (group === 1 ? out : [alignGroups(out[0]!), ...out.slice(1)]),
     inputs: ([out]) => {
       const box = out!;
-      const input: Box = [box[0]!];
-      if (isConv && group === 1) input.push(allInChannels);
+      // Arrays are made at their final length: one grown by push holds spare room, and these live in memos.
+      const input: Box = new Array(2 + spatial);
+      input[0] = box[0]!;
+      if (isConv && group === 1) input[1] = allInChannels;
       else if (isConv) {
         const perGroupIn = inChannels / group;
-        input.push([(box[1]![0] / perGroupOut) * perGroupIn, (box[1]![1] / perGroupOut) * perGroupIn]);
-      } else input.push(box[1]!);
+        input[1] = [(box[1]![0] / perGroupOut) * perGroupIn, (box[1]![1] / perGroupOut) * perGroupIn];
+      } else input[1] = box[1]!;
       // Most slices have no border pads or all of the operator's: those share one pads array and overrides.
       let border = 0;
       let inner = 0;
@@ -470,7 +469,7 @@ function windowGeometry(op: AnalyzedOp, layout: Layout, base: Base): OpGeometry 
         const size = inShape[i + 2]!;
         const start = range[0] * strides[i]! - pads[i]!;
         const end = (range[1] - 1) * strides[i]! - pads[i]! + (kernel[i]! - 1) * dilations[i]! + 1;
-        input.push(start === range[0] && end === range[1] && end <= size ? range : [Math.max(0, start), Math.min(size, end)]);
+        input[i + 2] = start === range[0] && end === range[1] && end <= size ? range : [Math.max(0, start), Math.min(size, end)];
         // Past the input's end only the operator's own end pad exists; with ceil_mode the last window may overhang
         // it, and keeping ceil_mode with that pad reproduces the operator's own border behaviour.
         const begin = (scratchPads[i] = Math.max(0, -start));
@@ -478,12 +477,11 @@ function windowGeometry(op: AnalyzedOp, layout: Layout, base: Base): OpGeometry 
         if (begin !== 0 || finish !== 0) inner++;
         if (begin !== pads[i] || finish !== pads[i + spatial]) border++;
       }
-      const inputs: Array<Box | null> = [input];
+      let inputs: Array<Box | null> = [input];
       if (isConv) {
-        const weight: Box = [box[1]!];
-        for (let a = 1; a < weightFull.length; a++) weight.push(weightFull[a]!);
-        inputs.push(weight);
-        if (base.inputShapes[2] != null) inputs.push([box[1]!]);
+        const weight: Box = weightFull.slice();
+        weight[0] = box[1]!;
+        inputs = base.inputShapes[2] != null ? [input, weight, [box[1]!]] : [input, weight];
       }
       if (group === 1 && inner === 0) return { inputs, overrides: noPads };
       if (group === 1 && border === 0) return { inputs, overrides: ownPads };

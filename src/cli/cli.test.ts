@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -154,6 +154,16 @@ describe('CLI errors on bad input', () => {
 
   it('an unknown zoo name lists the built-in models', () => {
     assertCleanError(['inspect', 'resnet51'], /unknown model 'resnet51'.*resnet50/);
+  });
+
+  it('a reader that goes away (zoo | head) ends the command quietly with exit 0, not an EPIPE stack trace', async () => {
+    const child = spawn(process.execPath, [bin, 'zoo'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    assert.equal(code, 0, `exit code; stderr was ${stderr}`);
+    assert.equal(stderr, '');
   });
 
   it('--debug adds the stack trace', () => {

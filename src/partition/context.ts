@@ -4,7 +4,8 @@ import type { Model } from '../ir/graph.ts';
 import { boxVolume, fullBox } from './box.ts';
 import { RecentMemo } from './memo.ts';
 import { modelLayout, opGeometry, type Layout, type OpGeometry } from './geometry.ts';
-import type { OpSlice, OpSpace } from './types.ts';
+import type { MemoRow } from './slices.ts';
+import type { OpSpace } from './types.ts';
 
 /** A reader of a tensor: the op's position in the order and which of its inputs. */
 export interface TensorUse {
@@ -44,7 +45,7 @@ export interface PartitionContext {
    * Memo of slice rows, per position, keyed by the regions the devices compute: a search evaluates the same
    * regions again and again. Rows in it are shared, so slices are never mutated.
    */
-  sliceMemo: Array<RecentMemo<number | string, Array<OpSlice | null>>>;
+  sliceMemo: Array<RecentMemo<number | string, MemoRow>>;
 }
 
 /** Slice rows remembered per operator: new ones, and ones used again (RecentMemo: up to twice as many). */

@@ -109,16 +109,17 @@ function splitOption(ctx: PartitionContext, position: number, dim: string): Spli
 export function planSlices(ctx: PartitionContext, decisions: readonly OpDecision[], deviceCount: number): PlanSlices {
   const n = ctx.order.length;
   const slices: Array<Array<OpSlice | null>> = new Array(n);
+  const rowIds: number[] = new Array(n);
   const missed: number[] = [];
   const missedKeys: Array<number | string> = [];
   for (let p = n - 1; p >= 0; p--) {
     const decision = decisions[p]!;
     const placement = decision.placement;
     // Rows are memoised by what determines their regions: a synchronised operator's ranges (ratio vectors
-    // that round alike share a row), a fused operator's consumer rows (memoised rows keep their identity).
+    // that round alike share a row), a fused operator's consumer rows (by their ids).
     let key: number | string;
     let ranges: Array<[number, number]> | null = null;
-    if (!decision.sync) key = fusedKey(ctx, slices, p);
+    if (!decision.sync) key = fusedKey(ctx, rowIds, p);
     else if ('device' in placement) key = syncKey(deviceCount, 0, placement.device);
     else {
       const option = splitOption(ctx, p, placement.dim);
@@ -126,23 +127,32 @@ export function planSlices(ctx: PartitionContext, decisions: readonly OpDecision
       const options = ctx.space[p]!.options;
       key = rangesKey(deviceCount, options.indexOf(option), options.length, option.extent, ranges);
     }
-    let row = ctx.sliceMemo[p]!.get(key);
-    if (row === undefined) {
-      row = sliceRow(
-        ctx,
-        p,
-        deviceCount,
-        decision.sync ? ownedRegions(ctx, p, placement, ranges) : (d) => neededRegions(ctx, slices, p, d),
-      );
-      missed.push(p);
-      missedKeys.push(key);
+    const known = ctx.sliceMemo[p]!.get(key);
+    if (known !== undefined) {
+      slices[p] = known.row;
+      rowIds[p] = known.id;
+      continue;
     }
-    slices[p] = row;
+    slices[p] = sliceRow(
+      ctx,
+      p,
+      deviceCount,
+      decision.sync ? ownedRegions(ctx, p, placement, ranges) : (d) => neededRegions(ctx, slices, p, d),
+    );
+    rowIds[p] = nextRowId++;
+    missed.push(p);
+    missedKeys.push(key);
   }
   // A plan that mostly reuses known rows is a search's variation of a plan it keeps: its new rows will be met again.
   const likelyReused = 2 * missed.length <= n;
-  for (let i = 0; i < missed.length; i++) ctx.sliceMemo[missed[i]!]!.set(missedKeys[i]!, slices[missed[i]!]!, likelyReused);
-  return { ops: slices.map((row, p) => ({ op: ctx.order[p]!, index: ctx.opIndex[p]!, sync: decisions[p]!.sync, slices: row })) };
+  for (let i = 0; i < missed.length; i++) {
+    const p = missed[i]!;
+    ctx.sliceMemo[p]!.set(missedKeys[i]!, { row: slices[p]!, id: rowIds[p]! }, likelyReused);
+  }
+  return {
+    ops: slices.map((row, p) => ({ op: ctx.order[p]!, index: ctx.opIndex[p]!, sync: decisions[p]!.sync, slices: row })),
+    rowIds,
+  };
 }
 
 // Memo keys are numbers where they stay exact (below 2^53), since a Map hashes a number far faster than a fresh
@@ -170,13 +180,13 @@ function rangesKey(
 }
 
 /** A fused row's key: its consumers' row ids (their count is fixed per position, so packing one or two is exact). */
-function fusedKey(ctx: PartitionContext, slices: ReadonlyArray<Array<OpSlice | null>>, position: number): number | string {
+function fusedKey(ctx: PartitionContext, rowIds: readonly number[], position: number): number | string {
   let packed = 0;
   let count = 0;
   let small = true;
   for (const uses of ctx.consumers[position]!) {
     for (const use of uses) {
-      const id = rowId(slices[use.position]!);
+      const id = rowIds[use.position]!;
       packed = packed * ROW_ID_RADIX + id;
       small &&= id < ROW_ID_RADIX;
       count++;
@@ -184,7 +194,7 @@ function fusedKey(ctx: PartitionContext, slices: ReadonlyArray<Array<OpSlice | n
   }
   if (count <= 2 && small) return -1 - packed;
   let text = 'f';
-  for (const uses of ctx.consumers[position]!) for (const use of uses) text += `,${rowId(slices[use.position]!)}`;
+  for (const uses of ctx.consumers[position]!) for (const use of uses) text += `,${rowIds[use.position]!}`;
   return text;
 }
 
@@ -202,19 +212,16 @@ function neededRegions(
   });
 }
 
-const ROW_ID = Symbol('rowId');
-let nextRowId = 0;
-
 /**
- * A number naming a slice row (or any object) for memo keys: rows are shared, so equal ids mean equal rows. The id
- * is a hidden (non-enumerable) property of the object: a WeakMap entry per new row cost more than the rest of a
- * memo hit, and made every garbage collection slower.
+ * Row ids name slice rows in memo keys: every row planSlices makes gets the next one, and the memo keeps it with the
+ * row, so equal ids mean equal rows. Id 0 is the graph inputs' (comm.ts).
  */
-export function rowId(row: object): number {
-  const id = (row as { [ROW_ID]?: number })[ROW_ID];
-  if (id !== undefined) return id;
-  Object.defineProperty(row, ROW_ID, { value: nextRowId });
-  return nextRowId++;
+let nextRowId = 1;
+
+/** A memoised slice row and its id. */
+export interface MemoRow {
+  row: Array<OpSlice | null>;
+  id: number;
 }
 
 /** Each device's slice of the operator at `position`, given the output regions it must compute. */

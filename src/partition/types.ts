@@ -93,4 +93,6 @@ export interface PlanSlices {
     /** One entry per device; null where the device does not take part. */
     slices: Array<OpSlice | null>;
   }>;
+  /** Per position, the id planSlices gave the row (equal ids, equal rows): what memos downstream key on. */
+  rowIds?: number[];
 }

@@ -2,7 +2,6 @@ import type { Cluster } from '../cluster/types.ts';
 import { boxVolume, fullBox, hull, intersect, isEmpty, overlaps, unionVolume } from '../partition/box.ts';
 import type { PartitionContext, TensorUse } from '../partition/context.ts';
 import { RecentMemo } from '../partition/memo.ts';
-import { rowId } from '../partition/slices.ts';
 import type { Box, PlanSlices } from '../partition/types.ts';
 
 /** The router as a message end (source of graph inputs, destination of graph outputs). */
@@ -59,13 +58,13 @@ export function communication(ctx: PartitionContext, slices: PlanSlices, cluster
     messages: [],
     assembled: Array.from({ length: deviceCount }, () => new Map()),
   };
-  for (const [tensor, uses] of ctx.graphInputUses) addRoute(plan, tensor, GRAPH_INPUT, -1, 0, uses);
+  for (const [tensor, uses] of ctx.graphInputUses) addRoute(plan, tensor, -1, 0, uses);
   for (let p = 0; p < slices.ops.length; p++) {
     const entry = slices.ops[p]!;
     if (!entry.sync) continue;
     const outputs = ctx.model.ops[entry.index]!.node.outputs;
     const consumers = ctx.consumers[p]!;
-    for (let k = 0; k < consumers.length; k++) addRoute(plan, outputs[k]!, entry.slices, p, k, consumers[k]!);
+    for (let k = 0; k < consumers.length; k++) addRoute(plan, outputs[k]!, p, k, consumers[k]!);
   }
   // As for slice rows (planSlices): the new routes of a plan that mostly reuses known ones will be met again.
   const likelyReused = 2 * plan.missed.length <= plan.routes;
@@ -86,45 +85,58 @@ interface PlanRoutes {
 }
 
 /**
- * Adds the messages of one tensor: output `output` of the operator at `producer` (whose row is `producerRow`), or a
- * graph input (producer -1). A tensor's messages depend only on its producer's slice row and its readers' rows;
- * memoised rows keep their identity from one plan to the next, so a route is recomputed only when one of them
- * changed. The key is a number when it packs exactly (the row count is fixed per tensor), as Maps hash numbers
- * much faster.
+ * Adds the messages of one tensor: output `output` of the operator at `producer`, or a graph input (producer -1).
+ * A tensor's messages depend only on its producer's slice row and its readers' rows, so they are memoised by the
+ * rows' ids (PlanSlices.rowIds; without them nothing is memoised). The key is a number when it packs exactly (the
+ * row count is fixed per tensor), as Maps hash numbers much faster.
  */
-function addRoute(plan: PlanRoutes, tensor: string, producerRow: object, producer: number, output: number, uses: TensorUse[]): void {
-  const { ctx, slices } = plan;
-  let packed = rowId(producerRow);
+function addRoute(plan: PlanRoutes, tensor: string, producer: number, output: number, uses: TensorUse[]): void {
+  const { slices } = plan;
+  const ids = slices.rowIds;
+  if (ids === undefined) {
+    collect(plan, tensor, newRoute(plan, tensor, producer, output, uses));
+    return;
+  }
+  let packed = producer < 0 ? GRAPH_INPUT : ids[producer]!;
   let small = packed < ROW_ID_RADIX;
   for (const use of uses) {
-    const id = rowId(slices.ops[use.position]!.slices);
+    const id = ids[use.position]!;
     packed = packed * ROW_ID_RADIX + id;
     small &&= id < ROW_ID_RADIX;
   }
   let key: number | string = packed;
   if (uses.length > 1 || !small) {
-    key = `${rowId(producerRow)}`;
-    for (const use of uses) key += `,${rowId(slices.ops[use.position]!.slices)}`;
+    key = `${producer < 0 ? GRAPH_INPUT : ids[producer]!}`;
+    for (const use of uses) key += `,${ids[use.position]!}`;
   }
   let cache = plan.memo.get(tensor);
   if (cache === undefined) plan.memo.set(tensor, (cache = new RecentMemo(NEW_ROUTES_PER_TENSOR, ROUTES_PER_TENSOR)));
   let found = cache.get(key);
   if (found === undefined) {
-    const holders: Array<{ device: number; box: Box }> = [];
-    if (producer < 0) holders.push({ device: ROUTER, box: fullBox(ctx.model.tensors.get(tensor)!.shape) });
-    else {
-      const row = slices.ops[producer]!.slices;
-      for (let d = 0; d < row.length; d++) {
-        const box = row[d]?.outputs[output];
-        if (box !== undefined && !isEmpty(box)) holders.push({ device: d, box });
-      }
-    }
-    found = route(plan, tensor, producer, holders, uses, producer >= 0 && ctx.isGraphOutput[producer]![output]!);
+    found = newRoute(plan, tensor, producer, output, uses);
     plan.missed.push({ cache, key, route: found });
   }
   plan.routes++;
+  collect(plan, tensor, found);
+}
+
+function collect(plan: PlanRoutes, tensor: string, found: Route): void {
   for (const m of found.messages) plan.messages.push(m);
   for (const [e, box] of found.assembled) plan.assembled[e]!.set(tensor, box);
+}
+
+function newRoute(plan: PlanRoutes, tensor: string, producer: number, output: number, uses: TensorUse[]): Route {
+  const { ctx, slices } = plan;
+  const holders: Array<{ device: number; box: Box }> = [];
+  if (producer < 0) holders.push({ device: ROUTER, box: fullBox(ctx.model.tensors.get(tensor)!.shape) });
+  else {
+    const row = slices.ops[producer]!.slices;
+    for (let d = 0; d < row.length; d++) {
+      const box = row[d]?.outputs[output];
+      if (box !== undefined && !isEmpty(box)) holders.push({ device: d, box });
+    }
+  }
+  return route(plan, tensor, producer, holders, uses, producer >= 0 && ctx.isGraphOutput[producer]![output]!);
 }
 
 function route(
@@ -196,7 +208,8 @@ interface Route {
 const NEW_ROUTES_PER_TENSOR = 2;
 const ROUTES_PER_TENSOR = 8;
 const ROW_ID_RADIX = 2 ** 26;
-const GRAPH_INPUT = {};
+/** The row id standing for the router's holding of a graph input (slice rows' ids start at 1). */
+const GRAPH_INPUT = 0;
 type RouteMemo = Map<string, RecentMemo<number | string, Route>>;
 /** Per context, one memo for broadcasting routers and one for the others. */
 const routeMemos = new WeakMap<PartitionContext, [RouteMemo, RouteMemo]>();

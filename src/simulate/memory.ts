@@ -30,8 +30,12 @@ interface MemoryLayout {
   outputIds: Int32Array[];
   behaviour: MemoryBehaviour[];
   /** Per activation number, for the current run: its tensor number in `sequence` (valid when stamp = run). */
+  /** Activation number of each tensor name. */
+  activation: Map<string, number>;
   local: Int32Array;
   localStamp: Int32Array;
+  assembledBox: Array<Box | null>;
+  assembledStamp: Int32Array;
   gathered: Int32Array;
   gatheredStamp: Int32Array;
   /** Per shared weight: the hull of the device's slices of it, bytes per element; the run's weights touched. */
@@ -78,8 +82,11 @@ function memoryLayout(ctx: PartitionContext): MemoryLayout {
     outputBytes: nodes.map((node) => Float64Array.from(node.outputs, (tensor) => (tensor === '' ? 0 : ctx.elementBytes.get(tensor)!))),
     outputIds,
     behaviour: ctx.opIndex.map((index) => ctx.model.ops[index]!.memory),
+    activation: ids,
     local: new Int32Array(count),
     localStamp: new Int32Array(count).fill(-1),
+    assembledBox: new Array<Box | null>(count).fill(null),
+    assembledStamp: new Int32Array(count).fill(-1),
     gathered: new Int32Array(count),
     gatheredStamp: new Int32Array(count).fill(-1),
     weightHull: new Array<Box | null>(weightIds.size).fill(null),
@@ -97,14 +104,15 @@ function memoryLayout(ctx: PartitionContext): MemoryLayout {
  * A device's memory (docs/latency.md, "Memory"): its weight slices, plus the peak of its live activations when
  * its steps run in plan order. Steps are its operator slices, a receive step before the first slice that reads
  * an assembled tensor (the buffer into which remote pieces and its own slice are gathered), and a send step after
- * each slice whose output leaves the device (so the buffer lives until it is sent). Sizes are region volumes.
+ * each slice whose output leaves the device (so the buffer lives until it is sent; sendsAfter[p] = 1 after the
+ * slice at p). Sizes are region volumes.
  */
 export function deviceMemory(
   ctx: PartitionContext,
   slices: PlanSlices,
   comm: Communication,
   device: number,
-  sendsAfter: ReadonlySet<number>,
+  sendsAfter: Uint8Array,
 ): DeviceMemory {
   const layout = memoryLayout(ctx);
   const run = ++layout.run;
@@ -113,12 +121,18 @@ export function deviceMemory(
   let sharedCount = 0;
   let weightBytes = 0;
   let steps = 0;
-  const assembled = comm.assembled[device]!;
+  // The device's assembled regions by activation number (valid where assembledStamp = run).
+  const { assembledBox, assembledStamp } = layout;
+  for (const [tensor, box] of comm.assembled[device]!) {
+    const id = layout.activation.get(tensor);
+    if (id === undefined) continue;
+    assembledBox[id] = box;
+    assembledStamp[id] = run;
+  }
   for (let p = 0; p < slices.ops.length; p++) {
     const slice = slices.ops[p]!.slices[device];
     if (slice == null) continue;
     steps++;
-    const names = ctx.model.ops[ctx.opIndex[p]!]!.node.inputs;
     const inputIds = layout.inputIds[p]!;
     const inputBytes = layout.inputBytes[p]!;
     let inputCount = 0;
@@ -138,8 +152,8 @@ export function deviceMemory(
         continue;
       }
       let tensor = -1;
-      const region = assembled.get(names[j]!);
-      if (region !== undefined) {
+      if (assembledStamp[id] === run) {
+        const region = assembledBox[id]!;
         if (gatheredStamp[id] === run) tensor = gathered[id]!;
         else {
           tensor = sequence.tensor(Math.ceil(boxVolume(region) * inputBytes[j]!));
@@ -166,7 +180,7 @@ export function deviceMemory(
     sequence.op(layout.behaviour[p]!);
     for (let i = 0; i < inputCount; i++) sequence.input(inputs[i]!);
     for (let k = 0; k < outputIds.length; k++) sequence.output(first + k);
-    if (sendsAfter.has(p)) {
+    if (sendsAfter[p] === 1) {
       sequence.op('normal');
       for (let k = 0; k < outputIds.length; k++) sequence.input(first + k);
     }

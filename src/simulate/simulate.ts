@@ -86,6 +86,7 @@ interface RunScratch {
   taskPosition: Int32Array;
   duration: Float64Array;
   pending: Int32Array;
+  sent: Uint8Array;
 }
 
 function runScratch(cluster: Cluster, positions: number): RunScratch {
@@ -97,6 +98,7 @@ function runScratch(cluster: Cluster, positions: number): RunScratch {
     taskPosition: new Int32Array(cells),
     duration: new Float64Array(cells),
     pending: new Int32Array(cells),
+    sent: new Uint8Array(cells),
   };
 }
 
@@ -153,10 +155,12 @@ function runEvents(
       breakdown[d]!.flops += slice.flops;
     }
   }
-  const sends = devices.map((_, d) => sendPositions(comm, d));
+  // sent[d × positions + p] = 1 when device d uploads after its slice at p.
+  const sent = scratch.sent.fill(0);
+  for (const m of messages) if (m.source !== ROUTER) sent[m.source * positions + m.producer] = 1;
   overheads.forEach((o, d) => {
     if (o === null) return;
-    for (const step of deviceSteps(ctx, slices, comm, d, sends[d]))
+    for (const step of deviceSteps(ctx, slices, comm, d, sendPositions(comm, d)))
       duration[d * positions + taskAt[d * positions + step.positions[0]!]!]! += stepOverheadMs(o, step.boundaryBytes);
   });
   const deliverySlots = n + 1;
@@ -299,7 +303,7 @@ function runEvents(
   const devicePeakBytes: number[] = [];
   const violations: SimulationResult['violations'] = [];
   for (let d = 0; d < n; d++) {
-    const memory = deviceMemory(ctx, slices, comm, d, sends[d]!);
+    const memory = deviceMemory(ctx, slices, comm, d, sent.subarray(d * positions, (d + 1) * positions));
     const b = breakdown[d]!;
     b.weightBytes = memory.weightBytes;
     b.activationPeakBytes = memory.activationPeakBytes;

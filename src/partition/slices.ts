@@ -112,6 +112,7 @@ export function planSlices(ctx: PartitionContext, decisions: readonly OpDecision
   const rowIds: number[] = new Array(n);
   const missed: number[] = [];
   const missedKeys: Array<number | string> = [];
+  const newRowIds = nextRowId;
   for (let p = n - 1; p >= 0; p--) {
     const decision = decisions[p]!;
     const placement = decision.placement;
@@ -119,15 +120,18 @@ export function planSlices(ctx: PartitionContext, decisions: readonly OpDecision
     // that round alike share a row), a fused operator's consumer rows (by their ids).
     let key: number | string;
     let ranges: Array<[number, number]> | null = null;
-    if (!decision.sync) key = fusedKey(ctx, rowIds, p);
-    else if ('device' in placement) key = syncKey(deviceCount, 0, placement.device);
+    let unseen = false;
+    if (!decision.sync) {
+      key = fusedKey(ctx, rowIds, p);
+      unseen = readsNewRow(ctx, rowIds, p, newRowIds);
+    } else if ('device' in placement) key = syncKey(deviceCount, 0, placement.device);
     else {
       const option = splitOption(ctx, p, placement.dim);
       ranges = ratiosToRanges(option.extent, placement.ratios, option.granule);
       const options = ctx.space[p]!.options;
       key = rangesKey(deviceCount, options.indexOf(option), options.length, option.extent, ranges);
     }
-    const known = ctx.sliceMemo[p]!.get(key);
+    const known = unseen ? undefined : ctx.sliceMemo[p]!.get(key);
     if (known !== undefined) {
       slices[p] = known.row;
       rowIds[p] = known.id;
@@ -152,7 +156,14 @@ export function planSlices(ctx: PartitionContext, decisions: readonly OpDecision
   return {
     ops: slices.map((row, p) => ({ op: ctx.order[p]!, index: ctx.opIndex[p]!, sync: decisions[p]!.sync, slices: row })),
     rowIds,
+    newRowIds,
   };
+}
+
+/** Whether a consumer's row was made in this planSlices call (id >= newRowIds): then no memo key holds its id. */
+function readsNewRow(ctx: PartitionContext, rowIds: readonly number[], position: number, newRowIds: number): boolean {
+  for (const uses of ctx.consumers[position]!) for (const use of uses) if (rowIds[use.position]! >= newRowIds) return true;
+  return false;
 }
 
 // Memo keys are numbers where they stay exact (below 2^53), since a Map hashes a number far faster than a fresh

@@ -95,4 +95,6 @@ export interface PlanSlices {
   }>;
   /** Per position, the id planSlices gave the row (equal ids, equal rows): what memos downstream key on. */
   rowIds?: number[];
+  /** Rows with ids from this one on were made for these slices (no memo holds them yet). */
+  newRowIds?: number;
 }

@@ -97,12 +97,15 @@ function addRoute(plan: PlanRoutes, tensor: string, producer: number, output: nu
     collect(plan, tensor, newRoute(plan, tensor, producer, output, uses));
     return;
   }
+  const newRowIds = slices.newRowIds ?? Infinity;
   let packed = producer < 0 ? GRAPH_INPUT : ids[producer]!;
   let small = packed < ROW_ID_RADIX;
+  let unseen = packed >= newRowIds;
   for (const use of uses) {
     const id = ids[use.position]!;
     packed = packed * ROW_ID_RADIX + id;
     small &&= id < ROW_ID_RADIX;
+    unseen ||= id >= newRowIds;
   }
   let key: number | string = packed;
   if (uses.length > 1 || !small) {
@@ -111,7 +114,7 @@ function addRoute(plan: PlanRoutes, tensor: string, producer: number, output: nu
   }
   let cache = plan.memo.get(tensor);
   if (cache === undefined) plan.memo.set(tensor, (cache = new RecentMemo(NEW_ROUTES_PER_TENSOR, ROUTES_PER_TENSOR)));
-  let found = cache.get(key);
+  let found = unseen ? undefined : cache.get(key);
   if (found === undefined) {
     found = newRoute(plan, tensor, producer, output, uses);
     plan.missed.push({ cache, key, route: found });

@@ -216,11 +216,14 @@ function neededRegions(
   position: number,
   device: number,
 ): Array<Box | null> {
-  return ctx.consumers[position]!.map((uses) => {
+  const consumers = ctx.consumers[position]!;
+  const regions: Array<Box | null> = new Array(consumers.length);
+  for (let k = 0; k < consumers.length; k++) {
     let region: Box | null = null;
-    for (const use of uses) region = hull(region, slices[use.position]![device]?.inputs[use.input] ?? null);
-    return region;
-  });
+    for (const use of consumers[k]!) region = hull(region, slices[use.position]![device]?.inputs[use.input] ?? null);
+    regions[k] = region;
+  }
+  return regions;
 }
 
 /**

@@ -174,10 +174,9 @@ function route(
     if (deliveries.length === 0) continue;
     const groups = cluster.router.broadcast ? [deliveries] : deliveries.map((d) => [d]);
     for (const group of groups) {
-      const uploadBytes = holder.device === ROUTER ? 0 : unionVolume(group.map((d) => d.box)) * eb;
-      const toDevices = group.filter((d) => d.device !== ROUTER);
-      const forwardBytes =
-        toDevices.length === group.length && holder.device !== ROUTER ? uploadBytes : unionVolume(toDevices.map((d) => d.box)) * eb;
+      const uploadBytes = holder.device === ROUTER ? 0 : piecesVolume(group, true) * eb;
+      const toRouterToo = group.some((d) => d.device === ROUTER);
+      const forwardBytes = !toRouterToo && holder.device !== ROUTER ? uploadBytes : piecesVolume(group, false) * eb;
       found.messages.push({ tensor, source: holder.device, producer, uploadBytes, forwardBytes, deliveries: group });
     }
   }
@@ -193,6 +192,14 @@ function route(
     if (remote) found.assembled.push([e, hull(need, own)!]);
   }
   return found;
+}
+
+/** Elements in the union of the deliveries' pieces (with the router's, or only the devices'). */
+function piecesVolume(group: readonly Delivery[], withRouter: boolean): number {
+  if (group.length === 1) return withRouter || group[0]!.device !== ROUTER ? boxVolume(group[0]!.box) : 0;
+  const boxes: Box[] = [];
+  for (const d of group) if (withRouter || d.device !== ROUTER) boxes.push(d.box);
+  return unionVolume(boxes);
 }
 
 /** Positions of device e's slices among the readers. */

@@ -28,18 +28,27 @@ export interface Evaluated {
 
 /** A stable text key of decisions: equal keys, equal plans. */
 export function decisionsKey(decisions: readonly OpDecision[]): string {
-  let key = '';
+  // Joined once from a reused list of pieces: appending to a string makes a rope node per piece.
+  const parts = keyParts;
+  parts.length = 0;
   for (const d of decisions) {
     const p = d.placement;
-    if ('device' in p) key += p.device;
+    if ('device' in p) parts.push(`${p.device}`);
     else {
-      key += p.dim[0];
-      for (let i = 0; i < p.ratios.length; i++) key += i === 0 ? ratioText(p.ratios[i]!) : `,${ratioText(p.ratios[i]!)}`;
+      parts.push(p.dim[0]!);
+      for (let i = 0; i < p.ratios.length; i++) {
+        if (i > 0) parts.push(',');
+        parts.push(ratioText(p.ratios[i]!));
+      }
     }
-    key += d.sync ? ';' : '~';
+    parts.push(d.sync ? ';' : '~');
   }
+  const key = parts.join('');
+  parts.length = 0;
   return key;
 }
+
+const keyParts: string[] = [];
 
 /** toPrecision(6) texts of the ratios search operators make (multiples of 1e-4, normalizeRatios): toPrecision is slow. */
 const RATIO_TEXT: string[] = [];

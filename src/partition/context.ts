@@ -49,7 +49,7 @@ export interface PartitionContext {
 }
 
 /** Slice rows remembered per operator: new ones, and ones used again (RecentMemo: up to twice as many). */
-const NEW_ROWS_PER_OPERATOR = 4;
+const NEW_ROWS_PER_OPERATOR = 2;
 const ROWS_PER_OPERATOR = 64;
 
 /**

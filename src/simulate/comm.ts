@@ -215,7 +215,7 @@ interface Route {
 }
 
 /** Routes remembered per tensor: new ones, and ones used again (RecentMemo: up to twice as many). */
-const NEW_ROUTES_PER_TENSOR = 2;
+const NEW_ROUTES_PER_TENSOR = 1;
 const ROUTES_PER_TENSOR = 8;
 const ROW_ID_RADIX = 2 ** 26;
 /** The row id standing for the router's holding of a graph input (slice rows' ids start at 1). */

@@ -127,6 +127,20 @@ async function sameAsFile(bytes: Uint8Array, dims: number[], batch?: number): Pr
   return { ops: analyzed.ops.map((op) => op.node.opType), shape: analyzed.graph.outputs[0]!.shape as number[] };
 }
 
+/** If 'choose' on condition 'c': Relu of x when true, Neg of x when false, into 'y'. */
+function chooseReluOrNeg() {
+  return {
+    op_type: 'If',
+    input: ['c'],
+    output: ['y'],
+    name: 'choose',
+    attribute: [
+      graphAttr('then_branch', { name: 't', node: [{ op_type: 'Relu', input: ['x'], output: ['r'] }], output: [typed('r', FLOAT)] }),
+      graphAttr('else_branch', { name: 'e', node: [{ op_type: 'Neg', input: ['x'], output: ['r'] }], output: [typed('r', FLOAT)] }),
+    ],
+  };
+}
+
 describe('If with a known condition is replaced by its branch', () => {
   it('a condition derived from a bound shape picks either branch', async () => {
     // batch 2: 2·4 = 8, the then branch (Relu, target [1, -1]); batch 3: 12, the else branch (x, target [-1, 2])
@@ -157,16 +171,7 @@ describe('If with a known condition is replaced by its branch', () => {
       { op_type: 'ReduceSum', input: ['x'], output: ['total'], attribute: [{ name: 'keepdims', type: ATTRIBUTE_TYPE.INT, i: 0 }] },
       { op_type: 'Constant', output: ['zero'], attribute: [{ name: 'value_float', type: ATTRIBUTE_TYPE.FLOAT, f: 0 }] },
       { op_type: 'Greater', input: ['total', 'zero'], output: ['c'], name: 'positive' },
-      {
-        op_type: 'If',
-        input: ['c'],
-        output: ['y'],
-        name: 'choose',
-        attribute: [
-          graphAttr('then_branch', { name: 't', node: [{ op_type: 'Relu', input: ['x'], output: ['r'] }], output: [typed('r', FLOAT)] }),
-          graphAttr('else_branch', { name: 'e', node: [{ op_type: 'Neg', input: ['x'], output: ['r'] }], output: [typed('r', FLOAT)] }),
-        ],
-      },
+      chooseReluOrNeg(),
     ]);
     assert.throws(
       () => analyzeGraph(readModelBytes(bytes, '.'), { bindings: { dims: { batch: 2 } } }),
@@ -207,16 +212,7 @@ describe('If with a known condition is replaced by its branch', () => {
       [
         { op_type: 'ReduceMax', input: ['x'], output: ['m'], attribute: [{ name: 'keepdims', type: ATTRIBUTE_TYPE.INT, i: 0 }] },
         { op_type: 'Cast', input: ['m'], output: ['c'], attribute: [{ name: 'to', type: ATTRIBUTE_TYPE.INT, i: BOOL }] },
-        {
-          op_type: 'If',
-          input: ['c'],
-          output: ['y'],
-          name: 'choose',
-          attribute: [
-            graphAttr('then_branch', { name: 't', node: [{ op_type: 'Relu', input: ['x'], output: ['r'] }], output: [typed('r', FLOAT)] }),
-            graphAttr('else_branch', { name: 'e', node: [{ op_type: 'Neg', input: ['x'], output: ['r'] }], output: [typed('r', FLOAT)] }),
-          ],
-        },
+        chooseReluOrNeg(),
       ],
       { input: [tensorValueInfo('x', FLOAT, [2, 4])], output: [tensorValueInfo('y', FLOAT, [2, 4])] },
     );

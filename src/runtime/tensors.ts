@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { fail } from '../errors.ts';
 import type { DType } from '../ir/dtype.ts';
@@ -51,18 +52,46 @@ export const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
 
 /**
  * Runs a session and returns its results with the wall-clock and the CPU milliseconds the run took. onnxruntime-node
- * runs a session on the calling thread with one intra-op thread, so the process' CPU time over the call is the
- * compute itself, unaffected by other processes competing for the cores (docs/runtime.md, "Emulating devices").
+ * runs a session on the calling thread with one intra-op thread, so the calling thread's CPU time over the call is
+ * the compute itself, unaffected by other processes competing for the cores (docs/runtime.md, "Emulating devices").
+ * It is the process' CPU time minus what its other threads used meanwhile: V8's garbage-collection helpers sweep and
+ * mark concurrently, more on a worker that has just received many pieces, and an emulated device would multiply
+ * that work by its slowdown as if the device had computed it.
  */
 export async function timedRun(
   session: ort.InferenceSession,
   feeds: Record<string, ort.Tensor>,
   fetches?: Record<string, ort.Tensor>,
 ): Promise<{ results: ort.InferenceSession.ReturnType; wallMs: number; cpuMs: number }> {
+  const othersBefore = otherThreadsCpuMs();
   const cpu = process.cpuUsage();
   const start = performance.now();
   const results = await (fetches === undefined ? session.run(feeds) : session.run(feeds, fetches));
   const wallMs = performance.now() - start;
   const used = process.cpuUsage(cpu);
-  return { results, wallMs, cpuMs: (used.user + used.system) / 1000 };
+  const others = othersBefore === undefined ? 0 : Math.max(0, (otherThreadsCpuMs() ?? othersBefore) - othersBefore);
+  return { results, wallMs, cpuMs: Math.max(0, (used.user + used.system) / 1000 - others) };
+}
+
+/**
+ * CPU milliseconds used so far by this process' threads other than the main one (Linux: each task's schedstat, in
+ * nanoseconds, which the kernel brings up to date when the thread stops running; a thread caught running may lag by
+ * one scheduler tick); undefined where /proc is not available.
+ */
+function otherThreadsCpuMs(): number | undefined {
+  try {
+    let ns = 0;
+    const main = String(process.pid);
+    for (const task of readdirSync('/proc/self/task')) {
+      if (task === main) continue;
+      try {
+        ns += Number(readFileSync(`/proc/self/task/${task}/schedstat`, 'utf8').split(' ', 1)[0]);
+      } catch {
+        // The thread ended between the listing and the read.
+      }
+    }
+    return ns / 1e6;
+  } catch {
+    return undefined;
+  }
 }

@@ -9,6 +9,7 @@ import type { Model } from '../ir/graph.ts';
 import { makePlan } from '../plan/build.ts';
 import type { OpDecision } from '../partition/types.ts';
 import type { Plan } from '../plan/types.ts';
+import { wholeRuns, type WholeRun } from '../simulate/ideal.ts';
 import { createSimulator } from '../simulate/simulate.ts';
 import type { LowerBound, SimulationResult } from '../simulate/types.ts';
 
@@ -55,6 +56,8 @@ export interface AllMethodsResult {
   history: GeneflowHistoryEntry[];
   /** GenEFlow's run: plans simulated (`structuredSeeds` of them before the first generation), generations, renewals. */
   geneflow: { evaluations: number; structuredSeeds: number; generations: number; restarts: number; stopReason: string };
+  /** Each device's whole run of the model alone (`wholeRuns`): what the divisible-load ideal (`idealSplitMs`) is computed from. */
+  whole: WholeRun[];
 }
 
 /** Every method's name as results carry it: the baselines, GenEFlow and the random-search ablation. */
@@ -142,7 +145,15 @@ export async function runAllMethods(
     options.onMethodEnd?.(methods.at(-1)!);
   }
   const best = methods.reduce((a, b) => (better(b, a, cluster) ? b : a));
-  return { methods, lowerBoundMs: simulator.lowerBoundMs, lowerBound: simulator.lowerBound, best: best.name, history, geneflow };
+  return {
+    methods,
+    lowerBoundMs: simulator.lowerBoundMs,
+    lowerBound: simulator.lowerBound,
+    best: best.name,
+    history,
+    geneflow,
+    whole: wholeRuns(simulator),
+  };
 }
 
 /** Refuses unknown or no method names (one line naming them and the valid ones). */

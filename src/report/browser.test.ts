@@ -32,6 +32,8 @@ it(
     for (const heading of ['Decision', 'The chosen plan', 'Methods compared', 'Lower bound', 'Inputs'])
       assert.ok(run.stdout.includes(`<h2>${heading}`), `the rendered page has the section '${heading}'`);
     assert.match(run.stdout, /Decision: (split the model over|run the whole model on one device)/, 'the decision in words');
+    assert.match(run.stdout, /A freely divisible split \(the work cut in any shares[^)]*\) would /, 'the ideal split, defined inline');
+    assert.match(run.stdout, /the busiest channel \([^)]+\) carries data for \d+\.\d% of the plan/, 'how busy the busiest channel is');
     assert.ok((run.stdout.match(/<svg/g) ?? []).length >= 4, 'the charts are drawn');
   },
 );

@@ -2,6 +2,7 @@ import type { Cluster } from '../cluster/types.ts';
 import type { SplitDim } from '../partition/types.ts';
 import { deviceMemoryNeeds, geneflowGain, type AllMethodsResult, type MethodResult } from '../pipeline/methods.ts';
 import type { Plan } from '../plan/types.ts';
+import { busiestChannelMs, idealSplitMs } from '../simulate/ideal.ts';
 
 /** A run of consecutive operators (in the plan's order) with the same placement: one row of the report's plan table. */
 export interface PlanStage {
@@ -72,6 +73,43 @@ const ms = (value: number) => `${value.toFixed(1)} ms`;
 const pct = (value: number) => `${(value * 100).toFixed(1)}%`;
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
+/**
+ * Why not faster (docs/report.md): `idealMs` = the divisible-load ideal on this cluster (`idealSplitMs` over the
+ * devices' whole runs), `channelBusyShare` = the chosen plan's busiest channel airtime (`busiestChannelMs`) / its latency.
+ */
+export function idealFigures(result: AllMethodsResult, cluster: Cluster): { idealMs: number; channelBusyShare: number } {
+  const best = result.methods.find((m) => m.name === result.best)!;
+  return {
+    idealMs: idealSplitMs(result.whole, cluster.medium),
+    channelBusyShare: best.latencyMs > 0 ? busiestChannelMs(best.simulation, cluster.medium) / best.latencyMs : 0,
+  };
+}
+
+/** What "freely divisible" means, said inline wherever the ideal split is named. */
+export const DIVISIBLE =
+  'the work cut in any shares, each device sent only its share of the input and nothing else: no halos, no synchronisations';
+
+/** The ideal split next to the chosen plan, and how busy its busiest channel is: one sentence. */
+function idealSentence(result: AllMethodsResult, cluster: Cluster, used: string[]): string {
+  const best = result.methods.find((m) => m.name === result.best)!;
+  const { idealMs, channelBusyShare } = idealFigures(result, cluster);
+  const channel =
+    cluster.medium === 'shared' ? 'the one channel every transfer shares' : "the busiest link, one device's uplink or downlink";
+  const busy = `the busiest channel (${channel}) carries data for ${pct(channelBusyShare)} of the plan's ${ms(best.latencyMs)}`;
+  if (used.length === 1) {
+    const others = result.whole.filter((_, d) => cluster.devices[d]!.name !== used[0]);
+    const input =
+      others.length === 0 ? '' : `; the input alone takes ${ms(Math.min(...others.map((w) => w.inputMs)))} to reach another device`;
+    const speedup = best.latencyMs / idealMs;
+    const faster = speedup < 1.005 ? 'no faster than' : `${speedup.toFixed(2)}× faster than`;
+    return `A freely divisible split (${DIVISIBLE}) would be ${faster} this one device (${ms(idealMs)})${input}, and ${busy}.`;
+  }
+  const single = result.methods.find((m) => m.name === 'single');
+  return single !== undefined && single.feasible
+    ? `A freely divisible split (${DIVISIBLE}) would be ${(single.latencyMs / idealMs).toFixed(2)}× the speed of the best single device (${ms(idealMs)}), against this plan's ${(single.latencyMs / best.latencyMs).toFixed(2)}×; ${busy}.`
+    : `A freely divisible split (${DIVISIBLE}) would take ${ms(idealMs)}, against this plan's ${ms(best.latencyMs)}; ${busy}.`;
+}
+
 /** What the report says first: the decision in words, and a warning when something is not as it should be. */
 export function decisionSummary(result: AllMethodsResult, cluster: Cluster): { sentences: string[]; warning: string | null } {
   const best = result.methods.find((m) => m.name === result.best)!;
@@ -101,6 +139,7 @@ export function decisionSummary(result: AllMethodsResult, cluster: Cluster): { s
       fastestSplit === undefined
         ? 'No plan that splits the model over several devices fits their memory.'
         : `Splitting is slower here: the fastest method's plan that uses several devices (${fastestSplit.name}, ${devicesUsed(fastestSplit.plan, cluster).length} devices) takes ${ms(fastestSplit.latencyMs)}, ${pct(fastestSplit.latencyMs / best.latencyMs - 1)} more — what the links cost outweighs what the other devices add.`,
+      idealSentence(result, cluster, used),
     );
   } else {
     sentences.push(
@@ -111,6 +150,7 @@ export function decisionSummary(result: AllMethodsResult, cluster: Cluster): { s
       sentences.push(
         `That is ${(single.latencyMs / best.latencyMs).toFixed(2)}× the speed of the best single device (${ms(single.latencyMs)}).`,
       );
+    sentences.push(idealSentence(result, cluster, used));
     if (single !== undefined)
       sentences.push(
         `Memory: at most ${mib(Math.max(...best.devicePeakBytes))} on a device, against ${mib(Math.max(...single.devicePeakBytes))} for the whole model on one${single.feasible ? '' : ', more than that device holds'}.`,

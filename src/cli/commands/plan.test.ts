@@ -46,6 +46,13 @@ test('plan --json reports every method, the bound and the best, and writes plan.
     assert.equal(m.devicePeakBytes.length, 2);
     assert.equal(typeof m.searchMs, 'number');
   }
+  const single = json.methods.find((m: { name: string }) => m.name === 'single');
+  assert.ok(json.idealMs > 0 && json.idealMs < single.latencyMs, 'on two equal devices the ideal split beats one device');
+  assert.ok(json.channelBusyShare > 0 && json.channelBusyShare <= 1, 'the busiest channel carries the input at least');
+  assert.ok(
+    json.decision.some((s: string) => s.startsWith('A freely divisible split')),
+    'the decision names the ideal split',
+  );
   const geneflow = json.methods.find((m: { name: string }) => m.name === 'geneflow');
   const baselines = json.methods.filter((m: { name: string; feasible: boolean }) => m.name !== 'geneflow' && m.feasible);
   assert.ok(

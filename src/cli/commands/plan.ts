@@ -8,7 +8,7 @@ import { DEFAULT_ORDER_TIME_LIMIT_MS } from '../../ordering/plan.ts';
 import { runPlanJob, type PlanJob } from '../../pipeline/plan-job.ts';
 import { formatPlan } from '../../plan/io.ts';
 import { writePlanReport } from '../../report/plan-report.ts';
-import { decisionSummary } from '../../report/plan-summary.ts';
+import { decisionSummary, idealFigures } from '../../report/plan-summary.ts';
 import {
   addModelOptions,
   formatTable,
@@ -198,6 +198,7 @@ export function register(program: Command): void {
           memory,
           plan: join(outDir, 'plan.json'),
           report: reportPath,
+          ...idealFigures(result, cluster),
           decision: decisionSummary(result, cluster).sentences,
         };
         process.stdout.write(`${JSON.stringify(json)}\n`);
@@ -214,7 +215,7 @@ export function register(program: Command): void {
           `GenEFlow vs best other method (${versus.baseline}): ${versus.gain >= 0 ? '' : '+'}${(-versus.gain * 100).toFixed(1)}% latency`,
         );
       }
-      lines.push(...decisionSummary(result, cluster).sentences.slice(0, 3));
+      lines.push(...decisionSummary(result, cluster).sentences.slice(0, 4));
       lines.push(
         `plan: ${join(outDir, 'plan.json')}`,
         `report: ${reportPath} (the decision explained, the plan's stages, every method, charts)`,

@@ -11,8 +11,7 @@ import { loadCluster } from '../src/cluster/load.ts';
 import { loadModel } from '../src/model/load.ts';
 import { geneflowGain, type MethodResult } from '../src/pipeline/methods.ts';
 import { runPlanJob, type PlanJob } from '../src/pipeline/plan-job.ts';
-import { busiestChannelMs, idealSplitMs, wholeRuns } from '../src/simulate/ideal.ts';
-import { createSimulator } from '../src/simulate/simulate.ts';
+import { busiestChannelMs, idealSplitMs } from '../src/simulate/ideal.ts';
 import { ZOO } from '../src/zoo/index.ts';
 
 function flag(name: string, fallback: string): string {
@@ -89,7 +88,7 @@ for (const clusterName of clusters) {
     const single = runs[0]!.by.get('single');
     const speedup = single !== undefined && single.feasible ? single.latencyMs / gaMedian : Number.NaN;
     const bound = runs[0]!.job.result.lowerBoundMs;
-    const whole = wholeRuns(createSimulator(model, cluster, runs[0]!.job.order.orderNames));
+    const { whole } = runs[0]!.job.result;
     const idealSpeedup = single !== undefined && single.feasible ? single.latencyMs / idealSplitMs(whole, cluster.medium) : Number.NaN;
     const medianRun = [...runs].sort((a, b) => a.ga.latencyMs - b.ga.latencyMs)[(runs.length - 1) >> 1]!;
     const channelBusy = busiestChannelMs(medianRun.ga.simulation, cluster.medium) / medianRun.ga.latencyMs;

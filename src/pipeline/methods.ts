@@ -112,6 +112,7 @@ export async function runAllMethods(
     options.onMethodEnd?.(methods.at(-1)!);
     seeds.push(outcome.best.decisions);
   }
+  const whole = wholeRuns(simulator);
   const searchMs = started + timeLimitMs * (1 - FINISH_RESERVE) - performance.now();
   const random = (options.random ?? true) && wanted('random') ? new RandomSearch(simulator, options.geneflow?.seed ?? 1) : undefined;
   let history: GeneflowHistoryEntry[] = [];
@@ -152,7 +153,7 @@ export async function runAllMethods(
     best: best.name,
     history,
     geneflow,
-    whole: wholeRuns(simulator),
+    whole,
   };
 }
 

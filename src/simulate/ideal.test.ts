@@ -3,6 +3,8 @@ import { describe, it } from 'node:test';
 import { presetCluster } from '../cluster/presets.ts';
 import { loadModel } from '../model/load.ts';
 import { planOrder } from '../ordering/plan.ts';
+import { singleDevicePlan } from '../plan/build.ts';
+import { smallCnn } from '../runtime/testing.ts';
 import { busiestChannelMs, idealSplitMs, wholeRuns } from './ideal.ts';
 import type { SimulationResult } from './types.ts';
 import { createSimulator } from './simulate.ts';
@@ -40,6 +42,21 @@ describe('idealSplitMs (divisible load)', () => {
     for (const run of runs) assert.ok(run.inputMs > 0 && run.computeMs > 0 && run.outputMs > 0);
     assert.ok(idealSplitMs(runs, cluster.medium) < runs[0]!.inputMs + runs[0]!.computeMs + runs[0]!.outputMs);
   });
+});
+
+it("wholeRuns: devices alike but for their name share one run, each the device's own single-device simulation", () => {
+  const model = smallCnn();
+  const hetero = presetCluster('hetero4')!;
+  const cluster = { ...hetero, devices: [...hetero.devices, { ...hetero.devices[0]!, name: 'twin' }] };
+  const order = planOrder(model, { timeLimitMs: 1000 }).orderNames;
+  const simulator = createSimulator(model, cluster, order);
+  const expected = cluster.devices.map((_, d) => {
+    const device = simulator.run(singleDevicePlan(model, cluster, order, d).ops, { timeline: false }).devices[d]!;
+    return { inputMs: device.receiveMs, computeMs: device.computeMs, outputMs: device.sendMs };
+  });
+  const runs = wholeRuns(simulator);
+  assert.deepEqual(runs, expected);
+  assert.equal(runs[4], runs[0], 'the twin is not simulated again');
 });
 
 it('busiestChannelMs: the one shared channel carries every transfer; on a switched network the busiest link counts', () => {

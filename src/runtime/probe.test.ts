@@ -3,7 +3,7 @@ import { after, describe, it } from 'node:test';
 import { parseCluster } from '../cluster/load.ts';
 import { freshToken, secretFrom } from './auth.ts';
 import { benchmarkModel } from './probe-compute.ts';
-import { clusterOf, clusterYaml, probeWorkers, transferMbps, type ProbedWorker } from './probe.ts';
+import { clusterOf, clusterYaml, mediumOf, probeWorkers, transferMbps, type ProbedWorker } from './probe.ts';
 import { runPlan } from './run.ts';
 import { smallCnn, smallCnnRowPlan } from './testing.ts';
 import { startWorker, type RunningWorker } from './worker.ts';
@@ -32,7 +32,16 @@ const quick = { secret, bytes: 1 << 16, roundTrips: 3, transfers: 1, timeoutMs: 
 describe('memorianova probe', () => {
   it('measures real workers through the authenticated protocol and writes a cluster file the planner reads', async () => {
     const [a, b] = [await worker('alpha'), await worker('beta', 512 * 2 ** 20)];
-    const { workers: probed, cluster } = await probeWorkers([a.address, b.address], quick);
+    const { workers: probed, medium, cluster } = await probeWorkers([a.address, b.address], quick);
+    assert.equal(medium.source, 'measured', 'two workers: the medium is measured');
+    assert.ok(medium.concurrentDownlinkMbps! > 0, `concurrent downlink ${medium.concurrentDownlinkMbps}`);
+    assert.equal(
+      cluster.medium,
+      mediumOf(
+        probed.map((w) => w.downlinkMbps),
+        medium.concurrentDownlinkMbps!,
+      ),
+    );
     assert.deepEqual(
       cluster.devices.map((d) => d.name),
       ['alpha', 'beta'],
@@ -44,7 +53,9 @@ describe('memorianova probe', () => {
       assert.equal(w.latencyMs, w.roundTripMs / 2, 'one hop is half the round trip');
     }
     assert.equal(cluster.devices[1]!.memoryMB, 512, "a worker's memory limit is its device's memory");
-    const reread = parseCluster(clusterYaml(cluster, probed), 'probed.yaml');
+    const yaml = clusterYaml(cluster, probed, medium);
+    assert.match(yaml, new RegExp(`# medium ${cluster.medium}: sent to all 2 at once \\d+ Mbit/s together`));
+    const reread = parseCluster(yaml, 'probed.yaml');
     assert.deepEqual(reread, cluster, 'the YAML reads back as the same cluster');
     // The probed workers still serve a plan afterwards.
     const report = await runPlan(smallCnn(), smallCnnRowPlan(), {
@@ -55,6 +66,13 @@ describe('memorianova probe', () => {
       secret,
     });
     assert.ok(report.maxAbsError <= 1e-4, `output differs by ${report.maxAbsError}`);
+  });
+
+  it('--medium given: no concurrent transfer, the cluster takes it', async () => {
+    const [a, b] = [await worker('delta'), await worker('epsilon')];
+    const { medium, cluster } = await probeWorkers([a.address, b.address], { ...quick, medium: 'shared' });
+    assert.deepEqual(medium, { medium: 'shared', source: 'given' });
+    assert.equal(cluster.medium, 'shared');
   });
 
   it('a wrong secret is refused at the handshake with a one-line reason', async () => {
@@ -89,6 +107,15 @@ describe('memorianova probe', () => {
 });
 
 describe('probe numbers, hand-computed', () => {
+  it('mediumOf: four 90 Mbit/s links that reach 95 together share a channel; 350 together are switched; the midpoint is 225', () => {
+    const alone = [90, 90, 90, 90];
+    assert.equal(mediumOf(alone, 95), 'shared');
+    assert.equal(mediumOf(alone, 350), 'switched');
+    assert.equal(mediumOf(alone, 224.9), 'shared');
+    assert.equal(mediumOf(alone, 225), 'switched');
+    assert.equal(mediumOf([100, 10], 60), 'shared', 'uneven links: midpoint of 100 and 110');
+  });
+
   it('transferMbps: 4 MiB in 400 ms after a 20 ms round trip is 33,554,432 bits / 380 ms = 88.30 Mbit/s', () => {
     assert.equal(transferMbps(4 * 2 ** 20, 400, 20), (4 * 2 ** 20 * 8) / (380 * 1000), 'rate');
     assert.equal(transferMbps(1000, 5, 5), 8000 / 1, 'no time left after the round trip: 1 µs');

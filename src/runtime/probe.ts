@@ -12,6 +12,8 @@ import { coordinatorBound, decodeFrame, encodeFrame, frameBytes, PROBE_MAX_BYTES
 
 export interface ProbeOptions {
   secret?: Secret;
+  /** The cluster's medium as the user knows it; when absent it is measured (`mediumOf`). */
+  medium?: Cluster['medium'];
   /** Bytes of each bandwidth probe, each way (default 4 MiB). */
   bytes?: number;
   /** Round trips timed for the delay (default 20) and transfers timed per direction (default 3). */
@@ -43,6 +45,26 @@ export interface ProbedWorker {
 
 const DEFAULT_BYTES = 4 * 2 ** 20;
 
+/** How the workers' links were found to share (or not) one channel (docs/runtime.md, "Probing a cluster"). */
+export interface ProbedMedium {
+  medium: Cluster['medium'];
+  /** 'measured' by the concurrent download, or 'given' (`--medium`, or a single worker: nothing to share). */
+  source: 'measured' | 'given';
+  /** All workers' bytes sent to them at once: n × bytes × 8 / ((median wall ms − longest round trip) × 1000). */
+  concurrentDownlinkMbps?: number;
+}
+
+/**
+ * Shared or switched, from the downlink rates measured one worker at a time and the rate of sending to all of them
+ * at once: independent links add up (the concurrent rate nears their sum), one channel does not (it stays near the
+ * fastest alone). Shared when the concurrent rate is below the midpoint of the fastest alone and the sum.
+ */
+export function mediumOf(aloneMbps: readonly number[], concurrentMbps: number): Cluster['medium'] {
+  const sum = aloneMbps.reduce((s, r) => s + r, 0);
+  const fastest = Math.max(...aloneMbps);
+  return concurrentMbps < (fastest + sum) / 2 ? 'shared' : 'switched';
+}
+
 /**
  * A link's rate from one timed transfer: bytes × 8 / ((transfer ms − empty round trip ms) × 1000) Mbit/s, the round
  * trip taken out as the delays the transfer also paid (at least 1 µs is left, so a transfer as fast as an empty
@@ -59,27 +81,63 @@ export function transferMbps(bytes: number, transferMs: number, roundTripMs: num
 export async function probeWorkers(
   addresses: string[],
   options: ProbeOptions = {},
-): Promise<{ workers: ProbedWorker[]; cluster: Cluster }> {
+): Promise<{ workers: ProbedWorker[]; medium: ProbedMedium; cluster: Cluster }> {
   if (addresses.length === 0) fail('probe needs at least one worker (--workers host:port,...)', 'usage');
   for (const address of addresses) parseHostPort(address, '--workers: each worker');
   const bytes = options.bytes ?? DEFAULT_BYTES;
   if (!Number.isInteger(bytes) || bytes < 1024 || bytes > PROBE_MAX_BYTES)
     fail(`--bytes must be an integer from 1024 to ${PROBE_MAX_BYTES}`, 'usage');
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const transfers = options.transfers ?? 3;
   const workers: ProbedWorker[] = [];
   for (const [i, address] of addresses.entries()) {
-    const link = await ProbeLink.open(address, options.secret, options.timeoutMs ?? 30_000);
+    const link = await ProbeLink.open(address, options.secret, timeoutMs);
     try {
-      workers.push(await link.measure(bytes, options.roundTrips ?? 20, options.transfers ?? 3));
+      workers.push(await link.measure(bytes, options.roundTrips ?? 20, transfers));
     } finally {
       link.close();
     }
     options.onWorker?.(i, workers[i]!);
   }
-  return { workers, cluster: clusterOf(workers) };
+  let medium: ProbedMedium;
+  if (options.medium !== undefined || workers.length === 1) medium = { medium: options.medium ?? 'switched', source: 'given' };
+  else {
+    const concurrentDownlinkMbps = await concurrentDownlink(addresses, workers, bytes, transfers, options.secret, timeoutMs);
+    const measured = mediumOf(
+      workers.map((w) => w.downlinkMbps),
+      concurrentDownlinkMbps,
+    );
+    medium = { medium: measured, source: 'measured', concurrentDownlinkMbps };
+  }
+  return { workers, medium, cluster: clusterOf(workers, medium.medium) };
+}
+
+/** Sends `bytes` to every worker at once, `transfers` times: the rate all the downloads reached together. */
+async function concurrentDownlink(
+  addresses: string[],
+  workers: ProbedWorker[],
+  bytes: number,
+  transfers: number,
+  secret: Secret | undefined,
+  timeoutMs: number,
+): Promise<number> {
+  const links: ProbeLink[] = [];
+  try {
+    for (const address of addresses) links.push(await ProbeLink.open(address, secret, timeoutMs));
+    const times: number[] = [];
+    for (let i = 0; i < transfers; i++) {
+      const start = performance.now();
+      await Promise.all(links.map((link) => link.download(bytes)));
+      times.push(performance.now() - start);
+    }
+    return transferMbps(bytes * links.length, median(times), Math.max(...workers.map((w) => w.roundTripMs)));
+  } finally {
+    for (const link of links) link.close();
+  }
 }
 
 /** The cluster file of probed workers: their names (made unique), speeds, memory and links; the router forwards freely. */
-export function clusterOf(workers: ProbedWorker[]): Cluster {
+export function clusterOf(workers: ProbedWorker[], medium: Cluster['medium'] = 'switched'): Cluster {
   const seen = new Map<string, number>();
   const devices: Device[] = workers.map((w) => {
     const n = (seen.get(w.name) ?? 0) + 1;
@@ -93,15 +151,24 @@ export function clusterOf(workers: ProbedWorker[]): Cluster {
       latencyMs: round(w.latencyMs),
     };
   });
-  return validateCluster({ name: 'probed', devices, router: { name: 'router', latencyMs: 0, broadcast: true } }, 'the probed cluster');
+  return validateCluster(
+    { name: 'probed', devices, medium, router: { name: 'router', latencyMs: 0, broadcast: true } },
+    'the probed cluster',
+  );
 }
 
 /** The probed cluster as the YAML file `--cluster` reads, headed by what was measured and how. */
-export function clusterYaml(cluster: Cluster, workers: ProbedWorker[]): string {
+export function clusterYaml(cluster: Cluster, workers: ProbedWorker[], medium?: ProbedMedium): string {
   const lines = workers.map(
     (w) =>
       `# ${w.name} (${w.address}): round trip ${w.roundTripMs.toFixed(3)} ms, down ${w.downlinkMbps.toFixed(0)} / up ${w.uplinkMbps.toFixed(0)} Mbit/s, ${w.gflops.toFixed(2)} GFLOP/s on ${w.threads} thread(s)`,
   );
+  if (medium?.concurrentDownlinkMbps !== undefined) {
+    const sum = workers.reduce((s, w) => s + w.downlinkMbps, 0);
+    lines.push(
+      `# medium ${medium.medium}: sent to all ${workers.length} at once ${medium.concurrentDownlinkMbps.toFixed(0)} Mbit/s together, against ${sum.toFixed(0)} for their rates alone added up`,
+    );
+  } else if (medium !== undefined) lines.push(`# medium ${medium.medium}: given, not measured`);
   return `# written by memorianova probe (docs/runtime.md, "Probing a cluster")\n${lines.join('\n')}\n${stringify(cluster)}`;
 }
 
@@ -211,6 +278,11 @@ class ProbeLink {
     this.ws.send(encodeFrame(header, payload));
     const got = await answer;
     return { ...got, ms: performance.now() - start };
+  }
+
+  /** One transfer of `bytes` to the worker (a 0-byte reply): its wall ms. */
+  download(bytes: number): Promise<number> {
+    return this.echo(bytes, 0);
   }
 
   private async echo(send: number, reply: number): Promise<number> {

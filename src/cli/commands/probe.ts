@@ -10,6 +10,7 @@ interface ProbeFlags {
   tokenFile?: string;
   out?: string;
   bytes?: number;
+  medium?: string;
   json?: boolean;
 }
 
@@ -23,20 +24,24 @@ export function register(program: Command): void {
     .option('--token-file <path>', `file holding the workers' secret (or set ${TOKEN_ENV})`)
     .option('-o, --out <file>', 'write the cluster as YAML here (default: print it)')
     .option('--bytes <n>', 'bytes of each bandwidth probe, each way (default 4194304)', positiveInteger('--bytes'))
+    .option('--medium <shared|switched>', 'the links share one channel (Wi-Fi) or not (switched Ethernet); default: measured')
     .option('--json', 'print one JSON object: the measurements and the cluster')
     .action(async (flags: ProbeFlags) => {
       const addresses = (flags.workers ?? '').split(',').map((w) => w.trim());
       if (addresses.some((a) => a === '')) fail('--workers: an empty address in the list', 'usage');
+      if (flags.medium !== undefined && flags.medium !== 'shared' && flags.medium !== 'switched')
+        fail(`--medium must be shared or switched, got '${flags.medium}'`, 'usage');
       const secret = loadSecret(flags.tokenFile);
-      const { workers, cluster } = await probeWorkers(addresses, {
+      const { workers, medium, cluster } = await probeWorkers(addresses, {
         ...(secret === undefined ? {} : { secret }),
+        ...(flags.medium === undefined ? {} : { medium: flags.medium }),
         ...(flags.bytes === undefined ? {} : { bytes: flags.bytes }),
         onWorker: (i, w) => process.stderr.write(`probed ${i + 1}/${addresses.length}: ${w.name} (${w.address})\n`),
       });
-      const yaml = clusterYaml(cluster, workers);
+      const yaml = clusterYaml(cluster, workers, medium);
       if (flags.out !== undefined) writeFileSync(flags.out, yaml);
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ workers, cluster })}\n`);
+        process.stdout.write(`${JSON.stringify({ workers, medium, cluster })}\n`);
         return;
       }
       const table = formatTable(
@@ -52,8 +57,12 @@ export function register(program: Command): void {
           cluster.devices[i]!.memoryMB,
         ]),
       );
+      const mediumLine =
+        medium.concurrentDownlinkMbps === undefined
+          ? `medium: ${medium.medium} (given)`
+          : `medium: ${medium.medium} (sent to all at once: ${medium.concurrentDownlinkMbps.toFixed(0)} Mbit/s together)`;
       process.stdout.write(
-        `${table}\n${flags.out === undefined ? `\n${yaml}` : `cluster file: ${flags.out} (use it with --cluster ${flags.out})\n`}`,
+        `${table}\n${mediumLine}\n${flags.out === undefined ? `\n${yaml}` : `cluster file: ${flags.out} (use it with --cluster ${flags.out})\n`}`,
       );
     });
 }

@@ -2,6 +2,7 @@
 // simulator. From the plan's decisions, first-improvement hill climbing: for every run of consecutive operators
 // split with the same shares, move 4 or 1.5 points of share from one device to another; for every operator, toggle
 // its synchronisation; repeat until a round improves nothing. Prints the latency after each round (docs/baselines.md).
+import { MemoriaNovaError } from '../src/errors.ts';
 import { loadModel } from '../src/model/load.ts';
 import type { OpDecision } from '../src/partition/types.ts';
 import { readPlan } from '../src/plan/io.ts';
@@ -18,8 +19,9 @@ const simulator = createSimulator(model, plan.cluster, plan.order);
 const latency = (ops: OpDecision[]) => {
   try {
     return simulator.run(ops, { timeline: false }).latencyMs;
-  } catch {
-    return Infinity; // a toggle the plan rules do not allow
+  } catch (error) {
+    if (error instanceof MemoriaNovaError) return Infinity; // a toggle the plan rules do not allow
+    throw error;
   }
 };
 const sharesKey = (o: OpDecision) => ('ratios' in o.placement ? `${o.placement.dim}:${o.placement.ratios.join('/')}` : null);

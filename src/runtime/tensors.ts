@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { fail } from '../errors.ts';
 import type { DType } from '../ir/dtype.ts';
@@ -73,19 +73,24 @@ export async function timedRun(
   return { results, wallMs, cpuMs: Math.max(0, (used.user + used.system) / 1000 - others) };
 }
 
+const TASKS = '/proc/self/task';
+/** Checked once: elsewhere than Linux every timed run would otherwise pay a failed directory read. */
+const PER_THREAD_TIMES = existsSync(`${TASKS}/${process.pid}/schedstat`);
+
 /**
  * CPU milliseconds used so far by this process' threads other than the main one (Linux: each task's schedstat, in
  * nanoseconds, which the kernel brings up to date when the thread stops running; a thread caught running may lag by
  * one scheduler tick); undefined where /proc is not available.
  */
 function otherThreadsCpuMs(): number | undefined {
+  if (!PER_THREAD_TIMES) return undefined;
   try {
     let ns = 0;
     const main = String(process.pid);
-    for (const task of readdirSync('/proc/self/task')) {
+    for (const task of readdirSync(TASKS)) {
       if (task === main) continue;
       try {
-        ns += Number(readFileSync(`/proc/self/task/${task}/schedstat`, 'utf8').split(' ', 1)[0]);
+        ns += Number(readFileSync(`${TASKS}/${task}/schedstat`, 'utf8').split(' ', 1)[0]);
       } catch {
         // The thread ended between the listing and the read.
       }

@@ -246,7 +246,7 @@ function inPlaceOf(
  * whole before its header can be read, so a larger one is refused by the WebSocket layer with close code 1009), but
  * never less than a MiB, which holds any set-up header a worker that small can run.
  */
-export function maxFramePayload(budget: number): number {
+function maxFramePayload(budget: number): number {
   return Math.min(2 ** 31 - 1, 4 + Math.max(budget, MIN_FRAME_BYTES));
 }
 

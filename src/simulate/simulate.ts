@@ -13,7 +13,7 @@ import { lowerBound, lowerBoundMs } from './bound.ts';
 import { communication, ROUTER, type Communication } from './comm.ts';
 import { EventQueue } from './events.ts';
 import { deviceOverheads, network, opTimeTable, sliceMs, stepOverheadMs } from './latency.ts';
-import { deviceMemory, sendPositions } from './memory.ts';
+import { deviceMemory } from './memory.ts';
 import { deviceSteps, splitDimOf } from './steps.ts';
 import type { DeviceBreakdown, LowerBound, SimulateOptions, SimulationResult, TimelineEvent } from './types.ts';
 
@@ -160,7 +160,7 @@ function runEvents(
   for (const m of messages) if (m.source !== ROUTER) sent[m.source * positions + m.producer] = 1;
   overheads.forEach((o, d) => {
     if (o === null) return;
-    for (const step of deviceSteps(ctx, slices, comm, d, sendPositions(comm, d)))
+    for (const step of deviceSteps(ctx, slices, comm, d))
       duration[d * positions + taskAt[d * positions + step.positions[0]!]!]! += stepOverheadMs(o, step.boundaryBytes);
   });
   const deliverySlots = n + 1;

@@ -1,3 +1,4 @@
+import { fail } from '../errors.ts';
 import * as ort from 'onnxruntime-node';
 import type { DType } from '../ir/dtype.ts';
 import type { Model, Weight } from '../ir/graph.ts';
@@ -97,6 +98,7 @@ export async function runFit(analysed: Model, ctx: PartitionContext, segments: r
       continue;
     }
     const { tiling, first } = segment;
+    if (tiling.halo === 'cache') fail('running a group with cached halos is not implemented yet', 'invalid-plan');
     const exits = new Map<string, { position: number; size: number; whole: ReturnType<typeof emptyRegion> }>();
     for (const p of tiling.exits) {
       if (p < first) continue;

@@ -11,7 +11,7 @@ import { parseByteSize } from './size.ts';
 import { partitionContext } from '../partition/context.ts';
 import { fitPlanOf } from './plan.ts';
 import { kvFirstOrder, tileablePositions } from './space.ts';
-import { exitShare, gridLimit, exitsOf, tileGroup, viewsFit } from './tiles.ts';
+import { exitShare, gridLimit, exitsOf, tileGroup, tileGroupCached, viewsFit } from './tiles.ts';
 import { concatChunks, residualStack, threeConvs, tinyAttention, tinyHeads } from './testing.ts';
 
 const pi = presetDevice('pi')!;
@@ -33,6 +33,89 @@ describe('fit: tiled steps under the memory model', () => {
     const conv1 = model.ops.find((op) => op.node.name === 'conv1')!.cost.flops;
     assert.equal(cost.overheadFlops, conv1 / 4, 'conv1 computes rows 0..4 and 3..7 of its 8 rows: 10 of 8, a quarter more');
     assert.equal(cost.tiles, 2, 'two tiles');
+  });
+
+  it('three convs in 2×1 tiles with cached halos: the hand-computed steps of docs/memory.md ("Cached halos")', () => {
+    const model = threeConvs();
+    const { ctx, memory } = fitContext(model);
+    const tiling = tileGroupCached(ctx, 0, 2, { rows: 2, cols: 1 });
+    const rows = (box: readonly (readonly number[])[] | null | undefined) => (box == null ? null : box[2]);
+    const [t0, t1] = tiling.tiles;
+    assert.deepEqual(
+      t0!.slices.map((s) => rows(s?.outputs[0])),
+      [
+        [0, 5],
+        [0, 4],
+        [0, 4],
+      ],
+      'tile 0 computes a 0–4, b 0–3, y 0–3',
+    );
+    assert.deepEqual(t0!.kept!.map(rows), [[3, 5], null, null], 'tile 0 keeps rows 3–4 of a for tile 1');
+    assert.deepEqual(t1!.cached!.map(rows), [[3, 5], null, null], 'tile 1 takes them from the cache');
+    assert.deepEqual(
+      t1!.slices.map((s) => rows(s?.outputs[0])),
+      [
+        [5, 8],
+        [4, 8],
+        [4, 8],
+      ],
+      'and computes a 5–7 only, b 4–7, y 4–7',
+    );
+    assert.deepEqual(
+      t1!.regions!.map(rows),
+      [
+        [3, 8],
+        [4, 8],
+        [4, 8],
+      ],
+      'its region of a is rows 3–7, as when recomputing',
+    );
+    const profile = planMemory(memory, [{ first: 0, tiling }]);
+    assert.deepEqual(
+      profile.stepBytes,
+      [512, 1152, 1408, 1920, 1408, 896, 1152, 1536, 1664, 1152, 640, 512],
+      'alloc; tile 0: conv1, keep, conv2, conv3, write; tile 1: conv1, cat, conv2, conv3, write, drop',
+    );
+    assert.equal(profile.peakBytes, 1920, 'peak: conv2 of tile 0 with the 256 B cache beside it');
+    assert.equal(groupPeakBytes(memory, tiling, 0), 1920, 'the group evaluated alone');
+    assert.equal(groupPeakByTiles(memory, tiling, 0, ['a', 'b']), 1920, 'the group evaluated tile by tile');
+    const cost = groupCost(fitLatency(ctx, pi, modelFingerprint(model)), tiling, 0);
+    assert.equal(cost.overheadFlops, 0, 'conv1 computes rows 0–4 and 5–7: each of its 8 rows once');
+    const recompute = groupCost(fitLatency(ctx, pi, modelFingerprint(model)), tileGroup(ctx, 0, 2, { rows: 2, cols: 1 }), 0);
+    assert.ok(cost.latencyMs < recompute.latencyMs, 'faster than recomputing the halo row pair');
+  });
+
+  it('halo caching: columns still recompute, the default search is unchanged, --halo cache adds cached groups', () => {
+    const model = threeConvs();
+    const { ctx } = fitContext(model);
+    const conv1 = model.ops.find((op) => op.node.name === 'conv1')!.cost.flops;
+    const conv2 = model.ops.find((op) => op.node.name === 'conv2')!.cost.flops;
+    const latency = fitLatency(ctx, pi, modelFingerprint(model));
+    const grid = { rows: 2, cols: 2 };
+    const cached = groupCost(latency, tileGroupCached(ctx, 0, 2, grid), 0);
+    const recomputed = groupCost(latency, tileGroup(ctx, 0, 2, grid), 0);
+    // Columns 0–3 and 4–7 of y need b columns 0–3 / 4–7 and a columns 0–4 / 3–7: conv1 computes 10 of 8 columns.
+    assert.equal(cached.overheadFlops, conv1 / 4, 'the column halo of conv1 only');
+    assert.equal(recomputed.overheadFlops, conv1 / 4 + conv1 / 4 + conv1 / 16, "recomputing: rows and columns of conv1's halo");
+    assert.ok(conv2 > 0, 'conv2 has no halo either way');
+    const plain = fitModel(model, { limitBytes: 1, space: { maxGrid: 2, maxDepth: 3 } });
+    const withCache = fitModel(model, { limitBytes: 1, space: { maxGrid: 2, maxDepth: 3, halo: 'cache' } });
+    assert.equal(plain.halo, 'recompute', 'default: recompute');
+    assert.ok(
+      plain.front.every((e) => e.groups.every((g) => g.halo === 'recompute')),
+      'no cached group by default',
+    );
+    assert.deepEqual(
+      withCache.front.map((e) => [e.peakBytes, e.groups.map((g) => `${g.first}..${g.last} ${g.rows}x${g.cols} ${g.halo}`)]),
+      [
+        [1168, ['conv1..conv3 2x2 recompute']],
+        [1328, ['conv1..conv3 2x2 cache']],
+        [1600, ['conv2..conv3 2x2 recompute']],
+      ],
+      'the cached 2×2 group joins the front between the two recomputing points',
+    );
+    assert.equal(fitPlanOf(withCache).halo, 'cache', 'the plan file says which halo modes were searched');
+    assert.equal(fitPlanOf(plain).halo, undefined, 'and a default plan file stays as it was');
   });
 
   it('the fit picks the tiled group under a limit between its peak and the untiled peak', () => {
@@ -187,8 +270,9 @@ function bruteForceFront(model: ReturnType<typeof residualStack>, space: FitSpac
         const limit = gridLimit(ctx, exits, p, grid.kind);
         if (grid.rows > limit.rows || grid.cols > limit.cols) continue;
         if (grid.kind === 'tokens' && !viewsFit(ctx, exits, p, last)) continue;
-        const tiling = tileGroup(ctx, p, last, grid);
-        walk(last + 1, [...segments, { first: p, tiling }], ms + groupCost(latency, tiling, p).latencyMs);
+        const tilings = [tileGroup(ctx, p, last, grid)];
+        if (space.halo === 'cache' && grid.kind !== 'tokens' && grid.rows > 1) tilings.push(tileGroupCached(ctx, p, last, grid));
+        for (const tiling of tilings) walk(last + 1, [...segments, { first: p, tiling }], ms + groupCost(latency, tiling, p).latencyMs);
       }
     }
   };
@@ -225,6 +309,32 @@ describe('fit: the search is exact over its space', () => {
         ).peakBytes;
         assert.equal(whole, point.peakBytes, 'the whole tiled graph has the peak the search added up');
       }
+    });
+  }
+
+  for (const [name, build] of [
+    ['residual stack', residualStack],
+    ['three convs', threeConvs],
+  ] as const) {
+    it(`${name} with cached halos: the DP's Pareto front equals brute force over both halo modes of every group`, () => {
+      const space: FitSpace = { maxGrid: 2, maxDepth: 3, halo: 'cache' };
+      const brute = bruteForceFront(build(), space);
+      const dp = paretoFront(brute.memory, brute.latency, space);
+      assert.deepEqual(
+        dp.front.map((p) => p.peakBytes),
+        brute.front.map((p) => p.peak),
+        'same peaks on the front',
+      );
+      dp.front.forEach((p, i) => assert.ok(Math.abs(p.latencyMs - brute.front[i]!.ms) < 1e-9, `latency of front point ${i}`));
+      for (const point of dp.front)
+        assert.equal(
+          planMemory(
+            brute.memory,
+            point.segments.map((s) => s.segment),
+          ).peakBytes,
+          point.peakBytes,
+          'the whole tiled graph agrees',
+        );
     });
   }
 

@@ -10,6 +10,7 @@ import { fitLatency, type FitLatency } from './latency.ts';
 import { fitMemory, planMemory, type FitMemory } from './memory.ts';
 import { DEFAULT_SPACE, paretoFront, type CostedSegment, type FitSpace, type FrontPoint } from './search.ts';
 import { kvFirstOrder } from './space.ts';
+import type { HaloMode } from './tiles.ts';
 
 export interface FitOptions {
   /** The device's memory limit in bytes: activations, plus the weights with includeWeights. */
@@ -35,6 +36,8 @@ export interface FitGroup {
   kind: 'spatial' | 'tokens';
   rows: number;
   cols: number;
+  /** How its halos are had (docs/fit.md, "Halos"): recomputed by every tile, or cached down each grid column. */
+  halo: HaloMode;
   /** Tiles that compute something (every tile of the grid unless a region is empty). */
   tiles: number;
   peakBytes: number;
@@ -84,6 +87,8 @@ export interface FitResult {
   /** BTSearch's order and its partition context (an execution names its own: FitExecution.order, .context). */
   order: string[];
   context: PartitionContext;
+  /** The halo modes searched (FitSpace.halo): `recompute` only, or `cache` (each group recomputes or caches). */
+  halo: HaloMode;
   space: FitSpace & { maxChunks: number; operators: number; tileable: number; segmentsEvaluated: number; orders: FitOrderName[] };
   searchMs: number;
 }
@@ -150,6 +155,7 @@ export function fitModel(model: Model, options: FitOptions): FitResult {
         kind: seg.grid!.kind ?? 'spatial',
         rows: seg.grid!.rows,
         cols: seg.grid!.cols,
+        halo: seg.segment.tiling?.halo ?? 'recompute',
         tiles: seg.tiles,
         peakBytes: seg.peakBytes + constant,
         latencyMs: seg.latencyMs,
@@ -190,6 +196,7 @@ export function fitModel(model: Model, options: FitOptions): FitResult {
     baselineLatencyMs: untiledMs,
     baselineOptimal: search.optimal,
     front,
+    halo: space.halo ?? 'recompute',
     order: ctx.order,
     context: ctx,
     space: {

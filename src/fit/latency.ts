@@ -34,7 +34,7 @@ export interface GroupCost {
  * Latency of group [first, tiling.last] (docs/fit.md): every tile's slices by the latency model (sliceMs: the
  * operator's time × its share of the output, × (1 + the device's rows split penalty, tokens for token chunks) when
  * the grid has several tiles), plus one step overhead per tile on the bytes crossing its border (the regions it reads from outside the
- * group and the shares it writes), when the device's profile measured overheads.
+ * group, the shares it writes and, with cached halos, the cached rows it reads and keeps), when the device's profile measured overheads.
  */
 export function groupCost(fl: FitLatency, tiling: Tiling, first: number): GroupCost {
   const { ctx, overheads } = fl;
@@ -64,6 +64,10 @@ export function groupCost(fl: FitLatency, tiling: Tiling, first: number): GroupC
       });
       if (tiling.exits.has(p)) written += boxVolume(exitShare(ctx, p, tiling.grid, tile.row, tile.col)) * elementBytes(ctx, p);
     }
+    // Cached halos cross the tile's border too: the rows it takes from the cache and the rows it keeps.
+    for (let p = first; p <= tiling.last; p++)
+      for (const box of [tile.cached?.[p - tiling.lowest], tile.kept?.[p - tiling.lowest]])
+        if (box != null) written += boxVolume(box) * elementBytes(ctx, p);
     if (!used) continue;
     tiles++;
     if (overheads !== null) {

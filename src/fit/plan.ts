@@ -9,7 +9,7 @@ import { partitionContext } from '../partition/context.ts';
 import type { FitGroup, FitResult } from './fit.ts';
 import { fitMemory, planMemory, type FitMemory, type Segment } from './memory.ts';
 import { tileablePositions } from './space.ts';
-import { exitsOf, gridLimit, tileGroup, viewsFit, type Grid } from './tiles.ts';
+import { exitsOf, gridLimit, tileGroupWith, viewsFit, type Grid, type HaloMode } from './tiles.ts';
 
 /** The fit plan file (docs/fit.md, "Plan file"): the order and every group of the chosen execution. */
 export interface FitPlanFile {
@@ -24,10 +24,13 @@ export interface FitPlanFile {
   includeWeights: boolean;
   /** Element-wise operators reuse a dying input of their size (docs/memory.md); files without it were written with it on. */
   inplace?: boolean;
+  /** The halo modes the fit searched (`fit --halo`); files without it recompute every halo. */
+  halo?: HaloMode;
   order: string[];
   /** Spatial groups (no kind) with their grid; token chunk groups (kind `tokens`) with their number of chunks. */
   groups: Array<
-    { first: string; last: string; rows: number; cols: number } | { kind: 'tokens'; first: string; last: string; chunks: number }
+    | { first: string; last: string; rows: number; cols: number; halo?: 'cache' }
+    | { kind: 'tokens'; first: string; last: string; chunks: number }
   >;
 }
 
@@ -45,6 +48,7 @@ export function fitPlanOf(result: FitResult): FitPlanFile {
     latencyMs: e.latencyMs,
     includeWeights: result.includeWeights,
     inplace: result.inplace,
+    ...(result.halo === 'cache' ? { halo: result.halo } : {}),
     order: e.order,
     groups: e.groups.map(planGroupOf),
   };
@@ -54,7 +58,7 @@ export function fitPlanOf(result: FitResult): FitPlanFile {
 export function planGroupOf(g: FitGroup): FitPlanFile['groups'][number] {
   return g.kind === 'tokens'
     ? { kind: 'tokens', first: g.first, last: g.last, chunks: g.rows }
-    : { first: g.first, last: g.last, rows: g.rows, cols: g.cols };
+    : { first: g.first, last: g.last, rows: g.rows, cols: g.cols, ...(g.halo === 'cache' ? { halo: 'cache' as const } : {}) };
 }
 
 /** Group kinds `run` executes: spatial tile groups (a group without a kind is one) and token chunk groups. */
@@ -72,6 +76,7 @@ const fitPlanSchema = z.strictObject({
   latencyMs: z.number().nonnegative(),
   includeWeights: z.boolean(),
   inplace: z.boolean().exactOptional(),
+  halo: z.enum(['recompute', 'cache']).exactOptional(),
   order: z.array(z.string()),
   // Other fields of a group (a kind this reader does not know may bring its own) are checked after the kind.
   groups: z.array(z.looseObject({ kind: z.string().exactOptional() })),
@@ -83,6 +88,7 @@ const groupSchema = z.strictObject({
   last: z.string(),
   rows: grid,
   cols: grid,
+  halo: z.enum(['recompute', 'cache']).exactOptional(),
 });
 
 const chunkGroupSchema = z.strictObject({
@@ -133,12 +139,12 @@ export function loadFitPlan(raw: unknown, model: Model, where: string): LoadedFi
       const group = chunkGroupSchema.safeParse(raw);
       if (!group.success) fail(`${where}: groups[${i}]: ${describeIssue(group.error)}`, 'invalid-plan');
       const { first, last, chunks } = group.data;
-      return { first, last, grid: { rows: chunks, cols: 1, kind: 'tokens' as const } };
+      return { first, last, grid: { rows: chunks, cols: 1, kind: 'tokens' as const }, halo: 'recompute' as HaloMode };
     }
     const group = groupSchema.safeParse(raw);
     if (!group.success) fail(`${where}: groups[${i}]: ${describeIssue(group.error)}`, 'invalid-plan');
-    const { first, last, rows, cols } = group.data;
-    return { first, last, grid: { rows, cols } as Grid };
+    const { first, last, rows, cols, halo } = group.data;
+    return { first, last, grid: { rows, cols } as Grid, halo: halo ?? 'recompute' };
   });
   const tileable = tileablePositions(ctx);
   const segments: Segment[] = [];
@@ -168,8 +174,11 @@ export function loadFitPlan(raw: unknown, model: Model, where: string): LoadedFi
       fail(`${name}: grid ${g.grid.rows}x${g.grid.cols} exceeds what its outputs allow (${limit.rows}x${limit.cols})`, 'invalid-plan');
     if (tokens && !viewsFit(ctx, exits, first, last))
       fail(`${name}: a view in it is an output of the group or reads a tensor made before the group`, 'invalid-plan');
+    if (g.halo === 'cache' && head.halo !== 'cache')
+      fail(`${name} caches its halos, but the plan says halos are recomputed (no "halo": "cache")`, 'invalid-plan');
+    if (g.halo === 'cache' && g.grid.rows < 2) fail(`${name}: a group caching its halos needs at least 2 tile rows`, 'invalid-plan');
     untiledUpTo(first);
-    segments.push({ first, tiling: tileGroup(ctx, first, last, g.grid) });
+    segments.push({ first, tiling: tileGroupWith(ctx, first, last, g.grid, g.halo) });
     next = last + 1;
   });
   untiledUpTo(ctx.order.length);

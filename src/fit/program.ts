@@ -1,3 +1,4 @@
+import { fail } from '../errors.ts';
 import type { Cluster, Device } from '../cluster/types.ts';
 import type { DType } from '../ir/dtype.ts';
 import type { Model, Weight } from '../ir/graph.ts';
@@ -335,6 +336,7 @@ export function compileFitProgram(
       continue;
     }
     const { tiling, first } = segment;
+    if (tiling.halo === 'cache') fail('running a group with cached halos is not implemented yet', 'invalid-plan');
     const exitPositions = [...tiling.exits].filter((p) => p >= first);
     const exits = exitPositions.map((p) => model.ops[ctx.opIndex[p]!]!.node.outputs[0]!);
     const used = tiling.tiles.filter((tile) => tile.slices.some((s, i) => s != null && i + tiling.lowest >= first));

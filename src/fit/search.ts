@@ -3,7 +3,7 @@ import { sliceMs } from '../simulate/latency.ts';
 import { groupCost, type FitLatency } from './latency.ts';
 import { groupPeakByTiles, type FitMemory, type Segment } from './memory.ts';
 import { chunkSet, gridSet, tileablePositions } from './space.ts';
-import { exitsOf, gridLimit, sliceShare, tileGroup, viewsFit, type Grid } from './tiles.ts';
+import { exitsOf, gridLimit, sliceShare, tileGroupWith, viewsFit, type Grid, type HaloMode } from './tiles.ts';
 
 /** The bounded execution space the search covers exactly (docs/fit.md, "Search"). */
 export interface FitSpace {
@@ -13,6 +13,11 @@ export interface FitSpace {
   maxDepth: number;
   /** Token chunk groups of sequence models: 2 to maxChunks chunks (default DEFAULT_SPACE.maxChunks). */
   maxChunks?: number;
+  /**
+   * `recompute` (default): every group recomputes its halos. `cache`: a spatial group of several tile rows may also
+   * cache them (docs/fit.md, "Halos"), each group the better of the two as the search finds.
+   */
+  halo?: HaloMode;
 }
 
 export const DEFAULT_SPACE: FitSpace & { maxChunks: number } = { maxGrid: 8, maxDepth: 12, maxChunks: 64 };
@@ -104,39 +109,52 @@ export function segmentsEndingAt(
       low--;
     }
     if (low > last) continue;
-    const tiling = tileGroup(fm.ctx, low, last, grid);
-    // Growing the group downwards adds one slice per tile: sums and size keys are extended, not recomputed.
-    const keys = tiling.tiles.map(() => '');
-    const split = tiling.tiles.length > 1 ? (grid.kind === 'tokens' ? 'tokens' : 'rows') : null;
-    const views = grid.kind === 'tokens';
-    let sumMs = 0;
-    let flops = 0;
-    let own = 0;
-    for (let first = last; first >= low; first--) {
-      own += fm.ctx.model.ops[fm.ctx.opIndex[first]!]!.cost.flops;
-      tiling.tiles.forEach((tile, t) => {
-        const slice = tile.slices[first - tiling.lowest];
-        if (slice == null) {
-          keys[t] = `-,${keys[t]}`;
-          return;
-        }
-        sumMs += sliceMs(fl.opMs[first]!, sliceShare(fm.ctx, first, slice), fl.overheads, split);
-        flops += slice.flops;
-        keys[t] = `${boxVolume(slice.outputs[0]!)},${keys[t]}`;
-      });
-      if (views && !viewsFit(fm.ctx, tiling.exits, first, last)) continue;
-      const cost =
-        fl.overheads === null ? { latencyMs: sumMs, overheadFlops: flops - own, tiles: tiling.tiles.length } : groupCost(fl, tiling, first);
-      out.push({
-        segment: { first, tiling },
-        first,
-        last,
-        grid,
-        peakBytes: groupPeakByTiles(fm, tiling, first, keys),
-        latencyMs: cost.latencyMs,
-        overheadFlops: cost.overheadFlops,
-        tiles: cost.tiles,
-      });
+    const modes: HaloMode[] = space.halo === 'cache' && grid.kind !== 'tokens' && grid.rows > 1 ? ['recompute', 'cache'] : ['recompute'];
+    for (const halo of modes) {
+      const tiling = tileGroupWith(fm.ctx, low, last, grid, halo);
+      // Growing the group downwards adds one slice per tile: sums and size keys are extended, not recomputed.
+      const keys = tiling.tiles.map(() => '');
+      const split = tiling.tiles.length > 1 ? (grid.kind === 'tokens' ? 'tokens' : 'rows') : null;
+      const views = grid.kind === 'tokens';
+      let sumMs = 0;
+      let flops = 0;
+      let own = 0;
+      // A cached tiling caching nothing from `first` on is the recomputing one: not evaluated twice.
+      let caches = false;
+      for (let first = last; first >= low; first--) {
+        own += fm.ctx.model.ops[fm.ctx.opIndex[first]!]!.cost.flops;
+        tiling.tiles.forEach((tile, t) => {
+          const i = first - tiling.lowest;
+          const cached = tile.cached?.[i] ?? null;
+          const kept = tile.kept?.[i] ?? null;
+          if (cached !== null) caches = true;
+          const extra = halo === 'cache' ? `/${cached === null ? 0 : boxVolume(cached)}/${kept === null ? 0 : boxVolume(kept)}` : '';
+          const slice = tile.slices[i];
+          if (slice == null) {
+            keys[t] = `-${extra},${keys[t]}`;
+            return;
+          }
+          sumMs += sliceMs(fl.opMs[first]!, sliceShare(fm.ctx, first, slice), fl.overheads, split);
+          flops += slice.flops;
+          keys[t] = `${boxVolume(slice.outputs[0]!)}${extra},${keys[t]}`;
+        });
+        if (views && !viewsFit(fm.ctx, tiling.exits, first, last)) continue;
+        if (halo === 'cache' && !caches) continue;
+        const cost =
+          fl.overheads === null
+            ? { latencyMs: sumMs, overheadFlops: flops - own, tiles: tiling.tiles.length }
+            : groupCost(fl, tiling, first);
+        out.push({
+          segment: { first, tiling },
+          first,
+          last,
+          grid,
+          peakBytes: groupPeakByTiles(fm, tiling, first, keys),
+          latencyMs: cost.latencyMs,
+          overheadFlops: cost.overheadFlops,
+          tiles: cost.tiles,
+        });
+      }
     }
   }
   return out;

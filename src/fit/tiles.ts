@@ -13,11 +13,25 @@ export interface Grid {
   kind?: 'tokens';
 }
 
+/**
+ * How a group's overlapping halos are had (docs/fit.md, "Halos"): `recompute`d by every tile that needs them
+ * (MAFAT), or `cache`d, the rows a tile shares with the next tile of its grid column kept for it (StreamNet).
+ */
+export type HaloMode = 'recompute' | 'cache';
+
 /** One tile of a group: its place in the grid and, per position from `lowest` to `last`, the slice it runs (null: none). */
 export interface Tile {
   row: number;
   col: number;
   slices: Array<OpSlice | null>;
+  /**
+   * Cached halos only (Tiling.halo `cache`), per position from `lowest` to `last`: the region of the output the tile
+   * holds (`regions`: the rows taken from the cache and those its slice computes), the rows it takes from the cache
+   * the tile before it in its column kept (`cached`), and the rows it keeps for the next tile of its column (`kept`).
+   */
+  regions?: Array<Box | null>;
+  cached?: Array<Box | null>;
+  kept?: Array<Box | null>;
 }
 
 /**
@@ -32,6 +46,8 @@ export interface Tiling {
   tiles: Tile[];
   /** Positions in lowest..last whose output is read after `last` or is a graph output: assembled whole. */
   exits: Set<number>;
+  /** `cache`: tiles run column by column and keep halo rows for the next tile of their column (tileGroupCached). */
+  halo?: 'cache';
 }
 
 /** The part of a 4-D tensor of `shape` that tile (row, col) of `grid` owns: its rows and columns, all of N and C. */
@@ -119,6 +135,76 @@ export function tileGroup(ctx: PartitionContext, lowest: number, last: number, g
     }
   }
   return { last, lowest, grid, tiles, exits };
+}
+
+/** Whether two boxes have the same extents on every axis but `axis`. */
+function sameBut(a: Box, b: Box, axis: number): boolean {
+  return a.length === b.length && a.every(([s, e], k) => k === axis || (s === b[k]![0] && e === b[k]![1]));
+}
+
+/**
+ * The tiles of a group with cached halos (docs/fit.md, "Halos"; docs/memory.md, "Cached halos"). Tiles run column by
+ * column, each column's tiles in row order. Walking each tile backwards from `last` as tileGroup does, a position's
+ * region is what the tile's *computed* slices of later positions read (and an exit's share): its rows [s, e). When
+ * the tile before it in the column held rows [s', e') of that output with s' ≤ s < e' and the same extent on every
+ * other axis, rows [s, min(e', e)) come from that tile's cache (it keeps them: `kept`) and the slice computes only
+ * rows [e', e) (none when e' ≥ e); otherwise the slice computes the whole region. Columns recompute their halos.
+ */
+export function tileGroupCached(ctx: PartitionContext, lowest: number, last: number, grid: Grid): Tiling {
+  const exits = exitsOf(ctx, lowest, last);
+  const n = last - lowest + 1;
+  const tiles: Tile[] = [];
+  for (let col = 0; col < grid.cols; col++) {
+    let before: Tile | null = null;
+    for (let row = 0; row < grid.rows; row++) {
+      const tile: Tile = {
+        row,
+        col,
+        slices: new Array(n).fill(null),
+        regions: new Array(n).fill(null),
+        cached: new Array(n).fill(null),
+        kept: new Array(n).fill(null),
+      };
+      for (let p = last; p >= lowest; p--) {
+        const i = p - lowest;
+        const geometry = ctx.geometry[p]!;
+        let region: Box | null = exits.has(p) ? exitShare(ctx, p, grid, row, col) : null;
+        for (const use of ctx.consumers[p]![0]!) {
+          if (use.position > last) continue;
+          region = hull(region, tile.slices[use.position - lowest]?.inputs[use.input] ?? null);
+        }
+        if (region === null || isEmpty(region)) continue;
+        const held = geometry.widen([region])[0]!;
+        tile.regions![i] = held;
+        const [s, e] = held[2]!;
+        const previous = before?.regions![i] ?? null;
+        let compute: Box | null = held;
+        if (previous !== null && sameBut(previous, held, 2) && previous[2]![0] <= s && previous[2]![1] > s) {
+          const end = Math.min(previous[2]![1], e);
+          tile.cached![i] = withAxis(held, 2, s, end);
+          before!.kept![i] = tile.cached![i]!;
+          compute = end >= e ? null : withAxis(held, 2, end, e);
+        }
+        if (compute === null) continue;
+        const outputs = geometry.widen([compute]);
+        if (outputs[0]![2]![0] !== compute[2]![0] || outputs[0]![2]![1] !== compute[2]![1])
+          throw new Error(`tileGroupCached: position ${p} widens rows, which caching cannot split`);
+        const { inputs, overrides } = geometry.inputs(outputs);
+        const op = ctx.model.ops[ctx.opIndex[p]!]!;
+        const full = ctx.outputVolume[p]!;
+        const flops = full === 0 ? 0 : (op.cost.flops * boxVolume(outputs[0]!)) / full;
+        tile.slices[i] = overrides === undefined ? { device: 0, outputs, inputs, flops } : { device: 0, outputs, inputs, flops, overrides };
+      }
+      tiles.push(tile);
+      before = tile;
+    }
+  }
+  return { last, lowest, grid, tiles, exits, halo: 'cache' };
+}
+
+/** The tiles of a group in halo mode `halo` (tileGroup or tileGroupCached). */
+export function tileGroupWith(ctx: PartitionContext, lowest: number, last: number, grid: Grid, halo: HaloMode): Tiling {
+  return halo === 'cache' ? tileGroupCached(ctx, lowest, last, grid) : tileGroup(ctx, lowest, last, grid);
 }
 
 /** Share of the whole operator's output a slice computes (what its time is scaled by, docs/latency.md). */

@@ -34,8 +34,32 @@ describe('memorianova fit', () => {
     assert.match(run.stderr, /^error: small-cnn does not fit in 1\.00 KiB: the least memory any execution in the space needs is .*\n$/);
   });
 
+  it('--halo cache: --json and the plan file state the mode and every cached group; the front holds cached groups', () => {
+    const out = join(dir, 'halo');
+    const run = cli('fit', modelPath, '--memory', '1B', ...small, '--halo', 'cache', '--json', '--sweep', '--out', out);
+    assert.equal(run.status, 2, run.stderr);
+    const json = JSON.parse(run.stdout) as { halo: string; front: Array<{ groups: Array<{ halo: string }> }> };
+    assert.equal(json.halo, 'cache', 'the mode searched');
+    assert.ok(
+      json.front.some((e) => e.groups.some((g) => g.halo === 'cache')),
+      'some front point caches halos',
+    );
+    const plan = JSON.parse(readFileSync(join(out, 'fit.json'), 'utf8')) as { halo?: string };
+    assert.equal(plan.halo, 'cache', 'the plan file says so');
+    const plain = JSON.parse(cli('fit', modelPath, '--memory', '1B', ...small, '--json').stdout) as {
+      halo: string;
+      groups: Array<{ halo: string }>;
+    };
+    assert.equal(plain.halo, 'recompute', 'default');
+    assert.ok(
+      plain.groups.every((g) => g.halo === 'recompute'),
+      'every group recomputes by default',
+    );
+  });
+
   it('bad sizes and devices: one-line errors, exit 1', () => {
     for (const args of [
+      ['--memory', '1MiB', '--halo', 'stash'],
       ['--memory', '12XB'],
       ['--memory', '1MiB', '--device', 'toaster'],
     ]) {

@@ -1,7 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { fail } from '../../errors.ts';
 import { frontChart } from '../../fit/chart.ts';
+import type { HaloMode } from '../../fit/tiles.ts';
 import { resolveDevice } from '../../fit/device.ts';
 import { fitModel, type FitExecution, type FitGroup, type FitResult } from '../../fit/fit.ts';
 import { fitPlanOf } from '../../fit/plan.ts';
@@ -18,6 +20,7 @@ interface FitFlags extends ModelFlags {
   maxGrid?: number;
   maxDepth?: number;
   maxChunks?: number;
+  halo: string;
   sweep?: boolean;
   json?: boolean;
   out?: string;
@@ -45,6 +48,7 @@ function executionJson(e: FitExecution) {
       rows: g.rows,
       cols: g.cols,
       ...(g.kind === 'tokens' ? { chunks: g.rows } : {}),
+      halo: g.halo,
       tiles: g.tiles,
       peakBytes: g.peakBytes,
       latencyMs: round(g.latencyMs),
@@ -70,6 +74,7 @@ function resultJson(r: FitResult, sweep: boolean) {
     leastPeakBytes: r.leastPeak.peakBytes,
     includeWeights: r.includeWeights,
     weightBytes: r.weightBytes,
+    halo: r.halo,
     groups: executionJson(chosen).groups,
     space: r.space,
     ...(sweep ? { front: r.front.map(executionJson) } : {}),
@@ -97,7 +102,7 @@ function summary(r: FitResult, e: FitExecution): string {
         e.groups.map((g) => [
           `${g.first} .. ${g.last}`,
           g.operators,
-          gridName(g),
+          `${gridName(g)}${g.halo === 'cache' ? ' cached' : ''}`,
           g.tiles,
           formatBytes(g.peakBytes),
           g.latencyMs.toFixed(2),
@@ -109,7 +114,7 @@ function summary(r: FitResult, e: FitExecution): string {
     `searched exactly: ${r.space.segmentsEvaluated} pieces over ${r.space.operators} operators (${r.space.tileable} tileable), ` +
       `groups of ≤ ${r.space.maxDepth} operators, ${
         r.context.layout.kind === 'cnn' ? `grids 1..${r.space.maxGrid} × 1..${r.space.maxGrid}` : `2..${r.space.maxChunks} token chunks`
-      }, in ${(r.searchMs / 1000).toFixed(1)} s`,
+      }${r.halo === 'cache' ? ', halos recomputed or cached' : ''}, in ${(r.searchMs / 1000).toFixed(1)} s`,
   );
   return `${lines.join('\n')}\n`;
 }
@@ -145,11 +150,18 @@ export function register(program: Command): void {
       positiveInteger('--max-chunks'),
     )
     .option('--max-depth <n>', `most operators in one group (default ${DEFAULT_SPACE.maxDepth})`, positiveInteger('--max-depth'))
+    .option(
+      '--halo <mode>',
+      'recompute: every tile recomputes its halos; cache: a group may also cache them down its grid columns',
+      'recompute',
+    )
     .option('--sweep', 'print the Pareto front of peak memory against latency (with --out: front.svg)')
     .option('--out <dir>', 'write fit.json (the plan) and, with --sweep, front.svg into this folder')
     .option('--json', 'print one JSON object')
     .action(async (spec: string, flags: FitFlags) => {
       const limitBytes = parseByteSize(flags.memory, '--memory');
+      if (flags.halo !== 'recompute' && flags.halo !== 'cache') fail(`--halo must be recompute or cache, got '${flags.halo}'`, 'usage');
+      const halo: HaloMode = flags.halo;
       const device = resolveDevice(flags.device);
       const model = loadModelFromFlags(spec, flags);
       const result = fitModel(model, {
@@ -161,6 +173,7 @@ export function register(program: Command): void {
           maxGrid: flags.maxGrid ?? DEFAULT_SPACE.maxGrid,
           maxDepth: flags.maxDepth ?? DEFAULT_SPACE.maxDepth,
           maxChunks: flags.maxChunks ?? DEFAULT_SPACE.maxChunks,
+          ...(halo === 'cache' ? { halo } : {}),
         },
       });
       if (flags.out !== undefined) {

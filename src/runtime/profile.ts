@@ -15,6 +15,7 @@ import { boxKey, weightSlice } from './regions.ts';
 import { calibrateOverheads, type OverheadFit } from './overheads.ts';
 import { buildStepModel, syntheticFeeds, type HeldWeight } from './submodel.ts';
 import { checkTarget, DEFAULT_TARGET, describeTarget, runMs, sessionOptions, type SessionTarget } from './targets.ts';
+import { optimisedOpTimes, type TracedKernel } from './kernels.ts';
 import { timedRun } from './tensors.ts';
 
 export interface ProfileOptions {
@@ -131,38 +132,53 @@ export async function profileModel(analysed: Model, options: ProfileOptions = {}
   return result;
 }
 
-/** Per operator, its kernel time's share (minimum over `runs` runs, onnxruntime's profiler) of the whole model's CPU ms. */
+/**
+ * Per operator, its kernel time's share of the whole model's CPU ms (docs/runtime.md, "Profiling"): onnxruntime's
+ * profiler with graph optimisations off gives every operator's own kernel time, and with them on the time of the
+ * fused kernels the runtime's sessions run, which optimisedOpTimes attributes back to operators (the unoptimised
+ * times when too little of it maps onto them); each the minimum over `runs` runs.
+ */
 async function kernelTimes(model: Model, runs: number, target: SessionTarget): Promise<Map<string, number>> {
-  const dir = mkdtempSync(join(tmpdir(), 'memorianova-profile-'));
   const bytes = writeModelBytes(model.graph);
   const feeds = Object.fromEntries(modelInputs(model));
+  const traced = await traceKernels(bytes, feeds, runs, { ...sessionOptions(target), graphOptimizationLevel: 'disabled' });
+  const optimisedTrace = await traceKernels(bytes, feeds, runs, sessionOptions(target));
+  const unoptimised = new Map([...traced].map(([name, k]) => [name, k.ms]));
+  const kernels = optimisedOpTimes(model, unoptimised, optimisedTrace) ?? unoptimised;
+  const optimised = await ort.InferenceSession.create(bytes, sessionOptions(target));
+  await optimised.run(feeds);
+  const cpu: number[] = [];
+  for (let i = 0; i < runs; i++) cpu.push(runMs(await timedRun(optimised, feeds), target));
+  await optimised.release();
+  const traceMs = [...kernels.values()].reduce((a, b) => a + b, 0);
+  const scale = traceMs > 0 ? median(cpu) / traceMs : 1;
+  return new Map([...kernels].map(([name, ms]) => [name, ms * scale]));
+}
+
+/** Per node of the session's graph, its least kernel time (ms) over `runs` runs after a warm-up (onnxruntime's profiler). */
+async function traceKernels(
+  bytes: Uint8Array,
+  feeds: Record<string, ort.Tensor>,
+  runs: number,
+  options: ort.InferenceSession.SessionOptions,
+): Promise<Map<string, TracedKernel>> {
+  const dir = mkdtempSync(join(tmpdir(), 'memorianova-profile-'));
   try {
-    const traced = await ort.InferenceSession.create(bytes, {
-      ...sessionOptions(target),
-      graphOptimizationLevel: 'disabled',
-      enableProfiling: true,
-      profileFilePrefix: join(dir, 'ort'),
-    });
+    const traced = await ort.InferenceSession.create(bytes, { ...options, enableProfiling: true, profileFilePrefix: join(dir, 'ort') });
     for (let i = 0; i <= runs; i++) await traced.run(feeds);
     traced.endProfiling();
     await traced.release();
-    const optimised = await ort.InferenceSession.create(bytes, sessionOptions(target));
-    await optimised.run(feeds);
-    const cpu: number[] = [];
-    for (let i = 0; i < runs; i++) cpu.push(runMs(await timedRun(optimised, feeds), target));
-    await optimised.release();
     const file = readdirSync(dir).find((f) => f.endsWith('.json'));
-    const kernels = new Map<string, number>();
+    const kernels = new Map<string, TracedKernel>();
     if (file === undefined) return kernels;
-    const events = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Array<{ cat?: string; name?: string; dur?: number }>;
-    for (const event of events) {
+    type Event = { cat?: string; name?: string; dur?: number; args?: { op_name?: string } };
+    for (const event of JSON.parse(readFileSync(join(dir, file), 'utf8')) as Event[]) {
       if (event.cat !== 'Node' || event.name === undefined || !event.name.endsWith('_kernel_time') || event.dur === undefined) continue;
       const name = event.name.slice(0, -'_kernel_time'.length);
-      kernels.set(name, Math.min(kernels.get(name) ?? Infinity, event.dur / 1000));
+      const ms = Math.min(kernels.get(name)?.ms ?? Infinity, event.dur / 1000);
+      kernels.set(name, { ms, opType: event.args?.op_name ?? '' });
     }
-    const traceMs = [...kernels.values()].reduce((a, b) => a + b, 0);
-    const scale = traceMs > 0 ? median(cpu) / traceMs : 1;
-    return new Map([...kernels].map(([name, ms]) => [name, ms * scale]));
+    return kernels;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

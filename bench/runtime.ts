@@ -1,5 +1,5 @@
 /**
- * Runtime benchmark (npm run bench:runtime [-- --models resnet50,bert-base --seq-len 128 --runs 3
+ * Runtime benchmark (npm run bench:runtime [-- --models resnet50,bert-base --seq-len 128 --runs 3 --rounds 3
  * --time-limit 20000 --cluster emu4 --methods a,b --out DIR]): each model is profiled on this machine (operator
  * times and the step/split overheads), every
  * method plans it for the cluster as emulated here (its devices' speeds stretched from the host profile, docs/runtime.md),
@@ -16,7 +16,8 @@ import { planOrder } from '../src/ordering/plan.ts';
 import { renderChart } from '../src/report/charts.ts';
 import { calibratedCluster, profileGflops } from '../src/runtime/emulate.ts';
 import { profileModel } from '../src/runtime/profile.ts';
-import { runPlan } from '../src/runtime/run.ts';
+import { median } from '../src/runtime/reference.ts';
+import { runPlan, type RunReport } from '../src/runtime/run.ts';
 import { simulate } from '../src/simulate/simulate.ts';
 
 function flag(name: string, fallback: string): string {
@@ -26,7 +27,8 @@ function flag(name: string, fallback: string): string {
 
 const models = flag('models', 'resnet50,bert-base').split(',');
 const seqLen = Number(flag('seq-len', '128'));
-const runs = Number(flag('runs', '9'));
+const runs = Number(flag('runs', '3'));
+const rounds = Number(flag('rounds', '3'));
 const timeLimitMs = Number(flag('time-limit', '20000'));
 const clusterName = flag('cluster', 'emu4');
 const methodsWanted = flag('methods', 'single,layerwise,proportional,lp,deepthings,heft,geneflow').split(',');
@@ -44,8 +46,10 @@ interface Row {
   maxAbsError: number;
   feasible: boolean;
   runsMs: number[];
+  /** Each round's median. */
+  roundMedianMs: number[];
   hostGflops: number;
-  /** Per worker: measured compute/send beside the prediction's, to locate a mis-prediction (docs/runtime.md). */
+  /** Per round, per worker: measured compute/send beside the prediction's, to locate a mis-prediction (docs/runtime.md). */
   workers: unknown;
 }
 
@@ -74,46 +78,61 @@ for (const name of models) {
     methods: methodsWanted,
   });
   log(`${name}: planned in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-  for (const method of planned.methods) {
-    writeFileSync(join(outDir, `${name}-${method.name}.plan.json`), `${JSON.stringify(method.plan)}\n`);
-    const report = await runPlan(model, method.plan, {
-      local: cluster.devices.length,
-      runs,
-      warmup: 1,
-      emulateLinks: true,
-      emulateDevices: true,
-      hostProfile: profile,
-      timeoutMs: 120_000,
-    });
+  for (const method of planned.methods) writeFileSync(join(outDir, `${name}-${method.name}.plan.json`), `${JSON.stringify(method.plan)}\n`);
+  // Rounds run every plan once in turn, so a slow spell of this shared machine lands on all plans alike rather than
+  // on one plan's runs; each plan's measurement is the median over all its rounds' runs.
+  const own = planned.methods.map((method) => ({ method, reports: [] as RunReport[] }));
+  for (let round = 1; round <= rounds; round++) {
+    for (const entry of own) {
+      const report = await runPlan(model, entry.method.plan, {
+        local: cluster.devices.length,
+        runs,
+        warmup: 1,
+        emulateLinks: true,
+        emulateDevices: true,
+        hostProfile: profile,
+        timeoutMs: 120_000,
+      });
+      entry.reports.push(report);
+      log(
+        `${name} ${entry.method.name} round ${round}/${rounds}: measured ${report.measuredMs.toFixed(1)} ms, predicted ${report.predictedMs.toFixed(1)} ms`,
+      );
+    }
+  }
+  for (const { method, reports } of own) {
+    const runsMs = reports.flatMap((r) => r.runsMs);
+    const measuredMs = median(runsMs);
+    const predictedMs = reports[0]!.predictedMs;
     const uncalibratedMs = simulate(model, base, method.plan).latencyMs;
     const row: Row = {
       model: name,
       method: method.name,
-      predictedMs: report.predictedMs,
+      predictedMs,
       uncalibratedMs,
-      measuredMs: report.measuredMs,
-      errorPercent: report.errorPercent,
-      uncalibratedErrorPercent: ((report.measuredMs - uncalibratedMs) / uncalibratedMs) * 100,
-      maxAbsError: report.maxAbsError,
+      measuredMs,
+      errorPercent: ((measuredMs - predictedMs) / predictedMs) * 100,
+      uncalibratedErrorPercent: ((measuredMs - uncalibratedMs) / uncalibratedMs) * 100,
+      maxAbsError: Math.max(...reports.map((r) => r.maxAbsError)),
       feasible: method.feasible,
-      runsMs: report.runsMs,
-      hostGflops: report.hostGflops,
-      workers: report.workers,
+      runsMs,
+      roundMedianMs: reports.map((r) => r.measuredMs),
+      hostGflops: median(reports.map((r) => r.hostGflops)),
+      workers: reports.map((r) => r.workers),
     };
     rows.push(row);
     log(
-      `${name} ${method.name}: host ${row.hostGflops.toFixed(1)} GFLOP/s, measured ${row.measuredMs.toFixed(1)} ms, predicted ${row.predictedMs.toFixed(1)} ms (${row.errorPercent.toFixed(1)}%), max abs error ${row.maxAbsError.toExponential(1)}`,
+      `${name} ${method.name}: host ${row.hostGflops.toFixed(1)} GFLOP/s, measured ${row.measuredMs.toFixed(1)} ms (rounds ${row.roundMedianMs.map((v) => v.toFixed(0)).join(', ')}), predicted ${row.predictedMs.toFixed(1)} ms (${row.errorPercent.toFixed(1)}%), max abs error ${row.maxAbsError.toExponential(1)}`,
     );
   }
 }
 
 const pct = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(1)}%`;
 const lines = [
-  `| model | method | predicted ms (profiled) | measured ms | error | predicted ms (cluster file only) | error | max abs error |`,
-  '|---|---|---|---|---|---|---|---|',
+  `| model | method | predicted ms (profiled) | measured ms | rounds' medians ms | error | predicted ms (cluster file only) | error | max abs error |`,
+  '|---|---|---|---|---|---|---|---|---|',
   ...rows.map(
     (r) =>
-      `| ${r.model} | ${r.method}${r.feasible ? '' : '*'} | ${r.predictedMs.toFixed(1)} | ${r.measuredMs.toFixed(1)} | ${pct(r.errorPercent)} | ${r.uncalibratedMs.toFixed(1)} | ${pct(r.uncalibratedErrorPercent)} | ${r.maxAbsError.toExponential(1)} |`,
+      `| ${r.model} | ${r.method}${r.feasible ? '' : '*'} | ${r.predictedMs.toFixed(1)} | ${r.measuredMs.toFixed(1)} | ${r.roundMedianMs.map((v) => v.toFixed(0)).join(' / ')} | ${pct(r.errorPercent)} | ${r.uncalibratedMs.toFixed(1)} | ${pct(r.uncalibratedErrorPercent)} | ${r.maxAbsError.toExponential(1)} |`,
   ),
 ];
 const summary: string[] = [];
@@ -132,10 +151,13 @@ for (const name of models) {
 }
 const hostLine = hosts.map((h) => `${h.model} ${h.gflops.toFixed(2)} GFLOP/s`).join(', ');
 console.log(
-  `\n### ${clusterName} emulated on this host (${hostLine}); ${runs} measured runs after 1 warm-up; * = plan over a memory limit\n\n${lines.join('\n')}\n\n${summary.join('\n')}`,
+  `\n### ${clusterName} emulated on this host (${hostLine}); ${rounds} rounds of ${runs} measured runs after 1 warm-up, median of all; * = plan over a memory limit\n\n${lines.join('\n')}\n\n${summary.join('\n')}`,
 );
 mkdirSync(outDir, { recursive: true });
-writeFileSync(join(outDir, 'runtime-bench.json'), `${JSON.stringify({ cluster: clusterName, seqLen, runs, hosts, rows }, null, 2)}\n`);
+writeFileSync(
+  join(outDir, 'runtime-bench.json'),
+  `${JSON.stringify({ cluster: clusterName, seqLen, runs, rounds, hosts, rows }, null, 2)}\n`,
+);
 const { svg, png } = await renderChart({
   $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
   title: `Measured vs predicted latency on ${clusterName} (emulated on one host)`,

@@ -52,6 +52,12 @@ export interface ExecuteOptions {
    * the SHA-256 bundle.json records for its manifest; nothing but tensors is sent to it.
    */
   bundle?: { dir: string; fingerprint: string; manifests: Array<{ folder: string; sha256: string }> };
+  /**
+   * The workers run on this host (`--local`), on one clock: with emulated links an upload's emulated transfer starts
+   * when the worker handed it to its socket, and a piece travels at once, held by its receiver until the emulated
+   * link delivers it, so the real transfers over loopback overlap the emulated ones instead of adding to them.
+   */
+  sharedClock?: boolean;
 }
 
 export interface WorkerRunStats {
@@ -428,6 +434,8 @@ class Coordinator {
     const allOutputs = new Promise<void>((resolve) => (outputsDone = resolve));
     if (outputPieces === 0) outputsDone();
     const parts = new Map<number, Region[]>();
+    /** Per message, when its last part was handed to the worker's socket, on this process' clock (sharedClock). */
+    const handedAt = new Map<number, number>();
     const deliveries: Array<Promise<void>> = [];
 
     let lastOutputAt = 0;
@@ -459,10 +467,11 @@ class Coordinator {
       for (const d of toDevices) {
         const piece = pieceOf(d.box);
         const arrivesAt = this.net?.downlinks[d.device]!.send(forwardedAt, piece.bytes.length).arrivesMs ?? forwardedAt;
+        const header = { t: 'piece', run, message: id, delivery: d.k, box: d.box } as const;
         deliveries.push(
-          sleep(arrivesAt - performance.now()).then(() =>
-            this.send(d.device, { t: 'piece', run, message: id, delivery: d.k, box: d.box }, piece.bytes),
-          ),
+          this.net !== null && this.options.sharedClock
+            ? this.send(d.device, { ...header, at: arrivesAt + performance.timeOrigin }, piece.bytes)
+            : sleep(arrivesAt - performance.now()).then(() => this.send(d.device, header, piece.bytes)),
         );
       }
     };
@@ -485,9 +494,12 @@ class Coordinator {
       const got = parts.get(header.message) ?? [];
       got.push({ box: part, bytes: payload });
       parts.set(header.message, got);
+      if (this.options.sharedClock)
+        handedAt.set(header.message, Math.max(handedAt.get(header.message) ?? 0, header.at - performance.timeOrigin));
       if (got.length === m.parts.length) {
         this.received.add(header.message);
-        forward(header.message, got, performance.now());
+        const now = performance.now();
+        forward(header.message, got, Math.min(now, handedAt.get(header.message) ?? now));
       }
     };
 

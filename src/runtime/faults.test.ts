@@ -141,7 +141,7 @@ describe('faults', () => {
   for (const [what, frame, pattern] of [
     [
       'an upload outside a run',
-      encodeFrame({ t: 'upload', run: 7, message: 0, part: 0, box: [] }),
+      encodeFrame({ t: 'upload', run: 7, message: 0, part: 0, box: [], at: 1 }),
       /^unexpected message 'upload' from worker pi1 \(127\.0\.0\.1:\d+\) during step '(connect|setup)' \(run 7\)$/,
     ],
     [

@@ -11,6 +11,12 @@ import { workerProgramSchema } from './program-schema.ts';
  * Tensor data is never JSON. Headers are checked against the schemas below; anything else is rejected.
  */
 
+/** The furthest ahead a piece's `at` may lie: an emulated transfer longer than this is a coordinator's error. */
+export const HOLD_MAX_MS = 600_000;
+
+/** This process' clock on the host's shared time line (ms): what `at` fields are stated in. */
+export const hostClockMs = (): number => performance.timeOrigin + performance.now();
+
 /** The largest payload a probe frame carries or asks for (it measures links, it must not be a way to fill memory). */
 export const PROBE_MAX_BYTES = 64 * 2 ** 20;
 
@@ -43,7 +49,18 @@ export const workerBound = z.discriminatedUnion('t', [
   z.strictObject({ t: z.literal('build') }),
   /** Start a run; `slowdown`, when given, replaces the setup's for this run (the host's speed was re-measured). */
   z.strictObject({ t: z.literal('run'), run: count, slowdown: z.number().min(1).max(1e6).optional() }),
-  z.strictObject({ t: z.literal('piece'), run: count, message: count, delivery: count, box }),
+  /**
+   * `at` (emulated links, workers on the coordinator's host): when the piece arrives over the emulated link, as
+   * performance.timeOrigin + performance.now() ms; the worker holds it until then. At most HOLD_MAX_MS ahead.
+   */
+  z.strictObject({
+    t: z.literal('piece'),
+    run: count,
+    message: count,
+    delivery: count,
+    box,
+    at: z.number().positive().finite().optional(),
+  }),
   /** The processor is this worker's until it sends `computed`. */
   z.strictObject({ t: z.literal('grant'), run: count }),
   /** `memorianova probe`, before any set-up: answer with `reply` bytes (the frame's own payload measures the downlink). */
@@ -65,7 +82,8 @@ export const coordinatorBound = z.discriminatedUnion('t', [
     bundle: z.strictObject({ fingerprint: z.string(), device: count, manifestSha256: z.string() }).nullable(),
   }),
   z.strictObject({ t: z.literal('ready'), buildMs: z.number().nonnegative(), sessions: count }),
-  z.strictObject({ t: z.literal('upload'), run: count, message: count, part: count, box }),
+  /** `at`: when the worker handed the part to its socket (performance.timeOrigin + performance.now() ms). */
+  z.strictObject({ t: z.literal('upload'), run: count, message: count, part: count, box, at: z.number().positive().finite() }),
   z.strictObject({
     t: z.literal('done'),
     run: count,

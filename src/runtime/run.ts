@@ -140,6 +140,7 @@ export async function runPlan(analysed: Model, plan: Plan, options: RunPlanOptio
       warmup: options.warmup ?? 1,
       inputs: new Map([...inputs].map(([name, t]) => [name, ortTensorBytes(t)])),
       emulateLinks: options.emulateLinks ?? false,
+      sharedClock: local !== undefined,
       slowdowns: slowdownsAt(hostGflops),
       exclusiveCompute: options.emulateDevices ?? false,
       ...(clock === undefined

@@ -113,6 +113,31 @@ describe('distributed execution equals one whole-model session', () => {
     for (const run of result.workerRuns) for (const w of run) assert.ok(w.computeMs > 0);
   });
 
+  it('emulated links on one clock: pieces travel at once and are held until the emulated link delivers them', async () => {
+    // 2 Mbit/s links, 5 ms per message: a run shorter than the time its pieces spend on the emulated downlinks would
+    // show that the holds were skipped.
+    const slow: Cluster = { ...homo2, devices: homo2.devices.map((d) => ({ ...d, uplinkMbps: 2, downlinkMbps: 2, latencyMs: 5 })) };
+    const plan = proportionalPlan(cnn, slow, orderOf(cnn), ['rows']);
+    const inputs = modelInputs(cnn);
+    const reference = await referenceRun(cnn, inputs);
+    const { simulate } = await import('../simulate/simulate.ts');
+    const predicted = simulate(cnn, slow, plan);
+    const result = await executeProgram(compileProgram(cnn, plan), slow, {
+      workers: workers.slice(0, 2).map((w) => w.address),
+      runs: 2,
+      warmup: 1,
+      inputs: new Map([...inputs].map(([name, t]) => [name, ortTensorBytes(t)])),
+      emulateLinks: true,
+      sharedClock: true,
+      slowdowns: [1, 1],
+      timeoutMs: 20_000,
+    });
+    assert.ok(maxAbsError(cnn, result.outputs, reference.outputs) <= 1e-4);
+    const linkMs = Math.max(...predicted.devices.map((d) => d.receiveMs));
+    for (const ms of result.latenciesMs)
+      assert.ok(ms >= linkMs, `a run took ${ms.toFixed(1)} ms, under the ${linkMs.toFixed(1)} ms its pieces spend on emulated links`);
+  });
+
   it('BERT (1 layer, 8 tokens): attention split by heads, the rest by tokens, fused stretches', async () => {
     const bert = withInlineWeights(loadModel('bert-base', { layers: 1, seqLen: 8 }));
     const err = await check(bert, fusedPlan(bert, homo2, ['heads', 'tokens', 'channels']));

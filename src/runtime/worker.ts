@@ -22,7 +22,17 @@ import { sendFrame, sleep } from './link.ts';
 import { peakResidentBytes, resetPeak, residentBytes } from './memory.ts';
 import type { WeightSlice } from './program.ts';
 import { checkProgram, pieceMismatch, type CheckedProgram, type DeclaredPiece } from './program-schema.ts';
-import { decodeFrame, encodeFrame, frameBytes, PROBE_MAX_BYTES, workerBound, type CoordinatorBound, type WorkerBound } from './protocol.ts';
+import {
+  decodeFrame,
+  encodeFrame,
+  frameBytes,
+  HOLD_MAX_MS,
+  hostClockMs,
+  PROBE_MAX_BYTES,
+  workerBound,
+  type CoordinatorBound,
+  type WorkerBound,
+} from './protocol.ts';
 import { copyRegion, elementSize, emptyRegion, extractRegion, type Region } from './regions.ts';
 import { benchmarkCompute } from './probe-compute.ts';
 import { planSteps, type StepPlan } from './schedule.ts';
@@ -268,6 +278,8 @@ class WorkerSession {
   private readonly handshakeMs: number;
   /** The last run the coordinator started: pieces of any other run are refused. */
   private announcedRun: number | null = null;
+  /** Pieces received but held until their emulated arrival (`at`). */
+  private readonly held = new Set<string>();
   private pieces = new Map<string, Region>();
   private waiting = new Map<string, () => void>();
   private closed = false;
@@ -538,13 +550,23 @@ class WorkerSession {
         : this.pieces.has(key)
           ? 'it arrived twice'
           : pieceMismatch(declared.get(id), header.box, payload.length);
-    if (refused !== null) throw new Error(`refused piece ${id} of run ${header.run}: ${refused}`);
-    this.pieces.set(key, { box: header.box, bytes: payload });
-    const wake = this.waiting.get(key);
-    if (wake !== undefined) {
-      this.waiting.delete(key);
-      wake();
-    }
+    const holdMs = header.at === undefined ? 0 : header.at - hostClockMs();
+    const late = holdMs > HOLD_MAX_MS ? `it is to be held ${(holdMs / 1000).toFixed(0)} s` : null;
+    if ((refused ?? late) !== null) throw new Error(`refused piece ${id} of run ${header.run}: ${refused ?? late}`);
+    const publish = () => {
+      this.held.delete(key);
+      if (header.run !== this.announcedRun) return;
+      this.pieces.set(key, { box: header.box, bytes: payload });
+      const wake = this.waiting.get(key);
+      if (wake !== undefined) {
+        this.waiting.delete(key);
+        wake();
+      }
+    };
+    if (holdMs <= 0) return publish();
+    // An emulated link's piece travelled at once over loopback; it becomes the worker's when the link would deliver it.
+    this.held.add(key);
+    setTimeout(publish, holdMs);
   }
 
   private piece(run: number, message: number, delivery: number): Promise<Region> | Region {
@@ -694,7 +716,7 @@ class WorkerSession {
    */
   private async upload(run: number, message: number, part: number, box: Box, bytes: Uint8Array): Promise<number> {
     const start = performance.now();
-    await this.send({ t: 'upload', run, message, part, box }, bytes);
+    await this.send({ t: 'upload', run, message, part, box, at: hostClockMs() }, bytes);
     return performance.now() - start;
   }
 }

@@ -36,6 +36,26 @@ describe('fit: proof by the runtime (ONNX Runtime, tiles in sequence)', () => {
     });
   }
 
+  for (const [name, build] of [
+    ['small CNN', smallCnn],
+    ['three convs', threeConvs],
+  ] as const) {
+    it(`${name} with cached halos: every front point caching some group's halos gives the whole model's outputs`, async () => {
+      const model = build();
+      const result = fitModel(model, { limitBytes: 1, space: { maxGrid: 3, maxDepth: 5, halo: 'cache' } });
+      const points = result.front.filter((e) => e.groups.some((g) => g.halo === 'cache'));
+      assert.ok(points.length > 0, 'some front point caches halos');
+      for (const point of points) {
+        const run = await runFit(
+          model,
+          point.context,
+          point.segments.map((s) => s.segment),
+        );
+        assert.ok(run.maxAbsError <= 1e-4, `max abs error ${run.maxAbsError}`);
+      }
+    });
+  }
+
   it("concat chunks: a chunk reading one part of a Concat (no Neg in chunk 1) gives the whole model's output", async () => {
     const model = concatChunks();
     const { ctx } = fitContext(model);

@@ -1,4 +1,3 @@
-import { fail } from '../errors.ts';
 import * as ort from 'onnxruntime-node';
 import type { DType } from '../ir/dtype.ts';
 import type { Model, Weight } from '../ir/graph.ts';
@@ -25,7 +24,7 @@ import { buildStepModel, type HeldWeight } from '../runtime/submodel.ts';
 import { ortTensorBytes, SESSION_OPTIONS, toOrtTensor } from '../runtime/tensors.ts';
 import type { Segment } from './memory.ts';
 import type { LoadedFitPlan } from './plan.ts';
-import { compileFitProgram } from './program.ts';
+import { compileFitProgram, tileOps } from './program.ts';
 import { exitShare } from './tiles.ts';
 
 export interface FitRun {
@@ -68,11 +67,18 @@ export async function runFit(analysed: Model, ctx: PartitionContext, segments: r
     return { position: p, node: wireNode(node, addWeight), slice, weights: keys };
   };
   const shapeOf = (tensor: string) => model.tensors.get(tensor)!.shape;
+  /** Held tensors that are not whole: the caches of cached halos. */
+  const boxes = new Map<string, Box>();
   let steps = 0;
   const runStep = async (name: string, ops: ProgramOp[], keep: Set<string>) => {
     const step: Step = { name, gathers: [], ops, uploads: [], boundaryBytes: 0 };
-    const boxes = new Map([...held.keys()].map((t) => [t, fullBox(shapeOf(t))]));
-    const built = buildStepModel(program, step, boxes, weights, keep);
+    const built = buildStepModel(
+      program,
+      step,
+      new Map([...held.keys()].map((t) => [t, boxes.get(t) ?? fullBox(shapeOf(t))])),
+      weights,
+      keep,
+    );
     const session = await ort.InferenceSession.create(writeModelBytes(built.graph), SESSION_OPTIONS);
     try {
       const feeds: Record<string, ort.Tensor> = {};
@@ -98,7 +104,6 @@ export async function runFit(analysed: Model, ctx: PartitionContext, segments: r
       continue;
     }
     const { tiling, first } = segment;
-    if (tiling.halo === 'cache') fail('running a group with cached halos is not implemented yet', 'invalid-plan');
     const exits = new Map<string, { position: number; size: number; whole: ReturnType<typeof emptyRegion> }>();
     for (const p of tiling.exits) {
       if (p < first) continue;
@@ -108,13 +113,16 @@ export async function runFit(analysed: Model, ctx: PartitionContext, segments: r
       exits.set(tensor, { position: p, size, whole: emptyRegion(fullBox(shape), size) });
     }
     for (const tile of tiling.tiles) {
-      const ops: ProgramOp[] = [];
-      for (let p = first; p <= tiling.last; p++) {
-        const slice = tile.slices[p - tiling.lowest];
-        if (slice != null) ops.push(programOp(p, slice));
-      }
-      for (const r of await runStep(`tile ${tile.row},${tile.col}`, ops, new Set(exits.keys()))) {
-        const exit = exits.get(r.tensor)!;
+      // Cached halos (docs/memory.md, "Cached halos"): the rows kept for the next tile are held as tensors of their own.
+      const { ops, caches, dtypes: added } = tileOps(ctx, tiling, first, tile, programOp);
+      Object.assign(dtypes, added);
+      for (const r of await runStep(`tile ${tile.row},${tile.col}`, ops, new Set([...exits.keys(), ...caches]))) {
+        const exit = exits.get(r.tensor);
+        if (exit === undefined) {
+          held.set(r.tensor, r.bytes);
+          boxes.set(r.tensor, r.box);
+          continue;
+        }
         copyRegion({ box: r.box, bytes: r.bytes }, exit.whole, exitShare(ctx, exit.position, tiling.grid, tile.row, tile.col), exit.size);
       }
     }

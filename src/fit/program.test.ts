@@ -115,6 +115,49 @@ describe('fit plans on the runtime (one worker, tiles in sequence)', () => {
     assert.equal(report.predictedPeakBytes, 1664, 'the plan says 1664 B');
   });
 
+  it('three convs, 2×1 tiles with cached halos: tile 0 keeps rows 3–4 of a, tile 1 concatenates them, at the predicted 1920 B', async () => {
+    const model = threeConvs();
+    const file: FitPlanFile = {
+      ...threeConvsPlan(),
+      halo: 'cache',
+      limitBytes: 1920,
+      peakBytes: 1920,
+      groups: [{ first: 'conv1', last: 'conv3', rows: 2, cols: 1, halo: 'cache' }],
+    };
+    const plan = loadFitPlan(JSON.parse(JSON.stringify(file)), model, 'the plan');
+    const { program } = compileFitProgram(withInlineWeights(model), plan.memory, plan.segments, presetDevice('pi')!);
+    const steps = program.workers[0]!.steps;
+    // Tile 0: a₀ 640 + its cache 256 + b₀ 512. Tile 1, cut after its Concat where x dies: a₁′ 384 + a₁ 640, then
+    // b₁ 512 + y₁ 128 with a₁ held.
+    assert.deepEqual(
+      steps.map((s) => [s.name, s.workingBytes, s.ops.map((op) => `${op.node.opType} ${op.node.inputs[0]}→${op.node.outputs[0]}`)]),
+      [
+        [
+          'conv1 .. conv3 tile 0,0',
+          1408,
+          ['Conv x→conv1_out', 'Identity conv1_out→conv1_out~cache@0,0', 'Conv conv1_out→conv2_out', 'Conv conv2_out→conv3_out'],
+        ],
+        ['conv1 .. conv3 tile 1,0 part 1/2', 1024, ['Conv x→conv1_out~new', 'Concat conv1_out~cache@0,0→conv1_out']],
+        ['conv1 .. conv3 tile 1,0 part 2/2', 640, ['Conv conv1_out→conv2_out', 'Conv conv2_out→conv3_out']],
+      ],
+      'the steps, their working sets and operators',
+    );
+    assert.deepEqual(steps[1]!.ops[0]!.slice.outputs[0]![2], [5, 8], 'tile 1 computes rows 5–7 of a only');
+    assert.deepEqual(workerStepPeaks(program.workers[0]!), [1920, 1792, 1536], 'held + working per step');
+    checkProgram(program.workers[0]!, 2 ** 20);
+    const report = await run(model, JSON.parse(JSON.stringify(file)));
+    assert.ok(report.maxAbsError <= 1e-4, `max abs error ${report.maxAbsError}`);
+    assert.equal(report.measuredPeakBytes, 1920, 'x, y and the cache held (768 B) + a₀ and b₀ (1152 B): the predicted 1920 B');
+    throwsOneLine(
+      () => loadFitPlan({ ...file, halo: 'recompute' }, model, 'p'),
+      /caches its halos, but the plan says halos are recomputed/,
+    );
+    throwsOneLine(
+      () => loadFitPlan({ ...file, groups: [{ first: 'conv1', last: 'conv3', rows: 1, cols: 2, halo: 'cache' }] }, model, 'p'),
+      /a group caching its halos needs at least 2 tile rows/,
+    );
+  });
+
   for (const [name, build] of [
     ['small CNN', smallCnn],
     ['residual stack', residualStack],
@@ -286,13 +329,19 @@ describe('fit plans on the runtime (one worker, tiles in sequence)', () => {
   });
 
   it('property: on random conv stacks every fit plan peaks within its limit and runs with the whole model output', async () => {
-    for (let seed = 1; seed <= 5; seed++) {
+    let cachedPlans = 0;
+    for (const [seed, halo] of [1, 2, 3, 4, 5].flatMap((seed) => [[seed, 'recompute'] as const, [seed, 'cache'] as const])) {
       const model = randomConvStack(seed);
-      const result = fitModel(model, { limitBytes: 1, space: { maxGrid: 3, maxDepth: 4 } });
-      // Limits from the least peak to the untiled one: the fastest plan within each.
+      const space = { maxGrid: 3, maxDepth: 4, halo };
+      const result = fitModel(model, { limitBytes: 1, space });
+      // Limits from the least peak to the untiled one: the fastest plan within each; with cached halos also the peak of
+      // the first front point that caches some group's halos.
       const limits = [result.leastPeak.peakBytes, Math.round((result.leastPeak.peakBytes + result.baselinePeakBytes) / 2)];
+      const cached = result.front.find((e) => e.groups.some((g) => g.halo === 'cache'));
+      if (cached !== undefined) limits.push(cached.peakBytes);
       for (const limitBytes of limits) {
-        const fit = fitModel(model, { limitBytes, space: { maxGrid: 3, maxDepth: 4 } });
+        const fit = fitModel(model, { limitBytes, space });
+        if (fit.best!.groups.some((g) => g.halo === 'cache')) cachedPlans++;
         assert.ok(fit.feasible, `seed ${seed}: feasible at ${limitBytes} B`);
         const file = JSON.parse(JSON.stringify(fitPlanOf(fit))) as FitPlanFile;
         const plan = loadFitPlan(file, model, 'the plan');
@@ -309,5 +358,6 @@ describe('fit plans on the runtime (one worker, tiles in sequence)', () => {
         );
       }
     }
+    assert.ok(cachedPlans >= 3, `${cachedPlans} of the plans run cache halos`);
   });
 });

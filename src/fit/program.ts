@@ -1,4 +1,3 @@
-import { fail } from '../errors.ts';
 import type { Cluster, Device } from '../cluster/types.ts';
 import type { DType } from '../ir/dtype.ts';
 import type { Model, Weight } from '../ir/graph.ts';
@@ -21,7 +20,7 @@ import {
 import { boxKey, elementSize } from '../runtime/regions.ts';
 import { planSteps } from '../runtime/schedule.ts';
 import { planMemory, type FitMemory, type Segment } from './memory.ts';
-import { exitShare } from './tiles.ts';
+import { exitShare, type Tile, type Tiling } from './tiles.ts';
 
 /** The slice of position p computing its whole output. */
 export function wholeSlice(ctx: PartitionContext, p: number): OpSlice {
@@ -35,6 +34,11 @@ export function wholeSlice(ctx: PartitionContext, p: number): OpSlice {
     flops: ctx.model.ops[ctx.opIndex[p]!]!.cost.flops,
     ...(overrides === undefined ? {} : { overrides }),
   };
+}
+
+/** Bytes per element of a tensor of the model, or of the new rows or cache of one (tileOps names them after it). */
+function elementBytesOf(ctx: PartitionContext, tensor: string): number {
+  return ctx.elementBytes.get(tensor) ?? ctx.elementBytes.get(tensor.replace(/~(new|cache@\d+,\d+)$/, ''))!;
 }
 
 /**
@@ -74,11 +78,13 @@ export function stepWorkingBytes(
       if (!inputs.includes(id)) inputs.push(id);
     });
     const outputs = op.node.outputs.map((name, k) => {
-      const id = tensor(name, Math.ceil(boxVolume(op.slice.outputs[k]!) * ctx.elementBytes.get(name)!));
+      const id = tensor(name, Math.ceil(boxVolume(op.slice.outputs[k]!) * elementBytesOf(ctx, name)));
       if (kept.has(name)) graph.graphOutputs.push(id);
       return id;
     });
-    graph.ops.push({ name: op.node.name, inputs, outputs, behaviour: ctx.model.ops[ctx.opIndex[op.position]!]!.memory });
+    // The Concat and Identity of cached halos (tileOps) allocate their outputs, as the memory model's `cat` and `keep`.
+    const own = ctx.model.ops[ctx.opIndex[op.position]!]!;
+    graph.ops.push({ name: op.node.name, inputs, outputs, behaviour: own.node.name === op.node.name ? own.memory : 'normal' });
   }
   const peak = evaluateOrder(
     graph,
@@ -176,7 +182,7 @@ function lastTileParts(fm: FitMemory, ops: ProgramOp[], first: number, exits: re
   const { ctx } = fm;
   const points = ops.flatMap((op, i) => (i < ops.length - 1 && freesOutside(fm, op.position, first) ? [i] : []));
   if (points.length === 0) return [ops];
-  const sizeOf = (tensor: string, box: Box) => Math.ceil(boxVolume(box) * ctx.elementBytes.get(tensor)!);
+  const sizeOf = (tensor: string, box: Box) => Math.ceil(boxVolume(box) * elementBytesOf(ctx, tensor));
   const wholeOf = (tensor: string) => sizeOf(tensor, fullBox(ctx.model.tensors.get(tensor)!.shape));
   const peakOf = (parts: ProgramOp[][]) => {
     let held = 0;
@@ -218,6 +224,81 @@ function lastTileParts(fm: FitMemory, ops: ProgramOp[], first: number, exits: re
     if (peak < best.peak || (peak === best.peak && parts.length < best.parts.length)) best = { parts, peak };
   }
   return best.parts;
+}
+
+/** The tensor holding the rows position p's output keeps in tile (row, col) for the next tile of its column. */
+export function cacheTensor(output: string, row: number, col: number): string {
+  return `${output}~cache@${row},${col}`;
+}
+
+/** The tensor of the rows a slice computes where a cat puts them after cached rows. */
+export function newRowsTensor(output: string): string {
+  return `${output}~new`;
+}
+
+/**
+ * The operators of one tile's step (docs/fit.md, "Proof by the runtime"): its slices of positions first..last, and
+ * with cached halos (docs/memory.md, "Cached halos") where it takes rows from a cache, its slice writes the new rows
+ * (newRowsTensor) and a Concat along rows of the cache and them makes the tile's region under the output's own name;
+ * where it keeps rows for the next tile of its column, an Identity of them (cacheTensor). In the memory model's order:
+ * slice, cat, keep. `caches` lists the tensors it keeps, `dtypes` the dtype of every tensor it adds.
+ */
+export function tileOps(
+  ctx: PartitionContext,
+  tiling: Tiling,
+  first: number,
+  tile: Tile,
+  programOp: (p: number, slice: OpSlice) => ProgramOp,
+): { ops: ProgramOp[]; caches: string[]; dtypes: Record<string, DType> } {
+  const ops: ProgramOp[] = [];
+  const caches: string[] = [];
+  const dtypes: Record<string, DType> = {};
+  const rows = tiling.grid.rows;
+  for (let p = first; p <= tiling.last; p++) {
+    const i = p - tiling.lowest;
+    const slice = tile.slices[i];
+    const cached = tile.cached?.[i] ?? null;
+    if (slice == null) {
+      if (cached !== null) throw new Error(`tile ${tile.row},${tile.col} takes all of position ${p} from its cache`);
+      continue;
+    }
+    const op = programOp(p, slice);
+    const output = op.node.outputs[0]!;
+    const dtype = ctx.model.tensors.get(output)!.dtype;
+    if (cached === null) ops.push(op);
+    else {
+      const fresh = newRowsTensor(output);
+      const cache = cacheTensor(output, tile.row - 1, tile.col);
+      dtypes[fresh] = dtype;
+      ops.push({ ...op, node: { ...op.node, outputs: [fresh] } });
+      ops.push({
+        position: p,
+        node: {
+          name: `${op.node.name}~cat`,
+          opType: 'Concat',
+          domain: '',
+          inputs: [cache, fresh],
+          outputs: [output],
+          attributes: { axis: { type: 'int', value: 2 } },
+        },
+        slice: { device: 0, outputs: [tile.regions![i]!], inputs: [cached, slice.outputs[0]!], flops: 0 },
+        weights: [null, null],
+      });
+    }
+    const kept = tile.kept?.[i] ?? null;
+    if (kept !== null && tile.row + 1 < rows) {
+      const cache = cacheTensor(output, tile.row, tile.col);
+      dtypes[cache] = dtype;
+      caches.push(cache);
+      ops.push({
+        position: p,
+        node: { name: `${op.node.name}~keep`, opType: 'Identity', domain: '', inputs: [output], outputs: [cache], attributes: {} },
+        slice: { device: 0, outputs: [kept], inputs: [kept], flops: 0 },
+        weights: [null],
+      });
+    }
+  }
+  return { ops, caches, dtypes };
 }
 
 /**
@@ -336,16 +417,12 @@ export function compileFitProgram(
       continue;
     }
     const { tiling, first } = segment;
-    if (tiling.halo === 'cache') fail('running a group with cached halos is not implemented yet', 'invalid-plan');
     const exitPositions = [...tiling.exits].filter((p) => p >= first);
     const exits = exitPositions.map((p) => model.ops[ctx.opIndex[p]!]!.node.outputs[0]!);
     const used = tiling.tiles.filter((tile) => tile.slices.some((s, i) => s != null && i + tiling.lowest >= first));
     used.forEach((tile, t) => {
-      const ops: ProgramOp[] = [];
-      for (let p = first; p <= tiling.last; p++) {
-        const slice = tile.slices[p - tiling.lowest];
-        if (slice != null) ops.push(programOp(p, slice));
-      }
+      const { ops, caches, dtypes: added } = tileOps(ctx, tiling, first, tile, programOp);
+      Object.assign(dtypes, added);
       const assemble = exits.map((tensor, e) => ({
         tensor,
         region: fullBox(shapeOf(tensor)),
@@ -357,7 +434,7 @@ export function compileFitProgram(
       parts.forEach((part, k) => {
         const computed = new Set(part.flatMap((op) => op.node.outputs));
         const later = new Set(parts.slice(k + 1).flatMap((rest) => rest.flatMap((op) => op.node.inputs)));
-        const kept = new Set([...computed].filter((tensor) => exits.includes(tensor) || later.has(tensor)));
+        const kept = new Set([...computed].filter((tensor) => exits.includes(tensor) || later.has(tensor) || caches.includes(tensor)));
         addStep(
           parts.length === 1 ? name : `${name} part ${k + 1}/${parts.length}`,
           part,

@@ -146,9 +146,9 @@ function sameBut(a: Box, b: Box, axis: number): boolean {
  * The tiles of a group with cached halos (docs/fit.md, "Halos"; docs/memory.md, "Cached halos"). Tiles run column by
  * column, each column's tiles in row order. Walking each tile backwards from `last` as tileGroup does, a position's
  * region is what the tile's *computed* slices of later positions read (and an exit's share): its rows [s, e). When
- * the tile before it in the column held rows [s', e') of that output with s' ≤ s < e' and the same extent on every
- * other axis, rows [s, min(e', e)) come from that tile's cache (it keeps them: `kept`) and the slice computes only
- * rows [e', e) (none when e' ≥ e); otherwise the slice computes the whole region. Columns recompute their halos.
+ * the tile before it in the column held rows [s', e') of that output with s' ≤ s < e' < e and the same extent on
+ * every other axis, rows [s, e') come from that tile's cache (it keeps them: `kept`) and the slice computes only rows
+ * [e', e); otherwise the slice computes the whole region. Columns recompute their halos.
  */
 export function tileGroupCached(ctx: PartitionContext, lowest: number, last: number, grid: Grid): Tiling {
   const exits = exitsOf(ctx, lowest, last);
@@ -178,14 +178,13 @@ export function tileGroupCached(ctx: PartitionContext, lowest: number, last: num
         tile.regions![i] = held;
         const [s, e] = held[2]!;
         const previous = before?.regions![i] ?? null;
-        let compute: Box | null = held;
-        if (previous !== null && sameBut(previous, held, 2) && previous[2]![0] <= s && previous[2]![1] > s) {
-          const end = Math.min(previous[2]![1], e);
+        let compute: Box = held;
+        if (previous !== null && sameBut(previous, held, 2) && previous[2]![0] <= s && s < previous[2]![1] && previous[2]![1] < e) {
+          const end = previous[2]![1];
           tile.cached![i] = withAxis(held, 2, s, end);
           before!.kept![i] = tile.cached![i]!;
-          compute = end >= e ? null : withAxis(held, 2, end, e);
+          compute = withAxis(held, 2, end, e);
         }
-        if (compute === null) continue;
         const outputs = geometry.widen([compute]);
         if (outputs[0]![2]![0] !== compute[2]![0] || outputs[0]![2]![1] !== compute[2]![1])
           throw new Error(`tileGroupCached: position ${p} widens rows, which caching cannot split`);

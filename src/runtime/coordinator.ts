@@ -526,7 +526,13 @@ class Coordinator {
       name: program.workers[i]!.name,
       computeMs: d!.computeMs,
       waitMs: d!.waitMs,
-      sendMs: d!.sendMs + (this.net?.uplinks[i]!.busyMs ?? 0),
+      // On one clock the real socket time overlaps the emulated occupancy; elsewhere it comes on top of it.
+      sendMs:
+        this.net === null
+          ? d!.sendMs
+          : this.options.sharedClock
+            ? Math.max(d!.sendMs, this.net.uplinks[i]!.busyMs)
+            : d!.sendMs + this.net.uplinks[i]!.busyMs,
       peakBytes: d!.peakBytes,
       tensorPeakBytes: d!.tensorPeakBytes,
       workingPeakBytes: d!.workingPeakBytes,

@@ -1,10 +1,9 @@
-import { fail } from '../errors.ts';
 import type { MemoryBehaviour } from '../ir/graph.ts';
 import { memoryGraphOf, type MemoryGraph } from '../memory/graph.ts';
 import { evaluateOrder, type MemoryProfile } from '../memory/model.ts';
 import { MemoryIndex } from '../memory/state.ts';
 import { boxVolume } from '../partition/box.ts';
-import type { Box } from '../partition/types.ts';
+import { emitTiles, type TileSink } from '../memory/tiled.ts';
 import type { PartitionContext } from '../partition/context.ts';
 import type { Tile, Tiling } from './tiles.ts';
 
@@ -41,94 +40,38 @@ export function fitMemory(ctx: PartitionContext, inplace = true): FitMemory {
   return { ctx, graph, index, inplace, order, untiled, tensorId, lastReader };
 }
 
-/** Where a group's operators go: ids of tensors made outside the group, new tensors, operators. */
-interface Sink {
-  outer(tensor: number): number;
-  tensor(name: string, bytes: number): number;
-  op(name: string, inputs: number[], outputs: number[], behaviour: MemoryBehaviour): void;
-}
-
 /**
- * The memory-graph operators of group [first, tiling.last] (docs/memory.md, "Tiled steps"): one `alloc` creating the
- * whole buffer of every exit, then tile after tile each slice as an operator on region-sized tensors (inputs from
- * outside the group are the whole held tensors), each exit's slice followed by a `write` reading it and its whole
- * buffer (the copy of the tile's share into it).
- *
- * With cached halos (docs/memory.md, "Cached halos") a position whose tile takes rows from a cache is a `cat` of the
- * cache and the slice's new rows into the tile's region (or the cache itself when the slice computes nothing), a
- * position keeping rows for the next tile a `keep` allocating them, and the tile ends with a `drop` reading its
- * caches: a cache lives from the `keep` of the tile that makes it to the end of the tile that reads it. `caches`
- * holds the caches kept by the tile before `tiles` (position → tensor); the ones the last tile keeps are returned.
+ * The memory-graph operators of group [first, tiling.last] (docs/memory.md, "Tiled steps", "Cached halos"): the
+ * shared tiled-step rules (memory/tiled.ts, emitTiles) on the group's positions, exits from `first` on; `outer` takes
+ * memory-graph tensor ids. `caches` holds the caches kept by the tile before `tiles`; the last tile's are returned.
  */
 function emitGroup(
   fm: FitMemory,
   tiling: Tiling,
   first: number,
-  sink: Sink,
+  sink: { outer(tensor: number): number } & Omit<TileSink, 'outer'>,
   tiles: readonly Tile[] = tiling.tiles,
   alloc = true,
   caches: ReadonlyMap<number, number> = new Map(),
 ): Map<number, number> {
-  const { ctx } = fm;
-  const outputId = (p: number) => fm.tensorId.get(ctx.model.ops[ctx.opIndex[p]!]!.node.outputs[0]!)!;
+  const positions: number[] = [];
+  for (let p = first; p <= tiling.last; p++) positions.push(p);
   const exits = [...tiling.exits].filter((p) => p >= first).sort((x, y) => x - y);
-  const whole = new Map(exits.map((p) => [p, sink.outer(outputId(p))]));
-  const bytesOf = (tensor: string, box: Box) => Math.ceil(boxVolume(box) * ctx.elementBytes.get(tensor)!);
-  if (alloc) sink.op(`alloc ${first}..${tiling.last}`, [], [...whole.values()], 'normal');
-  let pending = new Map(caches);
-  for (const tile of tiles) {
-    const local = new Map<number, number>();
-    const kept = new Map<number, number>();
-    const read: number[] = [];
-    const at = `#${tile.row},${tile.col}`;
-    for (let p = first; p <= tiling.last; p++) {
-      const slice = tile.slices[p - tiling.lowest];
-      const cachedBox = tile.cached?.[p - tiling.lowest] ?? null;
-      const cache = cachedBox === null ? undefined : pending.get(p);
-      if (cachedBox !== null && cache === undefined) throw new Error(`tile ${at} of position ${p} reads a cache no tile kept`);
-      if (slice == null && cache === undefined) continue;
-      const op = ctx.model.ops[ctx.opIndex[p]!]!;
-      const output = op.node.outputs[0]!;
-      let held: number;
-      if (slice != null) {
-        const inputs: number[] = [];
-        op.node.inputs.forEach((tensor, j) => {
-          if (tensor === '' || ctx.model.tensors.get(tensor)?.kind === 'weight') return;
-          const source = ctx.producers[p]![j];
-          let id: number | undefined;
-          if (source != null && source.position >= first) {
-            id = local.get(source.position);
-            // A part the slice does not read (a Concat part outside its region) that the tile did not compute either.
-            if (id === undefined && slice.inputs[j] == null) return;
-          }
-          // Tensors from outside the group are read whole by every tile, needed or not (they are held anyway).
-          else id = sink.outer(fm.tensorId.get(tensor)!);
-          if (id === undefined) fail(`tile ${at} of '${op.node.name}' reads '${tensor}', which the tile did not compute`, 'invalid-plan');
-          if (!inputs.includes(id)) inputs.push(id);
-        });
-        const id = sink.tensor(`${output}${at}`, bytesOf(output, slice.outputs[0]!));
-        sink.op(`${op.node.name}${at}`, inputs, [id], op.memory);
-        held = id;
-        if (cache !== undefined) {
-          held = sink.tensor(`${output}${at} held`, bytesOf(output, tile.regions![p - tiling.lowest]!));
-          sink.op(`cat ${output}${at}`, [cache, id], [held], 'normal');
-        }
-      } else held = cache!;
-      if (cache !== undefined) read.push(cache);
-      local.set(p, held);
-      const buffer = whole.get(p);
-      if (buffer !== undefined) sink.op(`write ${output}${at}`, [held, buffer], [], 'normal');
-      const keptBox = tile.kept?.[p - tiling.lowest] ?? null;
-      if (keptBox !== null) {
-        const id = sink.tensor(`${output}${at} cache`, bytesOf(output, keptBox));
-        sink.op(`keep ${output}${at}`, [held], [id], 'normal');
-        kept.set(p, id);
-      }
-    }
-    if (read.length > 0) sink.op(`drop caches${at}`, read, [], 'normal');
-    pending = kept;
-  }
-  return pending;
+  const at = (p: number) => p - tiling.lowest;
+  return emitTiles(
+    fm.ctx,
+    { positions, inGroup: (p) => p >= first, exits },
+    tiles.map((tile) => ({
+      label: `#${tile.row},${tile.col}`,
+      slice: (p: number) => tile.slices[at(p)] ?? null,
+      region: (p: number) => tile.regions?.[at(p)] ?? null,
+      cached: (p: number) => tile.cached?.[at(p)] ?? null,
+      kept: (p: number) => tile.kept?.[at(p)] ?? null,
+    })),
+    { outer: (tensor) => sink.outer(fm.tensorId.get(tensor)!), tensor: sink.tensor, op: sink.op },
+    alloc,
+    caches,
+  );
 }
 
 /** Live bytes before position `p` runs in the order (any tiling of earlier positions leaves the same). */
@@ -282,13 +225,13 @@ export function planMemory(fm: FitMemory, segments: readonly Segment[], includeW
   const tensorNames = [...graph.tensorNames];
   const tensorBytes = [...graph.tensorBytes];
   const ops: MemoryGraph['ops'] = [];
-  const sink: Sink = {
-    outer: (tensor) => tensor,
-    tensor: (name, bytes) => {
+  const sink = {
+    outer: (tensor: number) => tensor,
+    tensor: (name: string, bytes: number) => {
       tensorBytes.push(bytes);
       return tensorNames.push(name) - 1;
     },
-    op: (name, inputs, outputs, behaviour) => ops.push({ name, inputs, outputs, behaviour }),
+    op: (name: string, inputs: number[], outputs: number[], behaviour: MemoryBehaviour) => ops.push({ name, inputs, outputs, behaviour }),
   };
   for (const segment of segments) {
     if (segment.tiling === null) ops.push(graph.ops[fm.order[segment.first]!]!);

@@ -1,9 +1,10 @@
 import { fail } from '../errors.ts';
 import type { OpDecision, Placement } from './types.ts';
-import { boxVolume, fullBox, hull, isEmpty, withAxis } from './box.ts';
+import { boxVolume, containsBox, fullBox, hull, isEmpty, withAxis } from './box.ts';
 import type { PartitionContext } from './context.ts';
+import type { OpGeometry } from './geometry.ts';
 import { ratiosToRanges } from './ranges.ts';
-import type { Box, OpSlice, PlanSlices, SplitOption } from './types.ts';
+import type { Box, OpSlice, PlanSlices, SplitOption, TiledStretch } from './types.ts';
 
 export function samePlacement(a: Placement, b: Placement): boolean {
   if ('device' in a || 'device' in b) return 'device' in a && 'device' in b && a.device === b.device;
@@ -60,12 +61,25 @@ export function checkDecisions(ctx: PartitionContext, decisions: readonly OpDeci
       const blocker = fusionBlocker(ctx, decisions, p);
       if (blocker !== null) fail(`${where} cannot skip synchronisation: ${blocker}`, 'invalid-plan');
     }
+    if (decision.tiles !== undefined) {
+      const blocker = tilesBlocker(ctx, decisions, p);
+      if (blocker !== null) fail(`${where} cannot take tiles ${decision.tiles}: ${blocker}`, 'invalid-plan');
+    }
   });
 }
 
 /** The same decisions with `sync` turned on wherever fusion is not allowed (what search operators call after mutation). */
 export function repairDecisions(ctx: PartitionContext, decisions: readonly OpDecision[]): OpDecision[] {
-  return decisions.map((d, p) => (d.sync || fusionBlocker(ctx, decisions, p) === null ? d : { ...d, sync: true }));
+  const repaired = decisions.map((d, p) => (d.sync || fusionBlocker(ctx, decisions, p) === null ? d : { ...d, sync: true }));
+  if (!repaired.some((d) => d.tiles !== undefined)) return repaired;
+  // Then `tiles` is dropped wherever it is not allowed (it depends only on sync flags and placements, so once suffices).
+  return repaired.map((d, p) => (tilesBlocker(ctx, repaired, p) === null ? d : withoutTiles(d)));
+}
+
+/** The decision without its `tiles`. */
+export function withoutTiles(decision: OpDecision): OpDecision {
+  const { tiles: _tiles, ...rest } = decision;
+  return rest;
 }
 
 /** The output regions each device owns under a placement (nothing where it owns none), before widening. */
@@ -153,11 +167,17 @@ export function planSlices(ctx: PartitionContext, decisions: readonly OpDecision
     const p = missed[i]!;
     ctx.sliceMemo[p]!.set(missedKeys[i]!, { row: slices[p]!, id: rowIds[p]! }, likelyReused);
   }
-  return {
+  const result: PlanSlices = {
     ops: slices.map((row, p) => ({ op: ctx.order[p]!, index: ctx.opIndex[p]!, sync: decisions[p]!.sync, slices: row })),
     rowIds,
     newRowIds,
   };
+  for (const decision of decisions) {
+    if (decision.tiles === undefined) continue;
+    result.tiled = tiledStretches(ctx, decisions, slices, deviceCount);
+    break;
+  }
+  return result;
 }
 
 /** Whether a consumer's row was made in this planSlices call (id >= newRowIds): then no memo key holds its id. */
@@ -246,24 +266,154 @@ function sliceRow(
   regions: (device: number) => Array<Box | null>,
 ): Array<OpSlice | null> {
   const geometry = ctx.geometry[position]!;
-  const op = ctx.model.ops[ctx.opIndex[position]!]!;
+  const opFlops = ctx.model.ops[ctx.opIndex[position]!]!.cost.flops;
   const fullVolume = ctx.outputVolume[position]!;
   const row: Array<OpSlice | null> = new Array(deviceCount).fill(null);
-  for (let d = 0; d < deviceCount; d++) {
-    const outputs = regions(d);
-    let computes = false;
-    let complete = true;
-    for (const box of outputs) {
-      if (box === null) complete = false;
-      else if (!isEmpty(box)) computes = true;
-    }
-    if (!computes) continue;
-    const wide = geometry.widen(
-      complete ? (outputs as Box[]) : outputs.map((box, k) => box ?? withAxis(fullBox(geometry.outputShapes[k]!), 0, 0, 0)),
-    );
-    const { inputs, overrides } = geometry.inputs(wide);
-    const flops = fullVolume === 0 ? 0 : (op.cost.flops * boxVolume(wide[0]!)) / fullVolume;
-    row[d] = overrides === undefined ? { device: d, outputs: wide, inputs, flops } : { device: d, outputs: wide, inputs, flops, overrides };
-  }
+  for (let d = 0; d < deviceCount; d++) row[d] = sliceOf(geometry, opFlops, fullVolume, d, regions(d));
   return row;
+}
+
+/**
+ * Device d's slice of an operator (its geometry, FLOPs and output elements) computing `outputs` (widened); null when
+ * none of them is non-empty.
+ */
+function sliceOf(geometry: OpGeometry, opFlops: number, fullVolume: number, d: number, outputs: Array<Box | null>): OpSlice | null {
+  let computes = false;
+  let complete = true;
+  for (const box of outputs) {
+    if (box === null) complete = false;
+    else if (!isEmpty(box)) computes = true;
+  }
+  if (!computes) return null;
+  const wide = geometry.widen(
+    complete ? (outputs as Box[]) : outputs.map((box, k) => box ?? withAxis(fullBox(geometry.outputShapes[k]!), 0, 0, 0)),
+  );
+  const { inputs, overrides } = geometry.inputs(wide);
+  const flops = fullVolume === 0 ? 0 : (opFlops * boxVolume(wide[0]!)) / fullVolume;
+  return overrides === undefined ? { device: d, outputs: wide, inputs, flops } : { device: d, outputs: wide, inputs, flops, overrides };
+}
+
+/**
+ * The positions of the fused stretch a synchronised operator ends (TiledStretch), in order, or why `tiles` cannot
+ * go on it: it must be synchronised and split, at least one fused operator must feed it, and every fused operator
+ * whose output reaches it only through fused operators must be read only inside the stretch.
+ */
+export function tiledStretchOf(ctx: PartitionContext, decisions: readonly OpDecision[], sink: number): number[] | string {
+  const decision = decisions[sink]!;
+  if (!decision.sync) return 'it skips synchronisation (tiles go on the synchronised operator that ends a fused stretch)';
+  if ('device' in decision.placement) return 'it runs whole on one device (tiles need a split placement)';
+  const members = new Set([sink]);
+  const stack = [sink];
+  while (stack.length > 0) {
+    const p = stack.pop()!;
+    for (const source of ctx.producers[p]!) {
+      if (source === null || decisions[source.position]!.sync || members.has(source.position)) continue;
+      members.add(source.position);
+      stack.push(source.position);
+    }
+  }
+  if (members.size === 1) return 'no fused operator feeds it';
+  for (const p of members) {
+    if (p === sink) continue;
+    for (const uses of ctx.consumers[p]!)
+      for (const use of uses)
+        if (!members.has(use.position))
+          return `its fused operator '${ctx.order[p]}' is also read by '${ctx.order[use.position]}', outside the stretch`;
+  }
+  return [...members].sort((a, b) => a - b);
+}
+
+/** Why `tiles` is not allowed on the decision at `position` (see tiledStretchOf), or null when it is (or is absent). */
+export function tilesBlocker(ctx: PartitionContext, decisions: readonly OpDecision[], position: number): string | null {
+  const tiles = decisions[position]!.tiles;
+  if (tiles === undefined) return null;
+  if (!Number.isInteger(tiles) || tiles < 2) return `tiles must be an integer >= 2, got ${tiles}`;
+  const stretch = tiledStretchOf(ctx, decisions, position);
+  return typeof stretch === 'string' ? stretch : null;
+}
+
+/**
+ * Every tiled stretch's sub-tiles (TiledStretch), device by device: the device's range of the sink's split axis is
+ * cut into `tiles` near-equal parts (ratiosToRanges with equal ratios, in whole granules); sub-tile t computes part
+ * t of the sink and, walking the stretch backwards, of every fused operator the hull of what the sub-tile's later
+ * slices read of it. Every region a sub-tile reads from outside the stretch lies inside the device's untiled slice's.
+ */
+function tiledStretches(
+  ctx: PartitionContext,
+  decisions: readonly OpDecision[],
+  slices: ReadonlyArray<Array<OpSlice | null>>,
+  deviceCount: number,
+): TiledStretch[] {
+  const stretches: TiledStretch[] = [];
+  decisions.forEach((decision, sink) => {
+    if (decision.tiles === undefined) return;
+    const positions = tiledStretchOf(ctx, decisions, sink) as number[];
+    const placement = decision.placement as { dim: string; ratios: number[] };
+    const option = splitOption(ctx, sink, placement.dim);
+    const ranges = ratiosToRanges(option.extent, placement.ratios, option.granule);
+    const index = new Map(positions.map((p, i) => [p, i]));
+    const shape = ctx.geometry[sink]!.outputShapes[0]!;
+    const outputCount = ctx.geometry[sink]!.outputShapes.length;
+    const devices: TiledStretch['devices'] = [];
+    for (let d = 0; d < deviceCount; d++) {
+      const [r0, r1] = ranges[d]!;
+      if (slices[sink]![d] == null || r1 <= r0) {
+        devices.push(null);
+        continue;
+      }
+      const tiles: Array<Array<OpSlice | null>> = [];
+      for (const [s, e] of ratiosToRanges(r1 - r0, new Array<number>(decision.tiles).fill(1), option.granule)) {
+        if (e <= s) continue;
+        const tile: Array<OpSlice | null> = new Array(positions.length).fill(null);
+        for (let i = positions.length - 1; i >= 0; i--) {
+          const p = positions[i]!;
+          let outputs: Array<Box | null>;
+          if (p === sink) outputs = firstOnly(withAxis(fullBox(shape), option.axis, r0 + s, r0 + e), outputCount);
+          else
+            outputs = ctx.consumers[p]!.map((uses) => {
+              let region: Box | null = null;
+              for (const use of uses) region = hull(region, tile[index.get(use.position)!]?.inputs[use.input] ?? null);
+              return region;
+            });
+          tile[i] = sliceOf(ctx.geometry[p]!, ctx.model.ops[ctx.opIndex[p]!]!.cost.flops, ctx.outputVolume[p]!, d, outputs);
+        }
+        checkHeld(ctx, slices, positions, index, tile, d, sink, tiles.length);
+        tiles.push(tile);
+      }
+      devices.push(tiles);
+    }
+    stretches.push({ sink, positions, tiles: decision.tiles, devices });
+  });
+  return stretches;
+}
+
+/** Fails unless every activation region the sub-tile reads from outside the stretch lies inside the device's untiled slice's. */
+function checkHeld(
+  ctx: PartitionContext,
+  slices: ReadonlyArray<Array<OpSlice | null>>,
+  positions: readonly number[],
+  index: ReadonlyMap<number, number>,
+  tile: ReadonlyArray<OpSlice | null>,
+  d: number,
+  sink: number,
+  t: number,
+): void {
+  positions.forEach((p, i) => {
+    const sub = tile[i];
+    if (sub == null) return;
+    const whole = slices[p]![d];
+    const node = ctx.model.ops[ctx.opIndex[p]!]!.node;
+    sub.inputs.forEach((box, j) => {
+      const tensor = node.inputs[j]!;
+      if (box == null || tensor === '' || ctx.weightReaders.has(tensor) || isEmpty(box)) return;
+      const source = ctx.producers[p]![j];
+      if (source != null && index.has(source.position)) return;
+      const held = whole?.inputs[j];
+      if (held == null || !containsBox(held, box))
+        fail(
+          `operator '${ctx.order[sink]}' with tiles: sub-tile ${t} of '${ctx.order[p]}' on device ${d} reads more of '${tensor}' than the untiled slice holds`,
+          'invalid-plan',
+        );
+    });
+  });
 }

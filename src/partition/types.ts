@@ -25,6 +25,13 @@ export interface OpDecision {
   op: string;
   placement: Placement;
   sync: boolean;
+  /**
+   * Only on a synchronised split operator that ends a fused stretch (docs/plan-format.md, "Tiles"): each device
+   * computes its region of the stretch as `tiles` (an integer >= 2) sub-tiles one after another, along the split
+   * axis. Communication is unchanged; compute (halos recomputed per sub-tile) and memory (the sub-tile working set,
+   * docs/memory.md "Tiled steps") change.
+   */
+  tiles?: number;
 }
 
 /**
@@ -93,8 +100,28 @@ export interface PlanSlices {
     /** One entry per device; null where the device does not take part. */
     slices: Array<OpSlice | null>;
   }>;
+  /** The tiled stretches of the plan (decisions with `tiles`), by sink position; absent when there are none. */
+  tiled?: TiledStretch[];
   /** Per position, the id planSlices gave the row (equal ids, equal rows): what memos downstream key on. */
   rowIds?: number[];
   /** Rows with ids from this one on were made for these slices (no memo holds them yet). */
   newRowIds?: number;
+}
+
+/**
+ * A fused stretch run as sub-tiles (OpDecision.tiles): the synchronised operator `sink` and the fused operators whose
+ * outputs reach it only through fused operators, every one of them read only inside the stretch. Each device runs
+ * the stretch at the sink's place in the order, sub-tile after sub-tile; the plan's slices of these positions stay
+ * the untiled regions (the hull of the sub-tiles'), which is what communication is made of.
+ */
+export interface TiledStretch {
+  sink: number;
+  /** The stretch's positions (its fused operators and the sink), in plan order. */
+  positions: number[];
+  tiles: number;
+  /**
+   * Per device (null where it takes no part): its non-empty sub-tiles, each with one slice per entry of
+   * `positions` (null where the sub-tile needs nothing of that operator).
+   */
+  devices: Array<Array<Array<OpSlice | null>> | null>;
 }

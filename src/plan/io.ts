@@ -49,6 +49,11 @@ const planSchema = z.strictObject({
       op: z.string({ error: 'must be a string' }),
       placement: placementSchema,
       sync: z.boolean({ error: 'must be true or false' }),
+      tiles: z
+        .number({ error: 'must be a number' })
+        .int({ error: 'must be an integer' })
+        .min(2, { error: 'must be at least 2' })
+        .optional(),
     }),
     {
       error: 'must be a list of operator decisions',

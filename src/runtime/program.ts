@@ -124,6 +124,11 @@ export interface RuntimeProgram {
 export function compileProgram(model: Model, plan: Plan, cluster: Cluster = plan.cluster): RuntimeProgram {
   const simulator = createSimulator(model, cluster, plan.order);
   const slices = simulator.slices(plan.ops);
+  if (slices.tiled !== undefined)
+    fail(
+      `plan has tiled stretches ('tiles' on '${plan.order[slices.tiled[0]!.sink]}'): the runtime does not run sub-tiles yet`,
+      'invalid-plan',
+    );
   const comm = communication(simulator.context, slices, cluster);
   const messages: RouterMessage[] = comm.messages.map((m) => ({
     tensor: m.tensor,

@@ -5,7 +5,7 @@ import { presetCluster } from '../cluster/presets.ts';
 import type { Cluster, Device } from '../cluster/types.ts';
 import { randomChromosome } from '../geneflow/encoding.ts';
 import { GraphBuilder } from '../ir/builder.ts';
-import { repairDecisions } from '../partition/slices.ts';
+import { repairDecisions, tilesBlocker } from '../partition/slices.ts';
 import { ratiosToRanges } from '../partition/ranges.ts';
 import { makePlan, singleDevicePlan } from '../plan/build.ts';
 import { mulberry32 } from '../random.ts';
@@ -98,23 +98,36 @@ test('random plans over zoo models and clusters: the lower bound never exceeds t
     },
   ];
   const random = mulberry32(7);
+  const tileRandom = mulberry32(8);
   let plans = 0;
+  let tiledPlans = 0;
   for (const model of models) {
     const order = model.ops.map((op) => op.node.name);
     for (const c of clusters) {
       const sim = createSimulator(model, c, order);
       for (let i = 0; i < 20; i++) {
         const decisions = repairDecisions(sim.context, randomChromosome(sim.context, random, c.devices.length));
-        const result = sim.run(decisions, { timeline: false });
-        plans++;
-        assert.ok(
-          result.lowerBoundMs <= result.latencyMs + 1e-9,
-          `${model.name} on ${c.name}: bound ${result.lowerBoundMs} > latency ${result.latencyMs}`,
+        // The same plan with 2-4 sub-tiles on every stretch that may take them (its own random stream).
+        const tiled = decisions.map((d, p) =>
+          tilesBlocker(sim.context, decisions, p) === null &&
+          tilesBlocker(sim.context, [...decisions.slice(0, p), { ...d, tiles: 2 }, ...decisions.slice(p + 1)], p) === null
+            ? { ...d, tiles: 2 + Math.floor(tileRandom() * 3) }
+            : d,
         );
+        for (const plan of [decisions, tiled]) {
+          const result = sim.run(plan, { timeline: false });
+          plans++;
+          assert.ok(
+            result.lowerBoundMs <= result.latencyMs + 1e-9,
+            `${model.name} on ${c.name}: bound ${result.lowerBoundMs} > latency ${result.latencyMs}`,
+          );
+        }
+        if (tiled.some((d) => d.tiles !== undefined)) tiledPlans++;
       }
     }
   }
-  assert.equal(plans, 320);
+  assert.equal(plans, 640);
+  assert.ok(tiledPlans >= 100, `${tiledPlans} of 320 plans have a tiled stretch`);
 });
 
 test('degenerate but valid numbers: extreme clusters and ratios past the largest double give finite latencies ≥ the bound', () => {

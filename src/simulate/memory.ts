@@ -2,7 +2,8 @@ import type { MemoryBehaviour } from '../ir/graph.ts';
 import { SequenceMemory } from '../memory/sequence.ts';
 import { boxVolume, hull } from '../partition/box.ts';
 import type { PartitionContext } from '../partition/context.ts';
-import type { Box, PlanSlices } from '../partition/types.ts';
+import type { Box, PlanSlices, TiledStretch } from '../partition/types.ts';
+import { emitTiles } from '../memory/tiled.ts';
 import type { Communication } from './comm.ts';
 
 export interface DeviceMemory {
@@ -129,10 +130,23 @@ export function deviceMemory(
     assembledBox[id] = box;
     assembledStamp[id] = run;
   }
+  // Tiled stretches (docs/memory.md, "Tiled stretches on a cluster"): their fused operators run at the sink's place.
+  const tiled = slices.tiled === undefined ? null : tiledAt(slices);
   for (let p = 0; p < slices.ops.length; p++) {
     const slice = slices.ops[p]!.slices[device];
     if (slice == null) continue;
     steps++;
+    if (tiled !== null) {
+      const stretch = tiled.get(p);
+      if (stretch !== undefined) {
+        if (stretch.sink === p) {
+          const touched: number[] = [];
+          weightBytes += runStretch(ctx, layout, slices, stretch, device, run, sendsAfter[p] === 1, touched);
+          for (const w of touched) layout.shared[sharedCount++] = w;
+        }
+        continue;
+      }
+    }
     const inputIds = layout.inputIds[p]!;
     const inputBytes = layout.inputBytes[p]!;
     let inputCount = 0;
@@ -192,6 +206,93 @@ export function deviceMemory(
     weightHull[w] = null;
   }
   return { weightBytes, activationPeakBytes: sequence.peakBytes() };
+}
+
+/** Each position of a tiled stretch → its stretch. */
+function tiledAt(slices: PlanSlices): Map<number, TiledStretch> {
+  const at = new Map<number, TiledStretch>();
+  for (const stretch of slices.tiled!) for (const p of stretch.positions) at.set(p, stretch);
+  return at;
+}
+
+/**
+ * A tiled stretch on `device`, at its sink's place: the receive steps of every tensor it gathers, then the shared
+ * tiled-step rules (memory/tiled.ts: alloc of the sink's region, each sub-tile's slices on region-sized tensors, the
+ * write of the sink's sub-tile into it), then the send step. Returns the bytes of the weights read by one operator
+ * input (the untiled slices'); shared weights go into the layout's hulls (`touched` gets those new to them).
+ */
+function runStretch(
+  ctx: PartitionContext,
+  layout: MemoryLayout,
+  slices: PlanSlices,
+  stretch: TiledStretch,
+  device: number,
+  run: number,
+  sent: boolean,
+  touched: number[],
+): number {
+  const { sequence, local, localStamp, gathered, gatheredStamp, assembledBox, assembledStamp } = layout;
+  const members = new Set(stretch.positions);
+  let weightBytes = 0;
+  for (const p of stretch.positions) {
+    const slice = slices.ops[p]!.slices[device];
+    if (slice == null) continue;
+    const inputIds = layout.inputIds[p]!;
+    for (let j = 0; j < inputIds.length; j++) {
+      const id = inputIds[j]!;
+      const box = slice.inputs[j];
+      if (id === NONE || box == null) continue;
+      if (id === WEIGHT) weightBytes += Math.ceil(boxVolume(box) * layout.inputBytes[p]![j]!);
+      else if (id <= SHARED) {
+        const w = SHARED - id;
+        if (layout.weightHull[w] === null) touched.push(w);
+        layout.weightHull[w] = hull(layout.weightHull[w]!, box) ?? box;
+      } else if (assembledStamp[id] === run && gatheredStamp[id] !== run) {
+        const source = ctx.producers[p]![j];
+        if (source != null && members.has(source.position)) continue;
+        const tensor = sequence.tensor(Math.ceil(boxVolume(assembledBox[id]!) * layout.inputBytes[p]![j]!));
+        gathered[id] = tensor;
+        gatheredStamp[id] = run;
+        sequence.op('normal');
+        if (localStamp[id] === run) sequence.input(local[id]!);
+        sequence.output(tensor);
+      }
+    }
+  }
+  const sinkSlice = slices.ops[stretch.sink]!.slices[device]!;
+  const sinkOutput = ctx.model.ops[ctx.opIndex[stretch.sink]!]!.node.outputs[0]!;
+  const sinkId = layout.activation.get(sinkOutput)!;
+  let buffer = -1;
+  const index = new Map(stretch.positions.map((p, i) => [p, i]));
+  emitTiles(
+    ctx,
+    { positions: stretch.positions, inGroup: (p) => members.has(p), exits: [stretch.sink] },
+    (stretch.devices[device] ?? []).map((tile, t) => ({ label: `#${t}`, slice: (p: number) => tile[index.get(p)!] ?? null })),
+    {
+      outer(tensor) {
+        const id = layout.activation.get(tensor)!;
+        if (id === sinkId) {
+          buffer = sequence.tensor(Math.ceil(boxVolume(sinkSlice.outputs[0]!) * ctx.elementBytes.get(tensor)!));
+          local[id] = buffer;
+          localStamp[id] = run;
+          return buffer;
+        }
+        if (assembledStamp[id] === run) return gathered[id]!;
+        return localStamp[id] === run ? local[id]! : -1;
+      },
+      tensor: (_name, bytes) => sequence.tensor(bytes),
+      op(_name, inputs, outputs, behaviour) {
+        sequence.op(behaviour);
+        for (const t of inputs) sequence.input(t);
+        for (const t of outputs) sequence.output(t);
+      },
+    },
+  );
+  if (sent) {
+    sequence.op('normal');
+    sequence.input(buffer);
+  }
+  return weightBytes;
 }
 
 /** Positions whose slice on `device` is followed by an upload (its output is needed elsewhere or is a graph output). */

@@ -76,6 +76,34 @@ export function simulate(model: Model, cluster: Cluster, plan: Plan, options: Si
 }
 
 /**
+ * How runEvents runs a plan's tiled stretches: the task order (each stretch's fused operators moved to just before
+ * its sink), per position its stretch (-1: none), and per (device, position) the task a delivery to it waits on
+ * (the stretch's first task on the device for its operators; filled in while tasks are made).
+ */
+function tiledRun(ctx: PartitionContext, slices: PlanSlices, n: number) {
+  const positions = ctx.order.length;
+  const stretches = slices.tiled!;
+  const stretchOf = new Int32Array(positions).fill(-1);
+  stretches.forEach((stretch, i) => {
+    for (const p of stretch.positions) stretchOf[p] = i;
+  });
+  const order = new Int32Array(positions);
+  let k = 0;
+  for (let p = 0; p < positions; p++) {
+    const i = stretchOf[p]!;
+    if (i < 0) order[k++] = p;
+    else if (stretches[i]!.sink === p) for (const q of stretches[i]!.positions) order[k++] = q;
+  }
+  return {
+    order,
+    stretchOf,
+    stretches: stretches.length,
+    firstTask: new Int32Array(n * stretches.length).fill(-1),
+    waitAt: new Int32Array(n * positions),
+  };
+}
+
+/**
  * What runEvents reuses from one run to the next of a simulator: per cluster facts, and per-(device, task) scratch
  * arrays indexed d × positions + t (a run overwrites what it reads).
  */
@@ -138,7 +166,12 @@ function runEvents(
     weightBytes: 0,
     activationPeakBytes: 0,
   }));
-  for (let p = 0; p < positions; p++) {
+  // Tiled stretches (docs/latency.md, "Tiled stretches"): their fused operators run just before their sink, each
+  // taking its sub-tiles' summed time and FLOPs, and the first waits for everything the stretch receives.
+  const tiled = slices.tiled === undefined ? null : tiledRun(ctx, slices, n);
+  const waitAt = tiled === null ? taskAt : tiled.waitAt;
+  for (let i = 0; i < positions; i++) {
+    const p = tiled === null ? i : tiled.order[i]!;
     const entry = slices.ops[p]!;
     const full = ctx.outputVolume[p]!;
     const splitDim = splitDimOf(decisions[p]!, entry);
@@ -150,9 +183,27 @@ function runEvents(
       taskAt[d * positions + p] = t;
       tasks[cell] = p;
       pending[cell] = 0;
-      const fraction = full === 0 ? 1 : boxVolume(slice.outputs[0]!) / full;
-      duration[cell] = sliceMs(opMs[d]![entry.index]!, fraction, overheads[d]!, splitDim);
-      breakdown[d]!.flops += slice.flops;
+      const sub = tiled === null ? -1 : tiled.stretchOf[p]!;
+      if (sub < 0) {
+        const fraction = full === 0 ? 1 : boxVolume(slice.outputs[0]!) / full;
+        duration[cell] = sliceMs(opMs[d]![entry.index]!, fraction, overheads[d]!, splitDim);
+        breakdown[d]!.flops += slice.flops;
+        if (tiled !== null) tiled.waitAt[d * positions + p] = t;
+        continue;
+      }
+      const first = d * tiled!.stretches + sub;
+      if (tiled!.firstTask[first]! < 0) tiled!.firstTask[first] = t;
+      tiled!.waitAt[d * positions + p] = tiled!.firstTask[first]!;
+      const stretch = slices.tiled![sub]!;
+      const at = stretch.positions.indexOf(p);
+      let volume = 0;
+      for (const tile of stretch.devices[d] ?? []) {
+        const part = tile[at];
+        if (part == null) continue;
+        volume += boxVolume(part.outputs[0]!);
+        breakdown[d]!.flops += part.flops;
+      }
+      duration[cell] = sliceMs(opMs[d]![entry.index]!, full === 0 ? 1 : volume / full, overheads[d]!, splitDim);
     }
   }
   // sent[d × positions + p] = 1 when device d uploads after its slice at p.
@@ -172,7 +223,7 @@ function runEvents(
     if (m.source !== ROUTER) outbox[m.source]!.push(id);
     for (const delivery of m.deliveries) {
       const e = delivery.device;
-      for (const p of delivery.readers) pending[e * positions + taskAt[e * positions + p]!]!++;
+      for (const p of delivery.readers) pending[e * positions + waitAt[e * positions + p]!]!++;
     }
   }
   const outboxCursor = new Int32Array(n);
@@ -292,7 +343,7 @@ function runEvents(
       const e = delivery.device;
       bytesMoved += delivery.bytes;
       deliveries++;
-      for (const p of delivery.readers) pending[e * positions + taskAt[e * positions + p]!]!--;
+      for (const p of delivery.readers) pending[e * positions + waitAt[e * positions + p]!]!--;
       tryCompute(e, time);
     }
   }

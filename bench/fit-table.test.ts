@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fastestWithin, fitRow, formatChange, markdownTable } from './fit-table.ts';
+import { fastestWithin, fitRow, formatChange, haloRow, haloTable, markdownTable } from './fit-table.ts';
 
 // A hand front: untiled 1000 B at 100 ms; tiled points by increasing peak and decreasing latency.
 const front = [
@@ -55,4 +55,37 @@ test('formatChange: one decimal, signed, zero as +0.0%', () => {
   assert.equal(formatChange(-0.04), '+0.0%');
   assert.equal(formatChange(4.94), '+4.9%');
   assert.equal(formatChange(-12.34), '-12.3%');
+});
+
+test('haloRow: least peaks and the latency changes recomputing against caching of two hand fronts', () => {
+  const recompute = { baselinePeakBytes: 1000, baselineLatencyMs: 100, front };
+  const cache = {
+    baselinePeakBytes: 1000,
+    baselineLatencyMs: 100,
+    front: [
+      { peakBytes: 90, latencyMs: 120, groups: [1, 2, 3], cachedGroups: 2 },
+      { peakBytes: 100, latencyMs: 112, groups: [1, 2, 3], cachedGroups: 1 },
+      { peakBytes: 240, latencyMs: 104, groups: [1, 2], cachedGroups: 1 },
+      { peakBytes: 500, latencyMs: 100.01, groups: [1], cachedGroups: 1 },
+      { peakBytes: 1000, latencyMs: 100, groups: [], cachedGroups: 0 },
+    ],
+  };
+  const row = haloRow(recompute, cache);
+  assert.equal(row.recomputeLeastPeakBytes, 100);
+  assert.equal(row.cacheLeastPeakBytes, 90);
+  assert.equal(row.cacheLeastPeakCachedGroups, 2);
+  assert.ok(Math.abs(row.atRecomputeLeast.latencyChangePct - 12) < 1e-9, 'the fastest cached point within 100 B: 112 ms');
+  assert.deepEqual(
+    row.fractions.map((f) => [f.limitBytes, f.recompute?.toFixed(2), f.cache?.toFixed(2), f.cachedGroups]),
+    [
+      [500, '0.02', '0.01', 1],
+      [250, '10.00', '4.00', 1],
+      [125, '30.00', '12.00', 1],
+    ],
+  );
+  assert.deepEqual([row.cachedPoints, row.points], [4, 5]);
+  assert.equal(
+    haloTable([{ label: 'hand', halo: row, searchS: 2 }]).split('\n')[2],
+    '| hand | 0.10 KiB, +30.0% | 0.09 KiB, +20.0% (2 cached) | +30.0% → +12.0% (1 cached) | +0.0% → +0.0% (1 cached) | +10.0% → +4.0% (1 cached) | +30.0% → +12.0% (1 cached) | 4 of 5 | 2.0 s |',
+  );
 });

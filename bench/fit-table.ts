@@ -138,3 +138,100 @@ export function markdownTable(
     );
   return `${lines.join('\n')}\n`;
 }
+
+/** A front point with how many of its groups cache their halos (FitGroup.halo). */
+export interface HaloPoint extends TablePoint {
+  cachedGroups: number;
+}
+
+/** One row of the halo table of docs/fit.md ("Measured"): the same model swept with recomputed and with cached halos. */
+export interface HaloRow {
+  /** The least peak recomputing (`--halo recompute`) and its latency change over the untiled run, in %. */
+  recomputeLeastPeakBytes: number;
+  recomputeLeastPeakLatencyChangePct: number;
+  /** The least peak with `--halo cache` (never above the recomputing one: the space is a superset), its latency change and cached groups. */
+  cacheLeastPeakBytes: number;
+  cacheLeastPeakLatencyChangePct: number;
+  cacheLeastPeakCachedGroups: number;
+  /** The fastest `--halo cache` point within the recomputing least peak: its latency change and cached groups. */
+  atRecomputeLeast: { latencyChangePct: number; cachedGroups: number };
+  /** Per fraction of the BTSearch peak: the fastest point's latency change recomputing and with caching (null: infeasible). */
+  fractions: Array<{
+    denominator: number;
+    limitBytes: number;
+    recompute: number | null;
+    cache: number | null;
+    cachedGroups: number | null;
+  }>;
+  /** Front points with some cached group, of all the `--halo cache` front's points. */
+  cachedPoints: number;
+  points: number;
+}
+
+/** The halo row of one model from its two sweeps (the same baseline). */
+export function haloRow(
+  recompute: SweepSummary,
+  cache: Omit<SweepSummary, 'front'> & { front: readonly HaloPoint[] },
+  denominators: readonly number[] = FRACTIONS,
+): HaloRow {
+  const r = fitRow(recompute, denominators);
+  const c = fitRow(cache, denominators);
+  const leastCache = fastestWithin(cache.front, c.leastPeakBytes)!;
+  const atLeast = fastestWithin(cache.front, r.leastPeakBytes)!;
+  return {
+    recomputeLeastPeakBytes: r.leastPeakBytes,
+    recomputeLeastPeakLatencyChangePct: r.leastPeakLatencyChangePct,
+    cacheLeastPeakBytes: c.leastPeakBytes,
+    cacheLeastPeakLatencyChangePct: c.leastPeakLatencyChangePct,
+    cacheLeastPeakCachedGroups: leastCache.cachedGroups,
+    atRecomputeLeast: { latencyChangePct: changePct(atLeast.latencyMs, cache.baselineLatencyMs), cachedGroups: atLeast.cachedGroups },
+    fractions: denominators.map((denominator, k) => {
+      const limitBytes = r.fractions[k]!.limitBytes;
+      const p = fastestWithin(cache.front, limitBytes);
+      return {
+        denominator,
+        limitBytes,
+        recompute: r.fractions[k]!.point?.latencyChangePct ?? null,
+        cache: c.fractions[k]!.point?.latencyChangePct ?? null,
+        cachedGroups: p?.cachedGroups ?? null,
+      };
+    }),
+    cachedPoints: cache.front.filter((p) => p.cachedGroups > 0).length,
+    points: cache.front.length,
+  };
+}
+
+/** The halo table of docs/fit.md ("Measured"): recompute against cache, one line per model. */
+export function haloTable(
+  rows: ReadonlyArray<{ label: string; halo: HaloRow; searchS: number }>,
+  denominators: readonly number[] = FRACTIONS,
+): string {
+  const header = [
+    'model',
+    'least peak: recompute',
+    'least peak: cache',
+    'at the recompute least peak: latency',
+    ...denominators.map((d) => `at ${FRACTION_NAMES[d] ?? `1/${d}`}: latency`),
+    'cached points of the front',
+    'search time (cache)',
+  ];
+  const align = ['---', '---:', '---:', '---', ...denominators.map(() => '---'), '---:', '---:'];
+  const versus = (recompute: number | null, cache: number | null, groups: number | null) =>
+    recompute === null && cache === null
+      ? 'infeasible'
+      : `${recompute === null ? 'infeasible' : formatChange(recompute)} → ${cache === null ? 'infeasible' : formatChange(cache)}${groups ? ` (${groups} cached)` : ''}`;
+  const lines = [`| ${header.join(' | ')} |`, `| ${align.join(' | ')} |`];
+  for (const { label, halo: h, searchS } of rows)
+    lines.push(
+      `| ${[
+        label,
+        `${formatBytes(h.recomputeLeastPeakBytes)}, ${formatChange(h.recomputeLeastPeakLatencyChangePct)}`,
+        `${formatBytes(h.cacheLeastPeakBytes)}, ${formatChange(h.cacheLeastPeakLatencyChangePct)}${h.cacheLeastPeakCachedGroups ? ` (${h.cacheLeastPeakCachedGroups} cached)` : ''}`,
+        versus(h.recomputeLeastPeakLatencyChangePct, h.atRecomputeLeast.latencyChangePct, h.atRecomputeLeast.cachedGroups),
+        ...h.fractions.map((f) => versus(f.recompute, f.cache, f.cachedGroups)),
+        `${h.cachedPoints} of ${h.points}`,
+        `${searchS.toFixed(1)} s`,
+      ].join(' | ')} |`,
+    );
+  return `${lines.join('\n')}\n`;
+}

@@ -3,8 +3,10 @@
  * zoo CNN (or --models), one fit sweep each (`memorianova fit <model> --memory 1B --sweep`: the exact Pareto front of
  * peak against latency over the space), and from that one front the table of docs/fit.md ("Measured"): the BTSearch
  * peak untiled and its latency, the least peak with tiling, and the fastest front point within ½, ¼ and ⅛ of the
- * BTSearch peak. Progress on stderr, the markdown table on stdout (with --json one JSON object instead), the rows as
- * JSON in DIR/fit-bench.json (default results/bench-fit).
+ * BTSearch peak. Then (unless --halo recompute) the same sweep with cached halos (`fit --halo cache`) and the halo
+ * table of docs/fit.md: least peak and latency changes recomputing against caching. Progress on stderr, the markdown
+ * tables on stdout (with --json one JSON object instead), the rows as JSON in DIR/fit-bench.json (default
+ * results/bench-fit).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,10 +17,10 @@ import { formatBytes } from '../src/fit/size.ts';
 import { DEFAULT_SPACE, fitModel, type FitSpace } from '../src/index.ts';
 import { loadModel } from '../src/model/load.ts';
 import { ZOO, zooEntry } from '../src/zoo/index.ts';
-import { FRACTIONS, fitRow, formatChange, markdownTable, type FitRow } from './fit-table.ts';
+import { FRACTIONS, fitRow, formatChange, haloRow, haloTable, markdownTable, type FitRow, type HaloRow } from './fit-table.ts';
 
 const args = process.argv.slice(2);
-const KNOWN = new Set(['--models', '--max-depth', '--max-grid', '--device', '--out', '--json']);
+const KNOWN = new Set(['--models', '--max-depth', '--max-grid', '--device', '--out', '--json', '--halo']);
 
 function flag(name: string): string | undefined {
   const i = args.indexOf(name);
@@ -56,6 +58,9 @@ async function main(): Promise<void> {
   const device = resolveDevice(deviceSpec);
   const outDir = makeOutputDir(flag('--out') ?? 'results/bench-fit', '--out');
   const json = args.includes('--json');
+  const haloFlag = flag('--halo') ?? 'both';
+  if (haloFlag !== 'both' && haloFlag !== 'recompute') fail(`--halo must be both or recompute, got '${haloFlag}'`, 'usage');
+  const cached = haloFlag === 'both';
 
   const started = performance.now();
   const rows: Array<{
@@ -66,6 +71,8 @@ async function main(): Promise<void> {
     frontSearchS: number;
     frontPoints: number;
     segmentsEvaluated: number;
+    halo?: HaloRow;
+    cacheSearchS?: number;
   }> = [];
   for (const [k, name] of models.entries()) {
     process.stderr.write(
@@ -90,11 +97,26 @@ async function main(): Promise<void> {
       `${searchS.toFixed(1)} s (front ${(result.searchMs / 1000).toFixed(1)} s, ${result.front.length} points): ` +
         `untiled ${formatBytes(row.baselinePeakBytes)}, least ${formatBytes(row.leastPeakBytes)} (${row.ratio.toFixed(2)}×, ${formatChange(row.leastPeakLatencyChangePct)})\n`,
     );
+    if (!cached) continue;
+    process.stderr.write(`[${k + 1}/${models.length}] ${name}: fit sweep with --halo cache… `);
+    const t1 = performance.now();
+    const withCache = fitModel(model, { limitBytes: 1, device, space: { ...space, halo: 'cache' } });
+    const cacheSearchS = (performance.now() - t1) / 1000;
+    const halo = haloRow(result, {
+      ...withCache,
+      front: withCache.front.map((e) => ({ ...e, cachedGroups: e.groups.filter((g) => g.halo === 'cache').length })),
+    });
+    Object.assign(rows[rows.length - 1]!, { halo, cacheSearchS });
+    process.stderr.write(
+      `${cacheSearchS.toFixed(1)} s, ${halo.points} points (${halo.cachedPoints} cache some group): least ${formatBytes(halo.cacheLeastPeakBytes)} ` +
+        `(${formatChange(halo.cacheLeastPeakLatencyChangePct)})\n`,
+    );
   }
   const totalS = (performance.now() - started) / 1000;
   const report = {
     device: device.name,
     space,
+    halo: haloFlag,
     fractions: FRACTIONS.map((d) => `1/${d}`),
     totalS,
     rows: rows.map(({ row, ...rest }) => ({ ...rest, ...row })),
@@ -107,6 +129,10 @@ async function main(): Promise<void> {
       `Fit on ${device.name} (activations only; groups ≤ ${space.maxDepth} operators, grids ≤ ${space.maxGrid}×${space.maxGrid}); total ${totalS.toFixed(1)} s\n\n`,
     );
     process.stdout.write(markdownTable(rows));
+    if (cached) {
+      process.stdout.write(`\nHalos recomputed → cached (--halo cache), latency change over the untiled run\n\n`);
+      process.stdout.write(haloTable(rows.map((r) => ({ label: r.label, halo: r.halo!, searchS: r.cacheSearchS! }))));
+    }
   }
 }
 

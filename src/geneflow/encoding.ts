@@ -1,4 +1,5 @@
 import type { PartitionContext } from '../partition/context.ts';
+import { tiledStretchOf } from '../partition/slices.ts';
 import type { OpDecision, Placement, SplitDim } from '../partition/types.ts';
 
 /**
@@ -104,4 +105,25 @@ export function randomChromosome(ctx: PartitionContext, random: Random, deviceCo
     start = end;
   }
   return chromosome;
+}
+
+/**
+ * The positions of repaired decisions that may take `tiles` (a synchronised split operator ending a closed fused
+ * stretch, tiledStretchOf), each with its stretch.
+ */
+export function tileableSinks(ctx: PartitionContext, decisions: readonly OpDecision[]): Array<{ sink: number; positions: number[] }> {
+  const sinks: Array<{ sink: number; positions: number[] }> = [];
+  decisions.forEach((d, p) => {
+    if (!d.sync || 'device' in d.placement) return;
+    const stretch = tiledStretchOf(ctx, decisions, p);
+    if (typeof stretch !== 'string') sinks.push({ sink: p, positions: stretch });
+  });
+  return sinks;
+}
+
+/** Repaired decisions with `tiles: k` on every stretch that may take it (docs/geneflow.md, "Tiles"). */
+export function withTiles(ctx: PartitionContext, decisions: readonly OpDecision[], k: number): OpDecision[] {
+  const out = [...decisions];
+  for (const { sink } of tileableSinks(ctx, decisions)) out[sink] = { ...out[sink]!, tiles: k };
+  return out;
 }

@@ -41,6 +41,7 @@ export function decisionsKey(decisions: readonly OpDecision[]): string {
         parts.push(ratioText(p.ratios[i]!));
       }
     }
+    if (d.tiles !== undefined) parts.push(`*${d.tiles}`);
     parts.push(d.sync ? ';' : '~');
   }
   const key = parts.join('');

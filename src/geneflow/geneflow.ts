@@ -8,9 +8,9 @@ import { createSimulator, type Simulator } from '../simulate/simulate.ts';
 import type { SimulationResult } from '../simulate/types.ts';
 import { randomChromosome, randomInt, type Chromosome, type Random } from './encoding.ts';
 import { better, Evaluator, type Evaluated } from './fitness.ts';
-import { MUTATIONS, mutate, mutationSpace, segmentCrossover, type MutationSpace } from './operators.ts';
+import { MUTATIONS, mutate, mutateTiles, mutationSpace, segmentCrossover, type MutationSpace } from './operators.ts';
 import { EvaluationPool } from './pool.ts';
-import { structuredSeeds } from './seeds.ts';
+import { structuredSeeds, tiledSeeds } from './seeds.ts';
 
 export interface GeneflowProgress {
   generation: number;
@@ -59,6 +59,11 @@ export interface GeneflowOptions {
    */
   structured?: boolean;
   seedingShare?: number;
+  /**
+   * Tiled stretches (docs/geneflow.md, "Tiles"; default true): the tiles mutation on children of parents that overflow
+   * a device, and tiled seeds when no seed fits. Runs where no plan overflows are the same with or without.
+   */
+  tiles?: boolean;
   /** A search interleaved with this one on an equal budget, whose best plan GenEFlow adopts. */
   rival?: Rival;
   /** Fitness in worker threads (default 0: in this thread). */
@@ -151,6 +156,7 @@ export async function runGeneflow(
   const timeLimitMs = options.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS;
   const deadline = started + timeLimitMs;
   const rival = options.rival;
+  const tiles = options.tiles ?? true;
   const pool = (options.workers ?? 0) > 0 ? await EvaluationPool.start(model, cluster, order, options.workers!) : undefined;
   const evaluationsBefore = evaluator.evaluations;
   const spent = () => evaluator.evaluations - evaluationsBefore;
@@ -180,10 +186,24 @@ export async function runGeneflow(
     let child: Chromosome = [];
     let key = '';
     for (let attempt = 0; attempt < 4; attempt++) {
-      const a = tournament(parents, tournamentSize, random).decisions;
+      const parent = tournament(parents, tournamentSize, random);
+      const a = parent.decisions;
       child = random() < crossoverRate ? segmentCrossover(a, tournament(parents, tournamentSize, random).decisions, random) : [...a];
       do child = mutate(space, child, MUTATIONS[randomInt(random, MUTATIONS.length)]!, random);
       while (random() < chain);
+      // Tiles where memory overflows (and sometimes fewer where a tiled parent fits); no draw otherwise.
+      if (tiles) {
+        const violations = parent.result.violations;
+        if (violations.length > 0) {
+          if (random() < 0.5)
+            child = mutateTiles(
+              space,
+              child,
+              violations.map((v) => v.device),
+              random,
+            );
+        } else if (a.some((d) => d.tiles !== undefined) && random() < 0.2) child = mutateTiles(space, child, null, random);
+      }
       key = evaluator.keyOf(child);
       if (evaluator.known(key) === undefined && !seen.has(key)) break;
     }
@@ -221,6 +241,17 @@ export async function runGeneflow(
       const seeded = structuredSeeds(simulator, space, space.structure, given, (c) =>
         performance.now() > stopAt || spent() >= evaluationLimit ? undefined : evaluator.evaluate(c),
       );
+      if (tiles && seeded.length > 0 && seeded.every((e) => !e.result.feasible)) {
+        // No seed fits: the least overflowing ones with every stretch tiled (they count as structured seeds).
+        const givenEvaluated = given.map((g) => evaluator.evaluate(g));
+        seeded.push(
+          ...tiledSeeds(ctx, [...givenEvaluated, ...seeded], (c) =>
+            performance.now() > stopAt + timeLimitMs * share * 0.25 || spent() >= evaluationLimit * 1.25
+              ? undefined
+              : evaluator.evaluate(c),
+          ),
+        );
+      }
       structuredCount = seeded.length;
       const keys = new Set(given.map((g) => evaluator.keyOf(g)));
       const best: Chromosome[] = [];

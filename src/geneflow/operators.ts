@@ -11,9 +11,11 @@ import {
   pick,
   randomInt,
   randomPlacement,
+  tileableSinks,
   type Chromosome,
   type Random,
 } from './encoding.ts';
+import { repairDecisions, withoutTiles } from '../partition/slices.ts';
 import { applyPattern, boundariesOf, detectStructure, type Structure } from './structure.ts';
 
 /**
@@ -252,5 +254,70 @@ export function mutate(space: MutationSpace, chromosome: Chromosome, kind: Mutat
       break;
     }
   }
+  return child;
+}
+
+/** The largest `tiles` the tiles mutation sets. */
+export const MAX_TILES = 32;
+
+/**
+ * The tiles mutation (docs/geneflow.md, "Tiles"), not among MUTATIONS: GenEFlow applies it to children of parents that
+ * overflow a device's memory (`overflowing`: those devices), and sometimes to children of feasible tiled parents
+ * (`overflowing` null). On the repaired chromosome, it picks a stretch that may take tiles, where an overflowing
+ * device takes part (with probability ∝ the stretch's output bytes: its operators' whole outputs × that device's
+ * share of the sink's ratios); one without tiles gets 2 (one time in three 4), one with k gets 2k (up to MAX_TILES),
+ * or, one time in four, k / 2 (none below 2). With `overflowing` null it acts on a tiled stretch only, halving k
+ * (none below 2) two times in three, else doubling it. When no stretch qualifies for an overflowing device, a
+ * `fuse` mutation first makes one at a drawn position (once).
+ */
+export function mutateTiles(
+  space: MutationSpace,
+  chromosome: Chromosome,
+  overflowing: readonly number[] | null,
+  random: Random,
+): Chromosome {
+  const { ctx } = space;
+  let child = repairDecisions(ctx, chromosome);
+  const share = (sink: number, d: number) => {
+    const placement = child[sink]!.placement;
+    if ('device' in placement) return 0;
+    const total = placement.ratios.reduce((a, b) => a + b, 0);
+    return total > 0 ? placement.ratios[d]! / total : 0;
+  };
+  const weightOf = (positions: readonly number[], sink: number) => {
+    let bytes = 0;
+    for (const p of positions) bytes += activationBytes(ctx, ctx.model.ops[ctx.opIndex[p]!]!.node.outputs);
+    if (overflowing === null) return bytes;
+    let part = 0;
+    for (const d of overflowing) part = Math.max(part, share(sink, d));
+    return bytes * part;
+  };
+  let candidates: Array<{ sink: number; weight: number }> = [];
+  for (let attempt = 0; attempt < 2; attempt++) {
+    candidates = tileableSinks(ctx, child)
+      .filter(({ sink }) => (overflowing === null ? child[sink]!.tiles !== undefined : true))
+      .map(({ sink, positions }) => ({ sink, weight: weightOf(positions, sink) }))
+      .filter((c) => c.weight > 0);
+    if (candidates.length > 0 || overflowing === null) break;
+    child = repairDecisions(ctx, mutate(space, child, 'fuse', random));
+  }
+  if (candidates.length === 0) return child;
+  const total = candidates.reduce((a, c) => a + c.weight, 0);
+  let x = random() * total;
+  let chosen = candidates[candidates.length - 1]!;
+  for (const c of candidates) {
+    x -= c.weight;
+    if (x < 0) {
+      chosen = c;
+      break;
+    }
+  }
+  const decision = child[chosen.sink]!;
+  const k = decision.tiles;
+  let next: number | undefined;
+  if (k === undefined) next = random() < 1 / 3 ? 4 : 2;
+  else if (random() < (overflowing === null ? 2 / 3 : 1 / 4)) next = k > 2 ? Math.floor(k / 2) : undefined;
+  else next = Math.min(MAX_TILES, 2 * k);
+  child[chosen.sink] = next === undefined ? withoutTiles(decision) : { ...decision, tiles: next };
   return child;
 }

@@ -1,9 +1,10 @@
 import { devicesBySpeed } from '../baselines/common.ts';
 import { boxVolume } from '../partition/box.ts';
 import { repairDecisions } from '../partition/slices.ts';
+import type { PartitionContext } from '../partition/context.ts';
 import type { SplitDim } from '../partition/types.ts';
 import type { Simulator } from '../simulate/simulate.ts';
-import { dimsOf, normalizeRatios, samePlacementKey, type Chromosome } from './encoding.ts';
+import { dimsOf, normalizeRatios, samePlacementKey, tileableSinks, withTiles, type Chromosome } from './encoding.ts';
 import type { Evaluated } from './fitness.ts';
 import { balancedRatios, type MutationSpace } from './operators.ts';
 import { applyPattern, boundariesOf, type Structure } from './structure.ts';
@@ -289,5 +290,30 @@ export function structuredSeeds(
   layerParallel();
   const descended = policyDescent();
   sweepHome([...descended, ...prefixes()]);
+  return out;
+}
+
+/** The sub-tile counts tiled seeds try. */
+export const SEED_TILES = [2, 4, 8, 16];
+
+/**
+ * Tiled seeds (docs/geneflow.md, "Tiles"): when none of `evaluated` (the seeds simulated so far) fits every device,
+ * the best `count` of them (lowest fitness: smallest overflow) with `tiles: k` on every stretch that may take it,
+ * for each k of SEED_TILES, in that order, until one fits; those simulated are returned (none when some seed fits or
+ * no seed has a stretch to tile).
+ */
+export function tiledSeeds(ctx: PartitionContext, evaluated: readonly Evaluated[], evaluate: SeedEvaluate, count = 3): Evaluated[] {
+  if (evaluated.length === 0 || evaluated.some((e) => e.result.feasible)) return [];
+  const out: Evaluated[] = [];
+  const bases = [...evaluated].sort((a, b) => a.fitness - b.fitness).slice(0, count);
+  for (const k of SEED_TILES) {
+    for (const base of bases) {
+      if (tileableSinks(ctx, base.decisions).length === 0) continue;
+      const e = evaluate(withTiles(ctx, base.decisions, k));
+      if (e === undefined) return out;
+      out.push(e);
+    }
+    if (out.some((e) => e.result.feasible)) break;
+  }
   return out;
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { threeConvs } from '../fit/testing.ts';
 import { withoutTiles } from '../partition/slices.ts';
+import type { OpDecision } from '../partition/types.ts';
 import { mulberry32 } from '../random.ts';
 import { createSimulator } from '../simulate/simulate.ts';
 import { randomChromosome, tileableSinks, withTiles } from './encoding.ts';
@@ -43,7 +44,7 @@ test('tiles gene: keys tell tiled plans apart; the mutation sets, raises and low
   const c = cluster();
   const sim = createSimulator(model, c, order);
   const rows = { dim: 'rows' as const, ratios: [0.5, 0.5] };
-  const fused = order.map((op, p) => ({ op, placement: rows, sync: p === 2 }));
+  const fused: OpDecision[] = order.map((op, p) => ({ op, placement: rows, sync: p === 2 }));
   assert.deepEqual(
     tileableSinks(sim.context, fused).map((s) => [s.sink, s.positions]),
     [[2, [0, 1, 2]]],

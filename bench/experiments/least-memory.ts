@@ -5,7 +5,7 @@ import type { ChartSpec } from '../../src/report/charts.ts';
 import { leastSucceedingLimits, type LimitBracket } from './bisect.ts';
 import { withUniformMemory } from './clusters.ts';
 import { methodColor, mib, percent, SCHEMA, type ExperimentOutput } from './report.ts';
-import { GENEFLOW, METHOD_NAMES, type CaseResult, type ExperimentRunner } from './runner.ts';
+import { GENEFLOW, METHOD_NAMES, UNTILED_GENEFLOW, type CaseResult, type ExperimentRunner } from './runner.ts';
 
 export interface LeastMemorySettings {
   /** Stop narrowing a method's bracket once its upper / lower end ≤ this ratio. */
@@ -48,13 +48,13 @@ export async function leastMemoryExperiment(
   settings: LeastMemorySettings,
 ): Promise<ExperimentOutput> {
   const outcomes: ModelOutcome[] = [];
-  const names = METHOD_NAMES;
+  const names = [...METHOD_NAMES, UNTILED_GENEFLOW];
   for (const model of models) {
     const { order } = runner.prepared(model);
     const { floorBytes, singleDeviceBytes, ceilings } = memoryRange(order.weightBytes, order.peakBytes, cluster.devices.length);
     const probes: ModelOutcome['probes'] = [];
     const probe = async (limitBytes: number) => {
-      const results = await runner.run(model, withUniformMemory(cluster, limitBytes));
+      const results = await runner.run(model, withUniformMemory(cluster, limitBytes), { untiledGeneflow: true });
       probes.push({ limitBytes, results });
       return new Set(results.methods.filter((m) => m.feasible).map((m) => m.name));
     };
@@ -81,10 +81,14 @@ export async function leastMemoryExperiment(
         return `${mib(bracket.leastSucceeded)}${bracket.leastSucceeded / bracket.greatestFailed > settings.ratio ? '~' : ''}`;
       }),
       ga !== undefined && bestBaseline !== undefined ? percent(1 - ga / bestBaseline) : 'n/a',
+      ga !== undefined && least(UNTILED_GENEFLOW) !== undefined ? percent(1 - ga / least(UNTILED_GENEFLOW)!) : 'n/a',
       o.probes.length,
     ];
   });
-  const table = formatTable(['model', 'floor MiB', 'one device MiB', ...names, 'geneflow saving vs best baseline', 'probes'], rows);
+  const table = formatTable(
+    ['model', 'floor MiB', 'one device MiB', ...names, 'geneflow saving vs best baseline', 'tiles saving', 'probes'],
+    rows,
+  );
   const text =
     `${cluster.name}, every device given the same limit; least limit (MiB) at which each method's plan is feasible ` +
     `(bisection to within ×${settings.ratio}, at most ${settings.maxProbes} probes; ~ = not narrowed to that ratio within the probe budget; 'none' = infeasible at every probed limit up to 4× one device)\n${table}`;

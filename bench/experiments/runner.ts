@@ -39,6 +39,8 @@ export interface RunnerOptions {
 }
 
 export const GENEFLOW = 'geneflow';
+/** GenEFlow without tiles (experiment (b)'s extra column). */
+export const UNTILED_GENEFLOW = 'geneflow-untiled';
 
 /** Every method runAllMethods runs, in the order it reports them. */
 export const METHOD_NAMES: readonly string[] = [...BASELINES.map((b) => b.name), GENEFLOW, 'random'];
@@ -62,13 +64,26 @@ export class ExperimentRunner {
     return entry;
   }
 
-  async run(modelName: string, cluster: Cluster): Promise<CaseResult> {
+  /**
+   * Every method on (model, cluster); with `untiledGeneflow` also GenEFlow without tiles (docs/geneflow.md, "Tiles") in a
+   * second run of the baselines and GenEFlow on the same budget, reported as the method `geneflow-untiled`.
+   */
+  async run(modelName: string, cluster: Cluster, extra: { untiledGeneflow?: boolean } = {}): Promise<CaseResult> {
     const { model, order } = this.prepared(modelName);
     const started = performance.now();
     const all = await runAllMethods(model, cluster, order.orderNames, {
       timeLimitMs: this.options.timeLimitMs,
       geneflow: { seed: this.options.seed },
     });
+    if (extra.untiledGeneflow === true) {
+      const untiled = await runAllMethods(model, cluster, order.orderNames, {
+        timeLimitMs: this.options.timeLimitMs,
+        geneflow: { seed: this.options.seed, tiles: false },
+        methods: [...BASELINES.map((b) => b.name), GENEFLOW],
+        random: false,
+      });
+      all.methods.push({ ...untiled.methods.find((m) => m.name === GENEFLOW)!, name: UNTILED_GENEFLOW });
+    }
     const result: CaseResult = {
       model: modelName,
       cluster: cluster.name,

@@ -1,4 +1,4 @@
-// npm run experiments [-- --out DIR] [--quick] [--only a,b,c,d] [--time-limit S] [--progress]
+// npm run experiments [-- --out DIR] [--quick] [--only a,b,c,d] [--time-limit S] [--models m1,m2] [--progress]
 // The experiments of docs/experiments.md: (a) four devices, (b) least memory, (c) device count, (d) bandwidth.
 import { parseArgs } from 'node:util';
 import { loadCluster } from '../src/cluster/load.ts';
@@ -16,6 +16,7 @@ const { values: flags } = parseArgs({
     quick: { type: 'boolean', default: false },
     only: { type: 'string', default: 'a,b,c,d' },
     'time-limit': { type: 'string' },
+    models: { type: 'string' },
     progress: { type: 'boolean', default: false },
   },
 });
@@ -34,8 +35,16 @@ for (const id of only) if (!['a', 'b', 'c', 'd'].includes(id)) usageError(`--onl
 const timeLimitS = flags['time-limit'] === undefined ? (quick ? 2 : 10) : Number(flags['time-limit']);
 if (!(timeLimitS > 0)) usageError(`--time-limit: must be a positive number of seconds, got '${flags['time-limit']}'`);
 
-/** What each experiment runs: the full settings, or a few-minute subset with --quick. */
-const SETTINGS = quick
+const models = flags.models
+  ?.split(',')
+  .map((s) => s.trim())
+  .filter((s) => s !== '');
+for (const m of models ?? [])
+  if (!ZOO.some((e) => e.name === m)) usageError(`--models: unknown model '${m}' (npx memorianova zoo lists them)`);
+if (models !== undefined && models.length === 0) usageError('--models: give at least one model');
+
+/** What each experiment runs: the full settings, or a few-minute subset with --quick; --models replaces every model list. */
+const SETTINGS_BY_MODE = quick
   ? {
       fourDevices: ['squeezenet1.0', 'mobilenetv3-large', 'resnet50'],
       leastMemory: { models: ['mobilenetv3-large'], ratio: 1.25, maxProbes: 6 },
@@ -50,6 +59,16 @@ const SETTINGS = quick
       bandwidth: { models: ['resnet50', 'mobilenetv3-large', 'bert-base'], mbps: logSweep(1, 1000, 7) },
       orderTimeLimitMs: 30_000,
     };
+const SETTINGS =
+  models === undefined
+    ? SETTINGS_BY_MODE
+    : {
+        ...SETTINGS_BY_MODE,
+        fourDevices: models,
+        leastMemory: { ...SETTINGS_BY_MODE.leastMemory, models },
+        deviceCount: { ...SETTINGS_BY_MODE.deviceCount, models },
+        bandwidth: { ...SETTINGS_BY_MODE.bandwidth, models },
+      };
 
 const showProgress = flags.progress! || process.stderr.isTTY === true;
 const started = performance.now();

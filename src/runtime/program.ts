@@ -124,11 +124,6 @@ export interface RuntimeProgram {
 export function compileProgram(model: Model, plan: Plan, cluster: Cluster = plan.cluster): RuntimeProgram {
   const simulator = createSimulator(model, cluster, plan.order);
   const slices = simulator.slices(plan.ops);
-  if (slices.tiled !== undefined)
-    fail(
-      `plan has tiled stretches ('tiles' on '${plan.order[slices.tiled[0]!.sink]}'): the runtime does not run sub-tiles yet`,
-      'invalid-plan',
-    );
   const comm = communication(simulator.context, slices, cluster);
   const messages: RouterMessage[] = comm.messages.map((m) => ({
     tensor: m.tensor,
@@ -219,9 +214,22 @@ function workerProgram(
       });
       step.gathers.push({ tensor, region: assembled.get(tensor)!, pieces });
     }
+    // A sub-tile of a tiled stretch (docs/runtime.md, "Tiled stretches"): its own slices, its part of the sink copied
+    // into the worker's region of it (allocated before the first sub-tile), the sink uploaded after the last.
+    const stretch = deviceStep.tile === undefined ? undefined : slices.tiled![deviceStep.tile.stretch]!;
+    const tiles = stretch?.devices[d] ?? [];
+    const tile = deviceStep.tile === undefined ? undefined : tiles[deviceStep.tile.tile]!;
+    if (stretch !== undefined) {
+      const sink = model.ops[slices.ops[stretch.sink]!.index]!.node.outputs[0]!;
+      step.name = `${step.name} .. ${slices.ops[stretch.sink]!.op} sub-tile ${deviceStep.tile!.tile + 1}/${tiles.length}`;
+      step.assemble = [
+        { tensor: sink, region: slices.ops[stretch.sink]!.slices[d]!.outputs[0]!, share: tile![tile!.length - 1]!.outputs[0]! },
+      ];
+    }
+    const uploadsHere = stretch === undefined || deviceStep.tile!.tile === tiles.length - 1;
     for (const p of deviceStep.positions) {
       const entry = slices.ops[p]!;
-      const slice = entry.slices[d]!;
+      const slice = tile === undefined ? entry.slices[d]! : tile[stretch!.positions.indexOf(p)]!;
       const node = model.ops[entry.index]!.node;
       const weightKeys = node.inputs.map((tensor, j) => {
         const box = slice.inputs[j];
@@ -233,7 +241,7 @@ function workerProgram(
         if (t !== '' && info !== undefined && info.kind !== 'weight') dtypes[t] = info.dtype;
       }
       step.ops.push({ position: p, node: wireNode(node, addWeight), slice, weights: weightKeys });
-      if (sends.has(p)) {
+      if (sends.has(p) && uploadsHere) {
         messages.forEach((m, id) => {
           if (m.source === d && comm.messages[id]!.producer === p) step.uploads.push({ message: id, tensor: m.tensor, parts: m.parts });
         });

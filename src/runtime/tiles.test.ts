@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { presetCluster } from '../cluster/presets.ts';
+import type { Cluster } from '../cluster/types.ts';
+import { threeConvs } from '../fit/testing.ts';
+import { withTiles } from '../geneflow/encoding.ts';
+import type { Model } from '../ir/graph.ts';
+import { partitionContext } from '../partition/context.ts';
+import { repairDecisions } from '../partition/slices.ts';
+import type { SplitDim } from '../partition/types.ts';
+import { makePlan, proportionalPlan } from '../plan/build.ts';
+import type { Plan } from '../plan/types.ts';
+import { executeProgram } from './coordinator.ts';
+import { compileProgram } from './program.ts';
+import { maxAbsError, modelInputs, referenceRun } from './reference.ts';
+import { ortTensorBytes } from './tensors.ts';
+import { smallCnn } from './testing.ts';
+import { join } from 'node:path';
+import { cli, scratchDir } from '../cli/testing.ts';
+import { loadModel } from '../model/load.ts';
+import { writeModelFile } from '../onnx/write.ts';
+import { writePlan } from '../plan/io.ts';
+import { startWorker, type RunningWorker } from './worker.ts';
+
+const orderOf = (model: Model) => model.ops.map((op) => op.node.name);
+
+/** The proportional plan, every operator that may be fused fused, and `tiles: k` on every stretch that may take it. */
+function tiledPlan(model: Model, cluster: Cluster, dims: SplitDim[], k: number): Plan {
+  const base = proportionalPlan(model, cluster, orderOf(model), dims);
+  const ctx = partitionContext(model, base.order);
+  const fused = repairDecisions(
+    ctx,
+    base.ops.map((d) => ({ ...d, sync: false })),
+  );
+  const ops = withTiles(ctx, fused, k);
+  assert.ok(
+    ops.some((d) => d.tiles === k),
+    'the plan has a tiled stretch',
+  );
+  return makePlan(model, cluster, base.order, ops, 'tiled');
+}
+
+describe('tiled stretches run as sequential sub-tile steps and equal one whole-model session', () => {
+  const workers: RunningWorker[] = [];
+  before(async () => {
+    for (let i = 0; i < 3; i++) workers.push(await startWorker({ host: '127.0.0.1', port: 0, name: `w${i}` }));
+  });
+  after(async () => {
+    for (const w of workers) await w.close();
+  });
+
+  async function check(model: Model, plan: Plan): Promise<number> {
+    const inputs = modelInputs(model);
+    const reference = await referenceRun(model, inputs);
+    const n = plan.cluster.devices.length;
+    const program = compileProgram(model, plan);
+    // Every device taking part in a tiled stretch runs one step per sub-tile.
+    let subTileSteps = 0;
+    for (const stretch of program.slices.tiled!) {
+      const sink = model.ops[program.slices.ops[stretch.sink]!.index]!.node.outputs[0]!;
+      stretch.devices.forEach((tiles, d) => {
+        const steps = program.workers[d]!.steps.filter((s) => s.assemble?.some((a) => a.tensor === sink));
+        assert.equal(steps.length, tiles?.length ?? 0, `device ${d}: one step per sub-tile of '${sink}'`);
+        subTileSteps += steps.length;
+      });
+    }
+    assert.ok(subTileSteps >= 4);
+    const result = await executeProgram(program, plan.cluster, {
+      workers: workers.slice(0, n).map((w) => w.address),
+      runs: 1,
+      warmup: 0,
+      inputs: new Map([...inputs].map(([name, t]) => [name, ortTensorBytes(t)])),
+      emulateLinks: false,
+      slowdowns: new Array(n).fill(1),
+      timeoutMs: 20_000,
+    });
+    return maxAbsError(model, result.outputs, reference.outputs);
+  }
+
+  const homo2 = presetCluster('homo2')!;
+  const homo3 = { ...presetCluster('homo4')!, devices: presetCluster('homo4')!.devices.slice(0, 3) };
+  const cases: Array<[string, () => [Model, Plan]]> = [
+    ['threeConvs, rows over two devices, 4 sub-tiles', () => [threeConvs(), tiledPlan(threeConvs(), homo2, ['rows'], 4)]],
+    ['small CNN, rows over three devices, 2 sub-tiles', () => [smallCnn(), tiledPlan(smallCnn(), homo3, ['rows'], 2)]],
+    ['small CNN, rows over two devices, 3 sub-tiles', () => [smallCnn(), tiledPlan(smallCnn(), homo2, ['rows'], 3)]],
+    ['small CNN, channels over two devices, 2 sub-tiles', () => [smallCnn(), tiledPlan(smallCnn(), homo2, ['channels'], 2)]],
+  ];
+  for (const [name, make] of cases) {
+    it(name, async () => {
+      const [model, plan] = make();
+      const err = await check(model, plan);
+      assert.ok(err <= 1e-4, `max abs error ${err}`);
+    });
+  }
+});
+
+it('run --local 2 of a tiled plan file: the output equals the unsplit model', () => {
+  const dir = scratchDir('memorianova-tiles-');
+  const modelPath = join(dir, 'small-cnn.onnx');
+  writeModelFile(smallCnn().graph, modelPath);
+  const model = loadModel(modelPath);
+  const planPath = join(dir, 'plan.json');
+  writePlan(planPath, tiledPlan(model, presetCluster('homo2')!, ['rows'], 3));
+  const run = cli('run', modelPath, '--plan', planPath, '--local', '2', '--runs', '1', '--warmup', '0', '--json');
+  assert.equal(run.status, 0, run.stderr);
+  const json = JSON.parse(run.stdout);
+  assert.equal(json.method, 'tiled');
+  assert.ok(json.maxAbsError <= 1e-4, `max abs error ${json.maxAbsError}`);
+});

@@ -136,8 +136,9 @@ export function groupPeakBytes(fm: FitMemory, tiling: Tiling, first: number): nu
 
 /**
  * The same number as groupPeakBytes, by tiles: between two tiles only the held buffers are live (every tile tensor
- * dies inside its tile), so the group's peak is the largest of the alloc step and each tile's own peak on top of
- * them, and tiles whose slices have the same sizes have the same peak. Each distinct tile but the last (where
+ * dies inside its tile), and with cached halos the caches the tile before kept (live from the tile's start, dying at
+ * its end), so the group's peak is the largest of the alloc step and each tile's own peak on top of them, and tiles
+ * whose slices (and caches) have the same sizes have the same peak. Each distinct tile but the last (where
  * inputs read for the last time die) is evaluated once. `keys[t]` names tile t's slice sizes from `first` on.
  * Falls back to groupPeakBytes when a tile skips an operator (an empty region).
  */

@@ -258,7 +258,7 @@ export function mutate(space: MutationSpace, chromosome: Chromosome, kind: Mutat
 }
 
 /** The largest `tiles` the tiles mutation sets. */
-export const MAX_TILES = 32;
+export const MAX_TILES = 16;
 
 /**
  * The tiles mutation (docs/geneflow.md, "Tiles"), not among MUTATIONS: GenEFlow applies it to children of parents that

@@ -174,7 +174,7 @@ export function planSlices(ctx: PartitionContext, decisions: readonly OpDecision
   };
   for (const decision of decisions) {
     if (decision.tiles === undefined) continue;
-    result.tiled = tiledStretches(ctx, decisions, slices, deviceCount);
+    result.tiled = tiledStretches(ctx, decisions, slices, rowIds, deviceCount);
     break;
   }
   return result;
@@ -342,12 +342,23 @@ function tiledStretches(
   ctx: PartitionContext,
   decisions: readonly OpDecision[],
   slices: ReadonlyArray<Array<OpSlice | null>>,
+  rowIds: readonly number[],
   deviceCount: number,
 ): TiledStretch[] {
   const stretches: TiledStretch[] = [];
+  let memo = tiledMemo.get(ctx);
+  if (memo === undefined) tiledMemo.set(ctx, (memo = new Map()));
+  if (memo.size > TILED_MEMO_SIZE) memo.clear();
   decisions.forEach((decision, sink) => {
     if (decision.tiles === undefined) return;
     const positions = tiledStretchOf(ctx, decisions, sink) as number[];
+    // The sub-tiles follow from the sink's row (its ranges), the count and the stretch's positions.
+    const key = `${sink}:${decision.tiles}:${rowIds[sink]}:${positions.join(',')}`;
+    const known = memo.get(key);
+    if (known !== undefined) {
+      stretches.push(known);
+      return;
+    }
     const placement = decision.placement as { dim: string; ratios: number[] };
     const option = splitOption(ctx, sink, placement.dim);
     const ranges = ratiosToRanges(option.extent, placement.ratios, option.granule);
@@ -382,10 +393,16 @@ function tiledStretches(
       }
       devices.push(tiles);
     }
-    stretches.push({ sink, positions, tiles: decision.tiles, devices });
+    const stretch = { sink, positions, tiles: decision.tiles, devices };
+    memo.set(key, stretch);
+    stretches.push(stretch);
   });
   return stretches;
 }
+
+/** Tiled stretches by what determines them (tiledStretches' key), per context; shared, so never mutated. */
+const tiledMemo = new WeakMap<PartitionContext, Map<string, TiledStretch>>();
+const TILED_MEMO_SIZE = 4096;
 
 /** Fails unless every activation region the sub-tile reads from outside the stretch lies inside the device's untiled slice's. */
 function checkHeld(

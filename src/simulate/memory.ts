@@ -208,6 +208,18 @@ export function deviceMemory(
   return { weightBytes, activationPeakBytes: sequence.peakBytes() };
 }
 
+/** A stretch's positions as a set and each one's index in them (kept per stretch: stretches are memoised). */
+function stretchIndex(stretch: TiledStretch): { members: Set<number>; index: Map<number, number> } {
+  let known = stretchIndexes.get(stretch);
+  if (known === undefined) {
+    known = { members: new Set(stretch.positions), index: new Map(stretch.positions.map((p, i) => [p, i])) };
+    stretchIndexes.set(stretch, known);
+  }
+  return known;
+}
+
+const stretchIndexes = new WeakMap<TiledStretch, { members: Set<number>; index: Map<number, number> }>();
+
 /** Each position of a tiled stretch → its stretch. */
 function tiledAt(slices: PlanSlices): Map<number, TiledStretch> {
   const at = new Map<number, TiledStretch>();
@@ -232,7 +244,7 @@ function runStretch(
   touched: number[],
 ): number {
   const { sequence, local, localStamp, gathered, gatheredStamp, assembledBox, assembledStamp } = layout;
-  const members = new Set(stretch.positions);
+  const { members, index } = stretchIndex(stretch);
   let weightBytes = 0;
   for (const p of stretch.positions) {
     const slice = slices.ops[p]!.slices[device];
@@ -263,7 +275,6 @@ function runStretch(
   const sinkOutput = ctx.model.ops[ctx.opIndex[stretch.sink]!]!.node.outputs[0]!;
   const sinkId = layout.activation.get(sinkOutput)!;
   let buffer = -1;
-  const index = new Map(stretch.positions.map((p, i) => [p, i]));
   emitTiles(
     ctx,
     { positions: stretch.positions, inGroup: (p) => members.has(p), exits: [stretch.sink] },

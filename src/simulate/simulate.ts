@@ -77,15 +77,19 @@ export function simulate(model: Model, cluster: Cluster, plan: Plan, options: Si
 
 /**
  * How runEvents runs a plan's tiled stretches: the task order (each stretch's fused operators moved to just before
- * its sink), per position its stretch (-1: none), and per (device, position) the task a delivery to it waits on
+ * its sink), per position its stretch (-1: none) and its index in the stretch's positions, and per (device, position) the task a delivery to it waits on
  * (the stretch's first task on the device for its operators; filled in while tasks are made).
  */
 function tiledRun(ctx: PartitionContext, slices: PlanSlices, n: number) {
   const positions = ctx.order.length;
   const stretches = slices.tiled!;
   const stretchOf = new Int32Array(positions).fill(-1);
+  const indexIn = new Int32Array(positions);
   stretches.forEach((stretch, i) => {
-    for (const p of stretch.positions) stretchOf[p] = i;
+    stretch.positions.forEach((p, k) => {
+      stretchOf[p] = i;
+      indexIn[p] = k;
+    });
   });
   const order = new Int32Array(positions);
   let k = 0;
@@ -97,6 +101,7 @@ function tiledRun(ctx: PartitionContext, slices: PlanSlices, n: number) {
   return {
     order,
     stretchOf,
+    indexIn,
     stretches: stretches.length,
     firstTask: new Int32Array(n * stretches.length).fill(-1),
     waitAt: new Int32Array(n * positions),
@@ -195,7 +200,7 @@ function runEvents(
       if (tiled!.firstTask[first]! < 0) tiled!.firstTask[first] = t;
       tiled!.waitAt[d * positions + p] = tiled!.firstTask[first]!;
       const stretch = slices.tiled![sub]!;
-      const at = stretch.positions.indexOf(p);
+      const at = tiled!.indexIn[p]!;
       let volume = 0;
       for (const tile of stretch.devices[d] ?? []) {
         const part = tile[at];

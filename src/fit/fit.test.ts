@@ -115,7 +115,11 @@ describe('fit: tiled steps under the memory model', () => {
       'the cached 2×2 group joins the front between the two recomputing points',
     );
     assert.equal(fitPlanOf(withCache).halo, 'cache', 'the plan file says which halo modes were searched');
-    assert.equal(fitPlanOf(plain).halo, undefined, 'and a default plan file stays as it was');
+    assert.equal(fitPlanOf(plain).halo, 'recompute', 'and a default plan file says it recomputes');
+    assert.ok(
+      fitPlanOf(plain).groups.every((g) => !('halo' in g)),
+      'its groups are as before',
+    );
   });
 
   it('the fit picks the tiled group under a limit between its peak and the untiled peak', () => {

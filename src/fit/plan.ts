@@ -48,7 +48,7 @@ export function fitPlanOf(result: FitResult): FitPlanFile {
     latencyMs: e.latencyMs,
     includeWeights: result.includeWeights,
     inplace: result.inplace,
-    ...(result.halo === 'cache' ? { halo: result.halo } : {}),
+    halo: result.halo,
     order: e.order,
     groups: e.groups.map(planGroupOf),
   };

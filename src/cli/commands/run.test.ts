@@ -122,6 +122,20 @@ describe('memorianova run, profile, worker', () => {
     }
   });
 
+  it('run --plan fit.json --local 1 with cached halos (fit --halo cache): the whole output at the predicted peak', () => {
+    const out = join(dir, 'fit-cache');
+    // Small CNN, grids up to 3×3, groups up to 4: the fastest plan within 8736 B is one 2×2 group caching its halos.
+    const fit = cli('fit', modelPath, '--memory', '8736B', '--max-grid', '3', '--max-depth', '4', '--halo', 'cache', '--out', out);
+    assert.equal(fit.status, 0, fit.stderr);
+    assert.match(fit.stdout, /2x2 cached/, 'the group caches');
+    const run = cli('run', modelPath, '--plan', join(out, 'fit.json'), '--local', '1', '--runs', '1', '--warmup', '0', '--json');
+    assert.equal(run.status, 0, run.stderr);
+    const json = JSON.parse(run.stdout);
+    assert.ok(json.maxAbsError <= 1e-4, `max abs error ${json.maxAbsError}`);
+    assert.equal(json.measuredPeakBytes, json.predictedPeakBytes, 'the memory model is exact on this plan');
+    assert.equal(json.predictedPeakBytes, 8736, 'the cached plan peak');
+  });
+
   it('worker --listen on an address this host lacks is a clean error', () => {
     // 192.0.2.0/24 is reserved for documentation (RFC 5737): no host has it, and binding sends nothing.
     const run = spawnSync(process.execPath, ['bin/memorianova.js', 'worker', '--listen', '192.0.2.1:5000'], {

@@ -43,9 +43,9 @@ export interface TileSlices {
  * tile's share into it).
  *
  * With cached halos a position whose tile takes rows from a cache is a `cat` of the cache and the slice's new rows
- * into the tile's region (or the cache itself when the slice computes nothing), a position keeping rows for the next
- * tile a `keep` allocating them, and the tile ends with a `drop` reading its caches: a cache lives from the `keep` of
- * the tile that makes it to the end of the tile that reads it. `caches` holds the caches kept by the tile before
+ * into the tile's region (tileGroupCached never leaves such a slice empty; were it, the cache would be the region), a
+ * position keeping rows for the next tile a `keep` allocating them, and the tile ends with a `drop` reading its caches:
+ * a cache lives from the `keep` of the tile that makes it to the end of the tile that reads it. `caches` holds the caches kept by the tile before
  * `tiles` (position → tensor); the ones the last tile keeps are returned.
  */
 export function emitTiles(

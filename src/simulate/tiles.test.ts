@@ -115,6 +115,14 @@ test('a memory limit no untiled split of threeConvs meets is met with tiles', ()
     four.devicePeakBytes.every((b) => b < 1696),
     `${four.devicePeakBytes}`,
   );
+  // Sub-tiles are memoised per (sink, count, sink row, stretch): results do not depend on what ran before.
+  const again = sim.run(decisions(2), { timeline: false });
+  const fresh = createSimulator(model, small, order).run(decisions(2), { timeline: false });
+  assert.deepEqual(again.devicePeakBytes, fresh.devicePeakBytes);
+  assert.deepEqual(
+    again.devices.map((d) => d.flops),
+    fresh.devices.map((d) => d.flops),
+  );
 });
 
 test('tiles: one-line errors where they are not allowed', () => {

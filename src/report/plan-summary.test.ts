@@ -63,6 +63,15 @@ describe('the report’s plan summary', () => {
     'single',
   );
 
+  it('a tiled stretch is named after the decision', () => {
+    const tiled = plan(twoStages.ops.map((d) => (d.op === 'e' ? { ...d, tiles: 4 } : d)));
+    const summary = decisionSummary(result([method('single', 150, single), method('geneflow', 100, tiled)], 'geneflow'), cluster);
+    assert.equal(
+      summary.sentences[1],
+      'One fused stretch runs as sequential sub-tiles on each device to save memory (4 for the stretch ending at e; docs/plan-format.md, "Tiles").',
+    );
+  });
+
   it('a split decision: devices, stages, sync points, × bound, speed-up over one device and the gain, hand-computed', () => {
     const summary = decisionSummary(
       result([method('single', 150, single), method('layerwise', 120, single), method('geneflow', 100, twoStages)], 'geneflow'),

@@ -145,6 +145,11 @@ export function decisionSummary(result: AllMethodsResult, cluster: Cluster): { s
     sentences.push(
       `Decision: split the model over ${used.length} of the ${cluster.devices.length} devices (${used.join(', ')}) in ${stages.length} stages with ${syncs} synchronisation points (${best.name}'s plan): ${ms(best.latencyMs)} simulated, ${bound}.`,
     );
+    const tiled = best.plan.ops.filter((d) => d.tiles !== undefined);
+    if (tiled.length > 0)
+      sentences.push(
+        `${tiled.length === 1 ? 'One fused stretch runs' : `${tiled.length} fused stretches run`} as sequential sub-tiles on each device to save memory (${tiled.map((d) => `${d.tiles} for the stretch ending at ${d.op}`).join(', ')}; docs/plan-format.md, "Tiles").`,
+      );
     const single = result.methods.find((m) => m.name === 'single');
     if (single !== undefined && single.feasible)
       sentences.push(

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { fail } from '../errors.ts';
-import { boxVolume } from '../partition/box.ts';
+import { boxVolume, containsBox } from '../partition/box.ts';
 import type { Box } from '../partition/types.ts';
 import { fileSha256, MANIFEST_FILE, readDeviceBundle, type Manifest } from './manifest.ts';
 import type { DeclaredPiece } from './program-schema.ts';
@@ -77,6 +77,16 @@ export async function loadDeviceBundle(dir: string): Promise<LoadedBundle> {
       } catch (error) {
         fail(`sub-model of step '${step.name}' '${path}' cannot be loaded: ${(error as Error).message.split('\n')[0]}`, 'invalid-input');
       }
+      for (const a of step.assemble ?? [])
+        if (
+          a.share.length !== a.region.length ||
+          !containsBox(a.region, a.share) ||
+          !step.outputs.some((o) => o.tensor === a.tensor && containsBox(o.box, a.share))
+        )
+          fail(
+            `bundle manifest '${join(dir, MANIFEST_FILE)}': step '${step.name}' assembles a part of '${a.tensor}' outside its region or what it computes`,
+            'invalid-input',
+          );
       steps.push({
         name: step.name,
         gathers: step.gathers,
@@ -85,6 +95,7 @@ export async function loadDeviceBundle(dir: string): Promise<LoadedBundle> {
         uploads: step.uploads,
         release: step.release,
         session,
+        ...(step.assemble === undefined ? {} : { assemble: step.assemble }),
       });
     }
   } catch (error) {

@@ -201,6 +201,8 @@ function writeSteps(program: RuntimeProgram, worker: WorkerProgram, deviceDir: s
       })),
       release: plan.release,
     };
+    if (step.assemble !== undefined)
+      entry.assemble = step.assemble.map((a) => ({ tensor: a.tensor, region: boxOf(a.region), share: boxOf(a.share) }));
     if (external) entry.data = fileEntryOf(deviceDir, `${file}.data`);
     return entry;
   });

@@ -60,6 +60,11 @@ const stepSchema = z.strictObject({
   ),
   /** Tensors no later step reads: freed after the step's uploads are cut. */
   release: z.array(z.string()),
+  /**
+   * A sub-tile's part (`share`) of a tensor it computes, copied into the worker's `region` of it, allocated empty before
+   * the first step assembling it (a tiled stretch, docs/runtime.md "Programs").
+   */
+  assemble: z.array(z.strictObject({ tensor: z.string(), region: box, share: box })).optional(),
 });
 
 export const manifestSchema = z.strictObject({

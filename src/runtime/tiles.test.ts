@@ -94,7 +94,7 @@ describe('tiled stretches run as sequential sub-tile steps and equal one whole-m
   }
 });
 
-it('run --local 2 of a tiled plan file: the output equals the unsplit model', () => {
+it('run --local 2 of a tiled plan file, and of its bundles: the output equals the unsplit model', () => {
   const dir = scratchDir('memorianova-tiles-');
   const modelPath = join(dir, 'small-cnn.onnx');
   writeModelFile(smallCnn().graph, modelPath);
@@ -106,4 +106,11 @@ it('run --local 2 of a tiled plan file: the output equals the unsplit model', ()
   const json = JSON.parse(run.stdout);
   assert.equal(json.method, 'tiled');
   assert.ok(json.maxAbsError <= 1e-4, `max abs error ${json.maxAbsError}`);
+  // The same plan deployed as bundles and run from them.
+  const out = join(dir, 'bundle');
+  const deploy = cli('deploy', modelPath, '--plan', planPath, '-o', out);
+  assert.equal(deploy.status, 0, deploy.stderr);
+  const bundled = cli('run', modelPath, '--bundle', out, '--local', '2', '--runs', '1', '--json');
+  assert.equal(bundled.status, 0, bundled.stderr);
+  assert.ok(JSON.parse(bundled.stdout).maxAbsError <= 1e-4);
 });

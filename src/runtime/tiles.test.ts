@@ -12,7 +12,7 @@ import { makePlan, proportionalPlan } from '../plan/build.ts';
 import type { Plan } from '../plan/types.ts';
 import { executeProgram } from './coordinator.ts';
 import { compileProgram } from './program.ts';
-import { maxAbsError, modelInputs, referenceRun } from './reference.ts';
+import { maxAbsError, modelInputs, referenceRun, withInlineWeights } from './reference.ts';
 import { ortTensorBytes } from './tensors.ts';
 import { smallCnn } from './testing.ts';
 import { join } from 'node:path';
@@ -84,6 +84,13 @@ describe('tiled stretches run as sequential sub-tile steps and equal one whole-m
     ['small CNN, rows over three devices, 2 sub-tiles', () => [smallCnn(), tiledPlan(smallCnn(), homo3, ['rows'], 2)]],
     ['small CNN, rows over two devices, 3 sub-tiles', () => [smallCnn(), tiledPlan(smallCnn(), homo2, ['rows'], 3)]],
     ['small CNN, channels over two devices, 2 sub-tiles', () => [smallCnn(), tiledPlan(smallCnn(), homo2, ['channels'], 2)]],
+    [
+      'BERT (1 layer, 8 tokens), tokens over two devices, 2 sub-tiles',
+      () => {
+        const bert = withInlineWeights(loadModel('bert-base', { layers: 1, seqLen: 8 }));
+        return [bert, tiledPlan(bert, homo2, ['tokens', 'heads', 'channels'], 2)];
+      },
+    ],
   ];
   for (const [name, make] of cases) {
     it(name, async () => {

@@ -1,5 +1,5 @@
 import type { PartitionContext } from '../partition/context.ts';
-import { tiledStretchOf } from '../partition/slices.ts';
+import { placementShares, tiledStretchOf } from '../partition/slices.ts';
 import type { OpDecision, Placement, SplitDim } from '../partition/types.ts';
 
 /**
@@ -34,7 +34,8 @@ export function normalizeRatios(ratios: readonly number[]): number[] | null {
 }
 
 export function samePlacementKey(p: Placement): string {
-  return 'device' in p ? `d${p.device}` : `${p.dim}:${p.ratios.join(',')}`;
+  if ('device' in p) return `d${p.device}`;
+  return p.dim === 'grid' ? `grid:${p.rows.join(',')}/${p.cols.join(',')}/${p.devices.join(',')}` : `${p.dim}:${p.ratios.join(',')}`;
 }
 
 /**
@@ -44,6 +45,14 @@ export function samePlacementKey(p: Placement): string {
  */
 export function adaptPlacement(ctx: PartitionContext, position: number, wanted: Placement): Placement {
   if ('device' in wanted) return wanted;
+  if (wanted.dim === 'grid') {
+    if (ctx.space[position]!.grid !== null) return wanted;
+    // An operator that cannot take the grid runs on the device of the largest tile.
+    const shares = placementShares(wanted, Math.max(...wanted.devices) + 1);
+    let largest = 0;
+    shares.forEach((s, d) => s > shares[largest]! && (largest = d));
+    return { device: largest };
+  }
   const options = ctx.space[position]!.options;
   if (options.some((o) => o.dim === wanted.dim)) return wanted;
   if (options.length > 0) return { dim: options[0]!.dim, ratios: wanted.ratios };

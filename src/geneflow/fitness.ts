@@ -34,6 +34,7 @@ export function decisionsKey(decisions: readonly OpDecision[]): string {
   for (const d of decisions) {
     const p = d.placement;
     if ('device' in p) parts.push(`${p.device}`);
+    else if (p.dim === 'grid') parts.push(`g${p.rows.map(ratioText).join(',')}/${p.cols.map(ratioText).join(',')}/${p.devices.join(',')}`);
     else {
       parts.push(p.dim[0]!);
       for (let i = 0; i < p.ratios.length; i++) {

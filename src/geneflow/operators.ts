@@ -1,6 +1,6 @@
 import type { Cluster } from '../cluster/types.ts';
 import type { PartitionContext } from '../partition/context.ts';
-import type { Placement } from '../partition/types.ts';
+import { isStripe, type Placement } from '../partition/types.ts';
 import {
   adaptPlacement,
   assignStretch,
@@ -15,7 +15,7 @@ import {
   type Chromosome,
   type Random,
 } from './encoding.ts';
-import { repairDecisions, withoutTiles } from '../partition/slices.ts';
+import { placementShares, repairDecisions, withoutTiles } from '../partition/slices.ts';
 import { applyPattern, boundariesOf, detectStructure, type Structure } from './structure.ts';
 
 /**
@@ -174,13 +174,13 @@ export function mutate(space: MutationSpace, chromosome: Chromosome, kind: Mutat
   };
   switch (kind) {
     case 'dim': {
-      if ('device' in placement) break;
+      if (!isStripe(placement)) break;
       const others = dimsOf(ctx, position).filter((d) => d !== placement.dim);
       if (others.length > 0) refill(start, end, { dim: pick(random, others), ratios: placement.ratios });
       break;
     }
     case 'ratios':
-      if (!('device' in placement)) refill(start, end, { dim: placement.dim, ratios: perturbRatios(placement.ratios, random) });
+      if (isStripe(placement)) refill(start, end, { dim: placement.dim, ratios: perturbRatios(placement.ratios, random) });
       break;
     case 'sync':
       child[position] = { ...child[position]!, sync: !child[position]!.sync };
@@ -281,8 +281,7 @@ export function mutateTiles(
   const share = (sink: number, d: number) => {
     const placement = child[sink]!.placement;
     if ('device' in placement) return 0;
-    const total = placement.ratios.reduce((a, b) => a + b, 0);
-    return total > 0 ? placement.ratios[d]! / total : 0;
+    return placementShares(placement, d + 1)[d]!;
   };
   const weightOf = (positions: readonly number[], sink: number) => {
     let bytes = 0;

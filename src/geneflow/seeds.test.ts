@@ -1,3 +1,4 @@
+import { isStripe } from '../partition/types.ts';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { wholeOn } from '../baselines/common.ts';
@@ -87,7 +88,7 @@ describe('structuredSeeds', () => {
     ]) {
       const found = plans.some((plan) => {
         const first = plan[0]!.placement;
-        if ('device' in first) return false;
+        if (!isStripe(first)) return false;
         const users = first.ratios.flatMap((r, d) => (r > 0 ? [d] : []));
         return (
           JSON.stringify(users) === JSON.stringify(devices) &&
@@ -110,7 +111,7 @@ describe('structuredSeeds', () => {
     const prefixOver = (plan: Evaluated['decisions'], users: number[]) => {
       const first = plan[0]!.placement;
       return (
-        !('device' in first) &&
+        isStripe(first) &&
         JSON.stringify(first.ratios.flatMap((r, d) => (r > 0 ? [d] : []))) === JSON.stringify(users) &&
         plan[4]!.sync &&
         'device' in plan[5]!.placement
@@ -144,7 +145,7 @@ describe('structuredSeeds', () => {
       );
       assert.equal(inside[inside.length - 1]!.sync, true);
       const split = inside.find((d) => !('device' in d.placement))!.placement;
-      assert.ok(!('device' in split) && split.ratios.every((r) => r > 0), 'split over every device');
+      assert.ok(isStripe(split) && split.ratios.every((r) => r > 0), 'split over every device');
     }
     assert.ok(
       first!.decisions.some((d) => !('device' in d.placement) && d.placement.dim === 'tokens'),

@@ -1,6 +1,6 @@
 import { devicesBySpeed } from '../baselines/common.ts';
 import { boxVolume } from '../partition/box.ts';
-import { repairDecisions } from '../partition/slices.ts';
+import { placementShares, repairDecisions } from '../partition/slices.ts';
 import type { PartitionContext } from '../partition/context.ts';
 import type { SplitDim } from '../partition/types.ts';
 import type { Simulator } from '../simulate/simulate.ts';
@@ -69,7 +69,9 @@ export function syncWhereHalosGrow(simulator: Simulator, chromosome: Chromosome,
       }
       let time = 0;
       let count = 0;
-      placement.ratios.forEach((ratio, d) => ratio > 0 && (count++, (time += simulator.opMs[d]![ctx.opIndex[p]!]!)));
+      placementShares(placement, simulator.opMs.length).forEach(
+        (share, d) => share > 0 && (count++, (time += simulator.opMs[d]![ctx.opIndex[p]!]!)),
+      );
       extra += ((r[p]! - 1) * time) / Math.max(1, count * count);
       if (extra > limitMs) worst = p;
     }

@@ -3,7 +3,7 @@ import { elementCount } from '../ir/dtype.ts';
 import type { Model } from '../ir/graph.ts';
 import { boxVolume, fullBox } from './box.ts';
 import { RecentMemo } from './memo.ts';
-import { modelLayout, opGeometry, type Layout, type OpGeometry } from './geometry.ts';
+import { gridAxesOf, modelLayout, opGeometry, type Layout, type OpGeometry } from './geometry.ts';
 import type { MemoRow } from './slices.ts';
 import type { OpSpace } from './types.ts';
 
@@ -104,7 +104,13 @@ export function partitionContext(model: Model, order: readonly string[]): Partit
     opIndex,
     position,
     geometry,
-    space: opIndex.map((index, p) => ({ op: order[p]!, index, opType: model.ops[index]!.node.opType, options: geometry[p]!.options })),
+    space: opIndex.map((index, p) => ({
+      op: order[p]!,
+      index,
+      opType: model.ops[index]!.node.opType,
+      options: geometry[p]!.options,
+      grid: gridAxesOf(layout, geometry[p]!),
+    })),
     consumers,
     isGraphOutput: opIndex.map((index) => model.ops[index]!.node.outputs.map((t) => graphOutputs.has(t))),
     producers,

@@ -3,7 +3,7 @@ import type { AnalyzedOp, Model } from '../ir/graph.ts';
 import { weightBytes } from '../ir/weights.ts';
 import type { SplitDim } from './types.ts';
 import { fullBox, hull, isEmpty, sameBox } from './box.ts';
-import type { Box, SliceOverrides, SplitOption } from './types.ts';
+import type { Box, GridAxes, SliceOverrides, SplitOption } from './types.ts';
 
 /**
  * How one operator's output regions relate to its input regions. Every rule is exact: running the operator on
@@ -740,4 +740,25 @@ function reshapeGeometry(type: string, layout: Layout, base: Base): OpGeometry {
       return type === 'Reshape' ? { inputs, overrides: { shape: out!.map(([s, e]) => e - s) } } : { inputs };
     },
   };
+}
+
+/**
+ * The axes a grid placement of the operator cuts (docs/partition.md, "Grids"), or null: a CNN's operator with one
+ * rank-4 output that can be split by `rows`, whose W axis (axis 3) has extent >= 2, and whose output regions cut
+ * along W (first, last and middle columns) need no widening, so every tile is computed exactly as owned.
+ */
+export function gridAxesOf(layout: Layout, geometry: OpGeometry): GridAxes | null {
+  if (layout.kind !== 'cnn' || geometry.outputShapes.length !== 1) return null;
+  const rows = geometry.options.find((o) => o.dim === 'rows');
+  const shape = geometry.outputShapes[0]!;
+  if (rows === undefined || shape.length !== 4 || rows.axis !== 2) return null;
+  const width = shape[3]!;
+  if (width < 2) return null;
+  const full = fullBox(shape);
+  const exact = (start: number, end: number) => {
+    const box = full.map((r, a) => (a === 3 ? [start, end] : r) as [number, number]);
+    return sameBox(geometry.widen([box])[0]!, box);
+  };
+  if (!exact(0, 1) || !exact(width - 1, width) || (width >= 3 && !exact(1, width - 1))) return null;
+  return { rows, colAxis: 3, colExtent: width };
 }

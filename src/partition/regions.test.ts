@@ -84,6 +84,74 @@ function randomDecisions(ctx: PartitionContext, devices: number, pick: () => num
   return repairDecisions(ctx, decisions);
 }
 
+/** A random grid over `devices` devices (2 to `devices` tiles, random band ratios, devices in a random order). */
+function randomGrid(devices: number, pick: () => number): Placement {
+  const shapes = [
+    [1, 2],
+    [2, 1],
+    [2, 2],
+    [1, 3],
+    [3, 1],
+    [1, 4],
+    [4, 1],
+  ].filter(([r, c]) => r! * c! <= devices);
+  const [r, c] = shapes[pick() % shapes.length]!;
+  const ratios = (n: number) => Array.from({ length: n }, () => 1 + (pick() % 3));
+  const order = Array.from({ length: devices }, (_, d) => d);
+  for (let i = devices - 1; i > 0; i--) {
+    const j = pick() % (i + 1);
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return { dim: 'grid', rows: ratios(r!), cols: ratios(c!), devices: order.slice(0, r! * c!) };
+}
+
+/** Random decisions with grids: one shared grid on every operator that takes it (so stretches fuse), or per operator. */
+function randomGridDecisions(ctx: PartitionContext, devices: number, pick: () => number): OpDecision[] {
+  const shared = pick() % 10 < 7 ? randomGrid(devices, pick) : undefined;
+  const decisions = ctx.order.map((op, p): OpDecision => {
+    let placement: Placement;
+    if (ctx.space[p]!.grid === null) placement = { device: pick() % devices };
+    else placement = shared ?? (pick() % 4 === 0 ? { device: pick() % devices } : randomGrid(devices, pick));
+    return { op, placement, sync: pick() % 3 === 0 };
+  });
+  return repairDecisions(ctx, decisions);
+}
+
+test('conv/pool stacks on grids: every device tile computed from only its input region equals that region of the full output', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 3 }),
+      fc.integer({ min: 5, max: 13 }),
+      fc.integer({ min: 5, max: 13 }),
+      fc.array(layerArb, { minLength: 1, maxLength: 4 }),
+      fc.integer({ min: 2, max: 4 }),
+      fc.array(fc.nat(1000), { minLength: 64, maxLength: 64 }),
+      async (channels, height, width, layers, devices, picks) => {
+        let k = 0;
+        const pick = () => picks[k++ % picks.length]!;
+        const graph = buildStack(channels, height, width, layers);
+        const report = await checkSliceExactness(graph, (ctx) => randomGridDecisions(ctx, devices, pick), devices, values(pick()));
+        assert.ok(report.slicesChecked > 0);
+        assert.ok(report.maxAbsError <= 1e-5, `max abs error ${report.maxAbsError}`);
+      },
+    ),
+    { seed: 20261203, numRuns: 60 },
+  );
+});
+
+test('residual CNN DAG on grids: every device tile equals that region of the full output', async () => {
+  const graph = residualCnn();
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 2, max: 4 }), fc.array(fc.nat(1000), { minLength: 64, maxLength: 64 }), async (devices, picks) => {
+      let k = 0;
+      const pick = () => picks[k++ % picks.length]!;
+      const report = await checkSliceExactness(graph, (ctx) => randomGridDecisions(ctx, devices, pick), devices, values(pick()));
+      assert.ok(report.maxAbsError <= 1e-5, `max abs error ${report.maxAbsError}`);
+    }),
+    { seed: 11, numRuns: 30 },
+  );
+});
+
 test('conv/pool stacks: every device slice computed from only its input region equals that region of the full output', async () => {
   await fc.assert(
     fc.asyncProperty(

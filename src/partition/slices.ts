@@ -1,5 +1,5 @@
 import { fail } from '../errors.ts';
-import type { OpDecision, Placement } from './types.ts';
+import type { GridPlacement, OpDecision, Placement } from './types.ts';
 import { boxVolume, containsBox, fullBox, hull, isEmpty, withAxis } from './box.ts';
 import type { PartitionContext } from './context.ts';
 import type { OpGeometry } from './geometry.ts';
@@ -8,7 +8,58 @@ import type { Box, OpSlice, PlanSlices, SplitOption, TiledStretch } from './type
 
 export function samePlacement(a: Placement, b: Placement): boolean {
   if ('device' in a || 'device' in b) return 'device' in a && 'device' in b && a.device === b.device;
-  return a.dim === b.dim && a.ratios.length === b.ratios.length && a.ratios.every((r, i) => r === b.ratios[i]);
+  if (a.dim === 'grid' || b.dim === 'grid')
+    return a.dim === 'grid' && b.dim === 'grid' && sameList(a.rows, b.rows) && sameList(a.cols, b.cols) && sameList(a.devices, b.devices);
+  return a.dim === b.dim && sameList(a.ratios, b.ratios);
+}
+
+function sameList(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((r, i) => r === b[i]);
+}
+
+/** Checks a grid placement's form (docs/plan-format.md, "Grids"); errors start with `where`. */
+function checkGrid(where: string, placement: GridPlacement, deviceCount: number): void {
+  for (const [name, ratios] of [
+    ['rows', placement.rows],
+    ['cols', placement.cols],
+  ] as const) {
+    if (ratios.length === 0) fail(`${where}: grid ${name} must list at least one ratio`, 'invalid-plan');
+    if (ratios.some((r) => !(r >= 0) || !Number.isFinite(r)))
+      fail(`${where}: grid ${name} ratios must be finite and >= 0, got [${ratios.join(', ')}]`, 'invalid-plan');
+    if (!ratios.some((r) => r > 0)) fail(`${where}: grid ${name} ratios are all 0`, 'invalid-plan');
+  }
+  const tiles = placement.rows.length * placement.cols.length;
+  if (tiles < 2) fail(`${where}: a grid needs at least 2 tiles, got ${placement.rows.length}×${placement.cols.length}`, 'invalid-plan');
+  if (placement.devices.length !== tiles)
+    fail(
+      `${where}: a ${placement.rows.length}×${placement.cols.length} grid needs ${tiles} devices, got ${placement.devices.length}`,
+      'invalid-plan',
+    );
+  const seen = new Set<number>();
+  for (const d of placement.devices) {
+    if (!Number.isInteger(d) || d < 0 || d >= deviceCount)
+      fail(`${where}: grid device ${d} does not exist (the cluster has devices 0..${deviceCount - 1})`, 'invalid-plan');
+    if (seen.has(d)) fail(`${where}: grid device ${d} is listed twice (each device owns at most one tile)`, 'invalid-plan');
+    seen.add(d);
+  }
+}
+
+/** Each device's share of the operator's output under a placement (sums to 1 over the devices taking part). */
+export function placementShares(placement: Placement, deviceCount: number): number[] {
+  const shares = new Array<number>(deviceCount).fill(0);
+  if ('device' in placement) shares[placement.device] = 1;
+  else if (placement.dim === 'grid') {
+    const rowTotal = placement.rows.reduce((a, b) => a + b, 0);
+    const colTotal = placement.cols.reduce((a, b) => a + b, 0);
+    const c = placement.cols.length;
+    placement.devices.forEach(
+      (d, t) => (shares[d] = (placement.rows[Math.floor(t / c)]! / rowTotal) * (placement.cols[t % c]! / colTotal)),
+    );
+  } else {
+    const total = placement.ratios.reduce((a, b) => a + b, 0);
+    placement.ratios.forEach((r, d) => (shares[d] = total > 0 ? r / total : 0));
+  }
+  return shares;
 }
 
 /**
@@ -43,6 +94,15 @@ export function checkDecisions(ctx: PartitionContext, decisions: readonly OpDeci
       if (!Number.isInteger(placement.device) || placement.device < 0 || placement.device >= deviceCount) {
         fail(`${where}: device ${placement.device} does not exist (the cluster has devices 0..${deviceCount - 1})`, 'invalid-plan');
       }
+    } else if (placement.dim === 'grid') {
+      if (ctx.space[p]!.grid === null) {
+        const options = ctx.space[p]!.options;
+        fail(
+          `${where} cannot be split by grid${options.length === 0 ? ': it runs whole on one device' : ` (it needs a rows split whose width cuts are exact); it can be split by ${options.map((o) => o.dim).join(', ')}`}`,
+          'invalid-plan',
+        );
+      }
+      checkGrid(where, placement, deviceCount);
     } else {
       const options = ctx.space[p]!.options;
       if (!options.some((o) => o.dim === placement.dim)) {
@@ -82,6 +142,34 @@ export function withoutTiles(decision: OpDecision): OpDecision {
   return rest;
 }
 
+/** The row and column ranges of a grid placement of the operator at `position` (ratiosToRanges on each axis). */
+export function gridRanges(
+  ctx: PartitionContext,
+  position: number,
+  placement: GridPlacement,
+): { rows: Array<[number, number]>; cols: Array<[number, number]> } {
+  const axes = ctx.space[position]!.grid!;
+  return {
+    rows: ratiosToRanges(axes.rows.extent, placement.rows, axes.rows.granule),
+    cols: ratiosToRanges(axes.colExtent, placement.cols),
+  };
+}
+
+/** The tile (output 0's region) device d owns under a grid placement, or null when it owns none. */
+function gridTile(ctx: PartitionContext, position: number, placement: GridPlacement, d: number): Box | null {
+  const t = placement.devices.indexOf(d);
+  if (t < 0) return null;
+  const { rows, cols } = gridRanges(ctx, position, placement);
+  const c = placement.cols.length;
+  const row = rows[Math.floor(t / c)]!;
+  const col = cols[t % c]!;
+  if (row[1] <= row[0] || col[1] <= col[0]) return null;
+  const box = fullBox(ctx.geometry[position]!.outputShapes[0]!);
+  box[ctx.space[position]!.grid!.rows.axis] = row;
+  box[ctx.space[position]!.grid!.colAxis] = col;
+  return box;
+}
+
 /** The output regions each device owns under a placement (nothing where it owns none), before widening. */
 function ownedRegions(
   ctx: PartitionContext,
@@ -93,6 +181,7 @@ function ownedRegions(
   const outputCount = ctx.geometry[position]!.outputShapes.length;
   const full = fullBox(shape);
   if ('device' in placement) return (d) => firstOnly(placement.device === d ? full : null, outputCount);
+  if (placement.dim === 'grid') return (d) => firstOnly(gridTile(ctx, position, placement, d), outputCount);
   const axis = splitOption(ctx, position, placement.dim).axis;
   return (d) => {
     const range = ranges![d]!;
@@ -139,7 +228,10 @@ export function planSlices(ctx: PartitionContext, decisions: readonly OpDecision
       key = fusedKey(ctx, rowIds, p);
       unseen = readsNewRow(ctx, rowIds, p, newRowIds);
     } else if ('device' in placement) key = syncKey(deviceCount, 0, placement.device);
-    else {
+    else if (placement.dim === 'grid') {
+      const grid = gridRanges(ctx, p, placement);
+      key = `g${deviceCount}:${grid.rows.map((r) => r[1]).join(',')}|${grid.cols.map((r) => r[1]).join(',')}|${placement.devices.join(',')}`;
+    } else {
       const option = splitOption(ctx, p, placement.dim);
       ranges = ratiosToRanges(option.extent, placement.ratios, option.granule);
       const options = ctx.space[p]!.options;
@@ -359,16 +451,22 @@ function tiledStretches(
       stretches.push(known);
       return;
     }
-    const placement = decision.placement as { dim: string; ratios: number[] };
-    const option = splitOption(ctx, sink, placement.dim);
-    const ranges = ratiosToRanges(option.extent, placement.ratios, option.granule);
+    // Sub-tiles cut the device's owned region of the sink along the split axis (a grid's: along its rows).
+    const placement = decision.placement as Exclude<Placement, { device: number }>;
+    const option = placement.dim === 'grid' ? ctx.space[sink]!.grid!.rows : splitOption(ctx, sink, placement.dim);
+    const owned = ownedRegions(
+      ctx,
+      sink,
+      placement,
+      placement.dim === 'grid' ? null : ratiosToRanges(option.extent, placement.ratios, option.granule),
+    );
     const index = new Map(positions.map((p, i) => [p, i]));
-    const shape = ctx.geometry[sink]!.outputShapes[0]!;
     const outputCount = ctx.geometry[sink]!.outputShapes.length;
     const devices: TiledStretch['devices'] = [];
     for (let d = 0; d < deviceCount; d++) {
-      const [r0, r1] = ranges[d]!;
-      if (slices[sink]![d] == null || r1 <= r0) {
+      const region = owned(d)[0] ?? null;
+      const [r0, r1] = region?.[option.axis] ?? [0, 0];
+      if (slices[sink]![d] == null || region === null || r1 <= r0) {
         devices.push(null);
         continue;
       }
@@ -379,7 +477,7 @@ function tiledStretches(
         for (let i = positions.length - 1; i >= 0; i--) {
           const p = positions[i]!;
           let outputs: Array<Box | null>;
-          if (p === sink) outputs = firstOnly(withAxis(fullBox(shape), option.axis, r0 + s, r0 + e), outputCount);
+          if (p === sink) outputs = firstOnly(withAxis(region, option.axis, r0 + s, r0 + e), outputCount);
           else
             outputs = ctx.consumers[p]!.map((uses) => {
               let region: Box | null = null;

@@ -13,7 +13,26 @@ export const SPLIT_DIMS: readonly SplitDim[] = ['rows', 'channels', 'tokens', 'h
  * Where an operator runs: whole on one device (index into `cluster.devices`), or split along `dim` with one
  * non-negative ratio per device (0 = the device takes no part; ratios need not sum to 1).
  */
-export type Placement = { device: number } | { dim: SplitDim; ratios: number[] };
+export type Placement = { device: number } | { dim: SplitDim; ratios: number[] } | GridPlacement;
+
+/**
+ * A 2-D grid over the two spatial axes of an NCHW output (docs/plan-format.md, "Grids"): H is cut into
+ * `rows.length` bands by the ratios `rows`, W into `cols.length` bands by `cols` (ratiosToRanges on each axis), and
+ * the tile of row band i and column band j goes to device `devices[i × cols.length + j]` (row-major; each device
+ * at most once; a device not listed takes no part). Offered where the operator can be split by `rows` and a cut of
+ * its W axis needs no widening (gridOption).
+ */
+export interface GridPlacement {
+  dim: 'grid';
+  rows: number[];
+  cols: number[];
+  devices: number[];
+}
+
+/** The placement is a split along one dim (not whole on a device, not a grid). */
+export function isStripe(p: Placement): p is { dim: SplitDim; ratios: number[] } {
+  return 'ratios' in p;
+}
 
 /**
  * One operator's decision. `sync: true` (a synchronisation point) materialises the operator's output as the
@@ -52,6 +71,16 @@ export interface SplitOption {
   granule: number;
 }
 
+/**
+ * The two axes a grid placement cuts (GridPlacement): the `rows` option's axis (H) and the axis after it (W, whose
+ * cuts need no widening).
+ */
+export interface GridAxes {
+  rows: SplitOption;
+  colAxis: number;
+  colExtent: number;
+}
+
 /** The partition space of one operator (index = position in `model.ops`). */
 export interface OpSpace {
   op: string;
@@ -59,6 +88,8 @@ export interface OpSpace {
   opType: string;
   /** Empty when the operator runs whole on one device. */
   options: SplitOption[];
+  /** The axes a grid placement cuts, or null when the operator cannot take a grid (gridAxesOf). */
+  grid: GridAxes | null;
 }
 
 /**

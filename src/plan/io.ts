@@ -18,8 +18,16 @@ const placementSchema = z.union(
       dim: z.enum(SPLIT_DIMS as [string, ...string[]], { error: `must be one of ${SPLIT_DIMS.join(', ')}` }),
       ratios: z.array(z.number({ error: 'must be a number' }), { error: 'must be a list of numbers' }),
     }),
+    z.strictObject({
+      dim: z.literal('grid'),
+      rows: z.array(z.number({ error: 'must be a number' }), { error: 'must be a list of numbers' }),
+      cols: z.array(z.number({ error: 'must be a number' }), { error: 'must be a list of numbers' }),
+      devices: z.array(z.number({ error: 'must be a number' }).int({ error: 'must be an integer' }), {
+        error: 'must be a list of device indices',
+      }),
+    }),
   ],
-  { error: 'must be {"device": index} or {"dim": ..., "ratios": [...]}' },
+  { error: 'must be {"device": index}, {"dim": ..., "ratios": [...]} or {"dim": "grid", "rows": [...], "cols": [...], "devices": [...]}' },
 );
 
 const count = z.number({ error: 'must be a number' }).int({ error: 'must be an integer' }).positive({ error: 'must be positive' });

@@ -1,5 +1,6 @@
 import type { Cluster } from '../cluster/types.ts';
 import type { SplitDim } from '../partition/types.ts';
+import { placementShares } from '../partition/slices.ts';
 import { deviceMemoryNeeds, geneflowGain, type AllMethodsResult, type MethodResult } from '../pipeline/methods.ts';
 import type { Plan } from '../plan/types.ts';
 import { busiestChannelMs, idealSplitMs } from '../simulate/ideal.ts';
@@ -12,7 +13,7 @@ export interface PlanStage {
   /** Devices taking part (cluster order). */
   devices: string[];
   /** The split dimension, or null when the stage runs whole on one device. */
-  split: SplitDim | null;
+  split: SplitDim | 'grid' | null;
   /** Per taking-part device, its share of each split operator's output (sums to 1), in `devices` order. */
   shares: number[];
   /** Operators whose output is materialised and sent on (synchronisation points); the others are fused. */
@@ -22,6 +23,7 @@ export interface PlanStage {
 function placementKey(decision: Plan['ops'][number]): string {
   const p = decision.placement;
   if ('device' in p) return `d${p.device}`;
+  if (p.dim === 'grid') return `grid:${p.rows.join(',')}/${p.cols.join(',')}/${p.devices.join(',')}`;
   const total = p.ratios.reduce((a, b) => a + b, 0);
   return `${p.dim}:${p.ratios.map((r) => (r / total).toFixed(6)).join(',')}`;
 }
@@ -43,15 +45,16 @@ export function planStages(plan: Plan, cluster: Cluster): PlanStage[] {
     const p = decision.placement;
     let devices: string[];
     let shares: number[];
-    let split: SplitDim | null = null;
+    let split: SplitDim | 'grid' | null = null;
     if ('device' in p) {
       devices = [cluster.devices[p.device]!.name];
       shares = [1];
     } else {
-      const total = p.ratios.reduce((a, b) => a + b, 0);
-      const taking = p.ratios.map((r, d) => ({ r, d })).filter(({ r }) => r > 0);
+      const taking = placementShares(p, cluster.devices.length)
+        .map((r, d) => ({ r, d }))
+        .filter(({ r }) => r > 0);
       devices = taking.map(({ d }) => cluster.devices[d]!.name);
-      shares = taking.map(({ r }) => r / total);
+      shares = taking.map(({ r }) => r);
       split = taking.length > 1 ? p.dim : null;
     }
     stages.push({ first: decision.op, last: decision.op, operators: 1, devices, split, shares, syncs: decision.sync ? 1 : 0 });
@@ -64,7 +67,7 @@ export function devicesUsed(plan: Plan, cluster: Cluster): string[] {
   const used = new Set<number>();
   for (const { placement: p } of plan.ops) {
     if ('device' in p) used.add(p.device);
-    else p.ratios.forEach((r, d) => r > 0 && used.add(d));
+    else placementShares(p, cluster.devices.length).forEach((r, d) => r > 0 && used.add(d));
   }
   return cluster.devices.filter((_, d) => used.has(d)).map((d) => d.name);
 }

@@ -7,6 +7,7 @@ import { randomChromosome } from '../geneflow/encoding.ts';
 import { GraphBuilder } from '../ir/builder.ts';
 import { repairDecisions, tilesBlocker } from '../partition/slices.ts';
 import { ratiosToRanges } from '../partition/ranges.ts';
+import { isStripe, type Placement } from '../partition/types.ts';
 import { makePlan, singleDevicePlan } from '../plan/build.ts';
 import { mulberry32 } from '../random.ts';
 import { zooEntry } from '../zoo/index.ts';
@@ -99,8 +100,10 @@ test('random plans over zoo models and clusters: the lower bound never exceeds t
   ];
   const random = mulberry32(7);
   const tileRandom = mulberry32(8);
+  const gridRandom = mulberry32(9);
   let plans = 0;
   let tiledPlans = 0;
+  let gridPlans = 0;
   for (const model of models) {
     const order = model.ops.map((op) => op.node.name);
     for (const c of clusters) {
@@ -114,7 +117,31 @@ test('random plans over zoo models and clusters: the lower bound never exceeds t
             ? { ...d, tiles: 2 + Math.floor(tileRandom() * 3) }
             : d,
         );
-        for (const plan of [decisions, tiled]) {
+        // The same plan with every rows split that may take a grid on a random 2×2, 1×2 or 2×1 grid (one grid per
+        // distinct split, so fused stretches stay fused where every operator takes it; its own random stream).
+        const grids = new Map<string, Placement>();
+        const gridded = repairDecisions(
+          sim.context,
+          decisions.map((d, p) => {
+            const placement = d.placement;
+            if (!isStripe(placement) || placement.dim !== 'rows' || sim.context.space[p]!.grid === null) return d;
+            const key = placement.ratios.join(',');
+            let grid = grids.get(key);
+            if (grid === undefined) {
+              const [r, k] = [
+                [2, 2],
+                [1, 2],
+                [2, 1],
+              ][Math.floor(gridRandom() * 3)]!;
+              const ratios = (n: number) => Array.from({ length: n }, () => 1 + Math.floor(gridRandom() * 3));
+              grid = { dim: 'grid', rows: ratios(r!), cols: ratios(k!), devices: [3, 1, 0, 2].slice(0, r! * k!) };
+              grids.set(key, grid);
+            }
+            return { ...d, placement: grid };
+          }),
+        );
+        if (gridded.some((d) => 'devices' in d.placement)) gridPlans++;
+        for (const plan of [decisions, tiled, gridded]) {
           const result = sim.run(plan, { timeline: false });
           plans++;
           assert.ok(
@@ -126,8 +153,9 @@ test('random plans over zoo models and clusters: the lower bound never exceeds t
       }
     }
   }
-  assert.equal(plans, 640);
+  assert.equal(plans, 960);
   assert.ok(tiledPlans >= 100, `${tiledPlans} of 320 plans have a tiled stretch`);
+  assert.ok(gridPlans >= 100, `${gridPlans} of 320 plans have a grid`);
 });
 
 test('degenerate but valid numbers: extreme clusters and ratios past the largest double give finite latencies ≥ the bound', () => {

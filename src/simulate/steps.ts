@@ -157,5 +157,6 @@ export function splitDimOf(decision: OpDecision, entry: PlanSlices['ops'][number
   if (!('dim' in placement)) return null;
   let parts = 0;
   for (const slice of entry.slices) if (slice != null) parts++;
-  return parts > 1 ? placement.dim : null;
+  // A grid cuts rows and columns: it is charged as a rows split.
+  return parts > 1 ? (placement.dim === 'grid' ? 'rows' : placement.dim) : null;
 }

@@ -6,7 +6,7 @@ import { fitContext, fitModel } from './fit.ts';
 import { tileGroup } from './tiles.ts';
 import { analyzeGraph } from '../analysis/analyze.ts';
 import { zooEntry } from '../zoo/index.ts';
-import { concatChunks, residualStack, threeConvs, tinyAttention, tinyHeads } from './testing.ts';
+import { concatChunks, copyFreePi, residualStack, threeConvs, tinyAttention, tinyHeads } from './testing.ts';
 
 const zoo = (name: string) => () => analyzeGraph(zooEntry(name).build({ seqLen: 8, layers: 1 }), { name });
 
@@ -42,7 +42,7 @@ describe('fit: proof by the runtime (ONNX Runtime, tiles in sequence)', () => {
   ] as const) {
     it(`${name} with cached halos: every front point caching some group's halos gives the whole model's outputs`, async () => {
       const model = build();
-      const result = fitModel(model, { limitBytes: 1, space: { maxGrid: 3, maxDepth: 5, halo: 'cache' } });
+      const result = fitModel(model, { limitBytes: 1, device: copyFreePi, space: { maxGrid: 3, maxDepth: 5, halo: 'cache' } });
       const points = result.front.filter((e) => e.groups.some((g) => g.halo === 'cache'));
       assert.ok(points.length > 0, 'some front point caches halos');
       for (const point of points) {

@@ -17,7 +17,7 @@ import { fitPlanOf, loadFitPlan, planGroupOf, readFitPlan, type FitPlanFile } fr
 import { compileFitProgram, workerStepPeaks } from './program.ts';
 import { analyzeGraph } from '../analysis/analyze.ts';
 import { zooEntry } from '../zoo/index.ts';
-import { randomConvStack, residualStack, threeConvs, tinyAttention } from './testing.ts';
+import { copyFreePi, randomConvStack, residualStack, threeConvs, tinyAttention } from './testing.ts';
 
 /** The plan file of one execution of a fit's front, through JSON as `fit --out` writes it. */
 function planOf(result: FitResult, index: number): FitPlanFile {
@@ -333,14 +333,15 @@ describe('fit plans on the runtime (one worker, tiles in sequence)', () => {
     for (const [seed, halo] of [1, 2, 3, 4, 5].flatMap((seed) => [[seed, 'recompute'] as const, [seed, 'cache'] as const])) {
       const model = randomConvStack(seed);
       const space = { maxGrid: 3, maxDepth: 4, halo };
-      const result = fitModel(model, { limitBytes: 1, space });
+      const device = halo === 'cache' ? copyFreePi : undefined;
+      const result = fitModel(model, { limitBytes: 1, space, ...(device === undefined ? {} : { device }) });
       // Limits from the least peak to the untiled one: the fastest plan within each; with cached halos also the peak of
       // the first front point that caches some group's halos.
       const limits = [result.leastPeak.peakBytes, Math.round((result.leastPeak.peakBytes + result.baselinePeakBytes) / 2)];
       const cached = result.front.find((e) => e.groups.some((g) => g.halo === 'cache'));
       if (cached !== undefined) limits.push(cached.peakBytes);
       for (const limitBytes of limits) {
-        const fit = fitModel(model, { limitBytes, space });
+        const fit = fitModel(model, { limitBytes, space, ...(device === undefined ? {} : { device }) });
         if (fit.best!.groups.some((g) => g.halo === 'cache')) cachedPlans++;
         assert.ok(fit.feasible, `seed ${seed}: feasible at ${limitBytes} B`);
         const file = JSON.parse(JSON.stringify(fitPlanOf(fit))) as FitPlanFile;

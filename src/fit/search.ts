@@ -1,6 +1,6 @@
 import { boxVolume } from '../partition/box.ts';
 import { sliceMs } from '../simulate/latency.ts';
-import { groupCost, type FitLatency } from './latency.ts';
+import { copyMs, groupCost, type FitLatency } from './latency.ts';
 import { groupPeakByTiles, type FitMemory, type Segment } from './memory.ts';
 import { chunkSet, gridSet, tileablePositions } from './space.ts';
 import { exitsOf, gridLimit, sliceShare, tileGroupWith, viewsFit, type Grid, type HaloMode } from './tiles.ts';
@@ -117,6 +117,7 @@ export function segmentsEndingAt(
       const split = tiling.tiles.length > 1 ? (grid.kind === 'tokens' ? 'tokens' : 'rows') : null;
       const views = grid.kind === 'tokens';
       let sumMs = 0;
+      let copiedBytes = 0;
       let flops = 0;
       let own = 0;
       // A cached tiling caching nothing from `first` on is the recomputing one: not evaluated twice.
@@ -128,6 +129,10 @@ export function segmentsEndingAt(
           const cached = tile.cached?.[i] ?? null;
           const kept = tile.kept?.[i] ?? null;
           if (cached !== null) caches = true;
+          const bytes = fm.ctx.elementBytes.get(fm.ctx.model.ops[fm.ctx.opIndex[first]!]!.node.outputs[0]!)!;
+          if (cached !== null)
+            copiedBytes += (boxVolume(cached) + (tile.slices[i] == null ? 0 : boxVolume(tile.slices[i]!.outputs[0]!))) * bytes;
+          if (kept !== null) copiedBytes += boxVolume(kept) * bytes;
           const extra = halo === 'cache' ? `/${cached === null ? 0 : boxVolume(cached)}/${kept === null ? 0 : boxVolume(kept)}` : '';
           const slice = tile.slices[i];
           if (slice == null) {
@@ -142,7 +147,7 @@ export function segmentsEndingAt(
         if (halo === 'cache' && !caches) continue;
         const cost =
           fl.overheads === null
-            ? { latencyMs: sumMs, overheadFlops: flops - own, tiles: tiling.tiles.length }
+            ? { latencyMs: sumMs + copyMs(fl.device, null, copiedBytes), overheadFlops: flops - own, tiles: tiling.tiles.length }
             : groupCost(fl, tiling, first);
         out.push({
           segment: { first, tiling },

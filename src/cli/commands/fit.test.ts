@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { writeModelFile } from '../../onnx/write.ts';
@@ -36,7 +36,27 @@ describe('memorianova fit', () => {
 
   it('--halo cache: --json and the plan file state the mode and every cached group; the front holds cached groups', () => {
     const out = join(dir, 'halo');
-    const run = cli('fit', modelPath, '--memory', '1B', ...small, '--halo', 'cache', '--json', '--sweep', '--out', out);
+    // A device without a memory bandwidth: no copy cost, so the small CNN's cached groups stay on the front (docs/fit.md, "Halos").
+    const cluster = join(dir, 'copy-free.yaml');
+    writeFileSync(
+      cluster,
+      'name: copy-free\ndevices:\n  - { name: pi, gflops: 24, memoryMB: 1024, uplinkMbps: 100, downlinkMbps: 100, latencyMs: 1 }\n',
+    );
+    const run = cli(
+      'fit',
+      modelPath,
+      '--memory',
+      '1B',
+      ...small,
+      '--halo',
+      'cache',
+      '--device',
+      `${cluster}:pi`,
+      '--json',
+      '--sweep',
+      '--out',
+      out,
+    );
     assert.equal(run.status, 2, run.stderr);
     const json = JSON.parse(run.stdout) as { halo: string; front: Array<{ groups: Array<{ halo: string }> }> };
     assert.equal(json.halo, 'cache', 'the mode searched');

@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { cli, scratchDir } from '../cli/testing.ts';
+import { presetCluster } from '../cluster/presets.ts';
+import { withTiles } from '../geneflow/encoding.ts';
+import type { Model } from '../ir/graph.ts';
+import { loadModel } from '../model/load.ts';
+import { writeModelFile } from '../onnx/write.ts';
+import { partitionContext } from '../partition/context.ts';
+import { repairDecisions } from '../partition/slices.ts';
+import type { GridPlacement, OpDecision } from '../partition/types.ts';
+import { makePlan } from '../plan/build.ts';
+import { writePlan } from '../plan/io.ts';
+import type { Plan } from '../plan/types.ts';
+import { executeProgram } from './coordinator.ts';
+import { compileProgram } from './program.ts';
+import { maxAbsError, modelInputs, referenceRun } from './reference.ts';
+import { ortTensorBytes } from './tensors.ts';
+import { smallCnn } from './testing.ts';
+import { startWorker, type RunningWorker } from './worker.ts';
+
+const homo4 = presetCluster('homo4')!;
+
+/** Every operator that takes a grid on `grid`, the others on device 0; fused where allowed unless `synced`; `tiles` on every stretch that may take it. */
+function gridPlan(model: Model, grid: GridPlacement, options: { synced?: boolean; tiles?: number } = {}): Plan {
+  const order = model.ops.map((op) => op.node.name);
+  const ctx = partitionContext(model, order);
+  let ops: OpDecision[] = repairDecisions(
+    ctx,
+    order.map((op, p) => ({ op, placement: ctx.space[p]!.grid === null ? { device: 0 } : grid, sync: options.synced === true })),
+  );
+  if (options.tiles !== undefined) ops = withTiles(ctx, ops, options.tiles);
+  return makePlan(model, homo4, order, ops, 'grid');
+}
+
+const square: GridPlacement = { dim: 'grid', rows: [1, 1], cols: [1, 1], devices: [0, 1, 2, 3] };
+
+describe('grid plans run on four local workers and equal one whole-model session', () => {
+  const workers: RunningWorker[] = [];
+  before(async () => {
+    for (let i = 0; i < 4; i++) workers.push(await startWorker({ host: '127.0.0.1', port: 0, name: `w${i}` }));
+  });
+  after(async () => {
+    for (const w of workers) await w.close();
+  });
+
+  async function check(model: Model, plan: Plan): Promise<number> {
+    const inputs = modelInputs(model);
+    const reference = await referenceRun(model, inputs);
+    const program = compileProgram(model, plan);
+    const result = await executeProgram(program, plan.cluster, {
+      workers: workers.map((w) => w.address),
+      runs: 1,
+      warmup: 0,
+      inputs: new Map([...inputs].map(([name, t]) => [name, ortTensorBytes(t)])),
+      emulateLinks: false,
+      slowdowns: [1, 1, 1, 1],
+      timeoutMs: 20_000,
+    });
+    return maxAbsError(model, result.outputs, reference.outputs);
+  }
+
+  const cases: Array<[string, () => Plan]> = [
+    ['2×2 equal grid, fused where allowed', () => gridPlan(smallCnn(), square)],
+    [
+      '2×2 unequal grid (rows 2:1, cols 1:3), devices permuted, every operator synchronised',
+      () => gridPlan(smallCnn(), { dim: 'grid', rows: [2, 1], cols: [1, 3], devices: [2, 0, 3, 1] }, { synced: true }),
+    ],
+    [
+      '1×2 grid over devices 3 and 1 (columns only), fused',
+      () => gridPlan(smallCnn(), { dim: 'grid', rows: [1], cols: [1, 1], devices: [3, 1] }),
+    ],
+    ['2×2 grid with 2 sub-tiles per tile', () => gridPlan(smallCnn(), square, { tiles: 2 })],
+  ];
+  for (const [name, make] of cases) {
+    it(name, async () => {
+      const plan = make();
+      assert.ok(plan.ops.some((d) => 'devices' in d.placement));
+      const err = await check(smallCnn(), plan);
+      assert.ok(err <= 1e-4, `max abs error ${err}`);
+    });
+  }
+
+  it('the 2×2 plan cuts pads on both axes: the four tiles of the dilated conv keep their own border pads only', () => {
+    // conv4_dilated (3×3, dilation 2, pads 2) computes y rows and columns [0,7) or [6,10) of 10 (its halo for the
+    // average pool); [top, left, bottom, right] pads are 2 on the borders a tile touches, 0 inside.
+    const program = compileProgram(smallCnn(), gridPlan(smallCnn(), square));
+    const conv = program.slices.ops.find((o) => o.op === 'conv4_dilated')!;
+    assert.deepEqual(
+      conv.slices.map((s) => s!.overrides!.pads),
+      [
+        [2, 2, 0, 0],
+        [2, 0, 0, 2],
+        [0, 2, 2, 0],
+        [0, 0, 2, 2],
+      ],
+    );
+  });
+});
+
+it('run --local 4 of a 2×2 grid plan file: the output equals the unsplit model', () => {
+  const dir = scratchDir('memorianova-grid-');
+  const modelPath = join(dir, 'small-cnn.onnx');
+  writeModelFile(smallCnn().graph, modelPath);
+  const model = loadModel(modelPath);
+  const planPath = join(dir, 'plan.json');
+  writePlan(planPath, gridPlan(model, square));
+  const run = cli('run', modelPath, '--plan', planPath, '--local', '4', '--runs', '1', '--warmup', '0', '--json');
+  assert.equal(run.status, 0, run.stderr);
+  const json = JSON.parse(run.stdout);
+  assert.equal(json.method, 'grid');
+  assert.ok(json.maxAbsError <= 1e-4, `max abs error ${json.maxAbsError}`);
+});

@@ -10,7 +10,7 @@ import { sendFrame, sleep } from './link.ts';
 import { targetOf } from './targets.ts';
 import { ROUTER, type RuntimeProgram } from './program.ts';
 import {
-  coordinatorBound,
+  coordinatorBoundFor,
   decodeFrame,
   encodeFrame,
   frameBytes,
@@ -65,6 +65,8 @@ export interface WorkerRunStats {
   computeMs: number;
   waitMs: number;
   sendMs: number;
+  /** Each step's time (program order), as computeMs sums them. */
+  stepMs: number[];
   /** Resident memory high-water mark above the worker's idle baseline. */
   peakBytes: number;
   /** Weight slices plus the peak of tensor regions the worker held (what the simulator's memory model counts). */
@@ -113,6 +115,8 @@ class Coordinator {
   /** Workers the coordinator waits for (a hello, a ready, a done): only they can time out. */
   private readonly awaiting: boolean[];
   private readonly names: string[];
+  /** Per worker: the schema of its frames (a `done` times at most its program's steps). */
+  private readonly schemas: Array<ReturnType<typeof coordinatorBoundFor>>;
   private phase: Phase = { kind: 'connect' };
   private failure: ((error: Error) => void) | null = null;
   private failed: Error | null = null;
@@ -140,6 +144,7 @@ class Coordinator {
     this.awaiting = new Array<boolean>(n).fill(false);
     this.names = program.workers.map((w, i) => `${w.name} (${options.workers[i]})`);
     this.done = new Array(n).fill(null);
+    this.schemas = program.workers.map((w) => coordinatorBoundFor(w.steps.length));
     this.stepUploads = program.workers.map((w) => w.steps.map((s) => ({ name: s.name, messages: s.uploads.map((u) => u.message) })));
   }
 
@@ -266,7 +271,7 @@ class Coordinator {
         this.lastHeard[i] = performance.now();
         let frame: { header: CoordinatorBound; payload: Uint8Array };
         try {
-          frame = decodeFrame(frameBytes(data, isBinary, `worker ${this.names[i]}`), coordinatorBound, `worker ${this.names[i]}`);
+          frame = decodeFrame(frameBytes(data, isBinary, `worker ${this.names[i]}`), this.schemas[i]!, `worker ${this.names[i]}`);
         } catch (error) {
           this.abort(`${(error as Error).message} (during ${this.where(i)})`);
           return;
@@ -336,6 +341,12 @@ class Coordinator {
       case 'done':
         if (this.phase.kind !== 'run' || header.run !== this.phase.run || this.done[i] !== null) {
           this.abort(`unexpected message 'done' from worker ${this.names[i]} during ${this.where(i)}`);
+          return;
+        }
+        if (header.stepMs.length !== this.program.workers[i]!.steps.length) {
+          this.abort(
+            `unexpected message 'done' from worker ${this.names[i]}: it times ${header.stepMs.length} steps, its program has ${this.program.workers[i]!.steps.length}`,
+          );
           return;
         }
         this.done[i] = header;
@@ -526,6 +537,7 @@ class Coordinator {
       name: program.workers[i]!.name,
       computeMs: d!.computeMs,
       waitMs: d!.waitMs,
+      stepMs: d!.stepMs,
       // On one clock the real socket time overlaps the emulated occupancy; elsewhere it comes on top of it.
       sendMs:
         this.net === null

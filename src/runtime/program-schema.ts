@@ -18,7 +18,7 @@ import { elementSize } from './regions.ts';
 const MAX_RANK = 16;
 const MAX_EXTENT = 2 ** 32;
 const MAX_NAME = 4096;
-const MAX_LIST = 1 << 20;
+export const MAX_LIST = 1 << 20;
 
 const count = z.number().int().nonnegative();
 const safeInt = z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER);

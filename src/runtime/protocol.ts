@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { describeIssue } from '../cluster/schema.ts';
 import { fail } from '../errors.ts';
 import { EXECUTION_PROVIDERS } from '../cluster/types.ts';
-import { workerProgramSchema } from './program-schema.ts';
+import { MAX_LIST, workerProgramSchema } from './program-schema.ts';
 
 /**
  * The wire format between coordinator and workers (docs/runtime.md, "Protocol"): every WebSocket message is one
@@ -69,48 +69,61 @@ export const workerBound = z.discriminatedUnion('t', [
   z.strictObject({ t: z.literal('probe-compute') }),
 ]);
 
-export const coordinatorBound = z.discriminatedUnion('t', [
-  /**
-   * `proof`: HMAC of the coordinator's nonce and the challenge (auth.ts), null when the worker has no secret.
-   * `bundle`: what a worker started from a bundle runs (its model fingerprint, device index, manifest's SHA-256).
-   */
-  z.strictObject({
-    t: z.literal('hello'),
-    name: z.string(),
-    memoryLimitBytes: count.nullable(),
-    proof: z.string().nullable(),
-    bundle: z.strictObject({ fingerprint: z.string(), device: count, manifestSha256: z.string() }).nullable(),
-  }),
-  z.strictObject({ t: z.literal('ready'), buildMs: z.number().nonnegative(), sessions: count }),
-  /** `at`: when the worker handed the part to its socket (performance.timeOrigin + performance.now() ms). */
-  z.strictObject({ t: z.literal('upload'), run: count, message: count, part: count, box, at: z.number().positive().finite() }),
-  z.strictObject({
-    t: z.literal('done'),
-    run: count,
-    computeMs: z.number().nonnegative(),
-    waitMs: z.number().nonnegative(),
-    sendMs: z.number().nonnegative(),
-    peakBytes: count,
-    tensorPeakBytes: count,
-    /** The largest, over steps, of the tensors held plus the step's planned working set (docs/runtime.md, "Measurements"). */
-    workingPeakBytes: count,
-  }),
-  z.strictObject({ t: z.literal('beat') }),
-  /** Exclusive compute: a step is ready to run (`compute`), and has run (`computed`). */
-  z.strictObject({ t: z.literal('compute'), run: count }),
-  z.strictObject({ t: z.literal('computed'), run: count }),
-  z.strictObject({ t: z.literal('error'), message: z.string(), step: z.string().nullable() }),
-  z.strictObject({ t: z.literal('probe-reply'), id: count, received: count }),
-  /** The benchmark's FLOPs (the cost model's), its median wall ms over `runs` runs, on `threads` intra-op threads. */
-  z.strictObject({
-    t: z.literal('probe-computed'),
-    flops: count,
-    ms: z.number().positive(),
-    runs: count,
-    threads: count,
-    totalMemoryBytes: count,
-  }),
-]);
+/** The most steps a `done` may time: the program schema's bound on a program's steps. */
+export const MAX_STEPS = MAX_LIST;
+
+/**
+ * The messages a worker sends; a `done` times at most `maxSteps` steps (the coordinator decodes each worker's frames
+ * with its program's step count, and checks that a `done` times each of them).
+ */
+export const coordinatorBoundFor = (maxSteps: number) =>
+  z.discriminatedUnion('t', [
+    /**
+     * `proof`: HMAC of the coordinator's nonce and the challenge (auth.ts), null when the worker has no secret.
+     * `bundle`: what a worker started from a bundle runs (its model fingerprint, device index, manifest's SHA-256).
+     */
+    z.strictObject({
+      t: z.literal('hello'),
+      name: z.string(),
+      memoryLimitBytes: count.nullable(),
+      proof: z.string().nullable(),
+      bundle: z.strictObject({ fingerprint: z.string(), device: count, manifestSha256: z.string() }).nullable(),
+    }),
+    z.strictObject({ t: z.literal('ready'), buildMs: z.number().nonnegative(), sessions: count }),
+    /** `at`: when the worker handed the part to its socket (performance.timeOrigin + performance.now() ms). */
+    z.strictObject({ t: z.literal('upload'), run: count, message: count, part: count, box, at: z.number().positive().finite() }),
+    z.strictObject({
+      t: z.literal('done'),
+      run: count,
+      computeMs: z.number().nonnegative(),
+      waitMs: z.number().nonnegative(),
+      sendMs: z.number().nonnegative(),
+      peakBytes: count,
+      tensorPeakBytes: count,
+      /** The largest, over steps, of the tensors held plus the step's planned working set (docs/runtime.md, "Measurements"). */
+      workingPeakBytes: count,
+      /** Each step's time, in program order (what computeMs sums; docs/runtime.md, "Measurements"). */
+      stepMs: z.array(z.number().nonnegative()).max(maxSteps),
+    }),
+    z.strictObject({ t: z.literal('beat') }),
+    /** Exclusive compute: a step is ready to run (`compute`), and has run (`computed`). */
+    z.strictObject({ t: z.literal('compute'), run: count }),
+    z.strictObject({ t: z.literal('computed'), run: count }),
+    z.strictObject({ t: z.literal('error'), message: z.string(), step: z.string().nullable() }),
+    z.strictObject({ t: z.literal('probe-reply'), id: count, received: count }),
+    /** The benchmark's FLOPs (the cost model's), its median wall ms over `runs` runs, on `threads` intra-op threads. */
+    z.strictObject({
+      t: z.literal('probe-computed'),
+      flops: count,
+      ms: z.number().positive(),
+      runs: count,
+      threads: count,
+      totalMemoryBytes: count,
+    }),
+  ]);
+
+/** Any worker's messages (a `done` of up to MAX_STEPS steps). */
+export const coordinatorBound = coordinatorBoundFor(MAX_STEPS);
 
 export type WorkerBound = z.infer<typeof workerBound>;
 export type CoordinatorBound = z.infer<typeof coordinatorBound>;

@@ -5,7 +5,7 @@ import { modelFingerprint } from '../model/fingerprint.ts';
 import type { Secret } from './auth.ts';
 import type { Model } from '../ir/graph.ts';
 import type { Plan } from '../plan/types.ts';
-import { simulate } from '../simulate/simulate.ts';
+import { simulate, simulateSteps } from '../simulate/simulate.ts';
 import type { SimulationResult } from '../simulate/types.ts';
 import { executeProgram, type WorkerRunStats } from './coordinator.ts';
 import { emulatedCluster, profileGflops, slowdownFor } from './emulate.ts';
@@ -43,11 +43,21 @@ export interface RunPlanOptions {
   bundle?: { dir: string; index: BundleIndex };
 }
 
-export interface WorkerReport extends WorkerRunStats {
+export interface WorkerReport extends Omit<WorkerRunStats, 'stepMs'> {
   slowdown: number;
   predictedComputeMs: number;
   predictedSendMs: number;
   predictedPeakBytes: number;
+  /** Its program's steps, in order (docs/runtime.md, "Measurements"). */
+  steps: StepReport[];
+}
+
+/** One step of a worker: its time measured (median over the measured runs) and predicted (the simulator's). */
+export interface StepReport {
+  name: string;
+  measuredMs: number;
+  /** The simulator's compute for the step (Simulator.steps): its slices' times plus its step overhead. */
+  predictedMs: number;
 }
 
 /** What `memorianova run` reports (definitions: docs/runtime.md, "Measurements"). */
@@ -112,6 +122,7 @@ export async function runPlan(analysed: Model, plan: Plan, options: RunPlanOptio
         ? emulatedCluster(cluster, options.hostProfile, hostProfileGflops!)
         : cluster;
     const prediction = simulate(model, predictionCluster, plan);
+    const predictedSteps = simulateSteps(model, predictionCluster, plan);
     const slowdownsAt = (gflops: number) => cluster.devices.map((d) => (options.emulateDevices ? slowdownFor(d, gflops) : 1));
     // The host's speed drifts while other processes come and go: with emulated devices one whole-model run before
     // every distributed run re-measures it, and that run's slowdowns follow the median of the latest measurements.
@@ -119,6 +130,10 @@ export async function runPlan(analysed: Model, plan: Plan, options: RunPlanOptio
     const clockMs = [...reference.runsMs];
     const runGflops: number[] = [];
     const program = compileProgram(model, plan, cluster);
+    program.workers.forEach((w, i) => {
+      if (predictedSteps[i]!.length !== w.steps.length)
+        throw new Error(`device ${w.name}: the simulator has ${predictedSteps[i]!.length} steps, its program ${w.steps.length}`);
+    });
     const bundle = options.bundle;
     if (bundle !== undefined && bundle.index.model.fingerprint !== modelFingerprint(model))
       fail(`bundle '${bundle.dir}' was made for another model (fingerprint ${bundle.index.model.fingerprint})`, 'invalid-plan');
@@ -187,6 +202,11 @@ export async function runPlan(analysed: Model, plan: Plan, options: RunPlanOptio
         predictedComputeMs: predicted.computeMs,
         predictedSendMs: predicted.sendMs,
         predictedPeakBytes: prediction.devicePeakBytes[i]!,
+        steps: program.workers[i]!.steps.map((step, s) => ({
+          name: step.name,
+          measuredMs: pick((r) => r.stepMs[s]!),
+          predictedMs: predictedSteps[i]![s]!.ms,
+        })),
       };
     });
     return {

@@ -594,6 +594,7 @@ class WorkerSession {
     const dtypes = this.dtypes;
     const dtypeOf = (tensor: string): DType => dtypes[tensor]!;
     let computeMs = 0;
+    const stepMs: number[] = [];
     let waitMs = 0;
     let sendMs = 0;
     let heldPeak = 0;
@@ -643,17 +644,18 @@ class WorkerSession {
         if (this.exclusiveCompute) void this.send({ t: 'computed', run });
         // Waiting for the processor counts as compute time only where it outlasts the emulated step.
         const usedMs = performance.now() - readyAt;
-        let stepMs = usedMs;
+        let stepTime = usedMs;
         if (this.slowdown > 1) {
           // The emulated device needs the step's CPU time × slowdown; the worker sleeps for what the wall clock
           // has not used of it yet. Timers fire late: the lateness is taken off the next sleep.
-          stepMs = Math.max(usedMs, ranMs * this.slowdown);
-          const stretch = stepMs - usedMs;
+          stepTime = Math.max(usedMs, ranMs * this.slowdown);
+          const stretch = stepTime - usedMs;
           const slept = performance.now();
           await sleep(stretch - lateMs);
           lateMs = Math.max(0, lateMs + (performance.now() - slept) - stretch);
         }
-        computeMs += stepMs;
+        computeMs += stepTime;
+        stepMs.push(stepTime);
         const before = heldBytes();
         let resultBytes = 0;
         for (const result of step.results) {
@@ -699,6 +701,7 @@ class WorkerSession {
       peakBytes,
       tensorPeakBytes: this.weightBytes + heldPeak,
       workingPeakBytes: workingPeak,
+      stepMs,
     });
   }
 

@@ -33,6 +33,23 @@ export interface Simulator {
   run(decisions: readonly OpDecision[], options?: SimulateOptions & { trusted?: boolean }): SimulationResult;
   /** The per-device slices of decisions (what the runtime builds sub-models from). */
   slices(decisions: readonly OpDecision[]): PlanSlices;
+  /**
+   * The predicted compute of every step (simulate/steps.ts) of every device, [device][step], in the order of
+   * deviceSteps (the runtime's program steps): Σ over a device's steps is its `computeMs` in `run`'s result.
+   */
+  steps(decisions: readonly OpDecision[]): StepCompute[][];
+}
+
+/** One step's predicted compute (docs/latency.md, "Steps"): its slices' times plus the step's overhead. */
+export interface StepCompute {
+  /** Plan positions of the step's slices (DeviceStep.positions). */
+  positions: number[];
+  /** Σ of its slices' times (a sub-tile: its own parts of the stretch's operators). */
+  slicesMs: number;
+  /** stepOverheadMs on its boundary bytes (0 without overheads). */
+  overheadMs: number;
+  /** slicesMs + overheadMs. */
+  ms: number;
 }
 
 export function createSimulator(model: Model, cluster: Cluster, order: readonly string[]): Simulator {
@@ -54,6 +71,12 @@ export function createSimulator(model: Model, cluster: Cluster, order: readonly 
       checkDecisions(context, decisions, deviceCount);
       return planSlices(context, decisions, deviceCount);
     },
+    steps(decisions) {
+      checkDecisions(context, decisions, deviceCount);
+      const slices = planSlices(context, decisions, deviceCount);
+      const comm = communication(context, slices, cluster);
+      return cluster.devices.map((_, d) => stepTimes(context, opMs, decisions, slices, comm, scratch.overheads[d]!, d));
+    },
     run(decisions, options = {}) {
       if (options.trusted !== true) checkDecisions(context, decisions, deviceCount);
       const slices = planSlices(context, decisions, deviceCount);
@@ -73,6 +96,56 @@ export function simulate(model: Model, cluster: Cluster, plan: Plan, options: Si
     fail(`plan is for ${plan.cluster.devices.length} devices, cluster '${cluster.name}' has ${cluster.devices.length}`, 'invalid-plan');
   }
   return createSimulator(model, cluster, plan.order).run(plan.ops, options);
+}
+
+/** The predicted compute of each step of a device under a plan (plan: the plan's own cluster): Simulator.steps. */
+export function simulateSteps(model: Model, cluster: Cluster, plan: Plan): StepCompute[][] {
+  if (cluster.devices.length !== plan.cluster.devices.length) {
+    fail(`plan is for ${plan.cluster.devices.length} devices, cluster '${cluster.name}' has ${cluster.devices.length}`, 'invalid-plan');
+  }
+  return createSimulator(model, cluster, plan.order).steps(plan.ops);
+}
+
+/**
+ * A slice's time: the whole operator's ms × `volume` / the operator's output volume (its share of the output
+ * elements), with the split penalty. What runEvents charges a task and stepTimes a step's slices.
+ */
+function sliceTime(
+  ctx: PartitionContext,
+  opMs: number[][],
+  decisions: readonly OpDecision[],
+  slices: PlanSlices,
+  overheads: ExecutionOverheads | null,
+  d: number,
+  p: number,
+  volume: number,
+): number {
+  const entry = slices.ops[p]!;
+  const full = ctx.outputVolume[p]!;
+  return sliceMs(opMs[d]![entry.index]!, full === 0 ? 1 : volume / full, overheads, splitDimOf(decisions[p]!, entry));
+}
+
+/** Device d's steps with their predicted compute: each slice (or sub-tile part) timed as runEvents times it. */
+function stepTimes(
+  ctx: PartitionContext,
+  opMs: number[][],
+  decisions: readonly OpDecision[],
+  slices: PlanSlices,
+  comm: Communication,
+  overheads: ExecutionOverheads | null,
+  d: number,
+): StepCompute[] {
+  return deviceSteps(ctx, slices, comm, d).map((step) => {
+    const stretch = step.tile === undefined ? undefined : slices.tiled![step.tile.stretch]!;
+    const tile = stretch === undefined ? undefined : stretch.devices[d]![step.tile!.tile]!;
+    let slicesMs = 0;
+    for (const p of step.positions) {
+      const slice = tile === undefined ? slices.ops[p]!.slices[d]! : tile[stretch!.positions.indexOf(p)]!;
+      slicesMs += sliceTime(ctx, opMs, decisions, slices, overheads, d, p, boxVolume(slice.outputs[0]!));
+    }
+    const overheadMs = overheads === null ? 0 : stepOverheadMs(overheads, step.boundaryBytes);
+    return { positions: step.positions, slicesMs, overheadMs, ms: slicesMs + overheadMs };
+  });
 }
 
 /**
@@ -178,8 +251,6 @@ function runEvents(
   for (let i = 0; i < positions; i++) {
     const p = tiled === null ? i : tiled.order[i]!;
     const entry = slices.ops[p]!;
-    const full = ctx.outputVolume[p]!;
-    const splitDim = splitDimOf(decisions[p]!, entry);
     for (let d = 0; d < n; d++) {
       const slice = entry.slices[d];
       if (slice == null) continue;
@@ -190,8 +261,7 @@ function runEvents(
       pending[cell] = 0;
       const sub = tiled === null ? -1 : tiled.stretchOf[p]!;
       if (sub < 0) {
-        const fraction = full === 0 ? 1 : boxVolume(slice.outputs[0]!) / full;
-        duration[cell] = sliceMs(opMs[d]![entry.index]!, fraction, overheads[d]!, splitDim);
+        duration[cell] = sliceTime(ctx, opMs, decisions, slices, overheads[d]!, d, p, boxVolume(slice.outputs[0]!));
         breakdown[d]!.flops += slice.flops;
         if (tiled !== null) tiled.waitAt[d * positions + p] = t;
         continue;
@@ -208,7 +278,7 @@ function runEvents(
         volume += boxVolume(part.outputs[0]!);
         breakdown[d]!.flops += part.flops;
       }
-      duration[cell] = sliceMs(opMs[d]![entry.index]!, full === 0 ? 1 : volume / full, overheads[d]!, splitDim);
+      duration[cell] = sliceTime(ctx, opMs, decisions, slices, overheads[d]!, d, p, volume);
     }
   }
   // sent[d × positions + p] = 1 when device d uploads after its slice at p.

@@ -95,8 +95,55 @@ function formatReport(report: RunReport): string {
         mebibytes(w.predictedPeakBytes, 1),
       ]),
     ),
+    ...formatStepErrors(report),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** How many steps the text output lists under the per-worker table. */
+export const TOP_STEPS = 5;
+
+/**
+ * The steps whose compute is furthest from its prediction (docs/runtime.md, "Measurements"): the TOP_STEPS largest
+ * |measured − predicted| over all workers' steps, each with its share of Σ |measured − predicted| over all of them.
+ */
+export function largestStepErrors(report: RunReport, top = TOP_STEPS) {
+  const all = report.workers.flatMap((w) =>
+    w.steps.map((s) => ({
+      worker: w.name,
+      step: s.name,
+      measuredMs: s.measuredMs,
+      predictedMs: s.predictedMs,
+      errorMs: s.measuredMs - s.predictedMs,
+    })),
+  );
+  const totalMs = all.reduce((n, s) => n + Math.abs(s.errorMs), 0);
+  const largest = [...all]
+    .sort((a, b) => Math.abs(b.errorMs) - Math.abs(a.errorMs))
+    .slice(0, top)
+    .map((s) => ({ ...s, sharePercent: totalMs === 0 ? 0 : (Math.abs(s.errorMs) / totalMs) * 100 }));
+  return { steps: all.length, totalMs, largest };
+}
+
+function formatStepErrors(report: RunReport): string[] {
+  const { steps, totalMs, largest } = largestStepErrors(report);
+  if (steps === 0) return [];
+  const ms = (v: number) => v.toFixed(1);
+  return [
+    '',
+    `steps with the largest compute error (${largest.length} of ${steps}; Σ |measured − predicted| over all steps ${ms(totalMs)} ms):`,
+    formatTable(
+      ['worker', 'step', 'measured ms', 'predicted', 'error ms', 'share of Σ|error|'],
+      largest.map((s) => [
+        s.worker,
+        s.step,
+        ms(s.measuredMs),
+        ms(s.predictedMs),
+        `${s.errorMs >= 0 ? '+' : ''}${ms(s.errorMs)}`,
+        `${s.sharePercent.toFixed(1)}%`,
+      ]),
+    ),
+  ];
 }
 
 export function register(program: Command): void {

@@ -4,6 +4,7 @@ import { Evaluator } from '../geneflow/fitness.ts';
 import { convChain, orderOf, testCluster, testDevice } from '../geneflow/testing.ts';
 import { createSimulator } from '../simulate/simulate.ts';
 import { deviceCounts, transferMs, type PlanningContext } from './common.ts';
+import { deepThings } from './deepthings.ts';
 import { heft } from './heft.ts';
 import { layerwise, MAX_DP_DEVICES } from './layerwise.ts';
 import { solveSplits } from './lp.ts';
@@ -137,5 +138,22 @@ describe('large clusters', () => {
     for (const d of devices) separated += transferMs(cluster, d, null, bytes) + transferMs(cluster, null, d, bytes);
     assert.ok(Math.abs(pairs / 6 - separated / 3) < 1e-9, `${pairs / 6} vs ${separated / 3}`);
     assert.ok(heft(planning(model, cluster)).best.result.latencyMs > 0);
+  });
+});
+
+describe('DeepThings baseline', () => {
+  it('tries N×M grids: on four slow boards with a fast network a fused 2×2 grid beats four stripes and is kept', () => {
+    const model = convChain(3, 4, 8);
+    const cluster = testCluster([0, 1, 2, 3].map((i) => testDevice(`d${i}`, { gflops: 0.001 })));
+    const context = planning(model, cluster);
+    const outcome = deepThings(context);
+    const first = outcome.best.decisions[0]!.placement;
+    assert.ok('devices' in first && first.rows.length === 2 && first.cols.length === 2, JSON.stringify(first));
+    // Every operator fused into the last one on the same grid: each tile recomputes the halos of its stack.
+    assert.ok(outcome.best.decisions.every((d, p) => d.sync === (p === 2) && 'devices' in d.placement));
+    const stripes = context.evaluator.evaluate(
+      orderOf(model).map((op, p) => ({ op, placement: { dim: 'rows', ratios: [0.25, 0.25, 0.25, 0.25] }, sync: p === 2 })),
+    );
+    assert.ok(outcome.best.result.latencyMs < stripes.result.latencyMs, `${outcome.best.result.latencyMs} vs ${stripes.result.latencyMs}`);
   });
 });

@@ -1,17 +1,20 @@
-import type { OpDecision, SplitDim } from '../partition/types.ts';
+import type { OpDecision, Placement, SplitDim } from '../partition/types.ts';
 import { bestOf, deviceCounts, devicesBySpeed, rateOn, ratiosOver, type BaselineOutcome, type PlanningContext } from './common.ts';
 
 /** Fused depths tried, in layers (DeepThings fuses at most 16). */
 const DEPTHS = [1, 2, 3, 4, 6, 8, 10, 12, 14, 16];
 const LAYER_TYPES = new Set(['Conv', 'MaxPool', 'AveragePool', 'Gemm', 'MatMul']);
+/** Sequential sub-tiles per grid tile also tried (more tiles than devices, DeepThings' finer grids). */
+const GRID_TILES = 2;
 
 /**
  * DeepThings' Fused Tile Partitioning (docs/baselines.md): the first `depth` layers (convolutions and pools with the
- * operators between them) are fused and their output is cut into a grid of tiles, one stripe per device of the k
- * fastest (the partition space splits one axis, so an N×M grid becomes k stripes of rows; shares follow device speed,
- * as DeepThings' work stealing balances them); each device computes its tile's whole stack, halo recomputed, with no
- * exchange in between. The rest of the model runs on the fastest device. Sweeps depth and k. Sequence models have no
- * rows: their token axis is cut instead.
+ * operators between them) are fused and their output is cut into tiles among the k fastest devices; each device
+ * computes its tile's whole stack, halo recomputed, with no exchange in between. The rest of the model runs on the
+ * fastest device. Tiles are k stripes of rows with shares ∝ speed (as DeepThings' work stealing balances them), and,
+ * where every fused operator takes a grid, every N×M grid of k = N·M equal tiles with M ≥ 2 (2×2, 1×4 for four
+ * devices; fastest devices first, row-major), alone and with `tiles: 2` sequential sub-tiles per tile. Sweeps depth,
+ * k and the tiling; keeps the best. Sequence models have no rows: their token axis is cut instead.
  */
 export function deepThings({ simulator, evaluator, cluster, deadline }: PlanningContext): BaselineOutcome {
   const ctx = simulator.context;
@@ -29,13 +32,33 @@ export function deepThings({ simulator, evaluator, cluster, deadline }: Planning
     if (layers > DEPTHS[DEPTHS.length - 1]!) break;
     if (p === n - 1 && DEPTHS.includes(layers)) ends.push(n);
   }
+  // Grids need every fused operator to take one: the prefix ends up to the first operator that does not.
+  let gridEnd = 0;
+  while (gridEnd < n && ctx.space[gridEnd]!.grid !== null) gridEnd++;
+  const prefix = (end: number, placement: Placement, tiles?: number): OpDecision[] =>
+    ctx.order.map((op, p) =>
+      p < end
+        ? { op, placement, sync: p === end - 1, ...(p === end - 1 && tiles !== undefined ? { tiles } : {}) }
+        : { op, placement: { device: bySpeed[0]! }, sync: true },
+    );
   function* candidates(): Generator<OpDecision[]> {
     for (const end of ends.filter((e) => e > 0)) {
       for (const k of deviceCounts(cluster.devices.length)) {
         const ratios = ratiosOver(cluster.devices.length, bySpeed.slice(0, k), (d) => rateOn(simulator, d, ctx.opIndex[0]!));
-        yield ctx.order.map((op, p) =>
-          p < end ? { op, placement: { dim, ratios }, sync: p === end - 1 } : { op, placement: { device: bySpeed[0]! }, sync: true },
-        );
+        yield prefix(end, { dim, ratios });
+        if (end > gridEnd) continue;
+        for (let rows = 1; rows * 2 <= k; rows++) {
+          if (k % rows !== 0) continue;
+          const cols = k / rows;
+          const grid: Placement = {
+            dim: 'grid',
+            rows: new Array<number>(rows).fill(1),
+            cols: new Array<number>(cols).fill(1),
+            devices: bySpeed.slice(0, k),
+          };
+          yield prefix(end, grid);
+          if (end >= 2) yield prefix(end, grid, GRID_TILES);
+        }
       }
     }
     yield ctx.order.map((op) => ({ op, placement: { device: bySpeed[0]! }, sync: true }));

@@ -9,7 +9,7 @@ import { randomChromosome } from './encoding.ts';
 import { Evaluator, fitnessOf, INFEASIBLE_PENALTY_MS } from './fitness.ts';
 import { runGeneflow } from './geneflow.ts';
 import { mutationSpace } from './operators.ts';
-import { structuredSeeds } from './seeds.ts';
+import { gridSeeds, structuredSeeds } from './seeds.ts';
 import { convChain, orderOf, residualStack, testCluster, testDevice } from './testing.ts';
 
 const result = (latencyMs: number, violations: SimulationResult['violations'] = []) => ({ latencyMs, violations }) as SimulationResult;
@@ -149,6 +149,10 @@ describe('GenEFlow', () => {
       const space = mutationSpace(sim.context, sim.opMs, cluster);
       const given = [wholeOn(sim.context, 0)];
       const structured = structuredSeeds(sim, space, space.structure, given, (c) => evaluator.evaluate(c));
+      // Then the grid seeds, made from the best of the given and structured seeds.
+      structured.push(
+        ...gridSeeds(sim.context, devices, [...given.map((g) => evaluator.evaluate(g)), ...structured], (c) => evaluator.evaluate(c)),
+      );
       const bestSeed = Math.min(...structured.map((e) => e.fitness));
       const run = await runGeneflow(model, cluster, order, {
         seed,

@@ -8,9 +8,9 @@ import { createSimulator, type Simulator } from '../simulate/simulate.ts';
 import type { SimulationResult } from '../simulate/types.ts';
 import { randomChromosome, randomInt, type Chromosome, type Random } from './encoding.ts';
 import { better, Evaluator, type Evaluated } from './fitness.ts';
-import { MUTATIONS, mutate, mutateTiles, mutationSpace, segmentCrossover, type MutationSpace } from './operators.ts';
+import { mutate, mutateTiles, mutationSpace, segmentCrossover, type MutationSpace } from './operators.ts';
 import { EvaluationPool } from './pool.ts';
-import { structuredSeeds, tiledSeeds } from './seeds.ts';
+import { gridSeeds, structuredSeeds, tiledSeeds } from './seeds.ts';
 
 export interface GeneflowProgress {
   generation: number;
@@ -118,7 +118,7 @@ function historyEntry(population: readonly Evaluated[], generation: number, eval
 /** A copy of `chromosome` with `count` random mutations. */
 function mutated(space: MutationSpace, chromosome: Chromosome, count: number, random: Random): Chromosome {
   let child = [...chromosome];
-  for (let k = 0; k < count; k++) child = mutate(space, child, MUTATIONS[randomInt(random, MUTATIONS.length)]!, random);
+  for (let k = 0; k < count; k++) child = mutate(space, child, space.mutations[randomInt(random, space.mutations.length)]!, random);
   return child;
 }
 
@@ -189,7 +189,7 @@ export async function runGeneflow(
       const parent = tournament(parents, tournamentSize, random);
       const a = parent.decisions;
       child = random() < crossoverRate ? segmentCrossover(a, tournament(parents, tournamentSize, random).decisions, random) : [...a];
-      do child = mutate(space, child, MUTATIONS[randomInt(random, MUTATIONS.length)]!, random);
+      do child = mutate(space, child, space.mutations[randomInt(random, space.mutations.length)]!, random);
       while (random() < chain);
       // Tiles where memory overflows (and sometimes fewer where a tiled parent fits); no draw otherwise.
       if (tiles) {
@@ -241,6 +241,12 @@ export async function runGeneflow(
       const seeded = structuredSeeds(simulator, space, space.structure, given, (c) =>
         performance.now() > stopAt || spent() >= evaluationLimit ? undefined : evaluator.evaluate(c),
       );
+      // Grid seeds: the best seeds (given and structured) with their rows splits on grids.
+      seeded.push(
+        ...gridSeeds(ctx, cluster.devices.length, [...given.map((g) => evaluator.evaluate(g)), ...seeded], (c) =>
+          performance.now() > stopAt + timeLimitMs * share * 0.1 || spent() >= evaluationLimit * 1.1 ? undefined : evaluator.evaluate(c),
+        ),
+      );
       if (tiles && seeded.length > 0 && seeded.every((e) => !e.result.feasible)) {
         // No seed fits: the least overflowing ones with every stretch tiled (they count as structured seeds).
         const givenEvaluated = given.map((g) => evaluator.evaluate(g));
@@ -269,7 +275,7 @@ export async function runGeneflow(
     while (first.length < size) {
       if (seedCount > 0 && first.length % 2 === 0) {
         let child = [...seeds[randomInt(random, seedCount)]!];
-        do child = mutate(space, child, MUTATIONS[randomInt(random, MUTATIONS.length)]!, random);
+        do child = mutate(space, child, space.mutations[randomInt(random, space.mutations.length)]!, random);
         while (random() < 0.5);
         first.push(child);
       } else first.push(randomChromosome(ctx, random, deviceCount));

@@ -1,6 +1,6 @@
 import type { Cluster } from '../cluster/types.ts';
 import type { PartitionContext } from '../partition/context.ts';
-import { isStripe, type Placement } from '../partition/types.ts';
+import { isStripe, type GridPlacement, type Placement } from '../partition/types.ts';
 import {
   adaptPlacement,
   assignStretch,
@@ -33,7 +33,8 @@ export function segmentCrossover(a: Chromosome, b: Chromosome, random: Random): 
   return [...a.slice(0, i), ...b.slice(i, j), ...a.slice(j)];
 }
 
-export type MutationName = 'dim' | 'ratios' | 'sync' | 'fuse' | 'device' | 'spread' | 'split' | 'merge' | 'balance' | 'family' | 'stage';
+export type MutationName =
+  'dim' | 'ratios' | 'sync' | 'fuse' | 'device' | 'spread' | 'split' | 'merge' | 'balance' | 'family' | 'stage' | 'grid';
 
 export const MUTATIONS: readonly MutationName[] = [
   'dim',
@@ -48,6 +49,39 @@ export const MUTATIONS: readonly MutationName[] = [
   'family',
   'stage',
 ];
+
+/** The mutations GenEFlow draws from for a model where some operator takes a grid: MUTATIONS and `grid`. */
+export const GRID_MUTATIONS: readonly MutationName[] = [...MUTATIONS, 'grid'];
+
+/** The grid shapes [rows, cols] of k tiles with at least 2 columns (k × 1 is the rows stripe): 2×2 and 1×4 for 4. */
+export function gridShapes(k: number): Array<[number, number]> {
+  const shapes: Array<[number, number]> = [];
+  for (let r = Math.floor(Math.sqrt(k)); r >= 1; r--) if (k % r === 0 && k / r >= 2) shapes.push([r, k / r]);
+  return shapes;
+}
+
+/**
+ * A grid of `shape` over the devices with a positive share (their number must be rows × cols), largest share first,
+ * row-major; each band's ratio is the sum of its devices' shares. Null when the counts differ.
+ */
+export function sharesToGrid(shares: readonly number[], shape: readonly [number, number]): GridPlacement | null {
+  const devices = shares
+    .map((s, d) => ({ s, d }))
+    .filter(({ s }) => s > 0)
+    .sort((a, b) => b.s - a.s || a.d - b.d);
+  const [r, c] = shape;
+  if (devices.length !== r * c) return null;
+  const rows = new Array<number>(r).fill(0);
+  const cols = new Array<number>(c).fill(0);
+  devices.forEach(({ s }, t) => {
+    rows[Math.floor(t / c)] = rows[Math.floor(t / c)]! + s;
+    cols[t % c] = cols[t % c]! + s;
+  });
+  const rowRatios = normalizeRatios(rows);
+  const colRatios = normalizeRatios(cols);
+  if (rowRatios === null || colRatios === null) return null;
+  return { dim: 'grid', rows: rowRatios, cols: colRatios, devices: devices.map(({ d }) => d) };
+}
 
 /** A stretch length: exponential with mean n/10 (at least 2), plus one. */
 function stretchLength(random: Random, n: number): number {
@@ -68,6 +102,12 @@ function perturbRatios(ratios: readonly number[], random: Random): number[] {
   }
 }
 
+/** A grid's band ratios with log-normal noise (normalised; all bands keep a positive ratio). */
+function perturbBands(ratios: readonly number[], random: Random): number[] {
+  if (ratios.length === 1) return [...ratios];
+  return normalizeRatios(ratios.map((r) => Math.max(r, 1e-3) * Math.exp(0.35 * gaussian(random)))) ?? [...ratios];
+}
+
 /** What mutations need besides the chromosome: the devices' whole-model speeds and where mutations land. */
 export interface MutationSpace {
   ctx: PartitionContext;
@@ -81,6 +121,8 @@ export interface MutationSpace {
   /** Repeated blocks, families and stages (docs/geneflow.md, "Structure"), and the structure's boundaries. */
   structure: Structure;
   boundaries: readonly number[];
+  /** The mutations GenEFlow draws from: GRID_MUTATIONS when some operator takes a grid, else MUTATIONS. */
+  mutations: readonly MutationName[];
 }
 
 /**
@@ -104,7 +146,16 @@ export function mutationSpace(
   const cumulative: number[] = [];
   let total = 0;
   for (const w of weights) cumulative.push((total += w + floor));
-  return { ctx, cluster, opMs, weights, cumulative, structure, boundaries: boundariesOf(structure, ctx.order.length) };
+  return {
+    ctx,
+    cluster,
+    opMs,
+    weights,
+    cumulative,
+    structure,
+    boundaries: boundariesOf(structure, ctx.order.length),
+    mutations: ctx.space.some((s) => s.grid !== null) ? GRID_MUTATIONS : MUTATIONS,
+  };
 }
 
 const activationBytes = (ctx: PartitionContext, tensors: readonly string[]): number =>
@@ -158,7 +209,11 @@ function drawPosition(space: MutationSpace, random: Random): number {
  * - family: the decisions of the position's block are copied onto every block of its family (or, one time in two, of
  *   its stage);
  * - stage: the position's group is grown or shrunk to a boundary of the structure (its end to a later stage end, or
- *   back to an earlier block end or cut inside it; one time in four its start back to its stage's start), fused.
+ *   back to an earlier block end or cut inside it; one time in four its start back to its stage's start), fused;
+ * - grid (GRID_MUTATIONS only): the run of the position's group around it whose operators take a grid switches
+ *   between stripes and a grid: a grid becomes rows stripes with its devices' shares; a split (or a device: every
+ *   device, equal shares) becomes a grid of a random shape of `gridShapes` over its devices (`sharesToGrid`);
+ *   `ratios` on a grid perturbs its row and column ratios.
  */
 export function mutate(space: MutationSpace, chromosome: Chromosome, kind: MutationName, random: Random): Chromosome {
   const { ctx } = space;
@@ -181,7 +236,28 @@ export function mutate(space: MutationSpace, chromosome: Chromosome, kind: Mutat
     }
     case 'ratios':
       if (isStripe(placement)) refill(start, end, { dim: placement.dim, ratios: perturbRatios(placement.ratios, random) });
+      else if (!('device' in placement))
+        refill(start, end, { ...placement, rows: perturbBands(placement.rows, random), cols: perturbBands(placement.cols, random) });
       break;
+    case 'grid': {
+      if (ctx.space[position]!.grid === null) break;
+      let from = position;
+      let to = position + 1;
+      while (from > start && ctx.space[from - 1]!.grid !== null) from--;
+      while (to < end && ctx.space[to]!.grid !== null) to++;
+      let next: Placement | null;
+      if (!('device' in placement) && placement.dim === 'grid') {
+        const ratios = normalizeRatios(placementShares(placement, deviceCount));
+        next = ratios === null ? null : { dim: 'rows', ratios };
+      } else {
+        const shares = 'device' in placement ? new Array<number>(deviceCount).fill(1) : placementShares(placement, deviceCount);
+        const shapes = gridShapes(shares.filter((s) => s > 0).length);
+        next = shapes.length === 0 ? null : sharesToGrid(shares, pick(random, shapes));
+      }
+      if (next === null) break;
+      for (let p = from; p < to; p++) child[p] = { op: ctx.order[p]!, placement: next, sync: child[p]!.sync };
+      break;
+    }
     case 'sync':
       child[position] = { ...child[position]!, sync: !child[position]!.sync };
       break;

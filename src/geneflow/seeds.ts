@@ -2,11 +2,11 @@ import { devicesBySpeed } from '../baselines/common.ts';
 import { boxVolume } from '../partition/box.ts';
 import { placementShares, repairDecisions } from '../partition/slices.ts';
 import type { PartitionContext } from '../partition/context.ts';
-import type { SplitDim } from '../partition/types.ts';
+import { isStripe, type SplitDim } from '../partition/types.ts';
 import type { Simulator } from '../simulate/simulate.ts';
 import { dimsOf, normalizeRatios, samePlacementKey, tileableSinks, withTiles, type Chromosome } from './encoding.ts';
 import type { Evaluated } from './fitness.ts';
-import { balancedRatios, type MutationSpace } from './operators.ts';
+import { balancedRatios, gridShapes, sharesToGrid, type MutationSpace } from './operators.ts';
 import { applyPattern, boundariesOf, type Structure } from './structure.ts';
 
 /** Evaluates a seed plan, or returns undefined once the seeding budget is spent (seeding then stops). */
@@ -316,6 +316,44 @@ export function tiledSeeds(ctx: PartitionContext, evaluated: readonly Evaluated[
       out.push(e);
     }
     if (out.some((e) => e.result.feasible)) break;
+  }
+  return out;
+}
+
+/**
+ * Grid seeds (docs/geneflow.md, "Grids"): the best `count` of `evaluated` (lowest fitness) with every rows split of an
+ * operator that takes a grid turned into a grid over the same devices (`sharesToGrid`), once per shape of
+ * `gridShapes` (up to two: 2×2 and 1×4 for four devices), fused stretches kept where the whole stretch takes it
+ * (repair synchronises the rest); those simulated are returned (none for models without grids).
+ */
+export function gridSeeds(
+  ctx: PartitionContext,
+  deviceCount: number,
+  evaluated: readonly Evaluated[],
+  evaluate: SeedEvaluate,
+  count = 3,
+): Evaluated[] {
+  if (!ctx.space.some((s) => s.grid !== null)) return [];
+  const out: Evaluated[] = [];
+  const bases = [...evaluated].sort((a, b) => a.fitness - b.fitness).slice(0, count);
+  for (let shape = 0; shape < 2; shape++) {
+    for (const base of bases) {
+      let changed = false;
+      const decisions = base.decisions.map((d, p) => {
+        const placement = d.placement;
+        if (!isStripe(placement) || placement.dim !== 'rows' || ctx.space[p]!.grid === null) return d;
+        const shares = placementShares(placement, deviceCount);
+        const shapes = gridShapes(shares.filter((s) => s > 0).length);
+        const grid = shape < shapes.length ? sharesToGrid(shares, shapes[shape]!) : null;
+        if (grid === null) return d;
+        changed = true;
+        return { ...d, placement: grid };
+      });
+      if (!changed) continue;
+      const e = evaluate(decisions);
+      if (e === undefined) return out;
+      out.push(e);
+    }
   }
   return out;
 }

@@ -13,6 +13,10 @@ import type { GridPlacement, OpDecision } from '../partition/types.ts';
 import { makePlan } from '../plan/build.ts';
 import { writePlan } from '../plan/io.ts';
 import type { Plan } from '../plan/types.ts';
+import { deepThings } from '../baselines/deepthings.ts';
+import { Evaluator } from '../geneflow/fitness.ts';
+import { runGeneflow } from '../geneflow/geneflow.ts';
+import { createSimulator } from '../simulate/simulate.ts';
 import { executeProgram } from './coordinator.ts';
 import { compileProgram } from './program.ts';
 import { maxAbsError, modelInputs, referenceRun } from './reference.ts';
@@ -31,6 +35,36 @@ function gridPlan(model: Model, grid: GridPlacement, options: { synced?: boolean
     order.map((op, p) => ({ op, placement: ctx.space[p]!.grid === null ? { device: 0 } : grid, sync: options.synced === true })),
   );
   if (options.tiles !== undefined) ops = withTiles(ctx, ops, options.tiles);
+  return makePlan(model, homo4, order, ops, 'grid');
+}
+
+/**
+ * The small CNN with its placement changing along the order: a 2×2 grid (conv1–relu1, fused), rows stripes (pool1,
+ * conv2), an unequal 2×2 grid (residual, conv3, fused into conv3), channels (conv4), a 1×2 grid (concat, avgpool), the
+ * rest on device 2; sync flags repaired.
+ */
+function mixedPlan(model: Model): Plan {
+  const order = model.ops.map((op) => op.node.name);
+  const ctx = partitionContext(model, order);
+  const unequal: GridPlacement = { dim: 'grid', rows: [0.3, 0.7], cols: [0.6, 0.4], devices: [1, 3, 2, 0] };
+  const columns: GridPlacement = { dim: 'grid', rows: [1], cols: [1, 2], devices: [3, 1] };
+  const placements: Record<string, OpDecision['placement']> = {
+    conv1: square,
+    bn1: square,
+    relu1: square,
+    pool1: { dim: 'rows', ratios: [1, 2, 1, 1] },
+    conv2_grouped: { dim: 'rows', ratios: [1, 2, 1, 1] },
+    residual: unequal,
+    conv3: unequal,
+    conv4_dilated: { dim: 'channels', ratios: [1, 1, 1, 1] },
+    concat: columns,
+    avgpool: columns,
+  };
+  const ops = repairDecisions(
+    ctx,
+    order.map((op) => ({ op, placement: placements[op] ?? { device: 2 }, sync: !['conv1', 'bn1', 'residual', 'concat'].includes(op) })),
+  );
+  assert.ok(ops.filter((d) => !d.sync).length >= 3, 'fused stretches survive repair');
   return makePlan(model, homo4, order, ops, 'grid');
 }
 
@@ -72,6 +106,7 @@ describe('grid plans run on four local workers and equal one whole-model session
       () => gridPlan(smallCnn(), { dim: 'grid', rows: [1], cols: [1, 1], devices: [3, 1] }),
     ],
     ['2×2 grid with 2 sub-tiles per tile', () => gridPlan(smallCnn(), square, { tiles: 2 })],
+    ['grids, stripes and whole placements mixed (GenEFlow-style transitions)', () => mixedPlan(smallCnn())],
   ];
   for (const [name, make] of cases) {
     it(name, async () => {
@@ -81,6 +116,23 @@ describe('grid plans run on four local workers and equal one whole-model session
       assert.ok(err <= 1e-4, `max abs error ${err}`);
     });
   }
+
+  it('what the planners make of the small CNN on homo4 (DeepThings with grids, GenEFlow with grid seeds and mutation) runs exactly', async () => {
+    const model = smallCnn();
+    const order = model.ops.map((op) => op.node.name);
+    const simulator = createSimulator(model, homo4, order);
+    const deep = deepThings({ model, cluster: homo4, simulator, evaluator: new Evaluator(simulator) });
+    const run = await runGeneflow(model, homo4, order, {
+      seed: 2,
+      seeds: [deep.best.decisions],
+      maxEvaluations: 600,
+      timeLimitMs: 600_000,
+    });
+    for (const plan of [makePlan(model, homo4, order, deep.best.decisions, 'deepthings'), run.plan]) {
+      const err = await check(model, plan);
+      assert.ok(err <= 1e-4, `${plan.method}: max abs error ${err}`);
+    }
+  });
 
   it('the 2×2 plan cuts pads on both axes: the four tiles of the dilated conv keep their own border pads only', () => {
     // conv4_dilated (3×3, dilation 2, pads 2) computes y rows and columns [0,7) or [6,10) of 10 (its halo for the

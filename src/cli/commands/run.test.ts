@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { threeConvs } from '../../fit/testing.ts';
@@ -124,8 +124,29 @@ describe('memorianova run, profile, worker', () => {
 
   it('run --plan fit.json --local 1 with cached halos (fit --halo cache): the whole output at the predicted peak', () => {
     const out = join(dir, 'fit-cache');
-    // Small CNN, grids up to 3×3, groups up to 4: the fastest plan within 8736 B is one 2×2 group caching its halos.
-    const fit = cli('fit', modelPath, '--memory', '8736B', '--max-grid', '3', '--max-depth', '4', '--halo', 'cache', '--out', out);
+    // Small CNN, grids up to 3×3, groups up to 4, on a device without a memory bandwidth (copies free, docs/fit.md
+    // "Halos"): the fastest plan within 8736 B is one 2×2 group caching its halos.
+    const cluster = join(dir, 'copy-free.yaml');
+    writeFileSync(
+      cluster,
+      'name: copy-free\ndevices:\n  - { name: pi, gflops: 24, memoryMB: 1024, uplinkMbps: 100, downlinkMbps: 100, latencyMs: 1 }\n',
+    );
+    const fit = cli(
+      'fit',
+      modelPath,
+      '--memory',
+      '8736B',
+      '--max-grid',
+      '3',
+      '--max-depth',
+      '4',
+      '--halo',
+      'cache',
+      '--device',
+      `${cluster}:pi`,
+      '--out',
+      out,
+    );
     assert.equal(fit.status, 0, fit.stderr);
     assert.match(fit.stdout, /2x2 cached/, 'the group caches');
     const run = cli('run', modelPath, '--plan', join(out, 'fit.json'), '--local', '1', '--runs', '1', '--warmup', '0', '--json');

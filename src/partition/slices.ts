@@ -155,11 +155,13 @@ export function gridRanges(
   };
 }
 
-/** The tile (output 0's region) device d owns under a grid placement, or null when it owns none. */
-function gridTile(ctx: PartitionContext, position: number, placement: GridPlacement, d: number): Box | null {
+type GridRanges = ReturnType<typeof gridRanges>;
+
+/** The tile (output 0's region) device d owns under a grid placement (its `ranges`), or null when it owns none. */
+function gridTile(ctx: PartitionContext, position: number, placement: GridPlacement, ranges: GridRanges, d: number): Box | null {
   const t = placement.devices.indexOf(d);
   if (t < 0) return null;
-  const { rows, cols } = gridRanges(ctx, position, placement);
+  const { rows, cols } = ranges;
   const c = placement.cols.length;
   const row = rows[Math.floor(t / c)]!;
   const col = cols[t % c]!;
@@ -181,7 +183,10 @@ function ownedRegions(
   const outputCount = ctx.geometry[position]!.outputShapes.length;
   const full = fullBox(shape);
   if ('device' in placement) return (d) => firstOnly(placement.device === d ? full : null, outputCount);
-  if (placement.dim === 'grid') return (d) => firstOnly(gridTile(ctx, position, placement, d), outputCount);
+  if (placement.dim === 'grid') {
+    const grid = gridRanges(ctx, position, placement);
+    return (d) => firstOnly(gridTile(ctx, position, placement, grid, d), outputCount);
+  }
   const axis = splitOption(ctx, position, placement.dim).axis;
   return (d) => {
     const range = ranges![d]!;

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
@@ -29,4 +29,17 @@ export function smallCnnWithPlan(dir: string): { model: Model; modelPath: string
   const planPath = join(dir, 'plan.json');
   writePlan(planPath, smallCnnRowPlan(model));
   return { model, modelPath, planPath };
+}
+
+/**
+ * `--device` for a Pi-class device without a memory bandwidth, in a cluster file written to `dir`: the latency model
+ * charges cached halos no copies there (docs/fit.md, "Halos"), so the small CNN's cached groups are the fastest.
+ */
+export function copyFreeDevice(dir: string): string {
+  const cluster = join(dir, 'copy-free.yaml');
+  writeFileSync(
+    cluster,
+    'name: copy-free\ndevices:\n  - { name: pi, gflops: 24, memoryMB: 1024, uplinkMbps: 100, downlinkMbps: 100, latencyMs: 1 }\n',
+  );
+  return `${cluster}:pi`;
 }

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { writeModelFile } from '../../onnx/write.ts';
 import { smallCnn } from '../../runtime/testing.ts';
-import { cli, scratchDir } from '../testing.ts';
+import { cli, copyFreeDevice, scratchDir } from '../testing.ts';
 
 const dir = scratchDir('memorianova-cli-fit-');
 const modelPath = join(dir, 'small-cnn.onnx');
@@ -36,12 +36,7 @@ describe('memorianova fit', () => {
 
   it('--halo cache: --json and the plan file state the mode and every cached group; the front holds cached groups', () => {
     const out = join(dir, 'halo');
-    // A device without a memory bandwidth: no copy cost, so the small CNN's cached groups stay on the front (docs/fit.md, "Halos").
-    const cluster = join(dir, 'copy-free.yaml');
-    writeFileSync(
-      cluster,
-      'name: copy-free\ndevices:\n  - { name: pi, gflops: 24, memoryMB: 1024, uplinkMbps: 100, downlinkMbps: 100, latencyMs: 1 }\n',
-    );
+    // Copies free (copyFreeDevice): the small CNN's cached groups stay on the front.
     const run = cli(
       'fit',
       modelPath,
@@ -51,7 +46,7 @@ describe('memorianova fit', () => {
       '--halo',
       'cache',
       '--device',
-      `${cluster}:pi`,
+      copyFreeDevice(dir),
       '--json',
       '--sweep',
       '--out',

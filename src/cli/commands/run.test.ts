@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { threeConvs } from '../../fit/testing.ts';
 import { writeModelFile } from '../../onnx/write.ts';
-import { cli, scratchDir, smallCnnWithPlan } from '../testing.ts';
+import { cli, copyFreeDevice, scratchDir, smallCnnWithPlan } from '../testing.ts';
 
 const dir = scratchDir('memorianova-cli-run-');
 const { model, modelPath, planPath } = smallCnnWithPlan(dir);
@@ -124,13 +124,8 @@ describe('memorianova run, profile, worker', () => {
 
   it('run --plan fit.json --local 1 with cached halos (fit --halo cache): the whole output at the predicted peak', () => {
     const out = join(dir, 'fit-cache');
-    // Small CNN, grids up to 3×3, groups up to 4, on a device without a memory bandwidth (copies free, docs/fit.md
-    // "Halos"): the fastest plan within 8736 B is one 2×2 group caching its halos.
-    const cluster = join(dir, 'copy-free.yaml');
-    writeFileSync(
-      cluster,
-      'name: copy-free\ndevices:\n  - { name: pi, gflops: 24, memoryMB: 1024, uplinkMbps: 100, downlinkMbps: 100, latencyMs: 1 }\n',
-    );
+    // Small CNN, grids up to 3×3, groups up to 4, copies free (copyFreeDevice): the fastest plan within 8736 B is one
+    // 2×2 group caching its halos.
     const fit = cli(
       'fit',
       modelPath,
@@ -143,7 +138,7 @@ describe('memorianova run, profile, worker', () => {
       '--halo',
       'cache',
       '--device',
-      `${cluster}:pi`,
+      copyFreeDevice(dir),
       '--out',
       out,
     );

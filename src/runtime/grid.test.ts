@@ -151,7 +151,7 @@ describe('grid plans run on four local workers and equal one whole-model session
   });
 });
 
-it('run --local 4 of a 2×2 grid plan file: the output equals the unsplit model', () => {
+it('run --local 4 of a 2×2 grid plan file, and of its bundles: the output equals the unsplit model; simulate reads it', () => {
   const dir = scratchDir('memorianova-grid-');
   const modelPath = join(dir, 'small-cnn.onnx');
   writeModelFile(smallCnn().graph, modelPath);
@@ -163,4 +163,13 @@ it('run --local 4 of a 2×2 grid plan file: the output equals the unsplit model'
   const json = JSON.parse(run.stdout);
   assert.equal(json.method, 'grid');
   assert.ok(json.maxAbsError <= 1e-4, `max abs error ${json.maxAbsError}`);
+  // The same plan deployed as bundles and run from them, and simulated from the file.
+  const out = join(dir, 'bundle');
+  const deploy = cli('deploy', modelPath, '--plan', planPath, '-o', out);
+  assert.equal(deploy.status, 0, deploy.stderr);
+  const bundled = cli('run', modelPath, '--bundle', out, '--local', '4', '--runs', '1', '--json');
+  assert.equal(bundled.status, 0, bundled.stderr);
+  assert.ok(JSON.parse(bundled.stdout).maxAbsError <= 1e-4);
+  const simulated = cli('simulate', modelPath, '--plan', planPath);
+  assert.equal(simulated.status, 0, simulated.stderr);
 });

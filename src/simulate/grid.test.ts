@@ -77,6 +77,16 @@ test('2×2 grid of a fused conv stack on four devices: tiles, halos, pads, FLOPs
   assert.equal(gridResult.bytesMoved, 832);
   assert.equal(stripeResult.bytesMoved, 896);
   assert.equal(gridResult.messages, 8);
+  // Activation peaks while conv2 runs (x is freed after conv1): a 25 px × 4 channels × 4 B = 400 B + b 16 px × 16 B =
+  // 256 B on every tile; stripes a 3 or 4 rows × 8 × 16 B (384, 512 B) + b 2 rows (256 B).
+  assert.deepEqual(
+    gridResult.devices.map((d) => d.activationPeakBytes),
+    [656, 656, 656, 656],
+  );
+  assert.deepEqual(
+    stripeResult.devices.map((d) => d.activationPeakBytes),
+    [640, 768, 768, 640],
+  );
   assert.ok(gridResult.latencyMs >= gridResult.lowerBoundMs);
 });
 

@@ -157,3 +157,15 @@ describe('DeepThings baseline', () => {
     assert.ok(outcome.best.result.latencyMs < stripes.result.latencyMs, `${outcome.best.result.latencyMs} vs ${stripes.result.latencyMs}`);
   });
 });
+
+describe('DeepThings baseline on devices of unequal speed', () => {
+  it('also tries grids with bands sized by the devices’ shares, and keeps one when it is best', () => {
+    const model = convChain(2, 4, 32);
+    // Two fast and two slow boards, fast network: bands by speed beat equal tiles and stripes.
+    const cluster = testCluster([2, 2, 1, 1].map((g, i) => testDevice(`d${i}`, { gflops: g * 0.001 })));
+    const outcome = deepThings(planning(model, cluster));
+    const first = outcome.best.decisions[0]!.placement;
+    assert.ok('devices' in first, JSON.stringify(first));
+    assert.ok(first.rows.some((r) => Math.abs(r - first.rows[0]!) > 1e-9) || first.cols.some((r) => Math.abs(r - first.cols[0]!) > 1e-9));
+  });
+});

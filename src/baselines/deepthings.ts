@@ -1,3 +1,4 @@
+import { sharesToGrid } from '../geneflow/operators.ts';
 import type { OpDecision, Placement, SplitDim } from '../partition/types.ts';
 import { bestOf, deviceCounts, devicesBySpeed, rateOn, ratiosOver, type BaselineOutcome, type PlanningContext } from './common.ts';
 
@@ -13,7 +14,8 @@ const GRID_TILES = 2;
  * computes its tile's whole stack, halo recomputed, with no exchange in between. The rest of the model runs on the
  * fastest device. Tiles are k stripes of rows with shares ∝ speed (as DeepThings' work stealing balances them), and,
  * where every fused operator takes a grid, every N×M grid of k = N·M equal tiles with M ≥ 2 (2×2, 1×4 for four
- * devices; fastest devices first, row-major), alone and with `tiles: 2` sequential sub-tiles per tile. Sweeps depth,
+ * devices; fastest devices first, row-major), alone and with `tiles: 2` sequential sub-tiles per tile, and on devices of
+ * unequal speed also with bands sized by their shares (`sharesToGrid`). Sweeps depth,
  * k and the tiling; keeps the best. Sequence models have no rows: their token axis is cut instead.
  */
 export function deepThings({ simulator, evaluator, cluster, deadline }: PlanningContext): BaselineOutcome {
@@ -58,6 +60,10 @@ export function deepThings({ simulator, evaluator, cluster, deadline }: Planning
           };
           yield prefix(end, grid);
           if (end >= 2) yield prefix(end, grid, GRID_TILES);
+          // Devices of unequal speed: bands sized by the devices' shares too (sharesToGrid), as stripes are.
+          const taking = ratios.filter((r) => r > 0);
+          const balanced = taking.every((r) => r === taking[0]) ? null : sharesToGrid(ratios, [rows, cols]);
+          if (balanced !== null) yield prefix(end, balanced);
         }
       }
     }

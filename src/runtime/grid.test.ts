@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { cli, scratchDir } from '../cli/testing.ts';
 import { presetCluster } from '../cluster/presets.ts';
 import { withTiles } from '../geneflow/encoding.ts';
@@ -17,12 +17,8 @@ import { deepThings } from '../baselines/deepthings.ts';
 import { Evaluator } from '../geneflow/fitness.ts';
 import { runGeneflow } from '../geneflow/geneflow.ts';
 import { createSimulator } from '../simulate/simulate.ts';
-import { executeProgram } from './coordinator.ts';
 import { compileProgram } from './program.ts';
-import { maxAbsError, modelInputs, referenceRun } from './reference.ts';
-import { ortTensorBytes } from './tensors.ts';
-import { smallCnn } from './testing.ts';
-import { startWorker, type RunningWorker } from './worker.ts';
+import { runAgainstReference, smallCnn, suiteWorkers } from './testing.ts';
 
 const homo4 = presetCluster('homo4')!;
 
@@ -71,28 +67,10 @@ function mixedPlan(model: Model): Plan {
 const square: GridPlacement = { dim: 'grid', rows: [1, 1], cols: [1, 1], devices: [0, 1, 2, 3] };
 
 describe('grid plans run on four local workers and equal one whole-model session', () => {
-  const workers: RunningWorker[] = [];
-  before(async () => {
-    for (let i = 0; i < 4; i++) workers.push(await startWorker({ host: '127.0.0.1', port: 0, name: `w${i}` }));
-  });
-  after(async () => {
-    for (const w of workers) await w.close();
-  });
+  const workers = suiteWorkers(4);
 
   async function check(model: Model, plan: Plan): Promise<number> {
-    const inputs = modelInputs(model);
-    const reference = await referenceRun(model, inputs);
-    const program = compileProgram(model, plan);
-    const result = await executeProgram(program, plan.cluster, {
-      workers: workers.map((w) => w.address),
-      runs: 1,
-      warmup: 0,
-      inputs: new Map([...inputs].map(([name, t]) => [name, ortTensorBytes(t)])),
-      emulateLinks: false,
-      slowdowns: [1, 1, 1, 1],
-      timeoutMs: 20_000,
-    });
-    return maxAbsError(model, result.outputs, reference.outputs);
+    return (await runAgainstReference(model, plan, workers)).maxAbsError;
   }
 
   const cases: Array<[string, () => Plan]> = [

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { presetCluster } from '../cluster/presets.ts';
 import type { Cluster } from '../cluster/types.ts';
@@ -10,12 +10,9 @@ import { repairDecisions } from '../partition/slices.ts';
 import { makePlan, proportionalPlan, singleDevicePlan } from '../plan/build.ts';
 import type { Plan } from '../plan/types.ts';
 import type { SplitDim } from '../partition/types.ts';
-import { executeProgram } from './coordinator.ts';
-import { compileProgram } from './program.ts';
-import { maxAbsError, modelInputs, referenceRun, withInlineWeights } from './reference.ts';
-import { ortTensorBytes } from './tensors.ts';
-import { smallCnn } from './testing.ts';
-import { startWorker, type RunningWorker } from './worker.ts';
+import { withInlineWeights } from './reference.ts';
+import { runAgainstReference, smallCnn, suiteWorkers } from './testing.ts';
+import { startWorker } from './worker.ts';
 
 const orderOf = (model: Model) => model.ops.map((op) => op.node.name);
 
@@ -34,29 +31,12 @@ function withRatios(cluster: Cluster, gflops: number[]): Cluster {
 }
 
 describe('distributed execution equals one whole-model session', () => {
-  const workers: RunningWorker[] = [];
-  before(async () => {
-    for (let i = 0; i < 3; i++) workers.push(await startWorker({ host: '127.0.0.1', port: 0, name: `w${i}` }));
-  });
-  after(async () => {
-    for (const w of workers) await w.close();
-  });
+  const workers = suiteWorkers(3);
 
   async function check(model: Model, plan: Plan): Promise<number> {
-    const inputs = modelInputs(model);
-    const reference = await referenceRun(model, inputs);
-    const n = plan.cluster.devices.length;
-    const result = await executeProgram(compileProgram(model, plan), plan.cluster, {
-      workers: workers.slice(0, n).map((w) => w.address),
-      runs: 2,
-      warmup: 0,
-      inputs: new Map([...inputs].map(([name, t]) => [name, ortTensorBytes(t)])),
-      emulateLinks: false,
-      slowdowns: new Array(n).fill(1),
-      timeoutMs: 20_000,
-    });
+    const { maxAbsError, result } = await runAgainstReference(model, plan, workers, { runs: 2 });
     assert.equal(result.latenciesMs.length, 2);
-    return maxAbsError(model, result.outputs, reference.outputs);
+    return maxAbsError;
   }
 
   const cnn = smallCnn();
@@ -79,8 +59,7 @@ describe('distributed execution equals one whole-model session', () => {
   it('small CNN on hetero4, the plan of every planner (baselines and GenEFlow)', async () => {
     const { runAllMethods } = await import('../pipeline/methods.ts');
     const hetero4 = presetCluster('hetero4')!;
-    const more = await startWorker({ host: '127.0.0.1', port: 0, name: 'w3' });
-    workers.push(more);
+    workers.push(await startWorker({ host: '127.0.0.1', port: 0, name: 'w3' }));
     const planned = await runAllMethods(cnn, hetero4, orderOf(cnn), { timeLimitMs: 1500, geneflow: { seed: 1 }, random: false });
     assert.ok(planned.methods.some((m) => m.name === 'geneflow'));
     for (const method of planned.methods) {
@@ -91,14 +70,10 @@ describe('distributed execution equals one whole-model session', () => {
 
   it('emulated devices taking turns on the processor (exclusive compute, per-run slowdowns) compute the same output', async () => {
     const plan = proportionalPlan(cnn, homo2, orderOf(cnn), ['rows']);
-    const inputs = modelInputs(cnn);
-    const reference = await referenceRun(cnn, inputs);
     const asked: number[] = [];
-    const result = await executeProgram(compileProgram(cnn, plan), homo2, {
-      workers: workers.slice(0, 2).map((w) => w.address),
+    const { maxAbsError, result } = await runAgainstReference(cnn, plan, workers, {
       runs: 2,
       warmup: 1,
-      inputs: new Map([...inputs].map(([name, t]) => [name, ortTensorBytes(t)])),
       emulateLinks: true,
       slowdowns: [3, 3],
       exclusiveCompute: true,
@@ -106,10 +81,9 @@ describe('distributed execution equals one whole-model session', () => {
         asked.push(run);
         return [2, 2];
       },
-      timeoutMs: 20_000,
     });
     assert.deepEqual(asked, [0, 1, 2]);
-    assert.ok(maxAbsError(cnn, result.outputs, reference.outputs) <= 1e-4);
+    assert.ok(maxAbsError <= 1e-4);
     for (const run of result.workerRuns) for (const w of run) assert.ok(w.computeMs > 0);
   });
 
@@ -118,21 +92,15 @@ describe('distributed execution equals one whole-model session', () => {
     // show that the holds were skipped.
     const slow: Cluster = { ...homo2, devices: homo2.devices.map((d) => ({ ...d, uplinkMbps: 2, downlinkMbps: 2, latencyMs: 5 })) };
     const plan = proportionalPlan(cnn, slow, orderOf(cnn), ['rows']);
-    const inputs = modelInputs(cnn);
-    const reference = await referenceRun(cnn, inputs);
     const { simulate } = await import('../simulate/simulate.ts');
     const predicted = simulate(cnn, slow, plan);
-    const result = await executeProgram(compileProgram(cnn, plan), slow, {
-      workers: workers.slice(0, 2).map((w) => w.address),
+    const { maxAbsError, result } = await runAgainstReference(cnn, plan, workers, {
       runs: 2,
       warmup: 1,
-      inputs: new Map([...inputs].map(([name, t]) => [name, ortTensorBytes(t)])),
       emulateLinks: true,
       sharedClock: true,
-      slowdowns: [1, 1],
-      timeoutMs: 20_000,
     });
-    assert.ok(maxAbsError(cnn, result.outputs, reference.outputs) <= 1e-4);
+    assert.ok(maxAbsError <= 1e-4);
     const linkMs = Math.max(...predicted.devices.map((d) => d.receiveMs));
     for (const ms of result.latenciesMs)
       assert.ok(ms >= linkMs, `a run took ${ms.toFixed(1)} ms, under the ${linkMs.toFixed(1)} ms its pieces spend on emulated links`);

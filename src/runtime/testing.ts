@@ -1,9 +1,15 @@
+import { after, before } from 'node:test';
 import { analyzeGraph } from '../analysis/analyze.ts';
 import { GraphBuilder } from '../ir/builder.ts';
 import { presetCluster } from '../cluster/presets.ts';
 import type { Model } from '../ir/graph.ts';
 import { proportionalPlan } from '../plan/build.ts';
 import type { Plan } from '../plan/types.ts';
+import { executeProgram, type ExecuteOptions, type ExecuteResult } from './coordinator.ts';
+import { compileProgram, type RuntimeProgram } from './program.ts';
+import { maxAbsError, modelInputs, referenceRun } from './reference.ts';
+import { ortTensorBytes } from './tensors.ts';
+import { startWorker, type RunningWorker } from './worker.ts';
 
 /**
  * A small zoo-like CNN for runtime tests: strided and padded convolutions with batch norm, a grouped
@@ -43,4 +49,47 @@ export function smallCnnRowPlan(model: Model = smallCnn()): Plan {
     model.ops.map((op) => op.node.name),
     ['rows'],
   );
+}
+
+/**
+ * Loopback workers for the enclosing describe block: `count` started before its tests and every one in the list
+ * (tests may push more) closed after them.
+ */
+export function suiteWorkers(count: number): RunningWorker[] {
+  const workers: RunningWorker[] = [];
+  before(async () => {
+    for (let i = 0; i < count; i++) workers.push(await startWorker({ host: '127.0.0.1', port: 0, name: `w${i}` }));
+  });
+  after(async () => {
+    for (const w of workers) await w.close();
+  });
+  return workers;
+}
+
+/**
+ * Runs `plan` (or a program compiled from it) on the first workers, one per device, with the model's sample inputs,
+ * one measured run and no warm-up, links not emulated and every device at full speed unless `options` says otherwise;
+ * returns the result and its largest difference from one whole-model session.
+ */
+export async function runAgainstReference(
+  model: Model,
+  plan: Plan,
+  workers: readonly RunningWorker[],
+  options: Partial<ExecuteOptions> & { program?: RuntimeProgram } = {},
+): Promise<{ maxAbsError: number; result: ExecuteResult }> {
+  const { program = compileProgram(model, plan), ...execute } = options;
+  const inputs = modelInputs(model);
+  const reference = await referenceRun(model, inputs);
+  const n = plan.cluster.devices.length;
+  const result = await executeProgram(program, plan.cluster, {
+    workers: workers.slice(0, n).map((w) => w.address),
+    runs: 1,
+    warmup: 0,
+    inputs: new Map([...inputs].map(([name, t]) => [name, ortTensorBytes(t)])),
+    emulateLinks: false,
+    slowdowns: new Array<number>(n).fill(1),
+    timeoutMs: 20_000,
+    ...execute,
+  });
+  return { maxAbsError: maxAbsError(model, result.outputs, reference.outputs), result };
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { presetCluster } from '../cluster/presets.ts';
 import type { Cluster } from '../cluster/types.ts';
 import { threeConvs } from '../fit/testing.ts';
@@ -10,17 +10,14 @@ import { repairDecisions } from '../partition/slices.ts';
 import type { SplitDim } from '../partition/types.ts';
 import { makePlan, proportionalPlan } from '../plan/build.ts';
 import type { Plan } from '../plan/types.ts';
-import { executeProgram } from './coordinator.ts';
 import { compileProgram } from './program.ts';
-import { maxAbsError, modelInputs, referenceRun, withInlineWeights } from './reference.ts';
-import { ortTensorBytes } from './tensors.ts';
-import { smallCnn } from './testing.ts';
+import { withInlineWeights } from './reference.ts';
+import { runAgainstReference, smallCnn, suiteWorkers } from './testing.ts';
 import { join } from 'node:path';
 import { cli, scratchDir } from '../cli/testing.ts';
 import { loadModel } from '../model/load.ts';
 import { writeModelFile } from '../onnx/write.ts';
 import { writePlan } from '../plan/io.ts';
-import { startWorker, type RunningWorker } from './worker.ts';
 
 const orderOf = (model: Model) => model.ops.map((op) => op.node.name);
 
@@ -41,18 +38,9 @@ function tiledPlan(model: Model, cluster: Cluster, dims: SplitDim[], k: number):
 }
 
 describe('tiled stretches run as sequential sub-tile steps and equal one whole-model session', () => {
-  const workers: RunningWorker[] = [];
-  before(async () => {
-    for (let i = 0; i < 3; i++) workers.push(await startWorker({ host: '127.0.0.1', port: 0, name: `w${i}` }));
-  });
-  after(async () => {
-    for (const w of workers) await w.close();
-  });
+  const workers = suiteWorkers(3);
 
   async function check(model: Model, plan: Plan): Promise<number> {
-    const inputs = modelInputs(model);
-    const reference = await referenceRun(model, inputs);
-    const n = plan.cluster.devices.length;
     const program = compileProgram(model, plan);
     // Every device taking part in a tiled stretch runs one step per sub-tile.
     let subTileSteps = 0;
@@ -65,16 +53,7 @@ describe('tiled stretches run as sequential sub-tile steps and equal one whole-m
       });
     }
     assert.ok(subTileSteps >= 4);
-    const result = await executeProgram(program, plan.cluster, {
-      workers: workers.slice(0, n).map((w) => w.address),
-      runs: 1,
-      warmup: 0,
-      inputs: new Map([...inputs].map(([name, t]) => [name, ortTensorBytes(t)])),
-      emulateLinks: false,
-      slowdowns: new Array(n).fill(1),
-      timeoutMs: 20_000,
-    });
-    return maxAbsError(model, result.outputs, reference.outputs);
+    return (await runAgainstReference(model, plan, workers, { program })).maxAbsError;
   }
 
   const homo2 = presetCluster('homo2')!;

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,6 +8,7 @@ import type { Model } from '../ir/graph.ts';
 import { loadModel } from '../model/load.ts';
 import { writeModelFile } from '../onnx/write.ts';
 import { writePlan } from '../plan/io.ts';
+import type { Plan } from '../plan/types.ts';
 import { smallCnn, smallCnnRowPlan } from '../runtime/testing.ts';
 
 /** Runs the command line as a user would (from the project root, as `npm test` does). */
@@ -21,14 +23,39 @@ export function scratchDir(prefix: string): string {
   return dir;
 }
 
-/** The small test CNN as an ONNX file in `dir` and a row-split proportional plan of it on homo2. */
-export function smallCnnWithPlan(dir: string): { model: Model; modelPath: string; planPath: string } {
+/** The small test CNN as an ONNX file in `dir` and a plan of it (default: row-split proportional on homo2). */
+export function smallCnnWithPlan(
+  dir: string,
+  plan: (model: Model) => Plan = smallCnnRowPlan,
+): { model: Model; modelPath: string; plan: Plan; planPath: string } {
   const modelPath = join(dir, 'small-cnn.onnx');
   writeModelFile(smallCnn().graph, modelPath);
   const model = loadModel(modelPath);
   const planPath = join(dir, 'plan.json');
-  writePlan(planPath, smallCnnRowPlan(model));
-  return { model, modelPath, planPath };
+  const made = plan(model);
+  writePlan(planPath, made);
+  return { model, modelPath, plan: made, planPath };
+}
+
+/**
+ * Runs a plan file of the small CNN as a user would: `run --local N` of the file, then `deploy` and `run --bundle`
+ * of its bundles; asserts both outputs equal the unsplit model's and returns the paths for further commands.
+ */
+export function runPlanFileAndBundles(dir: string, method: string, plan: (model: Model) => Plan): { modelPath: string; planPath: string } {
+  const { modelPath, plan: made, planPath } = smallCnnWithPlan(dir, plan);
+  const local = String(made.cluster.devices.length);
+  const run = cli('run', modelPath, '--plan', planPath, '--local', local, '--runs', '1', '--warmup', '0', '--json');
+  assert.equal(run.status, 0, run.stderr);
+  const json = JSON.parse(run.stdout);
+  assert.equal(json.method, method);
+  assert.ok(json.maxAbsError <= 1e-4, `max abs error ${json.maxAbsError}`);
+  const out = join(dir, 'bundle');
+  const deploy = cli('deploy', modelPath, '--plan', planPath, '-o', out);
+  assert.equal(deploy.status, 0, deploy.stderr);
+  const bundled = cli('run', modelPath, '--bundle', out, '--local', local, '--runs', '1', '--json');
+  assert.equal(bundled.status, 0, bundled.stderr);
+  assert.ok(JSON.parse(bundled.stdout).maxAbsError <= 1e-4, `from bundles: max abs error ${JSON.parse(bundled.stdout).maxAbsError}`);
+  return { modelPath, planPath };
 }
 
 /**

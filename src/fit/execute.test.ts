@@ -2,13 +2,25 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { smallCnn } from '../runtime/testing.ts';
 import { runFit } from './execute.ts';
-import { fitContext, fitModel } from './fit.ts';
+import type { Model } from '../ir/graph.ts';
+import { fitContext, fitModel, type FitExecution } from './fit.ts';
 import { tileGroup } from './tiles.ts';
 import { analyzeGraph } from '../analysis/analyze.ts';
 import { zooEntry } from '../zoo/index.ts';
 import { concatChunks, copyFreePi, residualStack, threeConvs, tinyAttention, tinyHeads } from './testing.ts';
 
 const zoo = (name: string) => () => analyzeGraph(zooEntry(name).build({ seqLen: 8, layers: 1 }), { name });
+
+/** Runs one fit execution tile by tile on ONNX Runtime and asserts its outputs equal the whole model's. */
+async function runExactly(model: Model, point: FitExecution): ReturnType<typeof runFit> {
+  const run = await runFit(
+    model,
+    point.context,
+    point.segments.map((s) => s.segment),
+  );
+  assert.ok(run.maxAbsError <= 1e-4, `max abs error ${run.maxAbsError}`);
+  return run;
+}
 
 describe('fit: proof by the runtime (ONNX Runtime, tiles in sequence)', () => {
   for (const [name, build] of [
@@ -25,12 +37,7 @@ describe('fit: proof by the runtime (ONNX Runtime, tiles in sequence)', () => {
       const points = [result.leastPeak, result.front[Math.floor(result.front.length / 2)]!];
       assert.ok(result.leastPeak.groups.length > 0, 'the least-peak execution tiles some group');
       for (const point of points) {
-        const run = await runFit(
-          model,
-          point.context,
-          point.segments.map((s) => s.segment),
-        );
-        assert.ok(run.maxAbsError <= 1e-4, `max abs error ${run.maxAbsError}`);
+        const run = await runExactly(model, point);
         assert.ok(run.steps >= point.groups.length, 'one session per tile and untiled operator');
       }
     });
@@ -45,14 +52,7 @@ describe('fit: proof by the runtime (ONNX Runtime, tiles in sequence)', () => {
       const result = fitModel(model, { limitBytes: 1, device: copyFreePi, space: { maxGrid: 3, maxDepth: 5, halo: 'cache' } });
       const points = result.front.filter((e) => e.groups.some((g) => g.halo === 'cache'));
       assert.ok(points.length > 0, 'some front point caches halos');
-      for (const point of points) {
-        const run = await runFit(
-          model,
-          point.context,
-          point.segments.map((s) => s.segment),
-        );
-        assert.ok(run.maxAbsError <= 1e-4, `max abs error ${run.maxAbsError}`);
-      }
+      for (const point of points) await runExactly(model, point);
     });
   }
 

@@ -1,17 +1,13 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { cli, scratchDir } from '../cli/testing.ts';
+import { cli, runPlanFileAndBundles, scratchDir } from '../cli/testing.ts';
 import { presetCluster } from '../cluster/presets.ts';
 import { withTiles } from '../geneflow/encoding.ts';
 import type { Model } from '../ir/graph.ts';
-import { loadModel } from '../model/load.ts';
-import { writeModelFile } from '../onnx/write.ts';
 import { partitionContext } from '../partition/context.ts';
 import { repairDecisions } from '../partition/slices.ts';
 import type { GridPlacement, OpDecision } from '../partition/types.ts';
 import { makePlan } from '../plan/build.ts';
-import { writePlan } from '../plan/io.ts';
 import type { Plan } from '../plan/types.ts';
 import { deepThings } from '../baselines/deepthings.ts';
 import { Evaluator } from '../geneflow/fitness.ts';
@@ -130,24 +126,7 @@ describe('grid plans run on four local workers and equal one whole-model session
 });
 
 it('run --local 4 of a 2×2 grid plan file, and of its bundles: the output equals the unsplit model; simulate reads it', () => {
-  const dir = scratchDir('memorianova-grid-');
-  const modelPath = join(dir, 'small-cnn.onnx');
-  writeModelFile(smallCnn().graph, modelPath);
-  const model = loadModel(modelPath);
-  const planPath = join(dir, 'plan.json');
-  writePlan(planPath, gridPlan(model, square));
-  const run = cli('run', modelPath, '--plan', planPath, '--local', '4', '--runs', '1', '--warmup', '0', '--json');
-  assert.equal(run.status, 0, run.stderr);
-  const json = JSON.parse(run.stdout);
-  assert.equal(json.method, 'grid');
-  assert.ok(json.maxAbsError <= 1e-4, `max abs error ${json.maxAbsError}`);
-  // The same plan deployed as bundles and run from them, and simulated from the file.
-  const out = join(dir, 'bundle');
-  const deploy = cli('deploy', modelPath, '--plan', planPath, '-o', out);
-  assert.equal(deploy.status, 0, deploy.stderr);
-  const bundled = cli('run', modelPath, '--bundle', out, '--local', '4', '--runs', '1', '--json');
-  assert.equal(bundled.status, 0, bundled.stderr);
-  assert.ok(JSON.parse(bundled.stdout).maxAbsError <= 1e-4);
+  const { modelPath, planPath } = runPlanFileAndBundles(scratchDir('memorianova-grid-'), 'grid', (model) => gridPlan(model, square));
   const simulated = cli('simulate', modelPath, '--plan', planPath);
   assert.equal(simulated.status, 0, simulated.stderr);
 });

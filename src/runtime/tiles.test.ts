@@ -13,11 +13,8 @@ import type { Plan } from '../plan/types.ts';
 import { compileProgram } from './program.ts';
 import { withInlineWeights } from './reference.ts';
 import { runAgainstReference, smallCnn, suiteWorkers } from './testing.ts';
-import { join } from 'node:path';
-import { cli, scratchDir } from '../cli/testing.ts';
+import { runPlanFileAndBundles, scratchDir } from '../cli/testing.ts';
 import { loadModel } from '../model/load.ts';
-import { writeModelFile } from '../onnx/write.ts';
-import { writePlan } from '../plan/io.ts';
 
 const orderOf = (model: Model) => model.ops.map((op) => op.node.name);
 
@@ -81,22 +78,5 @@ describe('tiled stretches run as sequential sub-tile steps and equal one whole-m
 });
 
 it('run --local 2 of a tiled plan file, and of its bundles: the output equals the unsplit model', () => {
-  const dir = scratchDir('memorianova-tiles-');
-  const modelPath = join(dir, 'small-cnn.onnx');
-  writeModelFile(smallCnn().graph, modelPath);
-  const model = loadModel(modelPath);
-  const planPath = join(dir, 'plan.json');
-  writePlan(planPath, tiledPlan(model, presetCluster('homo2')!, ['rows'], 3));
-  const run = cli('run', modelPath, '--plan', planPath, '--local', '2', '--runs', '1', '--warmup', '0', '--json');
-  assert.equal(run.status, 0, run.stderr);
-  const json = JSON.parse(run.stdout);
-  assert.equal(json.method, 'tiled');
-  assert.ok(json.maxAbsError <= 1e-4, `max abs error ${json.maxAbsError}`);
-  // The same plan deployed as bundles and run from them.
-  const out = join(dir, 'bundle');
-  const deploy = cli('deploy', modelPath, '--plan', planPath, '-o', out);
-  assert.equal(deploy.status, 0, deploy.stderr);
-  const bundled = cli('run', modelPath, '--bundle', out, '--local', '2', '--runs', '1', '--json');
-  assert.equal(bundled.status, 0, bundled.stderr);
-  assert.ok(JSON.parse(bundled.stdout).maxAbsError <= 1e-4);
+  runPlanFileAndBundles(scratchDir('memorianova-tiles-'), 'tiled', (model) => tiledPlan(model, presetCluster('homo2')!, ['rows'], 3));
 });

@@ -7,7 +7,17 @@ import { createSimulator } from '../simulate/simulate.ts';
 import { zooEntry } from '../zoo/index.ts';
 import { Evaluator, type Evaluated } from './fitness.ts';
 import { mutationSpace } from './operators.ts';
-import { HOME_SHARES, redundancy, structuredSeeds, syncWhereHalosGrow } from './seeds.ts';
+import { tinyAttention } from '../fit/testing.ts';
+import {
+  gatheringOps,
+  HOME_FRACTIONS,
+  HOME_SHARES,
+  offloadHome,
+  redundancy,
+  structuredSeeds,
+  syncWhereHalosGrow,
+  withHomeShare,
+} from './seeds.ts';
 import { convChain, orderOf, residualStack, testCluster, testDevice } from './testing.ts';
 
 const rowsFused = (n: number, ratios: number[]) =>
@@ -151,5 +161,44 @@ describe('structuredSeeds', () => {
       first!.decisions.some((d) => !('device' in d.placement) && d.placement.dim === 'tokens'),
       'tokens',
     );
+  });
+});
+
+describe('offload seeds', () => {
+  // Tiny attention: q, k, kᵀ, v, s = q·kᵀ, p = softmax(s), o = p·v, y = o + x, over 8 tokens.
+  const model = tinyAttention();
+  const cluster = testCluster([testDevice('a'), testDevice('b')]);
+  const sim = createSimulator(model, cluster, orderOf(model));
+  const byTokens = orderOf(model).map((op) => ({ op, placement: { dim: 'tokens' as const, ratios: [0.5, 0.5] }, sync: true }));
+
+  it('gatheringOps: split by tokens, the scores and the context product read every key and value', () => {
+    // s's slices are 4 × 8 scores reading all of kᵀ (2 × 8); o's are 4 × 2 reading all of v (8 × 2); the others read
+    // their own tokens' rows.
+    assert.deepEqual(gatheringOps(sim, byTokens), [false, false, false, false, true, false, true, false]);
+  });
+
+  it('offloadHome: what feeds only the gathering products stays home with them; the residual add is split', () => {
+    const home = offloadHome(sim.context, new Array(8).fill(-1), gatheringOps(sim, byTokens));
+    assert.deepEqual(home, [true, true, true, true, true, true, true, false]);
+  });
+
+  it('withHomeShare: the home share set, the others scaled to the rest; none without a helper', () => {
+    assert.deepEqual(withHomeShare([0.25, 0.25, 0.5, 0], 0, 0.7), [0.7, 0.1, 0.2, 0]);
+    assert.equal(withHomeShare([1, 0], 0, 0.8), null);
+  });
+
+  it('structuredSeeds includes them: attention whole on the home device, the rest split with the home share swept', () => {
+    const evaluator = new Evaluator(sim);
+    const space = mutationSpace(sim.context, sim.opMs, cluster);
+    const seeds = structuredSeeds(sim, space, space.structure, [], (c) => evaluator.evaluate(c));
+    for (const share of HOME_FRACTIONS) {
+      assert.ok(
+        seeds.some((e) => {
+          const [first, , , , , , , last] = e.decisions;
+          return 'device' in first!.placement && isStripe(last!.placement) && Math.abs(last!.placement.ratios[0]! - share) < 1e-3;
+        }),
+        `an offload seed with home share ${share}`,
+      );
+    }
   });
 });

@@ -28,6 +28,69 @@ const PREFERENCES: Record<'cnn' | 'sequence', SplitDim[][]> = {
 /** Factors the home device's share of a fused prefix is swept over. */
 export const HOME_SHARES = [0.5, 0.7, 1.4, 2];
 
+/**
+ * Home shares (of the whole) swept too, and those of the offload seeds: a helper taking a small share of a layer costs
+ * little airtime (its rows in and out) and computes while the home device does, so home-heavy splits pay on a
+ * slow shared channel where balanced ones do not.
+ */
+export const HOME_FRACTIONS = [0.6, 0.7, 0.8, 0.9];
+
+/** `ratios` with the home device's share set to `share` and the others' scaled to the rest. */
+export function withHomeShare(ratios: readonly number[], home: number, share: number): number[] | null {
+  const others = ratios.reduce((sum, r, d) => (d === home ? sum : sum + r), 0);
+  if (!(others > 0)) return null;
+  return normalizeRatios(ratios.map((r, d) => (d === home ? share : ((1 - share) * r) / others)));
+}
+
+/**
+ * Positions that gather under `chromosome`: some device's slice computes only part of the operator's output but reads
+ * the whole of an activation input not small next to that part (at least an eighth of it: attention's query × key and
+ * scores × value products under a token split, where every query row needs every key and value, but not the
+ * broadcast attention mask).
+ */
+export function gatheringOps(simulator: Simulator, chromosome: Chromosome): boolean[] {
+  const ctx = simulator.context;
+  const slices = simulator.slices(chromosome);
+  return slices.ops.map((op, p) => {
+    const node = ctx.model.ops[op.index]!.node;
+    return op.slices.some((slice) => {
+      if (slice === null || slice.outputs[0] === undefined) return false;
+      const part = boxVolume(slice.outputs[0]);
+      if (part >= ctx.outputVolume[p]!) return false;
+      return slice.inputs.some((box, i) => {
+        const name = node.inputs[i]!;
+        if (box === null || name === '' || ctx.weightReaders.has(name)) return false;
+        const whole = ctx.model.tensors.get(name)!.shape.reduce((a, b) => a * b, 1);
+        return boxVolume(box) >= whole && 8 * whole >= part;
+      });
+    });
+  });
+}
+
+/**
+ * The positions an offload seed keeps whole on the home device: the gathering operators, the operators between two
+ * of them in one repeated block (descendants of one that are ancestors of another) and, walking backwards, every
+ * operator all of whose consumers are kept (their outputs would only travel home).
+ */
+export function offloadHome(ctx: PartitionContext, blockOf: readonly number[], gathering: readonly boolean[]): boolean[] {
+  const n = ctx.order.length;
+  const consumersOf = (p: number) => ctx.consumers[p]!.flat().map((use) => use.position);
+  const inBlock = (p: number, c: number) => blockOf[p]! >= 0 && blockOf[c] === blockOf[p];
+  const after = new Array<boolean>(n).fill(false);
+  for (let p = 0; p < n; p++) if (gathering[p] || after[p]) for (const c of consumersOf(p)) if (inBlock(p, c)) after[c] = true;
+  const before = new Array<boolean>(n).fill(false);
+  const home = [...gathering];
+  for (let p = n - 1; p >= 0; p--) {
+    before[p] = consumersOf(p).some((c) => inBlock(p, c) && (gathering[c] || before[c]));
+    if (after[p] && before[p]) home[p] = true;
+  }
+  for (let p = n - 1; p >= 0; p--) {
+    const consumers = consumersOf(p);
+    if (!home[p] && consumers.length > 0 && !ctx.isGraphOutput[p]!.some(Boolean) && consumers.every((c) => home[c])) home[p] = true;
+  }
+  return home;
+}
+
 /** Fused prefixes tried (ends), at most. */
 const MAX_PREFIX_ENDS = 6;
 
@@ -155,6 +218,10 @@ export function structuredSeeds(
       if (!(ratios[home]! > 0)) continue;
       for (const factor of HOME_SHARES) {
         if (tryPlan(plan(normalizeRatios(ratios.map((r, d) => (d === home ? r * factor : r)))!)) === undefined) return;
+      }
+      for (const share of HOME_FRACTIONS) {
+        const shifted = withHomeShare(ratios, home, share);
+        if (shifted !== null && tryPlan(plan(shifted)) === undefined) return;
       }
     }
   };
@@ -288,8 +355,36 @@ export function structuredSeeds(
     return [{ plan: blockPlan, ratios: layerBest.ratios, fitness: best }];
   };
 
+  // Offload: the layer-parallel plan with the gathering region whole on the home device, the rest at home-heavy shares.
+  const offload = () => {
+    const preference = PREFERENCES[kind][0]!;
+    for (let k = deviceCount; k >= 2; k--) {
+      const ratios = balancedRatios(space, 0, n, kFastest(k))!;
+      const kept = offloadHome(
+        ctx,
+        structure.blockOf,
+        gatheringOps(
+          simulator,
+          repairDecisions(
+            ctx,
+            region(n, preference, ratios, (p) => blockSync.has(p)),
+          ),
+        ),
+      );
+      for (const share of HOME_FRACTIONS) {
+        const shifted = withHomeShare(ratios, home, share);
+        if (shifted === null) continue;
+        const plan = region(n, preference, shifted, (p) => blockSync.has(p)).map((d, p) =>
+          kept[p] ? { op: d.op, placement: { device: home }, sync: true } : d,
+        );
+        if (tryPlan(plan) === undefined) return;
+      }
+    }
+  };
+
   familyPatterns();
   layerParallel();
+  offload();
   const descended = policyDescent();
   sweepHome([...descended, ...prefixes()]);
   return out;

@@ -384,9 +384,10 @@ export function structuredSeeds(
 
   familyPatterns();
   layerParallel();
-  offload();
   const descended = policyDescent();
   sweepHome([...descended, ...prefixes()]);
+  // Last: on models whose plans are slow to simulate the seeding budget ends before it, as it did before.
+  offload();
   return out;
 }
 

@@ -54,7 +54,8 @@ export function runPlanFileAndBundles(dir: string, method: string, plan: (model:
   assert.equal(deploy.status, 0, deploy.stderr);
   const bundled = cli('run', modelPath, '--bundle', out, '--local', local, '--runs', '1', '--json');
   assert.equal(bundled.status, 0, bundled.stderr);
-  assert.ok(JSON.parse(bundled.stdout).maxAbsError <= 1e-4, `from bundles: max abs error ${JSON.parse(bundled.stdout).maxAbsError}`);
+  const fromBundles = JSON.parse(bundled.stdout).maxAbsError;
+  assert.ok(fromBundles <= 1e-4, `from bundles: max abs error ${fromBundles}`);
   return { modelPath, planPath };
 }
 

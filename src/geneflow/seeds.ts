@@ -1,4 +1,5 @@
 import { devicesBySpeed } from '../baselines/common.ts';
+import { elementCount } from '../ir/dtype.ts';
 import { boxVolume } from '../partition/box.ts';
 import { placementShares, repairDecisions } from '../partition/slices.ts';
 import type { PartitionContext } from '../partition/context.ts';
@@ -60,7 +61,7 @@ export function gatheringOps(simulator: Simulator, chromosome: Chromosome): bool
       return slice.inputs.some((box, i) => {
         const name = node.inputs[i]!;
         if (box === null || name === '' || ctx.weightReaders.has(name)) return false;
-        const whole = ctx.model.tensors.get(name)!.shape.reduce((a, b) => a * b, 1);
+        const whole = elementCount(ctx.model.tensors.get(name)!.shape);
         return boxVolume(box) >= whole && 8 * whole >= part;
       });
     });
@@ -74,19 +75,19 @@ export function gatheringOps(simulator: Simulator, chromosome: Chromosome): bool
  */
 export function offloadHome(ctx: PartitionContext, blockOf: readonly number[], gathering: readonly boolean[]): boolean[] {
   const n = ctx.order.length;
-  const consumersOf = (p: number) => ctx.consumers[p]!.flat().map((use) => use.position);
+  const consumers = ctx.consumers.map((outputs) => outputs.flat().map((use) => use.position));
   const inBlock = (p: number, c: number) => blockOf[p]! >= 0 && blockOf[c] === blockOf[p];
   const after = new Array<boolean>(n).fill(false);
-  for (let p = 0; p < n; p++) if (gathering[p] || after[p]) for (const c of consumersOf(p)) if (inBlock(p, c)) after[c] = true;
+  for (let p = 0; p < n; p++) if (gathering[p] || after[p]) for (const c of consumers[p]!) if (inBlock(p, c)) after[c] = true;
   const before = new Array<boolean>(n).fill(false);
   const home = [...gathering];
   for (let p = n - 1; p >= 0; p--) {
-    before[p] = consumersOf(p).some((c) => inBlock(p, c) && (gathering[c] || before[c]));
+    before[p] = consumers[p]!.some((c) => inBlock(p, c) && (gathering[c] || before[c]));
     if (after[p] && before[p]) home[p] = true;
   }
   for (let p = n - 1; p >= 0; p--) {
-    const consumers = consumersOf(p);
-    if (!home[p] && consumers.length > 0 && !ctx.isGraphOutput[p]!.some(Boolean) && consumers.every((c) => home[c])) home[p] = true;
+    const own = consumers[p]!;
+    if (!home[p] && own.length > 0 && !ctx.isGraphOutput[p]!.some(Boolean) && own.every((c) => home[c])) home[p] = true;
   }
   return home;
 }
@@ -358,25 +359,14 @@ export function structuredSeeds(
   // Offload: the layer-parallel plan with the gathering region whole on the home device, the rest at home-heavy shares.
   const offload = () => {
     const preference = PREFERENCES[kind][0]!;
+    const blockSynced = (ratios: number[]) => region(n, preference, ratios, (p) => blockSync.has(p));
     for (let k = deviceCount; k >= 2; k--) {
       const ratios = balancedRatios(space, 0, n, kFastest(k))!;
-      const kept = offloadHome(
-        ctx,
-        structure.blockOf,
-        gatheringOps(
-          simulator,
-          repairDecisions(
-            ctx,
-            region(n, preference, ratios, (p) => blockSync.has(p)),
-          ),
-        ),
-      );
+      const kept = offloadHome(ctx, structure.blockOf, gatheringOps(simulator, repairDecisions(ctx, blockSynced(ratios))));
       for (const share of HOME_FRACTIONS) {
         const shifted = withHomeShare(ratios, home, share);
         if (shifted === null) continue;
-        const plan = region(n, preference, shifted, (p) => blockSync.has(p)).map((d, p) =>
-          kept[p] ? { op: d.op, placement: { device: home }, sync: true } : d,
-        );
+        const plan = blockSynced(shifted).map((d, p) => (kept[p] ? { op: d.op, placement: { device: home }, sync: true } : d));
         if (tryPlan(plan) === undefined) return;
       }
     }

@@ -79,6 +79,12 @@ test('lower bound: an input some operator reads whole must be downloaded whole; 
   b.output(b.op('Conv', [x, b.weight('w', [8, 4, 1, 1])], { kernel_shape: [1, 1], strides: [2, 2] }, 'conv1'));
   const strided = analyzeGraph(b.build());
   assert.equal(createSimulator(strided, c, ['conv1']).lowerBound.inputMs, 0, 'a strided 1×1 convolution needs no whole input');
+  // A 3×3 stride-2 window over 8×8 reads rows and columns 0–6 without gaps (3 outputs per axis): 4 × 7 × 7 float32.
+  const b3 = new GraphBuilder('edge');
+  const x3 = b3.input('x', 'float32', [1, 4, 8, 8]);
+  b3.output(b3.op('Conv', [x3, b3.weight('w', [8, 4, 3, 3])], { kernel_shape: [3, 3], strides: [2, 2] }, 'conv1'));
+  const edge = analyzeGraph(b3.build());
+  close(createSimulator(edge, c, ['conv1']).lowerBound.inputMs, 0.5 + (4 * 7 * 7 * 4 * 8) / (16 * 1000) + 2);
 });
 
 test('random plans over zoo models and clusters: the lower bound never exceeds the simulated latency', () => {

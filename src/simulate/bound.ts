@@ -1,6 +1,7 @@
 import { Attrs } from '../analysis/ops/attrs.ts';
 import type { Cluster } from '../cluster/types.ts';
-import { fullBox, sameBox } from '../partition/box.ts';
+import type { Node } from '../ir/graph.ts';
+import { boxVolume, fullBox } from '../partition/box.ts';
 import type { PartitionContext } from '../partition/context.ts';
 import { transmitMs } from './latency.ts';
 import type { LowerBound } from './types.ts';
@@ -17,8 +18,8 @@ import type { LowerBound } from './types.ts';
  * - outputMs: the bytes of the graph outputs must cross the devices' uplinks after the earliest input arrival:
  *   δ_r + 2 · min_d δ_d + bytes × 8 / (capacity × 1000), capacity = Σ_d uplinkMbps (switched) or max_d uplinkMbps
  *   (shared: the uploads take turns on one channel);
- * - inputMs: the graph inputs that some operator reads every element of must be downloaded whole, over the devices'
- *   downlinks: δ_r + their bytes over the downlinks' capacity (Σ_d downlinkMbps switched, max_d shared) + min_d δ_d;
+ * - inputMs: the elements of a graph input that some operator, computed whole, reads without gaps must be downloaded,
+ *   over the devices' downlinks: δ_r + their bytes over the downlinks' capacity (Σ_d downlinkMbps switched, max_d shared) + min_d δ_d;
  *   on a shared medium the output's uploads take the same channel, so their airtime is added (0 without such inputs).
  */
 export function lowerBound(ctx: PartitionContext, cluster: Cluster, opMs: readonly number[][]): LowerBound {
@@ -86,8 +87,8 @@ export function lowerBound(ctx: PartitionContext, cluster: Cluster, opMs: readon
   const outputMs = outputBytes > 0 ? ioMs + transmitMs(outputBytes, capacity) : 0;
   let inputBytes = 0;
   for (const [tensor, uses] of ctx.graphInputUses) {
-    if (!uses.some((use) => readsEveryElement(ctx, use.position, tensor))) continue;
-    inputBytes += ctx.model.tensors.get(tensor)!.shape.reduce((a, b) => a * b, 1) * ctx.elementBytes.get(tensor)!;
+    const elements = Math.max(0, ...uses.map((use) => elementsReadWhole(ctx, use.position, tensor)));
+    inputBytes += elements * ctx.elementBytes.get(tensor)!;
   }
   const downs = devices.map((d) => d.downlinkMbps);
   const shared = cluster.medium === 'shared';
@@ -151,29 +152,33 @@ const DENSE_READERS = new Set([
 ]);
 
 /**
- * True when the operator at `position`, computed whole, reads every element of graph input `tensor`: the region its
- * geometry needs for its whole output is the whole tensor, and it reads that region without gaps (an element-wise or
- * dense operator; a convolution or pooling window with dilation 1 and stride ≤ kernel; Gather's indices). Gather's
- * data, Slice, strided 1×1 convolutions and the like may skip elements, so they are never counted.
+ * How many elements of graph input `tensor` the operator at `position`, computed whole, certainly reads: the volume of
+ * the region its geometry needs for its whole output, when it reads that region without gaps (an element-wise or
+ * dense operator; a convolution or pooling window with dilation 1 and stride ≤ kernel; Gather's indices), else 0.
+ * Gather's data, Slice, strided 1×1 convolutions and the like may skip elements, so they count 0.
  */
-function readsEveryElement(ctx: PartitionContext, position: number, tensor: string): boolean {
+function elementsReadWhole(ctx: PartitionContext, position: number, tensor: string): number {
   const node = ctx.model.ops[ctx.opIndex[position]!]!.node;
   const geometry = ctx.geometry[position]!;
   const needed = geometry.inputs(geometry.outputShapes.map((shape) => fullBox(shape))).inputs;
-  return node.inputs.some((name, i) => {
-    if (name !== tensor) return false;
-    const shape = geometry.inputShapes[i];
+  let elements = 0;
+  node.inputs.forEach((name, i) => {
     const region = needed[i];
-    if (shape == null || region == null || !sameBox(region, fullBox(shape))) return false;
-    if (node.opType === 'Gather') return i === 1;
-    if (node.opType === 'Conv' || node.opType === 'MaxPool' || node.opType === 'AveragePool') {
-      if (i !== 0) return false;
-      const attrs = new Attrs(node);
-      const kernel = node.opType === 'Conv' ? geometry.inputShapes[1]!.slice(2) : attrs.ints('kernel_shape')!;
-      const strides = attrs.ints('strides') ?? kernel.map(() => 1);
-      const dilations = attrs.ints('dilations') ?? kernel.map(() => 1);
-      return kernel.every((k, a) => dilations[a] === 1 && strides[a]! <= k);
-    }
-    return DENSE_READERS.has(node.opType);
+    if (name !== tensor || geometry.inputShapes[i] == null || region == null || !readsWithoutGaps(node, geometry.inputShapes, i)) return;
+    elements = Math.max(elements, boxVolume(region));
   });
+  return elements;
+}
+
+function readsWithoutGaps(node: Node, inputShapes: ReadonlyArray<number[] | null>, i: number): boolean {
+  if (node.opType === 'Gather') return i === 1;
+  if (node.opType === 'Conv' || node.opType === 'MaxPool' || node.opType === 'AveragePool') {
+    if (i !== 0) return false;
+    const attrs = new Attrs(node);
+    const kernel = node.opType === 'Conv' ? inputShapes[1]!.slice(2) : attrs.ints('kernel_shape')!;
+    const strides = attrs.ints('strides') ?? kernel.map(() => 1);
+    const dilations = attrs.ints('dilations') ?? kernel.map(() => 1);
+    return kernel.every((k, a) => dilations[a] === 1 && strides[a]! <= k);
+  }
+  return DENSE_READERS.has(node.opType);
 }

@@ -12,8 +12,10 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'memorianova-package-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
+/** Runs a command as a user of the installed package would: without the test runner's compiled tree (MEMORIANOVA_DIST). */
 function run(command: string, args: string[], cwd: string) {
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8' });
+  const { MEMORIANOVA_DIST: _compiled, ...env } = process.env;
+  const result = spawnSync(command, args, { cwd, encoding: 'utf8', env });
   assert.equal(result.status, 0, `${command} ${args.join(' ')}\n${result.stdout}\n${result.stderr}`);
   return result.stdout;
 }

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Runs every *.test.ts under src/ and bench/ with node's built-in test runner (Node 20 has no recursive globs).
-import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
+import { compileTo } from './build.mjs';
 
 function findTests(dir) {
   const found = [];
@@ -33,24 +34,11 @@ if (files.length === 0) {
 function compileForSpawns() {
   const root = fileURLToPath(new URL('..', import.meta.url));
   const tree = mkdtempSync(join(tmpdir(), 'memorianova-tests-'));
-  const tsc = spawnSync(
-    process.execPath,
-    [
-      join(root, 'node_modules/typescript/bin/tsc'),
-      '-p',
-      join(root, 'tsconfig.build.json'),
-      '--outDir',
-      join(tree, 'dist'),
-      '--declaration',
-      'false',
-    ],
-    { stdio: 'inherit' },
-  );
-  if (tsc.status !== 0) {
+  const status = compileTo(join(tree, 'dist'), { declarations: false });
+  if (status !== 0) {
     rmSync(tree, { recursive: true, force: true });
-    process.exit(tsc.status ?? 1);
+    process.exit(status);
   }
-  cpSync(join(root, 'src/onnx/schema'), join(tree, 'dist/onnx/schema'), { recursive: true });
   mkdirSync(join(tree, 'bin'));
   copyFileSync(join(root, 'bin/memorianova.js'), join(tree, 'bin/memorianova.js'));
   copyFileSync(join(root, 'package.json'), join(tree, 'package.json'));

@@ -85,6 +85,12 @@ test('lower bound: an input some operator reads whole must be downloaded whole; 
   b3.output(b3.op('Conv', [x3, b3.weight('w', [8, 4, 3, 3])], { kernel_shape: [3, 3], strides: [2, 2] }, 'conv1'));
   const edge = analyzeGraph(b3.build());
   close(createSimulator(edge, c, ['conv1']).lowerBound.inputMs, 0.5 + (4 * 7 * 7 * 4 * 8) / (16 * 1000) + 2);
+  // Padding reads nothing: a padded 3×3 window over 8×8 counts the 4 × 8 × 8 tensor, not the 10 × 10 padded map.
+  const bp = new GraphBuilder('padded');
+  const xp = bp.input('x', 'float32', [1, 4, 8, 8]);
+  bp.output(bp.op('Conv', [xp, bp.weight('w', [8, 4, 3, 3])], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, 'conv1'));
+  const padded = analyzeGraph(bp.build());
+  close(createSimulator(padded, c, ['conv1']).lowerBound.inputMs, 0.5 + (4 * 8 * 8 * 4 * 8) / (16 * 1000) + 2);
 });
 
 test('random plans over zoo models and clusters: the lower bound never exceeds the simulated latency', () => {

@@ -18,9 +18,10 @@ import type { LowerBound } from './types.ts';
  * - outputMs: the bytes of the graph outputs must cross the devices' uplinks after the earliest input arrival:
  *   δ_r + 2 · min_d δ_d + bytes × 8 / (capacity × 1000), capacity = Σ_d uplinkMbps (switched) or max_d uplinkMbps
  *   (shared: the uploads take turns on one channel);
- * - inputMs: the elements of a graph input that some operator, computed whole, reads without gaps must be downloaded,
- *   over the devices' downlinks: δ_r + their bytes over the downlinks' capacity (Σ_d downlinkMbps switched, max_d shared) + min_d δ_d;
- *   on a shared medium the output's uploads take the same channel, so their airtime is added (0 without such inputs).
+ * - inputMs: the elements of a graph input that some operator, computed whole, reads without gaps must be
+ *   downloaded over the devices' downlinks: δ_r + their bytes over the downlinks' capacity (Σ_d downlinkMbps
+ *   switched, max_d shared) + min_d δ_d; on a shared medium the output's uploads take the same channel, so their
+ *   airtime is added (0 without such inputs).
  */
 export function lowerBound(ctx: PartitionContext, cluster: Cluster, opMs: readonly number[][]): LowerBound {
   const ops = ctx.model.ops;
@@ -87,7 +88,7 @@ export function lowerBound(ctx: PartitionContext, cluster: Cluster, opMs: readon
   const outputMs = outputBytes > 0 ? ioMs + transmitMs(outputBytes, capacity) : 0;
   let inputBytes = 0;
   for (const [tensor, uses] of ctx.graphInputUses) {
-    const elements = Math.max(0, ...uses.map((use) => elementsReadWhole(ctx, use.position, tensor)));
+    const elements = Math.max(0, ...uses.map((use) => elementsCertainlyRead(ctx, use.position, tensor)));
     inputBytes += elements * ctx.elementBytes.get(tensor)!;
   }
   const downs = devices.map((d) => d.downlinkMbps);
@@ -153,11 +154,12 @@ const DENSE_READERS = new Set([
 
 /**
  * How many elements of graph input `tensor` the operator at `position`, computed whole, certainly reads: the volume of
- * the region its geometry needs for its whole output, when it reads that region without gaps (an element-wise or
- * dense operator; a convolution or pooling window with dilation 1 and stride ≤ kernel; Gather's indices), else 0.
- * Gather's data, Slice, strided 1×1 convolutions and the like may skip elements, so they count 0.
+ * the region its geometry needs for its whole output (geometry clips it to the tensor, padding excluded), when it
+ * reads that region without gaps (an element-wise or dense operator; a convolution or pooling window with dilation 1
+ * and stride ≤ kernel; Gather's indices), else 0. Gather's data, Slice, strided 1×1 convolutions and the like may
+ * skip elements, so they count 0.
  */
-function elementsReadWhole(ctx: PartitionContext, position: number, tensor: string): number {
+function elementsCertainlyRead(ctx: PartitionContext, position: number, tensor: string): number {
   const node = ctx.model.ops[ctx.opIndex[position]!]!.node;
   const geometry = ctx.geometry[position]!;
   const needed = geometry.inputs(geometry.outputShapes.map((shape) => fullBox(shape))).inputs;

@@ -18,6 +18,7 @@ import type { DType } from '../ir/dtype.ts';
 import { boxShape, boxVolume, intersect, sameBox } from '../partition/box.ts';
 import { writeModelBytes } from '../onnx/write.ts';
 import type { Box } from '../partition/types.ts';
+import { BusyClock } from './busy.ts';
 import { sendFrame, sleep } from './link.ts';
 import { peakResidentBytes, resetPeak, residentBytes } from './memory.ts';
 import type { WeightSlice } from './program.ts';
@@ -596,7 +597,7 @@ class WorkerSession {
     let computeMs = 0;
     const stepMs: number[] = [];
     let waitMs = 0;
-    let sendMs = 0;
+    const sending = new BusyClock();
     let heldPeak = 0;
     let workingPeak = 0;
     let lateMs = 0;
@@ -680,7 +681,8 @@ class WorkerSession {
           const size = elementSize(dtypeOf(upload.tensor), upload.tensor);
           upload.parts.forEach((part, index) => {
             const bytes = extractRegion(region, part, size).bytes;
-            uploads.push(this.upload(run, upload.message, index, part, bytes).then((ms) => void (sendMs += ms)));
+            const sent = sending.begin();
+            uploads.push(this.upload(run, upload.message, index, part, bytes).then(sent));
           });
         }
         for (const tensor of step.release) store.delete(tensor);
@@ -697,7 +699,7 @@ class WorkerSession {
       run,
       computeMs,
       waitMs,
-      sendMs,
+      sendMs: sending.ms,
       peakBytes,
       tensorPeakBytes: this.weightBytes + heldPeak,
       workingPeakBytes: workingPeak,
@@ -713,13 +715,8 @@ class WorkerSession {
     });
   }
 
-  /**
-   * Sends one upload part; resolves with the ms the socket took to take it (an emulated uplink's occupancy is
-   * booked by the router, which adds it to the worker's send time).
-   */
-  private async upload(run: number, message: number, part: number, box: Box, bytes: Uint8Array): Promise<number> {
-    const start = performance.now();
-    await this.send({ t: 'upload', run, message, part, box, at: hostClockMs() }, bytes);
-    return performance.now() - start;
+  /** Sends one upload part (an emulated uplink's occupancy is booked by the router, which adds it to the worker's send time). */
+  private upload(run: number, message: number, part: number, box: Box, bytes: Uint8Array): Promise<void> {
+    return this.send({ t: 'upload', run, message, part, box, at: hostClockMs() }, bytes);
   }
 }

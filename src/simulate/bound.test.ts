@@ -11,6 +11,7 @@ import { isStripe, type Placement } from '../partition/types.ts';
 import { makePlan, singleDevicePlan } from '../plan/build.ts';
 import { mulberry32 } from '../random.ts';
 import { zooEntry } from '../zoo/index.ts';
+import { assignmentBound } from './bound.ts';
 import { createSimulator, simulate } from './simulate.ts';
 
 const device = (name: string, overrides: Partial<Device> = {}): Device => ({
@@ -57,6 +58,53 @@ test('lower bound on hand-computed cases: compute windows open with each device�
   const one = cluster([device('a')]);
   const result = simulate(model, one, singleDevicePlan(model, one, order, 0));
   assert.ok(result.lowerBoundMs <= result.latencyMs, `${result.lowerBoundMs} > ${result.latencyMs}`);
+});
+
+test('lower bound, compute: the busiest device of the best fractional split of the whole-operator times', () => {
+  // Two alike devices; the second operator runs at half the first one's rate (2 ms for the same FLOPs): 3 ms of work
+  // over two devices is 1.5 ms, where Σ FLOPs / Σ best rates counts 2F / 2F = 1 ms.
+  close(
+    assignmentBound(
+      [
+        [1, 1],
+        [2, 2],
+      ],
+      [1, 1],
+    ),
+    1.5,
+  );
+  // Each operator is fast on a different device: one each, 1 ms.
+  close(
+    assignmentBound(
+      [
+        [1, 4],
+        [4, 1],
+      ],
+      [1, 1],
+    ),
+    1,
+  );
+  // The second device twice as fast: 4 ms of the first device's work at 1 + 2 per ms together is 4/3 ms.
+  close(
+    assignmentBound(
+      [
+        [2, 1],
+        [2, 1],
+      ],
+      [1, 2],
+    ),
+    4 / 3,
+  );
+  // Through the simulator: a 1 ms Conv and a Relu that its efficiency makes as slow, on two alike devices, no delays.
+  const b = new GraphBuilder('two');
+  const x = b.input('x', 'float32', [1, 4, 8, 8]);
+  const y = b.op('Conv', [x, b.weight('w', [8, 4, 1, 1])], { kernel_shape: [1, 1] }, 'conv1');
+  b.output(b.op('Relu', [y], {}, 'relu1'));
+  const model = analyzeGraph(b.build());
+  const relu = model.ops[1]!.cost.flops;
+  const slow = (name: string) => device(name, { gflops: 4.096e-3, latencyMs: 0, efficiency: { Relu: relu / 4096 } });
+  const c = cluster([slow('a'), slow('b')], { router: { name: 'router', latencyMs: 0, broadcast: true } });
+  close(createSimulator(model, c, ['conv1', 'relu1']).lowerBound.computeMs, 1);
 });
 
 test('lower bound: an input some operator reads whole must be downloaded whole; on a shared medium with the output', () => {

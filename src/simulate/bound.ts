@@ -12,7 +12,8 @@ import type { LowerBound } from './types.ts';
  * and δ_r the router's:
  * - computeMs: the least T with Σ_d R_d · max(0, T − a_d) ≥ the FLOPs of the operators that depend on a graph
  *   input, a_d = δ_r + δ_d being the earliest time device d can hold anything derived from the input (and
- *   T ≥ all FLOPs / Σ_d R_d);
+ *   T ≥ all FLOPs / Σ_d R_d), and at least the busiest device's compute under the best fractional split of the
+ *   whole-operator times (`assignmentBound`; the input-dependent part after min_d a_d);
  * - criticalPathMs: the longest dependency path, an operator weighing FLOPs / Σ_d R_d if it can be split and its
  *   fastest whole time if it cannot; ioMs = δ_r + 2 · min_d δ_d (one forward and download before it, one upload after);
  * - outputMs: the bytes of the graph outputs must cross the devices' uplinks after the earliest input arrival:
@@ -59,16 +60,27 @@ export function lowerBound(ctx: PartitionContext, cluster: Cluster, opMs: readon
   const delayR = cluster.router.latencyMs;
   const hop = Math.min(...devices.map((d) => d.latencyMs));
   const ioMs = delayR + 2 * hop;
-  const computeMs =
+  const earliest = Math.min(...devices.map((d) => delayR + d.latencyMs));
+  const times = (keep: (p: number) => boolean) =>
+    ctx.opIndex.flatMap((index, p) => (keep(p) ? [devices.map((_, d) => opMs[d]![index]!)] : []));
+  const computeMs = Math.max(
+    pooledRate > 0 ? totalFlops / pooledRate : 0,
     pooledRate > 0
-      ? Math.max(
-          totalFlops / pooledRate,
-          waterLevel(
-            devices.map((d, i) => ({ start: delayR + d.latencyMs, rate: rates[i]! })),
-            dependentFlops,
-          ),
+      ? waterLevel(
+          devices.map((d, i) => ({ start: delayR + d.latencyMs, rate: rates[i]! })),
+          dependentFlops,
         )
-      : 0;
+      : 0,
+    assignmentBound(
+      times(() => true),
+      rates,
+    ),
+    earliest +
+      assignmentBound(
+        times((p) => dependent[p]!),
+        rates,
+      ),
+  );
   const finish: number[] = new Array(ctx.order.length).fill(0);
   let criticalPathMs = 0;
   ctx.opIndex.forEach((index, p) => {
@@ -101,6 +113,55 @@ export function lowerBound(ctx: PartitionContext, cluster: Cluster, opMs: readon
         hop
       : 0;
   return { computeMs, criticalPathMs, ioMs, outputMs, inputMs };
+}
+
+/**
+ * A lower bound on the busiest device's compute for any split of the operators over the devices: with t(i, d) the
+ * whole time of operator i on device d (`times[i][d]`) and x(i, d) ≥ 0 the share of i's output device d computes
+ * (Σ_d x(i, d) ≥ 1, a slice taking its share of the whole time), every λ on the simplex gives
+ * max_d Σ_i x(i, d) · t(i, d) ≥ Σ_d λ_d Σ_i x(i, d) · t(i, d) ≥ Σ_i min_d λ_d · t(i, d) (weak duality of the
+ * fractional makespan LP). λ starts from the devices' speeds (∝ 1 / their whole-model time) and from their best
+ * rates `rates` (where the bound is at least Σ FLOPs / Σ rates), and moves by multiplicative steps towards the
+ * devices the minimum picks most; the best value seen is returned.
+ */
+export function assignmentBound(times: readonly (readonly number[])[], rates: readonly number[]): number {
+  const count = rates.length;
+  if (times.length === 0 || count === 0) return 0;
+  const value = (lambda: readonly number[], load?: number[]) => {
+    let sum = 0;
+    for (const t of times) {
+      let best = Infinity;
+      let at = 0;
+      for (let d = 0; d < count; d++) {
+        const v = lambda[d]! * t[d]!;
+        if (v < best) [best, at] = [v, d];
+      }
+      sum += best;
+      if (load !== undefined) load[at]! += t[at]!;
+    }
+    return sum;
+  };
+  const normalise = (weights: number[]) => {
+    const total = weights.reduce((a, b) => a + b, 0);
+    return total > 0 && Number.isFinite(total) ? weights.map((w) => w / total) : null;
+  };
+  const whole = Array.from({ length: count }, (_, d) => times.reduce((sum, t) => sum + t[d]!, 0));
+  const starts = [normalise(whole.map((w) => (w > 0 ? 1 / w : 0))), normalise([...rates])].filter((l) => l !== null);
+  let best = 0;
+  for (const start of starts) {
+    let lambda = start;
+    for (let step = 0; step < 40; step++) {
+      const load = new Array<number>(count).fill(0);
+      best = Math.max(best, value(lambda, load));
+      const mean = load.reduce((a, b) => a + b, 0) / count;
+      if (!(mean > 0)) break;
+      const rate = 0.5 / (1 + step / 4);
+      const next = normalise(lambda.map((l, d) => l * Math.exp((rate * (load[d]! - mean)) / mean)));
+      if (next === null) break;
+      lambda = next;
+    }
+  }
+  return best;
 }
 
 /** The least T with Σ rate · max(0, T − start) ≥ work (water filling, devices joining in order of start). */

@@ -42,7 +42,7 @@ export interface DeviceBreakdown {
  * lowerBoundMs = max(computeMs, ioMs + criticalPathMs, outputMs, inputMs).
  */
 export interface LowerBound {
-  /** Total work over the devices' rates, each device starting when the input can first reach it. */
+  /** The least time the devices need for the work: over their best rates, each starting when the input can first reach it, and as the busiest device of the best fractional split of the operators. */
   computeMs: number;
   criticalPathMs: number;
   /** The delays every request pays: one forward and one download before any work, one upload after. */

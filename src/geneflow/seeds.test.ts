@@ -16,6 +16,7 @@ import {
   redundancy,
   structuredSeeds,
   syncWhereHalosGrow,
+  TAIL_FRACTIONS,
   withHomeShare,
 } from './seeds.ts';
 import { convChain, orderOf, residualStack, testCluster, testDevice } from './testing.ts';
@@ -161,6 +162,35 @@ describe('structuredSeeds', () => {
       first!.decisions.some((d) => !('device' in d.placement) && d.placement.dim === 'tokens'),
       'tokens',
     );
+  });
+});
+
+describe('head seeds', () => {
+  it('the operators after the last stage of repeated blocks get their own home share, the layers keeping theirs', () => {
+    const model = analyzeGraph(zooEntry('gpt2').build({ layers: 3, seqLen: 8 }));
+    const cluster = testCluster(['a', 'b', 'c'].map((name) => testDevice(name, { memoryMB: 4096 })));
+    const sim = createSimulator(model, cluster, orderOf(model));
+    const evaluator = new Evaluator(sim);
+    const space = mutationSpace(sim.context, sim.opMs, cluster);
+    const tailStart = Math.max(...space.structure.stages.filter((s) => s.blocks.length >= 2).map((s) => s.end));
+    const n = sim.context.order.length;
+    assert.ok(tailStart > 0 && tailStart < n, 'a head after the layers');
+    const seeds = structuredSeeds(sim, space, space.structure, [], (c) => evaluator.evaluate(c));
+    const homeShare = (d: Evaluated['decisions'][number]) => (isStripe(d.placement) ? d.placement.ratios[0]! : null);
+    for (const share of TAIL_FRACTIONS) {
+      assert.ok(
+        seeds.some((e) => {
+          const head = e.decisions.slice(tailStart).filter((d) => isStripe(d.placement));
+          const layers = e.decisions.slice(0, tailStart).map(homeShare);
+          return (
+            head.length > 0 &&
+            head.every((d) => Math.abs(homeShare(d)! - share) < 1e-9) &&
+            layers.some((h) => h !== null && Math.abs(h - share) > 1e-6)
+          );
+        }),
+        `a seed with the head at home share ${share} and the layers at another`,
+      );
+    }
   });
 });
 

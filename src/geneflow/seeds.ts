@@ -92,6 +92,10 @@ export function offloadHome(ctx: PartitionContext, blockOf: readonly number[], g
   return home;
 }
 
+/** Home shares (of the whole) the head after the last stage is swept over, on the best TAIL_BASES seeds. */
+export const TAIL_FRACTIONS = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8];
+const TAIL_BASES = 2;
+
 /** Fused prefixes tried (ends), at most. */
 const MAX_PREFIX_ENDS = 6;
 
@@ -168,7 +172,11 @@ type SyncPolicy = 'fused' | 'blocks' | 'every';
  *    (and each stretch between stages) in turn tried fused throughout, synchronised per block and synchronised at
  *    every operator, the best kept (one pass, measured by the simulator); then each block in turn tried
  *    synchronised at every operator and only at its end;
- * 5. the home device's share of the three best prefixes and of the best plan of 4 swept over × 0.5, 0.7, 1.4, 2.
+ * 5. the home device's share of the three best prefixes and of the best plan of 4 swept over × 0.5, 0.7, 1.4, 2,
+ *    and set to HOME_FRACTIONS of the whole;
+ * 6. offload plans: the gathering operators whole on the home device, the rest split (`offloadHome`);
+ * 7. the head after the last stage of repeated blocks re-shared (home share TAIL_FRACTIONS) on the two best seeds
+ *    and the best offload seed.
  * A seed plan costs a fresh simulation (no slices shared with plans seen before), several times a GA child's.
  */
 export function structuredSeeds(
@@ -357,7 +365,8 @@ export function structuredSeeds(
   };
 
   // Offload: the layer-parallel plan with the gathering region whole on the home device, the rest at home-heavy shares.
-  const offload = () => {
+  const offload = (): Evaluated[] => {
+    const tried: Evaluated[] = [];
     const preference = PREFERENCES[kind][0]!;
     const blockSynced = (ratios: number[]) => region(n, preference, ratios, (p) => blockSync.has(p));
     for (let k = deviceCount; k >= 2; k--) {
@@ -367,7 +376,31 @@ export function structuredSeeds(
         const shifted = withHomeShare(ratios, home, share);
         if (shifted === null) continue;
         const plan = blockSynced(shifted).map((d, p) => (kept[p] ? { op: d.op, placement: { device: home }, sync: true } : d));
-        if (tryPlan(plan) === undefined) return;
+        const e = tryPlan(plan);
+        if (e === undefined) return tried;
+        tried.push(e);
+      }
+    }
+    return tried;
+  };
+
+  // The head after the last stage of repeated blocks (a classifier, a language-model head): its own home share.
+  const tailStart = Math.max(0, ...structure.stages.filter((s) => s.blocks.length >= 2).map((s) => s.end));
+  const sweepTail = (offloaded: readonly Evaluated[]) => {
+    if (tailStart >= n || tailStart === 0) return;
+    const best = (plans: readonly Evaluated[]) => [...plans].sort((a, b) => a.fitness - b.fitness);
+    const bases = new Set([...best(out).slice(0, TAIL_BASES), ...best(offloaded).slice(0, 1)]);
+    for (const base of bases) {
+      for (const share of TAIL_FRACTIONS) {
+        let changed = false;
+        const plan = base.decisions.map((d, p) => {
+          if (p < tailStart || !isStripe(d.placement)) return d;
+          const ratios = withHomeShare(placementShares(d.placement, deviceCount), home, share);
+          if (ratios === null) return d;
+          changed = true;
+          return { ...d, placement: { dim: d.placement.dim, ratios } };
+        });
+        if (changed && tryPlan(plan) === undefined) return;
       }
     }
   };
@@ -377,7 +410,7 @@ export function structuredSeeds(
   const descended = policyDescent();
   sweepHome([...descended, ...prefixes()]);
   // Last: on models whose plans are slow to simulate the seeding budget ends before it, as it did before.
-  offload();
+  sweepTail(offload());
   return out;
 }
 

@@ -394,9 +394,13 @@ class Coordinator {
   }
 
   private send(i: number, header: WorkerBound, payload?: Uint8Array): Promise<void> {
-    return sendFrame(this.sockets[i]!, encodeFrame(header, payload)).catch(() =>
-      this.abort(`worker ${this.names[i]}: sending failed during ${this.where(i)}`),
-    );
+    const ws = this.sockets[i]!;
+    return sendFrame(ws, encodeFrame(header, payload)).catch(() => {
+      const fail = () => this.abort(`worker ${this.names[i]}: sending failed during ${this.where(i)}`);
+      // A socket already closing has its own report coming (with a local child's exit status, after 100 ms).
+      if (ws.readyState === WebSocket.OPEN) fail();
+      else setTimeout(fail, 250);
+    });
   }
 
   private async setup(i: number): Promise<number> {

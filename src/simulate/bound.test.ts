@@ -73,6 +73,8 @@ test('lower bound, compute: the busiest device of the best fractional split of t
     ),
     1.5,
   );
+  // The two alike devices as one kind of two: times halved, rate doubled, the same 1.5 ms.
+  close(assignmentBound([[0.5], [1]], [2]), 1.5);
   // Each operator is fast on a different device: one each, 1 ms.
   close(
     assignmentBound(

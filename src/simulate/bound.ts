@@ -1,4 +1,5 @@
 import { Attrs } from '../analysis/ops/attrs.ts';
+import { deviceKinds } from '../cluster/kinds.ts';
 import type { Cluster } from '../cluster/types.ts';
 import type { Node } from '../ir/graph.ts';
 import { boxVolume, fullBox } from '../partition/box.ts';
@@ -11,9 +12,9 @@ import type { LowerBound } from './types.ts';
  * opMs[device][model op index]. With R_d device d's best rate over all operators (FLOPs/ms), δ_d its per-hop delay
  * and δ_r the router's:
  * - computeMs: the least T with Σ_d R_d · max(0, T − a_d) ≥ the FLOPs of the operators that depend on a graph
- *   input, a_d = δ_r + δ_d being the earliest time device d can hold anything derived from the input (and
- *   T ≥ all FLOPs / Σ_d R_d), and at least the busiest device's compute under the best fractional split of the
- *   whole-operator times (`assignmentBound`; the input-dependent part after min_d a_d);
+ *   input, a_d = δ_r + δ_d being the earliest time device d can hold anything derived from the input, and at
+ *   least the busiest device's compute under the best fractional split of the whole-operator times
+ *   (`assignmentBound`, ≥ all FLOPs / Σ_d R_d; the input-dependent part after min_d a_d);
  * - criticalPathMs: the longest dependency path, an operator weighing FLOPs / Σ_d R_d if it can be split and its
  *   fastest whole time if it cannot; ioMs = δ_r + 2 · min_d δ_d (one forward and download before it, one upload after);
  * - outputMs: the bytes of the graph outputs must cross the devices' uplinks after the earliest input arrival:
@@ -42,12 +43,10 @@ export function lowerBound(ctx: PartitionContext, cluster: Cluster, opMs: readon
   ctx.producers.forEach((inputs, p) => {
     for (const source of inputs) if (source !== null && dependent[source.position]) dependent[p] = true;
   });
-  let totalFlops = 0;
   let dependentFlops = 0;
   let outputBytes = 0;
   ctx.opIndex.forEach((index, p) => {
     const op = ops[index]!;
-    totalFlops += op.cost.flops;
     if (!dependent[p]) return;
     dependentFlops += op.cost.flops;
     ctx.isGraphOutput[p]!.forEach((isOutput, k) => {
@@ -60,26 +59,33 @@ export function lowerBound(ctx: PartitionContext, cluster: Cluster, opMs: readon
   const delayR = cluster.router.latencyMs;
   const hop = Math.min(...devices.map((d) => d.latencyMs));
   const ioMs = delayR + 2 * hop;
-  const earliest = Math.min(...devices.map((d) => delayR + d.latencyMs));
+  // Alike devices enter the fractional split as one kind of m devices, its times divided by m: the same LP, m times smaller.
+  const kinds = deviceKinds(devices);
+  const kindRates = kinds.map((k) => rates[k.first]! * k.count);
   const times = (keep: (p: number) => boolean) =>
-    ctx.opIndex.flatMap((index, p) => (keep(p) ? [devices.map((_, d) => opMs[d]![index]!)] : []));
+    ctx.opIndex.flatMap((index, p) => (keep(p) ? [kinds.map((k) => opMs[k.first]![index]! / k.count)] : []));
+  const everyDependent = dependent.every(Boolean);
+  const split = assignmentBound(
+    times(() => true),
+    kindRates,
+  );
+  const dependentSplit = everyDependent
+    ? split
+    : assignmentBound(
+        times((p) => dependent[p]!),
+        kindRates,
+      );
+  const earliest = Math.min(...devices.map((d) => delayR + d.latencyMs));
+  // Σ FLOPs / Σ best rates needs no term of its own: the split's start from the best rates is never below it.
   const computeMs = Math.max(
-    pooledRate > 0 ? totalFlops / pooledRate : 0,
     pooledRate > 0
       ? waterLevel(
           devices.map((d, i) => ({ start: delayR + d.latencyMs, rate: rates[i]! })),
           dependentFlops,
         )
       : 0,
-    assignmentBound(
-      times(() => true),
-      rates,
-    ),
-    earliest +
-      assignmentBound(
-        times((p) => dependent[p]!),
-        rates,
-      ),
+    everyDependent ? 0 : split,
+    earliest + dependentSplit,
   );
   const finish: number[] = new Array(ctx.order.length).fill(0);
   let criticalPathMs = 0;
@@ -122,7 +128,8 @@ export function lowerBound(ctx: PartitionContext, cluster: Cluster, opMs: readon
  * max_d Σ_i x(i, d) · t(i, d) ≥ Σ_d λ_d Σ_i x(i, d) · t(i, d) ≥ Σ_i min_d λ_d · t(i, d) (weak duality of the
  * fractional makespan LP). λ starts from the devices' speeds (∝ 1 / their whole-model time) and from their best
  * rates `rates` (where the bound is at least Σ FLOPs / Σ rates), and moves by multiplicative steps towards the
- * devices the minimum picks most; the best value seen is returned.
+ * devices the minimum picks most; the best value seen is returned. A column may stand for a kind of m alike devices,
+ * with their times divided by m and their rate multiplied by m: the same bound as the m columns.
  */
 export function assignmentBound(times: readonly (readonly number[])[], rates: readonly number[]): number {
   const count = rates.length;

@@ -1,3 +1,4 @@
+import { deviceKind } from '../cluster/kinds.ts';
 import type { Cluster } from '../cluster/types.ts';
 import { singleDevicePlan } from '../plan/build.ts';
 import type { Simulator } from './simulate.ts';
@@ -49,7 +50,7 @@ export function wholeRuns(simulator: Simulator): WholeRun[] {
   const { cluster, context } = simulator;
   const runs = new Map<string, WholeRun>();
   return cluster.devices.map((spec, d) => {
-    const kind = JSON.stringify({ ...spec, name: '' });
+    const kind = deviceKind(spec);
     let run = runs.get(kind);
     if (run === undefined) {
       const result = simulator.run(singleDevicePlan(context.model, cluster, context.order, d).ops, { timeline: false });

@@ -10,16 +10,25 @@ import { mutationSpace } from './operators.ts';
 import { tinyAttention } from '../fit/testing.ts';
 import {
   gatheringOps,
+  HEAD_FRACTIONS,
+  headStart,
   HOME_FRACTIONS,
   HOME_SHARES,
   offloadHome,
   redundancy,
   structuredSeeds,
   syncWhereHalosGrow,
-  TAIL_FRACTIONS,
   withHomeShare,
 } from './seeds.ts';
 import { convChain, orderOf, residualStack, testCluster, testDevice } from './testing.ts';
+
+/** GPT-2 with `layers` layers of 8 tokens on three alike devices: its simulator, an evaluator and its mutation space. */
+function smallGpt2(layers: number) {
+  const model = analyzeGraph(zooEntry('gpt2').build({ layers, seqLen: 8 }));
+  const cluster = testCluster(['a', 'b', 'c'].map((name) => testDevice(name, { memoryMB: 4096 })));
+  const sim = createSimulator(model, cluster, orderOf(model));
+  return { sim, evaluator: new Evaluator(sim), space: mutationSpace(sim.context, sim.opMs, cluster) };
+}
 
 const rowsFused = (n: number, ratios: number[]) =>
   Array.from({ length: n }, (_, p) => ({ op: `conv${p + 1}`, placement: { dim: 'rows' as const, ratios }, sync: p === n - 1 }));
@@ -138,11 +147,7 @@ describe('structuredSeeds', () => {
   });
 
   it('transformers: a token-parallel plan over all devices synchronised once per layer', () => {
-    const model = analyzeGraph(zooEntry('gpt2').build({ layers: 2, seqLen: 8 }));
-    const cluster = testCluster(['a', 'b', 'c'].map((name) => testDevice(name, { memoryMB: 4096 })));
-    const sim = createSimulator(model, cluster, orderOf(model));
-    const evaluator = new Evaluator(sim);
-    const space = mutationSpace(sim.context, sim.opMs, cluster);
+    const { sim, evaluator, space } = smallGpt2(2);
     const { blocks } = space.structure;
     assert.equal(blocks.length >= 2, true, 'two layers found');
     let first: Evaluated | undefined;
@@ -167,21 +172,17 @@ describe('structuredSeeds', () => {
 
 describe('head seeds', () => {
   it('the operators after the last stage of repeated blocks get their own home share, the layers keeping theirs', () => {
-    const model = analyzeGraph(zooEntry('gpt2').build({ layers: 3, seqLen: 8 }));
-    const cluster = testCluster(['a', 'b', 'c'].map((name) => testDevice(name, { memoryMB: 4096 })));
-    const sim = createSimulator(model, cluster, orderOf(model));
-    const evaluator = new Evaluator(sim);
-    const space = mutationSpace(sim.context, sim.opMs, cluster);
-    const tailStart = Math.max(...space.structure.stages.filter((s) => s.blocks.length >= 2).map((s) => s.end));
+    const { sim, evaluator, space } = smallGpt2(3);
+    const start = headStart(space.structure);
     const n = sim.context.order.length;
-    assert.ok(tailStart > 0 && tailStart < n, 'a head after the layers');
+    assert.ok(start > 0 && start < n, 'a head after the layers');
     const seeds = structuredSeeds(sim, space, space.structure, [], (c) => evaluator.evaluate(c));
     const homeShare = (d: Evaluated['decisions'][number]) => (isStripe(d.placement) ? d.placement.ratios[0]! : null);
-    for (const share of TAIL_FRACTIONS) {
+    for (const share of HEAD_FRACTIONS) {
       assert.ok(
         seeds.some((e) => {
-          const head = e.decisions.slice(tailStart).filter((d) => isStripe(d.placement));
-          const layers = e.decisions.slice(0, tailStart).map(homeShare);
+          const head = e.decisions.slice(start).filter((d) => isStripe(d.placement));
+          const layers = e.decisions.slice(0, start).map(homeShare);
           return (
             head.length > 0 &&
             head.every((d) => Math.abs(homeShare(d)! - share) < 1e-9) &&

@@ -1,4 +1,5 @@
 import { devicesBySpeed } from '../baselines/common.ts';
+import { deviceKind } from '../cluster/kinds.ts';
 import { elementCount } from '../ir/dtype.ts';
 import { boxVolume } from '../partition/box.ts';
 import { placementShares, repairDecisions } from '../partition/slices.ts';
@@ -92,9 +93,17 @@ export function offloadHome(ctx: PartitionContext, blockOf: readonly number[], g
   return home;
 }
 
-/** Home shares (of the whole) the head after the last stage is swept over, on the best TAIL_BASES seeds. */
-export const TAIL_FRACTIONS = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8];
-const TAIL_BASES = 2;
+/** Home shares (of the whole) the network's head is swept over, on the best HEAD_BASES seeds and the best offload seed. */
+export const HEAD_FRACTIONS = [0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8];
+const HEAD_BASES = 2;
+
+/**
+ * Where the network's head starts (a classifier, a language-model head): the end of the last stage of at least two
+ * repeated blocks; 0 without such a stage.
+ */
+export function headStart(structure: Structure): number {
+  return Math.max(0, ...structure.stages.filter((s) => s.blocks.length >= 2).map((s) => s.end));
+}
 
 /** Fused prefixes tried (ends), at most. */
 const MAX_PREFIX_ENDS = 6;
@@ -175,8 +184,8 @@ type SyncPolicy = 'fused' | 'blocks' | 'every';
  * 5. the home device's share of the three best prefixes and of the best plan of 4 swept over × 0.5, 0.7, 1.4, 2,
  *    and set to HOME_FRACTIONS of the whole;
  * 6. offload plans: the gathering operators whole on the home device, the rest split (`offloadHome`);
- * 7. the head after the last stage of repeated blocks re-shared (home share TAIL_FRACTIONS) on the two best seeds
- *    and the best offload seed.
+ * 7. the network's head (`headStart`) re-shared (home share HEAD_FRACTIONS) on the two best seeds and the best
+ *    offload seed.
  * A seed plan costs a fresh simulation (no slices shared with plans seen before), several times a GA child's.
  */
 export function structuredSeeds(
@@ -278,7 +287,7 @@ export function structuredSeeds(
     const subsets: number[][] = [];
     if (deviceCount <= 5) {
       // Devices equal in everything but the name are interchangeable: one subset per multiset of kinds.
-      const kinds = simulator.cluster.devices.map((device) => JSON.stringify({ ...device, name: '' }));
+      const kinds = simulator.cluster.devices.map(deviceKind);
       const seen = new Set<string>();
       for (let m = 1; m < 1 << deviceCount; m += 2) {
         const devices = bySpeed.filter((_, i) => (m >> i) & 1);
@@ -384,17 +393,17 @@ export function structuredSeeds(
     return tried;
   };
 
-  // The head after the last stage of repeated blocks (a classifier, a language-model head): its own home share.
-  const tailStart = Math.max(0, ...structure.stages.filter((s) => s.blocks.length >= 2).map((s) => s.end));
-  const sweepTail = (offloaded: readonly Evaluated[]) => {
-    if (tailStart >= n || tailStart === 0) return;
+  // The network's head gets its own home share: it runs once the layers are done, with other loads than theirs.
+  const head = headStart(structure);
+  const sweepHead = (offloaded: readonly Evaluated[]) => {
+    if (head === 0 || head >= n) return;
     const best = (plans: readonly Evaluated[]) => [...plans].sort((a, b) => a.fitness - b.fitness);
-    const bases = new Set([...best(out).slice(0, TAIL_BASES), ...best(offloaded).slice(0, 1)]);
+    const bases = new Set([...best(out).slice(0, HEAD_BASES), ...best(offloaded).slice(0, 1)]);
     for (const base of bases) {
-      for (const share of TAIL_FRACTIONS) {
+      for (const share of HEAD_FRACTIONS) {
         let changed = false;
         const plan = base.decisions.map((d, p) => {
-          if (p < tailStart || !isStripe(d.placement)) return d;
+          if (p < head || !isStripe(d.placement)) return d;
           const ratios = withHomeShare(placementShares(d.placement, deviceCount), home, share);
           if (ratios === null) return d;
           changed = true;
@@ -410,7 +419,7 @@ export function structuredSeeds(
   const descended = policyDescent();
   sweepHome([...descended, ...prefixes()]);
   // Last: on models whose plans are slow to simulate the seeding budget ends before it, as it did before.
-  sweepTail(offload());
+  sweepHead(offload());
   return out;
 }
 

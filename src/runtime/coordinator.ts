@@ -20,6 +20,9 @@ import {
 } from './protocol.ts';
 import { copyRegion, elementSize, emptyRegion, extractRegion, weightSlice, type Region } from './regions.ts';
 
+/** How long a closed connection's report waits for a local child's exit status to name why it closed. */
+const LOSS_REPORT_DELAY_MS = 100;
+
 export interface ExecuteOptions {
   /** host:port of each worker, one per device of the plan's cluster (worker i runs device i). */
   workers: string[];
@@ -265,7 +268,7 @@ class Coordinator {
         setTimeout(() => {
           const extra = this.options.describeLoss?.(i);
           this.abort(`worker ${this.names[i]} closed the connection during ${this.where(i)}${extra === undefined ? '' : ` (${extra})`}`);
-        }, 100);
+        }, LOSS_REPORT_DELAY_MS);
       });
       ws.on('message', (data, isBinary) => {
         this.lastHeard[i] = performance.now();
@@ -397,9 +400,9 @@ class Coordinator {
     const ws = this.sockets[i]!;
     return sendFrame(ws, encodeFrame(header, payload)).catch(() => {
       const fail = () => this.abort(`worker ${this.names[i]}: sending failed during ${this.where(i)}`);
-      // A socket already closing has its own report coming (with a local child's exit status, after 100 ms).
+      // A socket already closing has its own report coming, with a local child's exit status: let it come first.
       if (ws.readyState === WebSocket.OPEN) fail();
-      else setTimeout(fail, 250);
+      else setTimeout(fail, 2 * LOSS_REPORT_DELAY_MS);
     });
   }
 

@@ -7,6 +7,7 @@ import { createSimulator } from '../simulate/simulate.ts';
 import { zooEntry } from '../zoo/index.ts';
 import { Evaluator, type Evaluated } from './fitness.ts';
 import { mutationSpace } from './operators.ts';
+import { dimsOf } from './encoding.ts';
 import { tinyAttention } from '../fit/testing.ts';
 import {
   gatheringOps,
@@ -230,6 +231,26 @@ describe('offload seeds', () => {
         }),
         `an offload seed with home share ${share}`,
       );
+    }
+  });
+
+  it('come right after the layer-parallel seeds, before the many plans of the policy descent', () => {
+    const { sim, evaluator, space } = smallGpt2(2);
+    // Layer-parallel: k = 3 and 2 devices × three preferences × (as built, synchronised where halos grow).
+    const layerParallel = 2 * 3 * 2;
+    let budget = layerParallel + HOME_FRACTIONS.length;
+    const seeds = structuredSeeds(sim, space, space.structure, [], (c) => (--budget < 0 ? undefined : evaluator.evaluate(c)));
+    const offloaded = seeds.slice(layerParallel);
+    assert.equal(offloaded.length, HOME_FRACTIONS.length);
+    const tokenOps = (e: Evaluated) => e.decisions.filter((_, p) => dimsOf(sim.context, p).includes('tokens'));
+    for (const e of seeds.slice(0, layerParallel))
+      assert.ok(
+        tokenOps(e).every((d) => isStripe(d.placement)),
+        'layer-parallel: all split',
+      );
+    for (const e of offloaded) {
+      const placements = tokenOps(e).map((d) => isStripe(d.placement));
+      assert.ok(placements.includes(true) && placements.includes(false), 'offload: some token-splittable operators kept home');
     }
   });
 });

@@ -183,7 +183,8 @@ type SyncPolicy = 'fused' | 'blocks' | 'every';
  *    synchronised at every operator and only at its end;
  * 5. the home device's share of the three best prefixes and of the best plan of 4 swept over × 0.5, 0.7, 1.4, 2,
  *    and set to HOME_FRACTIONS of the whole;
- * 6. offload plans: the gathering operators whole on the home device, the rest split (`offloadHome`);
+ * 6. offload plans: the gathering operators whole on the home device, the rest split (`offloadHome`), tried
+ *    right after 2;
  * 7. the network's head (`headStart`) re-shared (home share HEAD_FRACTIONS) on the two best seeds and the best
  *    offload seed.
  * A seed plan costs a fresh simulation (no slices shared with plans seen before), several times a GA child's.
@@ -416,10 +417,12 @@ export function structuredSeeds(
 
   familyPatterns();
   layerParallel();
+  // Offload before the descent: few plans, and the best seeds of transformers on many devices, which a budget
+  // spent in the descent's many plans would never reach.
+  const offloaded = offload();
   const descended = policyDescent();
   sweepHome([...descended, ...prefixes()]);
-  // Last: on models whose plans are slow to simulate the seeding budget ends before it, as it did before.
-  sweepHead(offload());
+  sweepHead(offloaded);
   return out;
 }
 
